@@ -1,0 +1,279 @@
+//! What the rules find, and how a gap becomes a change on the raw object.
+//!
+//! A rule reports two things. A [`Violation`] is an explicit unsafe value or a
+//! malformed field: it is rejected in both modes. A [`Gap`] is a missing field
+//! with a safe default: mutate mode fills it, validate mode rejects it when it
+//! is required. One walk serves both modes, so they cannot disagree about what
+//! is compliant.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::path::{FieldPath, Segment};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub path: FieldPath,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl Violation {
+    pub fn new(path: FieldPath, problem: impl Into<String>, fix: impl Into<String>) -> Violation {
+        Violation {
+            path,
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn wrong_type(path: FieldPath, expected: &str, found: &Value) -> Violation {
+        let found = match found {
+            Value::Null => "null".to_string(),
+            Value::Bool(value) => format!("the boolean {value}"),
+            Value::Number(value) => format!("the number {value}"),
+            Value::String(value) => format!("the string {}", Value::String(shorten(value))),
+            Value::Array(_) => "a list".to_string(),
+            Value::Object(_) => "an object".to_string(),
+        };
+        Violation::new(path, format!("must be {expected}, found {found}"), "")
+    }
+}
+
+/// Long hostile strings must not balloon the message.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 64;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)?;
+        if !self.fix.is_empty() {
+            write!(f, "; {}", self.fix)?;
+        }
+        Ok(())
+    }
+}
+
+/// How a default is written into the object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// Set the field, which is absent.
+    Set(Value),
+    /// Append to the list, creating it if absent.
+    Append(Value),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    pub path: FieldPath,
+    pub edit: Edit,
+    /// The default in words, for warnings and rejections: `true`, `[ALL]`.
+    pub what: String,
+    /// Why validate mode rejects the gap (`not set`), or `None` for a
+    /// convenience default that mutate mode adds but validate mode does not
+    /// demand (the user id, a writable `/tmp`).
+    pub required: Option<String>,
+}
+
+impl Gap {
+    pub fn set(path: FieldPath, value: Value, what: impl Into<String>) -> Gap {
+        Gap {
+            path,
+            edit: Edit::Set(value),
+            what: what.into(),
+            required: Some("not set".to_string()),
+        }
+    }
+
+    pub fn append(path: FieldPath, value: Value, what: impl Into<String>, missing: impl Into<String>) -> Gap {
+        Gap {
+            path,
+            edit: Edit::Append(value),
+            what: what.into(),
+            required: Some(missing.into()),
+        }
+    }
+
+    pub fn optional(mut self) -> Gap {
+        self.required = None;
+        self
+    }
+
+    pub fn required_because(mut self, reason: impl Into<String>) -> Gap {
+        self.required = Some(reason.into());
+        self
+    }
+
+    /// The rejection validate mode gives for a required gap.
+    pub fn as_violation(&self) -> Option<Violation> {
+        let reason = self.required.as_ref()?;
+        let fix = match self.edit {
+            Edit::Set(_) => format!("set it to {}", self.what),
+            Edit::Append(_) => format!("add {}", self.what),
+        };
+        Some(Violation::new(self.path.clone(), reason.clone(), fix))
+    }
+}
+
+/// Everything the rules found in one pod template, each item once: a
+/// pod-level gap or violation is reached from every container.
+#[derive(Default)]
+pub struct Findings {
+    pub violations: Vec<Violation>,
+    pub gaps: Vec<Gap>,
+    seen: HashSet<String>,
+}
+
+impl Findings {
+    pub fn violation(&mut self, violation: Violation) {
+        if self.seen.insert(format!("!{violation}")) {
+            self.violations.push(violation);
+        }
+    }
+
+    pub fn gap(&mut self, gap: Gap) {
+        if self.seen.insert(format!("+{}={:?}", gap.path, gap.edit)) {
+            self.gaps.push(gap);
+        }
+    }
+
+    /// Records a rule's partial result: the violation of a malformed field
+    /// stops that check, not the others.
+    pub fn record(&mut self, result: Result<(), Violation>) {
+        if let Err(violation) = result {
+            self.violation(violation);
+        }
+    }
+}
+
+/// Applies a gap to the raw object: only adds, creating parent objects.
+/// Fails where the path runs through a value that is not an object or list;
+/// the read side reports such a value as a violation first, so a failure here
+/// means the rules and the object disagree, and the caller rejects.
+pub fn apply(root: &mut Map<String, Value>, gap: &Gap) -> Result<(), String> {
+    let cannot = || format!("{}: cannot be edited here", gap.path);
+    let Some((Segment::Key(last), parents)) = gap.path.segments().split_last() else {
+        return Err(cannot());
+    };
+    let mut object = root;
+    let mut segments = parents.iter().peekable();
+    while let Some(segment) = segments.next() {
+        let Segment::Key(key) = segment else {
+            return Err(cannot());
+        };
+        let next = match segments.peek() {
+            Some(Segment::Item { index, .. }) => {
+                let index = *index;
+                segments.next();
+                object
+                    .get_mut(*key)
+                    .and_then(Value::as_array_mut)
+                    .and_then(|items| items.get_mut(index))
+                    .ok_or_else(cannot)?
+            }
+            _ => {
+                let slot = object.entry(*key).or_insert(Value::Null);
+                if slot.is_null() {
+                    *slot = Value::Object(Map::new());
+                }
+                slot
+            }
+        };
+        object = next.as_object_mut().ok_or_else(cannot)?;
+    }
+    let slot = object.entry(*last).or_insert(Value::Null);
+    match (&gap.edit, slot) {
+        (Edit::Set(value), slot @ Value::Null) => *slot = value.clone(),
+        (Edit::Set(_), _) => {}
+        (Edit::Append(value), slot @ Value::Null) => *slot = Value::Array(vec![value.clone()]),
+        (Edit::Append(value), Value::Array(items)) => items.push(value.clone()),
+        (Edit::Append(_), _) => return Err(cannot()),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn container_field(keys: &[&'static str]) -> FieldPath {
+        let mut path = FieldPath::from_keys(&["spec"]).key("containers").item(0, Some("web"));
+        for key in keys {
+            path = path.key(key);
+        }
+        path
+    }
+
+    #[test]
+    fn set_creates_parents_and_keeps_siblings() {
+        let mut object = json!({"spec": {"containers": [{"name": "web", "x-unknown": {"a": 1}}]}});
+        let gap = Gap::set(
+            container_field(&["securityContext", "readOnlyRootFilesystem"]),
+            json!(true),
+            "true",
+        );
+        apply(object.as_object_mut().unwrap(), &gap).unwrap();
+        assert_eq!(
+            object,
+            json!({"spec": {"containers": [{"name": "web", "x-unknown": {"a": 1},
+                "securityContext": {"readOnlyRootFilesystem": true}}]}})
+        );
+    }
+
+    #[test]
+    fn set_never_overwrites_an_explicit_value() {
+        let mut object = json!({"spec": {"containers": [{"securityContext": {"runAsUser": 0}}]}});
+        let before = object.clone();
+        let gap = Gap::set(container_field(&["securityContext", "runAsUser"]), json!(1000), "1000");
+        apply(object.as_object_mut().unwrap(), &gap).unwrap();
+        assert_eq!(object, before);
+    }
+
+    #[test]
+    fn append_extends_an_existing_list() {
+        let mut object =
+            json!({"spec": {"containers": [{"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]}});
+        let gap = Gap::append(
+            container_field(&["securityContext", "capabilities", "drop"]),
+            json!("ALL"),
+            "ALL",
+            "does not drop ALL",
+        );
+        apply(object.as_object_mut().unwrap(), &gap).unwrap();
+        assert_eq!(
+            object["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"],
+            json!(["NET_RAW", "ALL"])
+        );
+    }
+
+    #[test]
+    fn a_missing_list_item_is_an_error_not_an_insert() {
+        let mut object = json!({"spec": {}});
+        let before = object.clone();
+        let gap = Gap::set(container_field(&["securityContext"]), json!({}), "{}");
+        assert!(apply(object.as_object_mut().unwrap(), &gap).is_err());
+        assert_eq!(object, before);
+    }
+
+    #[test]
+    fn validate_mode_message_names_the_path_and_the_fix() {
+        let gap = Gap::set(
+            container_field(&["securityContext", "allowPrivilegeEscalation"]),
+            json!(false),
+            "false",
+        );
+        assert_eq!(
+            gap.as_violation().unwrap().to_string(),
+            "spec.containers[web].securityContext.allowPrivilegeEscalation: not set; set it to false"
+        );
+        assert!(gap.optional().as_violation().is_none());
+    }
+}

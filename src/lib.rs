@@ -1,0 +1,35 @@
+//! deployment-hardening: a Kubewarden policy that gives every workload a
+//! hardened baseline. This file is only the waPC surface: it registers the
+//! three functions Kubewarden calls and turns verdicts into bytes.
+
+use kubewarden_policy_sdk::protocol_version_guest;
+use wapc_guest::{CallResult, register_function};
+
+pub mod engine;
+pub mod findings;
+pub mod path;
+pub mod quantity;
+pub mod report;
+pub mod rules;
+pub mod settings;
+pub mod template;
+pub mod workload;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", protocol_version_guest);
+}
+
+/// Always answers with a ValidationResponse, whatever the payload: a policy
+/// error would fail the API request with an opaque message.
+fn validate(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&engine::validate_payload(payload).into_response())?)
+}
+
+/// Unlike the SDK's helper, a settings payload that does not deserialise is a
+/// `valid: false` answer naming the bad key, not a policy error.
+fn validate_settings(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&settings::Settings::validation_response(payload))?)
+}

@@ -1,0 +1,297 @@
+//! Kubernetes resource quantities (`500m`, `1Gi`, `1e3`, `0.5`), parsed exactly.
+//!
+//! Written here rather than taken from a crate on purpose: the usual crate
+//! (`kube_quantity` 0.9) parses through `f64` (so `9e24E` comes back as
+//! `9000000000000000385875968E`) and its `Ord` multiplies `rust_decimal`
+//! values, which panics on overflow (`1n` against `9e24E`). A panic is a wasm
+//! trap, and a trap in an admission webhook fails the API request. This parser
+//! follows the API server's grammar and compares values as exact decimals
+//! without ever multiplying them out, so no input can overflow it.
+//!
+//! ```text
+//! quantity  ::= signed-number suffix
+//! suffix    ::= "" | n | u | m | k | M | G | T | P | E      (decimal SI)
+//!             | Ki | Mi | Gi | Ti | Pi | Ei                  (binary SI)
+//!             | (e | E) signed-integer                      (decimal exponent)
+//! number    ::= digits | digits "." digits | digits "." | "." digits
+//! ```
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A quantity as written, plus its exact value: `±digits × 10^exponent`.
+#[derive(Debug, Clone)]
+pub struct Quantity {
+    text: String,
+    negative: bool,
+    /// Decimal digits, most significant first, with no leading or trailing
+    /// zeros; empty means zero.
+    digits: Vec<u8>,
+    exponent: i64,
+}
+
+impl Quantity {
+    pub fn parse(text: &str) -> Result<Quantity, String> {
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        let negative = match bytes.first() {
+            Some(b'-') => {
+                at += 1;
+                true
+            }
+            Some(b'+') => {
+                at += 1;
+                false
+            }
+            _ => false,
+        };
+        let whole = take_digits(bytes, &mut at);
+        let mut fraction: &[u8] = &[];
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            fraction = take_digits(bytes, &mut at);
+        }
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(format!("`{text}` is not a quantity: it has no digits"));
+        }
+        let (exponent10, exponent2) = suffix_exponents(&text[at..])
+            .ok_or_else(|| format!("`{text}` is not a quantity: unknown suffix `{}`", &text[at..]))?;
+
+        let mut digits: Vec<u8> = whole.iter().chain(fraction).map(|d| d - b'0').collect();
+        for _ in 0..exponent2 / 10 {
+            multiply_by(&mut digits, 1024);
+        }
+        let exponent = i64::try_from(fraction.len())
+            .ok()
+            .and_then(|len| exponent10.checked_sub(len))
+            .ok_or_else(|| format!("`{text}` is not a quantity: its exponent is out of range"))?;
+        Ok(Quantity::normalised(text, negative, digits, exponent))
+    }
+
+    /// Reads a quantity from JSON: the API server accepts both `"500m"` and `0.5`.
+    pub fn from_json(value: &serde_json::Value) -> Result<Quantity, String> {
+        match value {
+            serde_json::Value::String(text) => Quantity::parse(text),
+            serde_json::Value::Number(number) => Quantity::parse(&number.to_string()),
+            _ => Err("must be a quantity such as \"500m\" or \"128Mi\"".to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.negative && !self.digits.is_empty()
+    }
+
+    fn normalised(text: &str, negative: bool, mut digits: Vec<u8>, mut exponent: i64) -> Quantity {
+        let leading = digits.iter().take_while(|&&d| d == 0).count();
+        digits.drain(..leading);
+        while digits.last() == Some(&0) {
+            digits.pop();
+            exponent = exponent.saturating_add(1);
+        }
+        Quantity {
+            text: text.to_string(),
+            negative,
+            digits,
+            exponent,
+        }
+    }
+
+    /// Position of the most significant digit: comparing it first orders any
+    /// two magnitudes without expanding their exponents.
+    fn magnitude(&self) -> i128 {
+        self.digits.len() as i128 + i128::from(self.exponent)
+    }
+
+    fn sign(&self) -> i8 {
+        match (self.digits.is_empty(), self.negative) {
+            (true, _) => 0,
+            (false, true) => -1,
+            (false, false) => 1,
+        }
+    }
+}
+
+fn take_digits<'a>(bytes: &'a [u8], at: &mut usize) -> &'a [u8] {
+    let start = *at;
+    while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+        *at += 1;
+    }
+    &bytes[start..*at]
+}
+
+/// The power of ten and the power of two a suffix multiplies by.
+fn suffix_exponents(suffix: &str) -> Option<(i64, u32)> {
+    let decimal = |power| Some((power, 0));
+    let binary = |power| Some((0, power));
+    match suffix {
+        "" => decimal(0),
+        "n" => decimal(-9),
+        "u" => decimal(-6),
+        "m" => decimal(-3),
+        "k" => decimal(3),
+        "M" => decimal(6),
+        "G" => decimal(9),
+        "T" => decimal(12),
+        "P" => decimal(15),
+        "E" => decimal(18),
+        "Ki" => binary(10),
+        "Mi" => binary(20),
+        "Gi" => binary(30),
+        "Ti" => binary(40),
+        "Pi" => binary(50),
+        "Ei" => binary(60),
+        _ => {
+            let exponent = suffix.strip_prefix(['e', 'E'])?;
+            let unsigned = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+            if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            exponent.parse().ok().map(|power| (power, 0))
+        }
+    }
+}
+
+/// Multiplies a big-endian decimal digit string by a small factor, in place.
+fn multiply_by(digits: &mut Vec<u8>, factor: u32) {
+    let mut carry = 0u32;
+    for digit in digits.iter_mut().rev() {
+        let product = u32::from(*digit) * factor + carry;
+        *digit = (product % 10) as u8;
+        carry = product / 10;
+    }
+    while carry > 0 {
+        digits.insert(0, (carry % 10) as u8);
+        carry /= 10;
+    }
+}
+
+impl Ord for Quantity {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let by_sign = self.sign().cmp(&other.sign());
+        if by_sign != Ordering::Equal || self.sign() == 0 {
+            return by_sign;
+        }
+        // Same magnitude position: the digit strings line up place by place,
+        // and with trailing zeros stripped the shorter one is the smaller.
+        let by_size = self
+            .magnitude()
+            .cmp(&other.magnitude())
+            .then_with(|| self.digits.cmp(&other.digits));
+        if self.negative { by_size.reverse() } else { by_size }
+    }
+}
+
+impl PartialOrd for Quantity {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Quantity {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Quantity {}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Quantity::from_json(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn q(text: &str) -> Quantity {
+        Quantity::parse(text).unwrap()
+    }
+
+    #[rstest]
+    #[case("500m", "0.5")]
+    #[case("1Gi", "1073741824")]
+    #[case("1e3", "1k")]
+    #[case("1E3", "1000")]
+    #[case("0.5", ".5")]
+    #[case("128Mi", "134217728")]
+    #[case("1.5Gi", "1536Mi")]
+    #[case("100m", "0.1")]
+    #[case("0", "0n")]
+    #[case("-0", "0")]
+    #[case("1", "1000000000n")]
+    #[case("1Ei", "1152921504606846976")]
+    #[case("2.", "2")]
+    #[case("+3", "3")]
+    fn equal_values_in_different_notations(#[case] left: &str, #[case] right: &str) {
+        assert_eq!(q(left), q(right), "{left} should equal {right}");
+    }
+
+    #[rstest]
+    #[case("100m", "1")]
+    #[case("999Mi", "1Gi")]
+    #[case("1G", "1Gi")]
+    #[case("0.000000001m", "1n")]
+    #[case("1n", "9e24")]
+    #[case("1n", "7E")]
+    #[case("1e307", "1e308")]
+    #[case("-1", "0")]
+    #[case("-2", "-1")]
+    #[case("12345678901234567890", "12345678901234567891")]
+    #[case("1E", "1e19")]
+    fn strictly_ordered(#[case] smaller: &str, #[case] larger: &str) {
+        assert!(q(smaller) < q(larger), "{smaller} < {larger}");
+        assert!(q(larger) > q(smaller), "{larger} > {smaller}");
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("abc")]
+    #[case("1Zi")]
+    #[case("1.2.3")]
+    #[case("1e")]
+    #[case("1e+")]
+    #[case("1e1.5")]
+    #[case("Mi")]
+    #[case(".")]
+    #[case("inf")]
+    #[case("NaN")]
+    #[case("1 Gi")]
+    #[case("1ki")]
+    #[case("9e24E")]
+    #[case("1e99999999999999999999")]
+    fn rejects_what_the_api_server_rejects(#[case] text: &str) {
+        assert!(Quantity::parse(text).is_err(), "{text:?} should not parse");
+    }
+
+    #[test]
+    fn keeps_the_text_as_written() {
+        assert_eq!(q("1.50Gi").to_string(), "1.50Gi");
+    }
+
+    #[test]
+    fn json_numbers_are_quantities_too() {
+        let half = Quantity::from_json(&serde_json::json!(0.5)).unwrap();
+        assert_eq!(half, q("500m"));
+        assert!(Quantity::from_json(&serde_json::json!(true)).is_err());
+    }
+
+    #[test]
+    fn negative_detection_ignores_negative_zero() {
+        assert!(q("-1m").is_negative());
+        assert!(!q("-0").is_negative());
+    }
+}

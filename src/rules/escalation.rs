@@ -1,0 +1,110 @@
+//! No privilege escalation: not privileged, `allowPrivilegeEscalation: false`,
+//! `capabilities.drop` containing `ALL` with nothing added but
+//! `NET_BIND_SERVICE`, and a `RuntimeDefault` or `Localhost` seccomp profile
+//! (the pod's or the container's). Mutate mode adds what is missing; explicit
+//! unsafe values are rejected.
+
+use serde_json::json;
+
+use super::Context;
+use crate::findings::{Findings, Gap, Violation};
+use crate::template::{Container, Node};
+
+const ALLOWED_SECCOMP: [&str; 2] = ["RuntimeDefault", "Localhost"];
+const ALLOWED_ADDED_CAPABILITY: &str = "NET_BIND_SERVICE";
+
+pub fn check(context: &Context, findings: &mut Findings) {
+    let pod_seccomp = context
+        .pod_security_context()
+        .and_then(|pod| pod.object_or_empty("seccompProfile"));
+    let pod_seccomp = match pod_seccomp {
+        Ok(profile) => profile,
+        Err(violation) => return findings.violation(violation),
+    };
+    // Kubernetes' restricted profile forbids an Unconfined pod-level profile
+    // even where every container overrides it.
+    let pod_result = seccomp_type(&pod_seccomp, findings).map(|_| ());
+    findings.record(pod_result);
+    for container in &context.containers {
+        let result = check_container(context, container, &pod_seccomp, findings);
+        findings.record(result);
+    }
+}
+
+fn check_container(
+    context: &Context,
+    container: &Container,
+    pod_seccomp: &Node,
+    findings: &mut Findings,
+) -> Result<(), Violation> {
+    let own = container.node().object_or_empty("securityContext")?;
+
+    if let Some(privileged) = own.bool("privileged")?
+        && privileged.value
+    {
+        findings.violation(Violation::new(
+            privileged.path,
+            "is true",
+            "remove it; a privileged container is root on the node",
+        ));
+    }
+
+    match own.bool("allowPrivilegeEscalation")? {
+        Some(allowed) if allowed.value => {
+            findings.violation(Violation::new(allowed.path, "is true", "set it to false"));
+        }
+        Some(_) => {}
+        None => findings.gap(Gap::set(
+            own.path.key("allowPrivilegeEscalation"),
+            json!(false),
+            "false",
+        )),
+    }
+
+    let capabilities = own.object_or_empty("capabilities")?;
+    match capabilities.strings("drop")? {
+        None => findings.gap(Gap::set(capabilities.path.key("drop"), json!(["ALL"]), "[ALL]")),
+        Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
+            capabilities.path.key("drop"),
+            json!("ALL"),
+            "ALL",
+            "does not drop ALL",
+        )),
+        Some(_) => {}
+    }
+    for added in capabilities.strings("add")?.unwrap_or_default() {
+        if added.value != ALLOWED_ADDED_CAPABILITY {
+            findings.violation(Violation::new(
+                added.path,
+                format!("adds {}", added.value),
+                format!("remove it; only {ALLOWED_ADDED_CAPABILITY} may be added"),
+            ));
+        }
+    }
+
+    let own_seccomp = own.object_or_empty("seccompProfile")?;
+    if !seccomp_type(&own_seccomp, findings)? && !seccomp_type_is_set(pod_seccomp)? {
+        let path = context.security_default_path(container, "seccompProfile").key("type");
+        findings.gap(Gap::set(path, json!("RuntimeDefault"), "RuntimeDefault"));
+    }
+    Ok(())
+}
+
+/// Reports a disallowed seccomp type; true when a type is set at all.
+fn seccomp_type(profile: &Node, findings: &mut Findings) -> Result<bool, Violation> {
+    let Some(kind) = profile.str("type")? else {
+        return Ok(false);
+    };
+    if !ALLOWED_SECCOMP.contains(&kind.value) {
+        findings.violation(Violation::new(
+            kind.path,
+            format!("is {}", kind.value),
+            "set it to RuntimeDefault (or Localhost with a profile)",
+        ));
+    }
+    Ok(true)
+}
+
+fn seccomp_type_is_set(profile: &Node) -> Result<bool, Violation> {
+    Ok(profile.str("type")?.is_some())
+}

@@ -1,0 +1,71 @@
+//! The rule families, each in its own file, over one shared view of the pod
+//! template. Each family's `check` reports violations (explicit unsafe values,
+//! malformed fields) and gaps (missing fields with their safe defaults); the
+//! engine decides per mode what to do with the gaps.
+
+mod escalation;
+mod non_root;
+mod read_only_root;
+mod resources;
+mod topology;
+
+use crate::findings::{Findings, Violation};
+use crate::path::FieldPath;
+use crate::settings::Settings;
+use crate::template::{Container, Node};
+use crate::workload::Workload;
+
+/// What the rules see of one request.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub workload: &'a Workload<'a>,
+    pub spec: Node<'a>,
+    /// The containers under evaluation: exempt images and, for the
+    /// `ephemeralcontainers` subresource, every container not being added are
+    /// left out.
+    pub containers: Vec<Container<'a>>,
+    /// False for the `ephemeralcontainers` subresource: the API server lets
+    /// it change the ephemeral containers and nothing else.
+    pub pod_spec_writable: bool,
+    /// False when some container is exempt or not under evaluation: it would
+    /// inherit pod-level security defaults, so they go on each evaluated
+    /// container instead.
+    pub every_container_evaluated: bool,
+}
+
+impl<'a> Context<'a> {
+    /// The pod's `securityContext`, empty when absent.
+    pub fn pod_security_context(&self) -> Result<Node<'a>, Violation> {
+        self.spec.object_or_empty("securityContext")
+    }
+
+    /// Where a `securityContext` default shared by pod and containers goes:
+    /// on the pod when every container may inherit it, else on the container.
+    pub fn security_default_path(&self, container: &Container, key: &'static str) -> FieldPath {
+        let owner = if self.pod_spec_writable && self.every_container_evaluated {
+            &self.spec.path
+        } else {
+            &container.path
+        };
+        owner.key("securityContext").key(key)
+    }
+}
+
+pub fn check_all(context: &Context, findings: &mut Findings) {
+    let rules = &context.settings;
+    if rules.non_root.enabled {
+        non_root::check(context, findings);
+    }
+    if rules.read_only_root_filesystem.enabled {
+        read_only_root::check(context, findings);
+    }
+    if rules.privilege_escalation.enabled {
+        escalation::check(context, findings);
+    }
+    if rules.resources.enabled {
+        resources::check(context, findings);
+    }
+    if rules.topology_spread.enabled {
+        topology::check(context, findings);
+    }
+}

@@ -1,0 +1,101 @@
+//! Non-root: each container's effective `runAsNonRoot` is true and its
+//! effective `runAsUser` is not 0 (a container's setting overrides the pod's).
+//! Mutate mode adds `runAsNonRoot: true` and the configured user, group and
+//! fsGroup where absent; an explicit `false` or `0` anywhere is rejected.
+
+use serde_json::json;
+
+use super::Context;
+use crate::findings::{Findings, Gap, Violation};
+use crate::template::{Container, Node};
+
+pub fn check(context: &Context, findings: &mut Findings) {
+    let pod = match context.pod_security_context() {
+        Ok(pod) => pod,
+        Err(violation) => return findings.violation(violation),
+    };
+    let pod_result = check_pod(context, &pod, findings);
+    findings.record(pod_result);
+    for container in &context.containers {
+        let result = check_container(context, container, &pod, findings);
+        findings.record(result);
+    }
+}
+
+fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(), Violation> {
+    if let Some(non_root) = pod.bool("runAsNonRoot")?
+        && !non_root.value
+    {
+        findings.violation(Violation::new(non_root.path, "is false", "set it to true"));
+    }
+    if let Some(user) = pod.int("runAsUser")?
+        && user.value == 0
+    {
+        findings.violation(root_user(user.path, context));
+    }
+    // fsGroup exists only at pod level and does not make a container root,
+    // so it is added even when some container is exempt.
+    if context.pod_spec_writable && pod.int("fsGroup")?.is_none() {
+        let fs_group = context.settings.non_root.fs_group;
+        findings.gap(Gap::set(pod.path.key("fsGroup"), json!(fs_group), fs_group.to_string()).optional());
+    }
+    Ok(())
+}
+
+fn check_container(
+    context: &Context,
+    container: &Container,
+    pod: &Node,
+    findings: &mut Findings,
+) -> Result<(), Violation> {
+    let own = container.node().object_or_empty("securityContext")?;
+    let defaults = &context.settings.non_root;
+
+    match own.bool("runAsNonRoot")? {
+        Some(non_root) if !non_root.value => {
+            findings.violation(Violation::new(non_root.path, "is false", "set it to true"));
+        }
+        Some(_) => {}
+        // An explicit pod-level value is judged once, in check_pod.
+        None if pod.bool("runAsNonRoot")?.is_some() => {}
+        None => findings.gap(Gap::set(
+            context.security_default_path(container, "runAsNonRoot"),
+            json!(true),
+            "true",
+        )),
+    }
+
+    // Without runAsUser the kubelet enforces runAsNonRoot against the image's
+    // USER, so validate mode does not demand one; mutate mode adds it so that
+    // images that default to root still start.
+    for (key, default) in [
+        ("runAsUser", defaults.run_as_user),
+        ("runAsGroup", defaults.run_as_group),
+    ] {
+        match own.int(key)? {
+            Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path, context)),
+            Some(_) => {}
+            None if pod.int(key)?.is_some() => {}
+            None => findings.gap(
+                Gap::set(
+                    context.security_default_path(container, key),
+                    json!(default),
+                    default.to_string(),
+                )
+                .optional(),
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn root_user(path: crate::path::FieldPath, context: &Context) -> Violation {
+    Violation::new(
+        path,
+        "is 0 (root)",
+        format!(
+            "set a non-root user id such as {}, or remove it",
+            context.settings.non_root.run_as_user
+        ),
+    )
+}

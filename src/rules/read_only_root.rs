@@ -1,0 +1,113 @@
+//! Read-only root filesystem: `readOnlyRootFilesystem: true` on every
+//! container. Because many servers (gunicorn, nginx, JVMs) crash without a
+//! writable `/tmp`, mutate mode also mounts an `emptyDir` at `/tmp` in each
+//! container that has nothing mounted there. Ephemeral containers cannot add
+//! volumes, so they get the flag only.
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::findings::{Findings, Gap, Violation};
+use crate::template::{Container, ContainerKind};
+
+/// Volume names tried in turn; a name taken by a volume that is not an
+/// `emptyDir` is skipped, never reused.
+const TMP_VOLUME_NAMES: [&str; 2] = ["tmp", "writable-tmp"];
+
+/// The emptyDir volume that `/tmp` mounts use.
+struct TmpVolume {
+    name: &'static str,
+    /// The volume to add, or `None` when the pod already has it.
+    missing: Option<Value>,
+}
+
+pub fn check(context: &Context, findings: &mut Findings) {
+    let tmp_volume = match tmp_volume(context) {
+        Ok(volume) => volume,
+        Err(violation) => {
+            findings.violation(violation);
+            None
+        }
+    };
+    for container in &context.containers {
+        let result = check_container(context, container, tmp_volume.as_ref(), findings);
+        findings.record(result);
+    }
+}
+
+fn check_container(
+    context: &Context,
+    container: &Container,
+    tmp_volume: Option<&TmpVolume>,
+    findings: &mut Findings,
+) -> Result<(), Violation> {
+    let own = container.node().object_or_empty("securityContext")?;
+    match own.bool("readOnlyRootFilesystem")? {
+        Some(read_only) if !read_only.value => findings.violation(Violation::new(
+            read_only.path,
+            "is false",
+            "set it to true, and mount an emptyDir where the app writes",
+        )),
+        Some(_) => {}
+        None => findings.gap(Gap::set(own.path.key("readOnlyRootFilesystem"), json!(true), "true")),
+    }
+
+    let Some(volume) = tmp_volume.filter(|_| container.kind != ContainerKind::Ephemeral) else {
+        return Ok(());
+    };
+    let mounts = container.node().array("volumeMounts")?;
+    let mounts_tmp = mounts.iter().flat_map(|mounts| mounts.value.iter()).any(|mount| {
+        mount
+            .get("mountPath")
+            .and_then(Value::as_str)
+            .is_some_and(|path| path.trim_end_matches('/') == "/tmp")
+    });
+    if mounts_tmp {
+        return Ok(());
+    }
+    if let Some(definition) = &volume.missing {
+        let what = format!("emptyDir volume {}", volume.name);
+        findings.gap(Gap::append(context.spec.path.key("volumes"), definition.clone(), what, "").optional());
+    }
+    findings.gap(
+        Gap::append(
+            container.path.key("volumeMounts"),
+            json!({"name": volume.name, "mountPath": "/tmp"}),
+            format!("a writable /tmp (volume {})", volume.name),
+            "",
+        )
+        .optional(),
+    );
+    Ok(())
+}
+
+fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
+    let tmp = &context.settings.read_only_root_filesystem.writable_tmp;
+    if !tmp.enabled || !context.pod_spec_writable {
+        return Ok(None);
+    }
+    let volumes = context.spec.array("volumes")?;
+    let existing = |name: &str| {
+        volumes
+            .iter()
+            .flat_map(|volumes| volumes.value.iter())
+            .find(|volume| volume.get("name").and_then(Value::as_str) == Some(name))
+    };
+    for name in TMP_VOLUME_NAMES {
+        match existing(name) {
+            None => {
+                let empty_dir = match &tmp.size_limit {
+                    Some(limit) => json!({"sizeLimit": limit.as_str()}),
+                    None => json!({}),
+                };
+                let missing = Some(json!({"name": name, "emptyDir": empty_dir}));
+                return Ok(Some(TmpVolume { name, missing }));
+            }
+            Some(volume) if volume.get("emptyDir").is_some() => {
+                return Ok(Some(TmpVolume { name, missing: None }));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}

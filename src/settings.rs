@@ -1,0 +1,436 @@
+//! The policy's settings: all optional, safe by default, strictly checked.
+//!
+//! Checking happens in two steps. Deserialisation rejects unknown keys
+//! (a misspelled `runAsUsr` must not be ignored) and wrong types, naming the
+//! path of the offending key. [`Validatable::validate`] then lists every
+//! out-of-range value at once, so a user fixes them in one round.
+
+use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
+use serde::Deserialize;
+
+use crate::quantity::Quantity;
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Fill in every missing field with a safe default.
+    #[default]
+    Mutate,
+    /// Change nothing; reject what is not compliant.
+    Validate,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Settings {
+    pub mode: Mode,
+    /// Namespaces whose objects are accepted untouched.
+    pub exempt_namespaces: Vec<String>,
+    /// Container images (globs: `*` any run of characters, `?` one) left out
+    /// of every container rule.
+    pub exempt_images: Vec<String>,
+    pub non_root: NonRoot,
+    pub read_only_root_filesystem: ReadOnlyRootFilesystem,
+    pub privilege_escalation: PrivilegeEscalation,
+    pub resources: Resources,
+    pub topology_spread: TopologySpread,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct NonRoot {
+    pub enabled: bool,
+    pub run_as_user: i64,
+    pub run_as_group: i64,
+    pub fs_group: i64,
+}
+
+impl Default for NonRoot {
+    fn default() -> Self {
+        NonRoot {
+            enabled: true,
+            run_as_user: 1000,
+            run_as_group: 1000,
+            fs_group: 2000,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ReadOnlyRootFilesystem {
+    pub enabled: bool,
+    pub writable_tmp: WritableTmp,
+}
+
+impl Default for ReadOnlyRootFilesystem {
+    fn default() -> Self {
+        ReadOnlyRootFilesystem {
+            enabled: true,
+            writable_tmp: WritableTmp::default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct WritableTmp {
+    pub enabled: bool,
+    /// `null` switches the size limit off; absent means the default.
+    pub size_limit: Option<Quantity>,
+}
+
+impl Default for WritableTmp {
+    fn default() -> Self {
+        WritableTmp {
+            enabled: true,
+            size_limit: Some(quantity("64Mi")),
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct PrivilegeEscalation {
+    pub enabled: bool,
+}
+
+impl Default for PrivilegeEscalation {
+    fn default() -> Self {
+        PrivilegeEscalation { enabled: true }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Resources {
+    pub enabled: bool,
+    pub default_cpu_request: Quantity,
+    pub default_memory_request: Quantity,
+    /// Off unless set: a memory limit added to containers that have none.
+    pub default_memory_limit: Option<Quantity>,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            enabled: true,
+            default_cpu_request: quantity("100m"),
+            default_memory_request: quantity("128Mi"),
+            default_memory_limit: None,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenUnsatisfiable {
+    ScheduleAnyway,
+    DoNotSchedule,
+}
+
+impl WhenUnsatisfiable {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhenUnsatisfiable::ScheduleAnyway => "ScheduleAnyway",
+            WhenUnsatisfiable::DoNotSchedule => "DoNotSchedule",
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct TopologySpread {
+    pub enabled: bool,
+    pub max_skew: i64,
+    pub topology_key: String,
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    /// Off unless set: a second constraint spreading across this key (for
+    /// example `topology.kubernetes.io/zone`).
+    pub zone_topology_key: Option<String>,
+}
+
+impl Default for TopologySpread {
+    fn default() -> Self {
+        TopologySpread {
+            enabled: true,
+            max_skew: 1,
+            topology_key: "kubernetes.io/hostname".to_string(),
+            when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+            zone_topology_key: None,
+        }
+    }
+}
+
+fn quantity(text: &str) -> Quantity {
+    // The defaults are literals in this file, covered by a test below.
+    Quantity::parse(text).unwrap_or_else(|error| unreachable!("default quantity: {error}"))
+}
+
+/// Kubernetes accepts user and group ids from 0 to 2^31-1; 0 is root.
+const MAX_ID: i64 = i32::MAX as i64;
+
+impl Validatable for Settings {
+    fn validate(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, problem: String| {
+            if !ok {
+                problems.push(problem);
+            }
+        };
+
+        for (key, id) in [
+            ("nonRoot.runAsUser", self.non_root.run_as_user),
+            ("nonRoot.runAsGroup", self.non_root.run_as_group),
+            ("nonRoot.fsGroup", self.non_root.fs_group),
+        ] {
+            check(
+                (1..=MAX_ID).contains(&id),
+                format!("{key}: {id} is not allowed; use a non-root id from 1 to {MAX_ID}"),
+            );
+        }
+
+        if let Some(limit) = &self.read_only_root_filesystem.writable_tmp.size_limit {
+            check(
+                limit > &quantity("0"),
+                format!(
+                    "readOnlyRootFilesystem.writableTmp.sizeLimit: {limit} must be above zero, or null for no limit"
+                ),
+            );
+        }
+
+        let resources = &self.resources;
+        for (key, value) in [
+            ("resources.defaultCpuRequest", &resources.default_cpu_request),
+            ("resources.defaultMemoryRequest", &resources.default_memory_request),
+        ] {
+            check(!value.is_negative(), format!("{key}: {value} must not be negative"));
+        }
+        if let Some(limit) = &resources.default_memory_limit {
+            check(
+                limit > &quantity("0"),
+                format!("resources.defaultMemoryLimit: {limit} must be above zero"),
+            );
+            check(
+                limit >= &resources.default_memory_request,
+                format!(
+                    "resources.defaultMemoryLimit: {limit} is below resources.defaultMemoryRequest {}; \
+                     a request above its limit is rejected by the API server",
+                    resources.default_memory_request
+                ),
+            );
+        }
+
+        let spread = &self.topology_spread;
+        check(
+            spread.max_skew >= 1 && spread.max_skew <= i64::from(i32::MAX),
+            format!("topologySpread.maxSkew: {} must be at least 1", spread.max_skew),
+        );
+        for (key, value) in [
+            ("topologySpread.topologyKey", Some(&spread.topology_key)),
+            ("topologySpread.zoneTopologyKey", spread.zone_topology_key.as_ref()),
+        ] {
+            if let Some(value) = value {
+                check(is_label_key(value), format!("{key}: {value:?} is not a label key"));
+            }
+        }
+
+        for (position, namespace) in self.exempt_namespaces.iter().enumerate() {
+            check(
+                !namespace.trim().is_empty(),
+                format!("exemptNamespaces[{position}]: must not be empty"),
+            );
+        }
+        for (position, image) in self.exempt_images.iter().enumerate() {
+            check(
+                !image.trim().is_empty(),
+                format!("exemptImages[{position}]: must not be empty"),
+            );
+            check(
+                image.trim() != "*",
+                format!("exemptImages[{position}]: \"*\" exempts every container; switch the rules off instead"),
+            );
+        }
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+}
+
+/// A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a
+/// name of at most 63 alphanumerics, `-`, `_` or `.`, starting and ending
+/// alphanumeric.
+fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let alphanumeric_ends = |text: &str| {
+        text.starts_with(|c: char| c.is_ascii_alphanumeric()) && text.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && alphanumeric_ends(name)
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let prefix_ok = prefix.is_none_or(|prefix| {
+        !prefix.is_empty()
+            && prefix.len() <= 253
+            && prefix.split('.').all(|label| {
+                !label.is_empty()
+                    && alphanumeric_ends(label)
+                    && label
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })
+    });
+    name_ok && prefix_ok
+}
+
+impl Settings {
+    /// Reads settings as the policy-server sends them; `null` means defaults.
+    pub fn from_json(raw: &serde_json::Value) -> Result<Settings, String> {
+        let found = match raw {
+            serde_json::Value::Null => return Ok(Settings::default()),
+            serde_json::Value::Object(_) => None,
+            serde_json::Value::Array(_) => Some("a list"),
+            serde_json::Value::String(_) => Some("a string"),
+            serde_json::Value::Number(_) => Some("a number"),
+            serde_json::Value::Bool(_) => Some("a boolean"),
+        };
+        // serde would read a JSON list positionally into the struct; say what is wrong instead.
+        if let Some(found) = found {
+            return Err(format!("settings: must be an object of keys and values, found {found}"));
+        }
+        serde_path_to_error::deserialize(raw).map_err(describe_error)
+    }
+
+    /// The answer to `validate_settings`: never an error, always a verdict
+    /// with every problem named.
+    pub fn validation_response(payload: &[u8]) -> SettingsValidationResponse {
+        let verdict = serde_json::from_slice::<serde_json::Value>(payload)
+            .map_err(|error| format!("settings are not valid JSON: {error}"))
+            .and_then(|raw| Settings::from_json(&raw))
+            .and_then(|settings| settings.validate());
+        SettingsValidationResponse {
+            valid: verdict.is_ok(),
+            message: verdict.err(),
+        }
+    }
+
+    pub fn is_namespace_exempt(&self, namespace: &str) -> bool {
+        self.exempt_namespaces.iter().any(|exempt| exempt == namespace)
+    }
+
+    pub fn is_image_exempt(&self, image: &str) -> bool {
+        self.exempt_images
+            .iter()
+            .any(|pattern| wildmatch::WildMatch::new(pattern).matches(image))
+    }
+}
+
+fn describe_error(error: serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = error.path().to_string();
+    let inner = error.into_inner().to_string();
+    if path == "." {
+        format!("settings: {inner}")
+    } else {
+        format!("settings.{path}: {inner}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn verdict(raw: serde_json::Value) -> SettingsValidationResponse {
+        Settings::validation_response(raw.to_string().as_bytes())
+    }
+
+    #[test]
+    fn defaults_are_valid_and_safe() {
+        let settings = Settings::from_json(&json!({})).unwrap();
+        assert!(settings.validate().is_ok());
+        assert_eq!(settings.mode, Mode::Mutate);
+        assert_eq!(settings.non_root.run_as_user, 1000);
+        assert_eq!(settings.resources.default_cpu_request.as_str(), "100m");
+        assert_eq!(
+            settings
+                .read_only_root_filesystem
+                .writable_tmp
+                .size_limit
+                .as_ref()
+                .map(Quantity::as_str),
+            Some("64Mi")
+        );
+        assert!(Settings::from_json(&serde_json::Value::Null).is_ok());
+    }
+
+    #[rstest]
+    #[case(json!({"mdoe": "validate"}), "settings.mdoe: unknown field `mdoe`, expected one of `mode`")]
+    #[case(json!({"nonRoot": {"runAsUsr": 5}}), "settings.nonRoot.runAsUsr: unknown field `runAsUsr`")]
+    #[case(json!({"mode": "enforce"}), "settings.mode: unknown variant `enforce`, expected `mutate` or `validate`")]
+    #[case(json!({"topologySpread": {"whenUnsatisfiable": "Maybe"}}), "settings.topologySpread.whenUnsatisfiable: unknown variant `Maybe`")]
+    #[case(json!({"resources": {"defaultCpuRequest": "lots"}}), "settings.resources.defaultCpuRequest: `lots` is not a quantity")]
+    #[case(json!({"nonRoot": {"runAsUser": "1000"}}), "settings.nonRoot.runAsUser: invalid type: string \"1000\", expected i64")]
+    #[case(json!({"nonRoot": {"runAsUser": 0}}), "nonRoot.runAsUser: 0 is not allowed")]
+    #[case(json!({"nonRoot": {"fsGroup": -5}}), "nonRoot.fsGroup: -5 is not allowed")]
+    #[case(json!({"topologySpread": {"topologyKey": ""}}), "topologySpread.topologyKey: \"\" is not a label key")]
+    #[case(json!({"topologySpread": {"maxSkew": 0}}), "topologySpread.maxSkew: 0 must be at least 1")]
+    #[case(json!({"resources": {"defaultMemoryLimit": "64Mi"}}), "resources.defaultMemoryLimit: 64Mi is below resources.defaultMemoryRequest 128Mi")]
+    #[case(json!({"readOnlyRootFilesystem": {"writableTmp": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
+    #[case(json!({"exemptImages": ["*"]}), "exemptImages[0]: \"*\" exempts every container")]
+    #[case(json!({"exemptNamespaces": [""]}), "exemptNamespaces[0]: must not be empty")]
+    #[case(json!([1, 2]), "settings: must be an object of keys and values, found a list")]
+    #[case(json!("validate"), "settings: must be an object of keys and values, found a string")]
+    fn bad_settings_are_named(#[case] raw: serde_json::Value, #[case] expected: &str) {
+        let response = verdict(raw);
+        assert!(!response.valid);
+        let message = response.message.unwrap();
+        assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+    }
+
+    #[test]
+    fn every_bad_value_is_listed_at_once() {
+        let response = verdict(json!({"nonRoot": {"runAsUser": 0, "runAsGroup": 0}, "topologySpread": {"maxSkew": 0}}));
+        let message = response.message.unwrap();
+        assert_eq!(message.lines().count(), 3, "{message}");
+    }
+
+    #[test]
+    fn not_json_is_a_verdict_not_an_error() {
+        let response = Settings::validation_response(b"{not json");
+        assert!(!response.valid);
+        assert!(response.message.unwrap().starts_with("settings are not valid JSON"));
+    }
+
+    #[test]
+    fn null_size_limit_switches_it_off() {
+        let settings =
+            Settings::from_json(&json!({"readOnlyRootFilesystem": {"writableTmp": {"sizeLimit": null}}})).unwrap();
+        assert!(settings.read_only_root_filesystem.writable_tmp.size_limit.is_none());
+    }
+
+    #[rstest]
+    #[case("registry.example.com/istio/proxyv2:1.2", true)]
+    #[case("docker.io/library/nginx:1.27", false)]
+    fn image_exemptions_are_globs(#[case] image: &str, #[case] exempt: bool) {
+        let settings = Settings::from_json(&json!({"exemptImages": ["*/istio/proxyv2:*"]})).unwrap();
+        assert_eq!(settings.is_image_exempt(image), exempt);
+    }
+
+    #[rstest]
+    #[case("kubernetes.io/hostname", true)]
+    #[case("topology.kubernetes.io/zone", true)]
+    #[case("rack", true)]
+    #[case("", false)]
+    #[case("has space", false)]
+    #[case("/hostname", false)]
+    #[case("Example.com/x", false)]
+    fn label_keys(#[case] key: &str, #[case] valid: bool) {
+        assert_eq!(is_label_key(key), valid);
+    }
+}

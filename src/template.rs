@@ -1,0 +1,248 @@
+//! A read-only view over the raw JSON pod template.
+//!
+//! Rules read typed values through [`Node`], which knows the path of every
+//! field it hands out: a value of the wrong type becomes a violation naming
+//! that path instead of a deserialisation error about the whole object. The
+//! template is never deserialised into `k8s-openapi` structs, so fields this
+//! crate does not model are never at risk.
+
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value};
+
+use crate::findings::Violation;
+use crate::path::FieldPath;
+
+/// An object in the request, and where it sits.
+#[derive(Clone)]
+pub struct Node<'a> {
+    pub fields: &'a Map<String, Value>,
+    pub path: FieldPath,
+}
+
+/// A field read from a [`Node`]: the value and its path.
+pub struct Field<T> {
+    pub value: T,
+    pub path: FieldPath,
+}
+
+pub type Read<T> = Result<Option<T>, Violation>;
+
+impl<'a> Node<'a> {
+    pub fn new(fields: &'a Map<String, Value>, path: FieldPath) -> Node<'a> {
+        Node { fields, path }
+    }
+
+    /// `null` is how Kubernetes clients spell "not set", so it reads as absent.
+    fn present(&self, key: &str) -> Option<&'a Value> {
+        self.fields.get(key).filter(|value| !value.is_null())
+    }
+
+    fn typed<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Value) -> Option<T>) -> Read<T> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(raw) => convert(raw)
+                .map(Some)
+                .ok_or_else(|| Violation::wrong_type(self.path.key(key), expected, raw)),
+        }
+    }
+
+    pub fn object(&self, key: &'static str) -> Read<Node<'a>> {
+        Ok(self
+            .typed(key, "an object", Value::as_object)?
+            .map(|fields| Node::new(fields, self.path.key(key))))
+    }
+
+    /// Like [`Node::object`], but an absent object reads as an empty one at
+    /// the same path, so rules treat "no securityContext" and "empty
+    /// securityContext" alike and gaps still get the right path.
+    pub fn object_or_empty(&self, key: &'static str) -> Result<Node<'a>, Violation> {
+        static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+        Ok(self
+            .object(key)?
+            .unwrap_or_else(|| Node::new(&EMPTY, self.path.key(key))))
+    }
+
+    pub fn bool(&self, key: &'static str) -> Read<Field<bool>> {
+        self.field(key, "true or false", Value::as_bool)
+    }
+
+    pub fn int(&self, key: &'static str) -> Read<Field<i64>> {
+        self.field(key, "an integer", Value::as_i64)
+    }
+
+    pub fn str(&self, key: &'static str) -> Read<Field<&'a str>> {
+        self.field(key, "a string", Value::as_str)
+    }
+
+    pub fn array(&self, key: &'static str) -> Read<Field<&'a Vec<Value>>> {
+        self.field(key, "a list", Value::as_array)
+    }
+
+    fn field<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Value) -> Option<T>) -> Read<Field<T>> {
+        let value = self.typed(key, expected, convert)?;
+        Ok(value.map(|value| Field {
+            value,
+            path: self.path.key(key),
+        }))
+    }
+
+    /// A field of any JSON type, for values with more than one spelling
+    /// (a quantity is a string or a number).
+    pub fn any(&self, key: &'static str) -> Option<Field<&'a Value>> {
+        self.present(key).map(|value| Field {
+            value,
+            path: self.path.key(key),
+        })
+    }
+
+    /// The strings of a list field; an item that is not a string is a violation.
+    pub fn strings(&self, key: &'static str) -> Read<Vec<Field<&'a str>>> {
+        let Some(list) = self.array(key)? else {
+            return Ok(None);
+        };
+        list.value
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                let path = list.path.item(index, None);
+                match raw.as_str() {
+                    Some(value) => Ok(Field { value, path }),
+                    None => Err(Violation::wrong_type(path, "a string", raw)),
+                }
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+}
+
+/// Where a container is listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerKind {
+    Container,
+    Init,
+    Ephemeral,
+}
+
+impl ContainerKind {
+    pub const ALL: [ContainerKind; 3] = [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral];
+
+    pub fn list_key(self) -> &'static str {
+        match self {
+            ContainerKind::Container => "containers",
+            ContainerKind::Init => "initContainers",
+            ContainerKind::Ephemeral => "ephemeralContainers",
+        }
+    }
+}
+
+/// One container of the pod template, with its path.
+pub struct Container<'a> {
+    pub kind: ContainerKind,
+    pub name: Option<&'a str>,
+    pub fields: &'a Map<String, Value>,
+    pub path: FieldPath,
+}
+
+impl<'a> Container<'a> {
+    pub fn node(&self) -> Node<'a> {
+        Node::new(self.fields, self.path.clone())
+    }
+
+    pub fn image(&self) -> Option<&'a str> {
+        self.fields.get("image").and_then(Value::as_str)
+    }
+}
+
+/// Every container list of a pod spec, read once, with malformed entries
+/// reported rather than skipped in silence.
+pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<Container<'a>> {
+    let mut found = Vec::new();
+    if spec.present("containers").is_none() {
+        violations.push(Violation::new(
+            spec.path.key("containers"),
+            "is missing",
+            "a pod template needs at least one container",
+        ));
+    }
+    for kind in ContainerKind::ALL {
+        let list = match spec.array(kind.list_key()) {
+            Ok(Some(list)) => list,
+            Ok(None) => continue,
+            Err(violation) => {
+                violations.push(violation);
+                continue;
+            }
+        };
+        for (index, raw) in list.value.iter().enumerate() {
+            let Some(fields) = raw.as_object() else {
+                violations.push(Violation::wrong_type(list.path.item(index, None), "an object", raw));
+                continue;
+            };
+            let name = fields
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|name| !name.is_empty());
+            found.push(Container {
+                kind,
+                name,
+                fields,
+                path: list.path.item(index, name),
+            });
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wrong_types_name_the_field_and_what_was_found() {
+        let raw = json!({"securityContext": {"runAsUser": "root"}});
+        let root = FieldPath::from_keys(&["spec"]);
+        let spec = Node::new(raw.as_object().unwrap(), root);
+        let context = spec.object("securityContext").unwrap().unwrap();
+        let violation = context.int("runAsUser").err().unwrap();
+        assert_eq!(
+            violation.to_string(),
+            "spec.securityContext.runAsUser: must be an integer, found the string \"root\""
+        );
+    }
+
+    #[test]
+    fn null_reads_as_absent() {
+        let raw = json!({"securityContext": null});
+        let root = FieldPath::default();
+        assert!(
+            Node::new(raw.as_object().unwrap(), root)
+                .object("securityContext")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn lists_every_container_kind_and_reports_malformed_entries() {
+        let raw = json!({
+            "containers": [{"name": "web"}, "oops"],
+            "initContainers": [{"name": "init"}],
+            "ephemeralContainers": {"not": "a list"}
+        });
+        let root = FieldPath::from_keys(&["spec"]);
+        let mut violations = Vec::new();
+        let found = containers(&Node::new(raw.as_object().unwrap(), root), &mut violations);
+        let paths: Vec<String> = found.iter().map(|c| c.path.to_string()).collect();
+        assert_eq!(paths, ["spec.containers[web]", "spec.initContainers[init]"]);
+        let messages: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "spec.containers[1]: must be an object, found the string \"oops\"",
+                "spec.ephemeralContainers: must be a list, found an object",
+            ]
+        );
+    }
+}

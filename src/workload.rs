@@ -1,0 +1,259 @@
+//! The one place that knows each kind this policy evaluates: where its pod
+//! template lives, whether it runs replicas, and what Kubernetes lets a
+//! webhook change in it.
+
+use k8s_openapi::Resource;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use serde_json::{Map, Value};
+
+use crate::path::{FieldPath, Segment};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Pod,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    ReplicationController,
+    Job,
+    CronJob,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::ReplicaSet,
+        Kind::ReplicationController,
+        Kind::Job,
+        Kind::CronJob,
+    ];
+
+    /// `(kind, API group)` as Kubernetes names them.
+    pub fn name_and_group(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Pod => (Pod::KIND, Pod::GROUP),
+            Kind::Deployment => (Deployment::KIND, Deployment::GROUP),
+            Kind::StatefulSet => (StatefulSet::KIND, StatefulSet::GROUP),
+            Kind::DaemonSet => (DaemonSet::KIND, DaemonSet::GROUP),
+            Kind::ReplicaSet => (ReplicaSet::KIND, ReplicaSet::GROUP),
+            Kind::ReplicationController => (ReplicationController::KIND, ReplicationController::GROUP),
+            Kind::Job => (Job::KIND, Job::GROUP),
+            Kind::CronJob => (CronJob::KIND, CronJob::GROUP),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.name_and_group().0
+    }
+
+    /// The kind of an admission request or owner reference. The group is
+    /// checked too, so a custom resource that happens to be called
+    /// `Deployment` is not mistaken for one.
+    pub fn find(kind: &str, group: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|candidate| candidate.name_and_group() == (kind, group))
+    }
+
+    /// Path to the object holding the pod template's `metadata` and `spec`.
+    pub fn template_keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Pod => &[],
+            Kind::CronJob => &["spec", "jobTemplate", "spec", "template"],
+            _ => &["spec", "template"],
+        }
+    }
+
+    /// Kinds that run several copies of one template, which topology spread is for.
+    pub fn is_replicated(self) -> bool {
+        matches!(
+            self,
+            Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::ReplicationController
+        )
+    }
+
+    /// A Deployment's rolling update labels each revision's pods with
+    /// `pod-template-hash`; spreading by it keeps each revision spread.
+    pub fn spreads_each_revision(self) -> bool {
+        self == Kind::Deployment
+    }
+
+    /// Kubernetes forbids changing a Pod's spec or a Job's template after
+    /// creation, so on UPDATE these are checked, never mutated.
+    pub fn template_is_immutable(self) -> bool {
+        matches!(self, Kind::Pod | Kind::Job)
+    }
+}
+
+/// A workload object located in the request: its kind and pod template.
+pub struct Workload<'a> {
+    pub kind: Kind,
+    pub object: &'a Map<String, Value>,
+    /// The object holding the template's `metadata` and `spec`.
+    pub template: &'a Map<String, Value>,
+    pub template_path: FieldPath,
+    /// The pod spec: `template.spec`.
+    pub spec: &'a Map<String, Value>,
+}
+
+impl<'a> Workload<'a> {
+    /// Finds the pod template, or says which step of the path is missing or
+    /// not an object.
+    pub fn locate(kind: Kind, object: &'a Map<String, Value>) -> Result<Workload<'a>, (FieldPath, &'static str)> {
+        let mut template = object;
+        let mut template_path = FieldPath::default();
+        for &key in kind.template_keys() {
+            template_path = template_path.key(key);
+            template = child_object(template, &template_path)?;
+        }
+        let spec = child_object(template, &template_path.key("spec"))?;
+        Ok(Workload {
+            kind,
+            object,
+            template,
+            template_path,
+            spec,
+        })
+    }
+
+    pub fn spec_path(&self) -> FieldPath {
+        self.template_path.key("spec")
+    }
+
+    /// The pod template's labels, as far as they are strings.
+    pub fn template_labels(&self) -> Map<String, Value> {
+        self.template
+            .get("metadata")
+            .and_then(|metadata| metadata.get("labels"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// `spec.replicas`, which Kubernetes defaults to 1.
+    pub fn replicas(&self) -> Result<i64, &'static str> {
+        match self.object.get("spec").and_then(|spec| spec.get("replicas")) {
+            None | Some(Value::Null) => Ok(1),
+            Some(value) => value.as_i64().ok_or("must be an integer"),
+        }
+    }
+
+    /// The workload's selector as a `LabelSelector`, or the template's labels
+    /// where the object has none (a ReplicationController defaults its
+    /// selector to them). `None` when there is nothing to select by.
+    pub fn selector(&self) -> Option<Value> {
+        let declared = self
+            .object
+            .get("spec")
+            .and_then(|spec| spec.get("selector"))
+            .filter(|selector| !selector.is_null());
+        match (self.kind, declared) {
+            // A ReplicationController's selector is a plain label map.
+            (Kind::ReplicationController, Some(labels)) => Some(serde_json::json!({ "matchLabels": labels })),
+            (_, Some(selector)) => Some(selector.clone()),
+            (_, None) => {
+                let labels = self.template_labels();
+                (!labels.is_empty()).then(|| serde_json::json!({ "matchLabels": labels }))
+            }
+        }
+    }
+}
+
+/// The object at the last key of `path`, a child of `parent`.
+fn child_object<'a>(
+    parent: &'a Map<String, Value>,
+    path: &FieldPath,
+) -> Result<&'a Map<String, Value>, (FieldPath, &'static str)> {
+    let Some(Segment::Key(key)) = path.segments().last() else {
+        return Err((path.clone(), "is missing"));
+    };
+    match parent.get(*key) {
+        None | Some(Value::Null) => Err((path.clone(), "is missing")),
+        Some(value) => value.as_object().ok_or((path.clone(), "must be an object")),
+    }
+}
+
+/// True when the object's controlling owner is a kind this policy evaluates:
+/// that parent was checked, and mutating the child would make the parent's
+/// controller fight the webhook.
+pub fn is_controlled_by_evaluated_kind(object: &Map<String, Value>) -> bool {
+    let owners = object
+        .get("metadata")
+        .and_then(|metadata| metadata.get("ownerReferences"))
+        .and_then(Value::as_array);
+    owners.into_iter().flatten().any(|owner| {
+        let field = |key| owner.get(key).and_then(Value::as_str).unwrap_or_default();
+        let is_controller = owner.get("controller").and_then(Value::as_bool) == Some(true);
+        // `apps/v1` has group `apps`; the core group's apiVersion is just `v1`.
+        let group = field("apiVersion").rsplit_once('/').map_or("", |(group, _)| group);
+        is_controller && Kind::find(field("kind"), group).is_some()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    #[rstest]
+    #[case("Deployment", "apps", Some(Kind::Deployment))]
+    #[case("Pod", "", Some(Kind::Pod))]
+    #[case("CronJob", "batch", Some(Kind::CronJob))]
+    #[case("Deployment", "example.com", None)]
+    #[case("Service", "", None)]
+    fn kinds_are_found_by_name_and_group(#[case] kind: &str, #[case] group: &str, #[case] expected: Option<Kind>) {
+        assert_eq!(Kind::find(kind, group), expected);
+    }
+
+    #[rstest]
+    #[case(Kind::Pod, json!({"spec": {"containers": []}}), "spec")]
+    #[case(Kind::Deployment, json!({"spec": {"template": {"spec": {}}}}), "spec.template.spec")]
+    #[case(Kind::CronJob, json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}), "spec.jobTemplate.spec.template.spec")]
+    fn each_kind_keeps_its_pod_spec_in_one_place(#[case] kind: Kind, #[case] object: Value, #[case] path: &str) {
+        let workload = Workload::locate(kind, object.as_object().unwrap()).ok().unwrap();
+        assert_eq!(workload.spec_path().to_string(), path);
+    }
+
+    #[test]
+    fn a_missing_template_names_the_missing_step() {
+        let object = json!({"spec": {"jobTemplate": {"spec": "nope"}}});
+        let (path, problem) = Workload::locate(Kind::CronJob, object.as_object().unwrap())
+            .err()
+            .unwrap();
+        assert_eq!(
+            (path.to_string().as_str(), problem),
+            ("spec.jobTemplate.spec", "must be an object")
+        );
+    }
+
+    #[rstest]
+    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "controller": true}]), true)]
+    #[case(json!([{"apiVersion": "batch/v1", "kind": "CronJob", "controller": true}]), true)]
+    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet"}]), false)]
+    #[case(json!([{"apiVersion": "example.com/v1", "kind": "Deployment", "controller": true}]), false)]
+    #[case(json!([{"apiVersion": "example.com/v1", "kind": "Database", "controller": true}]), false)]
+    #[case(json!("garbage"), false)]
+    fn owners_that_this_policy_evaluates_are_recognised(#[case] owners: Value, #[case] controlled: bool) {
+        let object = json!({"metadata": {"ownerReferences": owners}});
+        assert_eq!(is_controlled_by_evaluated_kind(object.as_object().unwrap()), controlled);
+    }
+
+    #[rstest]
+    #[case(Kind::Deployment, json!({"spec": {"selector": {"matchLabels": {"app": "web"}}}}), Some(json!({"matchLabels": {"app": "web"}})))]
+    #[case(Kind::ReplicationController, json!({"spec": {"selector": {"app": "web"}}}), Some(json!({"matchLabels": {"app": "web"}})))]
+    #[case(Kind::ReplicationController, json!({"spec": {"template": {"metadata": {"labels": {"app": "rc"}}}}}), Some(json!({"matchLabels": {"app": "rc"}})))]
+    #[case(Kind::StatefulSet, json!({"spec": {}}), None)]
+    fn selectors_come_from_the_workload(#[case] kind: Kind, #[case] object: Value, #[case] expected: Option<Value>) {
+        let mut object = object;
+        object["spec"]["template"]["spec"] = json!({});
+        let workload = Workload::locate(kind, object.as_object().unwrap()).ok().unwrap();
+        assert_eq!(workload.selector(), expected);
+    }
+}
