@@ -20,6 +20,8 @@ pub fn check(context: &Context, findings: &mut Findings) {
         let result = check_container(context, container, &pod, findings);
         findings.record(result);
     }
+    let fs_group_result = fs_group(context, &pod, findings);
+    findings.record(fs_group_result);
 }
 
 fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(), Violation> {
@@ -33,6 +35,10 @@ fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(
     {
         findings.violation(root_user(user.path, context));
     }
+    Ok(())
+}
+
+fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(), Violation> {
     // fsGroup exists only at pod level and does not make a container root,
     // so it is added even when some container is exempt.
     if context.pod_spec_writable && pod.int("fsGroup")?.is_none() {

@@ -1,0 +1,127 @@
+//! Shared helpers for the integration tests: fixtures in, verdicts out.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::PathBuf;
+
+use deployment_hardening::engine::{Verdict, evaluate};
+use deployment_hardening::settings::Settings;
+use kubewarden_policy_sdk::request::{GroupVersionKind, KubernetesAdmissionRequest};
+use serde_json::{Value, json};
+
+pub fn test_data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-data").join(name)
+}
+
+pub fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(test_data(name)).unwrap_or_else(|error| panic!("{name}: {error}"));
+    serde_norway::from_str(&text).unwrap_or_else(|error| panic!("{name}: {error}"))
+}
+
+/// Every fixture manifest that describes a workload.
+pub fn workload_fixtures() -> Vec<&'static str> {
+    vec![
+        "httpbin-bare.yaml",
+        "httpbin-hardened.yaml",
+        "unknown-fields.yaml",
+        "statefulset.yaml",
+        "daemonset.yaml",
+        "replicaset.yaml",
+        "replicationcontroller.yaml",
+        "job.yaml",
+        "cronjob.yaml",
+        "pod.yaml",
+        "sidecar-and-limits.yaml",
+        "unsafe-everything.yaml",
+    ]
+}
+
+/// The AdmissionRequest the API server would send for this manifest.
+pub fn request(object: &Value, operation: &str) -> KubernetesAdmissionRequest {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    KubernetesAdmissionRequest {
+        kind: GroupVersionKind {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: object["kind"].as_str().unwrap_or_default().to_string(),
+        },
+        operation: operation.to_string(),
+        namespace: object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string(),
+        name: object["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+        object: object.clone(),
+        ..Default::default()
+    }
+}
+
+pub fn settings(raw: Value) -> Settings {
+    Settings::from_json(&raw).unwrap_or_else(|problem| panic!("test settings: {problem}"))
+}
+
+pub fn run(object: &Value, raw_settings: Value) -> Verdict {
+    evaluate(request(object, "CREATE"), &settings(raw_settings))
+}
+
+pub fn validate(object: &Value) -> Verdict {
+    run(object, json!({"mode": "validate"}))
+}
+
+/// Mutates with the given settings and returns the object and warnings,
+/// failing the test on any other verdict.
+pub fn mutated_with(object: &Value, raw_settings: Value) -> (Value, Vec<String>) {
+    match run(object, raw_settings) {
+        Verdict::Mutate { object, warnings } => (object, warnings),
+        other => panic!("expected a mutation, got {other:#?}"),
+    }
+}
+
+pub fn mutated(object: &Value) -> (Value, Vec<String>) {
+    mutated_with(object, json!({}))
+}
+
+pub fn rejection(verdict: Verdict) -> String {
+    match verdict {
+        Verdict::Reject { message } => message,
+        other => panic!("expected a rejection, got {other:#?}"),
+    }
+}
+
+pub fn assert_accepted_untouched(verdict: &Verdict) {
+    assert!(
+        matches!(verdict, Verdict::Accept { warnings } if warnings.is_empty()),
+        "expected a plain acceptance, got {verdict:#?}"
+    );
+}
+
+/// Every field of `input` is in `output` with the same value; lists may only
+/// have grown at their end. Names the first field that differs.
+pub fn assert_preserved(input: &Value, output: &Value, path: &str) {
+    match (input, output) {
+        (Value::Object(before), Value::Object(after)) => {
+            for (key, value) in before {
+                let Some(kept) = after.get(key) else {
+                    panic!("{path}.{key} was dropped");
+                };
+                assert_preserved(value, kept, &format!("{path}.{key}"));
+            }
+        }
+        (Value::Array(before), Value::Array(after)) => {
+            assert!(after.len() >= before.len(), "{path} lost items");
+            for (index, (value, kept)) in before.iter().zip(after).enumerate() {
+                assert_preserved(value, kept, &format!("{path}[{index}]"));
+            }
+        }
+        _ => assert_eq!(
+            serde_json::to_string(input).unwrap(),
+            serde_json::to_string(output).unwrap(),
+            "{path} changed"
+        ),
+    }
+}
+
+/// The message lines of a rejection that start with "- ".
+pub fn violation_lines(message: &str) -> Vec<&str> {
+    message.lines().filter_map(|line| line.strip_prefix("- ")).collect()
+}
