@@ -112,7 +112,7 @@ pub fn evaluate(request: KubernetesAdmissionRequest, settings: &Settings) -> Ver
             vec![Violation::new(
                 FieldPath::default(),
                 "the request carries no object",
-                "",
+                format!("send the {} as request.object", kind.name()),
             )],
         );
     };

@@ -53,7 +53,11 @@ fn shorten(text: &str) -> String {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.problem)?;
+        if self.path.segments().is_empty() {
+            f.write_str(&self.problem)?;
+        } else {
+            write!(f, "{}: {}", self.path, self.problem)?;
+        }
         if !self.fix.is_empty() {
             write!(f, "; {}", self.fix)?;
         }

@@ -1,0 +1,76 @@
+//! Malformed input gets a clear rejection, never a panic.
+
+mod support;
+
+use deployment_hardening::engine::{Verdict, validate_payload};
+use rstest::rstest;
+use serde_json::{Value, json};
+use support::*;
+
+fn envelope(object: Value) -> Vec<u8> {
+    let request = request(&fixture("httpbin-bare.yaml"), "CREATE");
+    let mut request = serde_json::to_value(request).unwrap();
+    request["object"] = object;
+    serde_json::to_vec(&json!({"request": request, "settings": {}})).unwrap()
+}
+
+#[rstest]
+#[case::no_object(
+    Value::Null,
+    "- the request carries no object; send the Deployment as request.object"
+)]
+#[case::object_is_a_list(json!([1]), "the request carries no object")]
+#[case::spec_not_an_object(json!({"spec": "nope"}), "- spec: must be an object")]
+#[case::no_template(json!({"spec": {}}), "- spec.template: is missing")]
+#[case::template_spec_null(json!({"spec": {"template": {"spec": null}}}), "- spec.template.spec: is missing")]
+#[case::containers_not_a_list(json!({"spec": {"template": {"spec": {"containers": {"name": "web"}}}}}), "- spec.template.spec.containers: must be a list, found an object")]
+#[case::no_containers(json!({"spec": {"template": {"spec": {}}}}), "- spec.template.spec.containers: is missing; a pod template needs at least one container")]
+#[case::container_not_an_object(json!({"spec": {"template": {"spec": {"containers": [42]}}}}), "- spec.template.spec.containers[0]: must be an object, found the number 42")]
+#[case::security_context_a_string(json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "securityContext": "tight"}]}}}}), "- spec.template.spec.containers[web].securityContext: must be an object, found the string \"tight\"")]
+#[case::run_as_user_a_string(json!({"spec": {"template": {"spec": {"securityContext": {"runAsUser": "0"}, "containers": [{"name": "web"}]}}}}), "- spec.template.spec.securityContext.runAsUser: must be an integer, found the string \"0\"")]
+#[case::drop_not_strings(json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "securityContext": {"capabilities": {"drop": [1]}}}]}}}}), "- spec.template.spec.containers[web].securityContext.capabilities.drop[0]: must be a string, found the number 1")]
+#[case::replicas_a_string(json!({"spec": {"replicas": "3", "selector": {}, "template": {"spec": {"containers": [{"name": "web"}]}}}}), "- spec.replicas: must be an integer")]
+#[case::spread_not_a_list(json!({"spec": {"template": {"spec": {"topologySpreadConstraints": 1, "containers": [{"name": "web"}]}}}}), "- spec.template.spec.topologySpreadConstraints: must be a list, found the number 1")]
+#[case::bad_label_selector(json!({"spec": {"template": {"spec": {"topologySpreadConstraints": [{"labelSelector": {"matchLabels": [1]}}], "containers": [{"name": "web"}]}}}}), "- spec.template.spec.topologySpreadConstraints[0].labelSelector: is not a label selector")]
+fn malformed_objects_are_rejected_with_the_field_named(#[case] object: Value, #[case] expected: &str) {
+    let message = rejection(validate_payload(&envelope(object)));
+    assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+}
+
+#[rstest]
+#[case::empty(b"".as_slice(), "the admission request is malformed: EOF while parsing")]
+#[case::not_json(b"{nope".as_slice(), "the admission request is malformed: key must be a string")]
+#[case::no_request(b"{}".as_slice(), "the admission request is malformed: missing field `request`")]
+#[case::operation_a_number(br#"{"request": {"operation": 5}}"#.as_slice(), "the admission request is malformed: invalid type: integer `5`, expected a string")]
+#[case::bad_settings(br#"{"request": {"operation": "CREATE"}, "settings": {"mdoe": 1}}"#.as_slice(), "the policy's settings are invalid: settings.mdoe: unknown field `mdoe`")]
+fn malformed_envelopes_are_rejected_not_trapped(#[case] payload: &[u8], #[case] expected: &str) {
+    let message = rejection(validate_payload(payload));
+    assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+}
+
+#[test]
+fn many_malformed_fields_are_all_listed() {
+    let object = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "a", "securityContext": 1},
+        {"name": "b", "resources": {"requests": {"cpu": "x"}}},
+        "c"
+    ]}}}});
+    let message = rejection(validate_payload(&envelope(object)));
+    for expected in [
+        "containers[a].securityContext: must be an object",
+        "containers[b].resources.requests.cpu: `x` is not a quantity",
+        "containers[2]: must be an object",
+    ] {
+        assert!(message.contains(expected), "missing {expected:?} in {message}");
+    }
+}
+
+#[test]
+fn a_full_envelope_round_trips_to_a_mutation() {
+    let verdict = validate_payload(&envelope(fixture("httpbin-bare.yaml")));
+    assert!(matches!(verdict, Verdict::Mutate { .. }), "{verdict:#?}");
+    let response = serde_json::to_value(verdict.into_response()).unwrap();
+    assert_eq!(response["accepted"], json!(true));
+    assert!(response["mutated_object"].is_object());
+    assert_eq!(response["warnings"].as_array().map(Vec::len), Some(13));
+}
