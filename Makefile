@@ -1,0 +1,38 @@
+# deployment-hardening: build, test and run the Kubewarden policy.
+# `make` builds policy.wasm; `make run` evaluates the examples with it;
+# `make test` runs every test suite, including the wasm-level one.
+
+WASM_TARGET := wasm32-wasip1
+MODULE      := target/$(WASM_TARGET)/release/deployment_hardening.wasm
+RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
+EXAMPLES    := policy/examples/httpbin-bare.yaml
+
+.PHONY: all run test lint fmt bench e2e-kwctl wasm-target clean
+
+all: policy.wasm
+
+wasm-target:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add '$(WASM_TARGET)'
+
+# cargo decides what is stale; make only copies the result.
+policy.wasm: wasm-target
+	cargo build --release --target '$(WASM_TARGET)' -p deployment-hardening
+	cp '$(MODULE)' policy.wasm
+	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes"
+
+run: policy.wasm
+	$(RUNNER) --policy policy.wasm $(EXAMPLES)
+
+test: policy.wasm
+	cargo test --workspace
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -f policy.wasm

@@ -1,0 +1,145 @@
+//! A waPC host for a Kubewarden policy module.
+//!
+//! The contract, as the policy-server follows it: `protocol_version` (must
+//! answer `"v1"`), then `validate_settings` with the settings JSON, then
+//! `validate` with `{"request": <AdmissionRequest>, "settings": ...}`. A
+//! module built with the SDK may call back into the host under the
+//! `kubewarden` binding; logging is answered, every context-aware capability
+//! (Kubernetes, OCI, DNS, crypto) is refused with a clear error, as a
+//! policy-server without context-aware permissions would.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use wapc::WapcHost;
+use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+/// A compiled policy module, ready to be instantiated many times.
+pub struct PolicyModule {
+    pre: WasmtimeEngineProviderPre,
+}
+
+/// A running instance of the module.
+pub struct PolicyInstance {
+    host: WapcHost,
+}
+
+/// The answer to `validate_settings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsVerdict {
+    pub valid: bool,
+    pub message: Option<String>,
+}
+
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+impl PolicyModule {
+    pub fn load(path: &Path) -> Result<PolicyModule> {
+        let bytes = std::fs::read(path).with_context(|| {
+            format!(
+                "cannot read the policy module {}; build it with `make` or pass --policy",
+                path.display()
+            )
+        })?;
+        PolicyModule::from_bytes(&bytes).with_context(|| format!("{} is not a usable policy module", path.display()))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<PolicyModule> {
+        if !bytes.starts_with(WASM_MAGIC) {
+            bail!("it is not a WebAssembly module (no \\0asm header)");
+        }
+        let pre = WasmtimeEngineProviderBuilder::new()
+            .module_bytes(bytes)
+            .build_pre()
+            .map_err(|error| anyhow::anyhow!("wasmtime cannot compile it: {error}"))?;
+        Ok(PolicyModule { pre })
+    }
+
+    /// A fresh instance, with `wapc_init` run and the protocol checked.
+    pub fn instantiate(&self) -> Result<PolicyInstance> {
+        let engine = self
+            .pre
+            .rehydrate(None)
+            .map_err(|error| anyhow::anyhow!("cannot instantiate the module: {error}"))?;
+        let host = WapcHost::new(Box::new(engine), Some(Box::new(answer_host_call)))
+            .map_err(|error| anyhow::anyhow!("the module does not start as a waPC guest: {error}"))?;
+        let instance = PolicyInstance { host };
+        let version = instance.call_json("protocol_version", b"")?;
+        if version != json!("v1") {
+            bail!("the module speaks policy protocol {version}, this runner speaks \"v1\"");
+        }
+        Ok(instance)
+    }
+}
+
+fn answer_host_call(
+    _id: u64,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    payload: &[u8],
+) -> std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    match (binding, namespace, operation) {
+        ("kubewarden", "tracing", "log") => {
+            if std::env::var_os("HARDENING_RUN_POLICY_LOGS").is_some() {
+                eprintln!("policy log: {}", String::from_utf8_lossy(payload));
+            }
+            Ok(Vec::new())
+        }
+        _ => Err(format!(
+            "host capability {binding}/{namespace}/{operation} is not available in this runner \
+             (the policy is not context-aware)"
+        )
+        .into()),
+    }
+}
+
+impl PolicyInstance {
+    fn call_json(&self, function: &str, payload: &[u8]) -> Result<Value> {
+        let answer = self
+            .host
+            .call(function, payload)
+            .map_err(|error| anyhow::anyhow!("the policy's {function} failed: {error}"))?;
+        serde_json::from_slice(&answer).with_context(|| format!("the policy's {function} did not answer JSON"))
+    }
+
+    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsVerdict> {
+        let answer = self.call_json("validate_settings", settings.to_string().as_bytes())?;
+        Ok(SettingsVerdict {
+            valid: answer["valid"]
+                .as_bool()
+                .context("validate_settings answered without `valid`")?,
+            message: answer["message"].as_str().map(str::to_string),
+        })
+    }
+
+    /// The raw ValidationResponse for one AdmissionRequest.
+    pub fn validate(&self, request: &Value, settings: &Value) -> Result<Value> {
+        let envelope = json!({"request": request, "settings": settings});
+        self.validate_raw(&serde_json::to_vec(&envelope)?)
+    }
+
+    /// `validate` with any bytes, for hostile-input tests.
+    pub fn validate_raw(&self, payload: &[u8]) -> Result<Value> {
+        let response = self.call_json("validate", payload)?;
+        if !response["accepted"].is_boolean() {
+            bail!("the policy's validate answered without `accepted`: {response}");
+        }
+        Ok(response)
+    }
+}
+
+/// Where the freshly built module is, so the runner works with no arguments
+/// from the repository root or anywhere inside it.
+pub fn default_module_path() -> std::path::PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    [
+        Path::new("policy.wasm").to_path_buf(),
+        workspace.join("policy.wasm"),
+        workspace.join("target/wasm32-wasip1/release/deployment_hardening.wasm"),
+    ]
+    .into_iter()
+    .find(|candidate| candidate.is_file())
+    .unwrap_or_else(|| Path::new("policy.wasm").to_path_buf())
+}

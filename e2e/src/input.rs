@@ -1,0 +1,232 @@
+//! What a user hands the runner: manifests (YAML, possibly many documents,
+//! or JSON), a bare AdmissionRequest as `kwctl run --request-path` takes, or
+//! a whole AdmissionReview. Each becomes one AdmissionRequest to evaluate.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use deployment_hardening::workload::Kind;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// One object to evaluate.
+pub struct Evaluation {
+    /// `Deployment default/httpbin`, as users name objects.
+    pub label: String,
+    pub request: Value,
+}
+
+/// An input document that is not evaluated, and why.
+pub struct Skipped {
+    pub label: String,
+    pub reason: String,
+}
+
+pub struct Inputs {
+    pub evaluations: Vec<Evaluation>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub struct RequestDefaults<'a> {
+    pub operation: &'a str,
+    pub namespace: &'a str,
+}
+
+pub fn load(path: &Path, defaults: &RequestDefaults) -> Result<Inputs> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let documents = parse_documents(&text).with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
+    if documents.is_empty() {
+        bail!("{} holds no documents", path.display());
+    }
+    let mut inputs = Inputs {
+        evaluations: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for (position, document) in documents.into_iter().enumerate() {
+        let context = || format!("{} document {}", path.display(), position + 1);
+        classify(document, defaults, &mut inputs).with_context(context)?;
+    }
+    Ok(inputs)
+}
+
+/// YAML is a superset of JSON, so one parser reads both; empty documents
+/// (a trailing `---`) are dropped.
+pub fn parse_documents(text: &str) -> Result<Vec<Value>> {
+    let mut documents = Vec::new();
+    for document in serde_norway::Deserializer::from_str(text) {
+        let value = Value::deserialize(document)?;
+        if !value.is_null() {
+            documents.push(value);
+        }
+    }
+    Ok(documents)
+}
+
+fn classify(document: Value, defaults: &RequestDefaults, inputs: &mut Inputs) -> Result<()> {
+    let Some(fields) = document.as_object() else {
+        bail!("expected a Kubernetes object, found {}", short(&document));
+    };
+    // An AdmissionReview wraps the request.
+    if fields.get("kind").and_then(Value::as_str) == Some("AdmissionReview") {
+        let request = fields.get("request").context("the AdmissionReview has no `request`")?;
+        return classify_request(request.clone(), inputs);
+    }
+    // A bare AdmissionRequest: its `kind` is a group/version/kind object.
+    if fields.get("kind").is_some_and(Value::is_object) && fields.contains_key("operation") {
+        return classify_request(document, inputs);
+    }
+    if fields.get("kind").and_then(Value::as_str) == Some("List") {
+        for item in fields.get("items").and_then(Value::as_array).into_iter().flatten() {
+            classify(item.clone(), defaults, inputs)?;
+        }
+        return Ok(());
+    }
+    let request = request_for_manifest(&document, defaults)?;
+    let label = label(&request);
+    if is_evaluated(&request) {
+        inputs.evaluations.push(Evaluation { label, request });
+    } else {
+        inputs.skipped.push(Skipped {
+            label,
+            reason: "not a kind this policy evaluates".to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn classify_request(request: Value, inputs: &mut Inputs) -> Result<()> {
+    if !request.is_object() {
+        bail!("the admission request is not an object");
+    }
+    inputs.evaluations.push(Evaluation {
+        label: label(&request),
+        request,
+    });
+    Ok(())
+}
+
+/// The AdmissionRequest the API server would send for a manifest.
+pub fn request_for_manifest(manifest: &Value, defaults: &RequestDefaults) -> Result<Value> {
+    let api_version = manifest["apiVersion"]
+        .as_str()
+        .context("the object has no apiVersion")?;
+    let kind = manifest["kind"].as_str().context("the object has no kind")?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let namespace = manifest["metadata"]["namespace"].as_str().unwrap_or(defaults.namespace);
+    let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
+    let resource = format!("{}s", kind.to_lowercase());
+    let deleting = defaults.operation == "DELETE";
+    Ok(json!({
+        "uid": "hardening-run",
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "requestKind": {"group": group, "version": version, "kind": kind},
+        "name": name,
+        "namespace": namespace,
+        "operation": defaults.operation,
+        "userInfo": {"username": "hardening-run", "groups": ["system:authenticated"]},
+        "object": if deleting { Value::Null } else { manifest.clone() },
+        "oldObject": if deleting { manifest.clone() } else { Value::Null },
+        "dryRun": false,
+    }))
+}
+
+fn is_evaluated(request: &Value) -> bool {
+    let kind = &request["kind"];
+    Kind::find(
+        kind["kind"].as_str().unwrap_or_default(),
+        kind["group"].as_str().unwrap_or_default(),
+    )
+    .is_some()
+}
+
+fn label(request: &Value) -> String {
+    let kind = request["kind"]["kind"].as_str().unwrap_or("object");
+    let object = if request["object"].is_object() {
+        &request["object"]
+    } else {
+        &request["oldObject"]
+    };
+    let name = object["metadata"]["name"]
+        .as_str()
+        .or_else(|| request["name"].as_str())
+        .filter(|name| !name.is_empty())
+        .unwrap_or("(unnamed)");
+    match request["namespace"].as_str().filter(|namespace| !namespace.is_empty()) {
+        Some(namespace) => format!("{kind} {namespace}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULTS: RequestDefaults = RequestDefaults {
+        operation: "CREATE",
+        namespace: "default",
+    };
+
+    fn classify_text(text: &str) -> Inputs {
+        let mut inputs = Inputs {
+            evaluations: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for document in parse_documents(text).unwrap() {
+            classify(document, &DEFAULTS, &mut inputs).unwrap();
+        }
+        inputs
+    }
+
+    #[test]
+    fn a_whole_app_evaluates_its_workloads_and_skips_the_rest() {
+        let inputs = classify_text(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {}\n---\n",
+        );
+        let labels: Vec<&str> = inputs.evaluations.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels, ["Deployment shop/web"]);
+        assert_eq!(inputs.skipped[0].label, "Service default/web");
+        let request = &inputs.evaluations[0].request;
+        assert_eq!(
+            request["kind"],
+            json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+        );
+        assert_eq!(request["operation"], json!("CREATE"));
+    }
+
+    #[test]
+    fn admission_reviews_and_bare_requests_are_taken_as_they_are() {
+        let review = r#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "1", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "UPDATE",
+                        "namespace": "ns", "object": {"metadata": {"name": "p"}}}}"#;
+        let inputs = classify_text(review);
+        assert_eq!(inputs.evaluations[0].label, "Pod ns/p");
+        assert_eq!(inputs.evaluations[0].request["operation"], json!("UPDATE"));
+
+        let bare = r#"{"uid": "1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "operation": "CREATE", "object": {}}"#;
+        let inputs = classify_text(bare);
+        assert_eq!(inputs.evaluations[0].request["uid"], json!("1"));
+    }
+
+    #[test]
+    fn lists_are_expanded() {
+        let inputs = classify_text(
+            "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n",
+        );
+        assert_eq!(inputs.evaluations.len(), 2);
+    }
+
+    #[test]
+    fn bad_yaml_is_an_error() {
+        assert!(parse_documents("kind: [unclosed").is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! The project's runner: loads the built `policy.wasm` through waPC over
+//! wasmtime, as Kubewarden's policy-server and `kwctl run` do, and turns
+//! manifests or admission requests into evaluations.
+
+pub mod host;
+pub mod input;
+pub mod render;
