@@ -26,9 +26,20 @@ run: policy.wasm
 test: policy.wasm
 	cargo test --workspace
 
+# kwctl embeds metadata.yml and the README (as usage) into the module.
+annotated-policy.wasm: policy.wasm policy/metadata.yml README.md
+	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm needs kwctl: https://github.com/kubewarden/kwctl/releases" >&2; exit 2; }
+	kwctl annotate -m policy/metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+# The wasm-level cases through kwctl itself; skips, saying why, without kwctl.
+e2e-kwctl:
+	@if command -v kwctl >/dev/null; then $(MAKE) annotated-policy.wasm; fi
+	e2e/kwctl-cases.sh
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	shellcheck .ci/run e2e/*.sh
 
 fmt:
 	cargo fmt --all

@@ -2,6 +2,7 @@
 //! wasmtime, as Kubewarden's policy-server and `kwctl run` do, and turns
 //! manifests or admission requests into evaluations.
 
+pub mod cases;
 pub mod host;
 pub mod input;
 pub mod render;

@@ -45,7 +45,9 @@ struct Cli {
     #[arg(short, long, default_value = "default")]
     namespace: String,
 
-    /// `text` for people; `json` prints each raw ValidationResponse on a line.
+    /// `text` for people; `json` prints each raw ValidationResponse on a line;
+    /// `request` prints the AdmissionRequest instead of evaluating it, ready
+    /// for `kwctl run --request-path`.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
 }
@@ -73,6 +75,7 @@ impl Operation {
 enum Output {
     Text,
     Json,
+    Request,
 }
 
 fn main() -> ExitCode {
@@ -89,6 +92,19 @@ fn main() -> ExitCode {
 
 /// Evaluates everything; true when anything was rejected.
 fn run(cli: &Cli) -> Result<bool> {
+    let defaults = RequestDefaults {
+        operation: cli.operation.as_str(),
+        namespace: &cli.namespace,
+    };
+    if cli.output == Output::Request {
+        for path in &cli.inputs {
+            for evaluation in input::load(path, &defaults)?.evaluations {
+                println!("{}", serde_json::to_string_pretty(&evaluation.request)?);
+            }
+        }
+        return Ok(false);
+    }
+
     let settings = read_settings(cli)?;
     let policy_path = cli.policy.clone().unwrap_or_else(host::default_module_path);
     let module = PolicyModule::load(&policy_path)?;
@@ -101,10 +117,6 @@ fn run(cli: &Cli) -> Result<bool> {
         );
     }
 
-    let defaults = RequestDefaults {
-        operation: cli.operation.as_str(),
-        namespace: &cli.namespace,
-    };
     let mut any_rejected = false;
     for path in &cli.inputs {
         let inputs = input::load(path, &defaults)?;
@@ -118,8 +130,8 @@ fn run(cli: &Cli) -> Result<bool> {
             let outcome = Outcome::from_response(&evaluation.request, &response);
             any_rejected |= outcome.is_rejected();
             match cli.output {
-                Output::Json => println!("{response}"),
                 Output::Text => print!("{}", render::text(&evaluation.label, &outcome)),
+                Output::Json | Output::Request => println!("{response}"),
             }
         }
     }

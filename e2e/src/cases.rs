@@ -1,0 +1,159 @@
+//! The wasm-level case suite: `e2e/cases.yaml`, run against the real module.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::host::PolicyInstance;
+use crate::input;
+use crate::render::patch;
+
+#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    Accepted,
+    Mutated,
+    Rejected,
+    InvalidSettings,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    /// A file under `e2e/requests/`.
+    pub request: String,
+    #[serde(default = "empty_settings")]
+    pub settings: Value,
+    pub expect: Expect,
+    #[serde(default)]
+    pub messages: Vec<String>,
+    /// A manifest file (relative to `e2e/`) equal to the mutated object.
+    pub object: Option<String>,
+    #[serde(default)]
+    pub fields: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// The patch operation kinds allowed.
+    pub patch: Option<Vec<String>>,
+    /// How many warnings a mutation carries.
+    pub warnings: Option<usize>,
+}
+
+fn empty_settings() -> Value {
+    Value::Object(Default::default())
+}
+
+pub fn e2e_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+pub fn load() -> Result<Vec<Case>> {
+    let path = e2e_dir().join("cases.yaml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_norway::from_str(&text).with_context(|| format!("{} is malformed", path.display()))
+}
+
+impl Case {
+    pub fn request_path(&self) -> PathBuf {
+        e2e_dir().join("requests").join(&self.request)
+    }
+
+    pub fn read_request(&self) -> Result<Value> {
+        let path = self.request_path();
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// Runs the case; the error says which expectation broke and shows what
+    /// the policy answered.
+    pub fn check(&self, instance: &PolicyInstance) -> Result<(), String> {
+        let fail = |what: String| Err(format!("case {:?}: {what}", self.name));
+        let settings = instance.validate_settings(&self.settings).map_err(|e| e.to_string())?;
+        if self.expect == Expect::InvalidSettings {
+            if settings.valid {
+                return fail("the settings were accepted".to_string());
+            }
+            return self.check_messages(settings.message.as_deref().unwrap_or_default());
+        }
+        if !settings.valid {
+            return fail(format!("settings rejected: {:?}", settings.message));
+        }
+
+        let request = self.read_request().map_err(|e| format!("{e:#}"))?;
+        let response = instance
+            .validate(&request, &self.settings)
+            .map_err(|e| format!("{e:#}"))?;
+        let accepted = response["accepted"] == Value::Bool(true);
+        let mutated = &response["mutated_object"];
+        let actual = match (accepted, mutated.is_null()) {
+            (false, _) => Expect::Rejected,
+            (true, true) => Expect::Accepted,
+            (true, false) => Expect::Mutated,
+        };
+        if actual != self.expect {
+            return fail(format!("expected {:?}, got {actual:?}: {response:#}", self.expect));
+        }
+        if actual == Expect::Rejected {
+            return self.check_messages(response["message"].as_str().unwrap_or_default());
+        }
+        if actual == Expect::Mutated {
+            self.check_mutation(&request["object"], mutated, &response)?;
+        }
+        Ok(())
+    }
+
+    fn check_messages(&self, message: &str) -> Result<(), String> {
+        match self
+            .messages
+            .iter()
+            .find(|fragment| !message.contains(fragment.as_str()))
+        {
+            Some(missing) => Err(format!("case {:?}: {missing:?} missing from:\n{message}", self.name)),
+            None => Ok(()),
+        }
+    }
+
+    fn check_mutation(&self, original: &Value, mutated: &Value, response: &Value) -> Result<(), String> {
+        let fail = |what: String| Err(format!("case {:?}: {what}\nmutated object: {mutated:#}", self.name));
+        if let Some(file) = &self.object {
+            let path = e2e_dir().join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let expected = input::parse_documents(&text).map_err(|e| format!("{}: {e:#}", path.display()))?;
+            if expected.first() != Some(mutated) {
+                return fail(format!("the mutated object differs from {file}"));
+            }
+        }
+        for (pointer, expected) in &self.fields {
+            if mutated.pointer(pointer) != Some(expected) {
+                return fail(format!(
+                    "{pointer} should be {expected}, is {:?}",
+                    mutated.pointer(pointer)
+                ));
+            }
+        }
+        if let Some(pointer) = self.absent.iter().find(|pointer| mutated.pointer(pointer).is_some()) {
+            return fail(format!("{pointer} should be absent"));
+        }
+        if let Some(allowed) = &self.patch {
+            let operations = patch(original, mutated);
+            let disallowed = operations
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|operation| !allowed.iter().any(|kind| operation["op"] == kind.as_str()));
+            if let Some(operation) = disallowed {
+                return fail(format!("patch operation {operation} is not one of {allowed:?}"));
+            }
+        }
+        if let Some(count) = self.warnings {
+            let actual = response["warnings"].as_array().map_or(0, Vec::len);
+            if actual != count {
+                return fail(format!("{actual} warnings, expected {count}: {}", response["warnings"]));
+            }
+        }
+        Ok(())
+    }
+}

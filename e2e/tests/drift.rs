@@ -1,0 +1,51 @@
+//! The unit-level engine (compiled for the host) and the real policy.wasm
+//! must answer every input identically, so the host tests can never drift
+//! from what ships.
+
+use deployment_hardening::engine::validate_payload;
+use hardening_runner::cases;
+use hardening_runner::host::{PolicyModule, default_module_path};
+use serde_json::{Value, json};
+
+#[test]
+fn host_engine_and_wasm_module_give_identical_responses() {
+    let module =
+        PolicyModule::load(&default_module_path()).unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
+    let instance = module.instantiate().unwrap();
+    let mut payloads: Vec<(String, Vec<u8>)> = Vec::new();
+    for case in cases::load().unwrap() {
+        let request = case.read_request().unwrap();
+        for settings in [
+            case.settings.clone(),
+            json!({"mode": "validate"}),
+            json!({"exemptImages": ["*busybox*"]}),
+        ] {
+            let envelope = json!({"request": request, "settings": settings});
+            payloads.push((
+                format!("{} with {settings}", case.request),
+                serde_json::to_vec(&envelope).unwrap(),
+            ));
+        }
+    }
+    for hostile in [
+        &b""[..],
+        b"{",
+        b"null",
+        b"[]",
+        br#"{"request": 1}"#,
+        br#"{"request": {"operation": "CREATE", "object": {"spec": 1}}}"#,
+    ] {
+        payloads.push((String::from_utf8_lossy(hostile).into_owned(), hostile.to_vec()));
+    }
+
+    let mut compared = 0;
+    for (label, payload) in &payloads {
+        let from_wasm = instance
+            .validate_raw(payload)
+            .unwrap_or_else(|error| panic!("{label}: {error:#}"));
+        let from_host: Value = serde_json::to_value(validate_payload(payload).into_response()).unwrap();
+        assert_eq!(from_wasm, from_host, "{label}: wasm and host answers differ");
+        compared += 1;
+    }
+    assert!(compared > 80, "only {compared} payloads compared");
+}
