@@ -26,6 +26,14 @@ run: policy.wasm
 test: policy.wasm
 	cargo test --workspace
 
+BASELINE := target/$(WASM_TARGET)/release/baseline_policy.wasm
+
+# Figures, not assertions: size, compile and instantiate time, latency per
+# evaluation and its growth with containers, each against a baseline module.
+bench: policy.wasm
+	cargo build --release --target '$(WASM_TARGET)' -p baseline-policy
+	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline '$(BASELINE)'
+
 # kwctl embeds metadata.yml and the README (as usage) into the module.
 annotated-policy.wasm: policy.wasm policy/metadata.yml README.md
 	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm needs kwctl: https://github.com/kubewarden/kwctl/releases" >&2; exit 2; }

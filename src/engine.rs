@@ -66,7 +66,7 @@ pub fn validate_payload(payload: &[u8]) -> Verdict {
             };
         }
     };
-    match Settings::from_json(&envelope.settings) {
+    match Settings::from_json_cached(&envelope.settings) {
         Ok(settings) => evaluate(envelope.request, &settings),
         Err(problem) => Verdict::Reject {
             message: format!("{POLICY_NAME}: the policy's settings are invalid: {problem}"),

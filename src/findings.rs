@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::path::{FieldPath, Segment};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Violation {
     pub path: FieldPath,
     pub problem: String,
@@ -53,7 +53,7 @@ fn shorten(text: &str) -> String {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.segments().is_empty() {
+        if self.path.is_empty() {
             f.write_str(&self.problem)?;
         } else {
             write!(f, "{}: {}", self.path, self.problem)?;
@@ -127,23 +127,36 @@ impl Gap {
 }
 
 /// Everything the rules found in one pod template, each item once: a
-/// pod-level gap or violation is reached from every container.
+/// pod-level gap or violation is reached from every container, so those are
+/// deduplicated; a container's own findings are unique by construction.
 #[derive(Default)]
 pub struct Findings {
     pub violations: Vec<Violation>,
     pub gaps: Vec<Gap>,
-    seen: HashSet<String>,
+    /// Indices into `gaps` of the pod-level ones, the only ones that repeat.
+    pod_level_gaps: Vec<usize>,
+    seen_violations: HashSet<Violation>,
 }
 
 impl Findings {
     pub fn violation(&mut self, violation: Violation) {
-        if self.seen.insert(format!("!{violation}")) {
+        if !self.seen_violations.contains(&violation) {
+            self.seen_violations.insert(violation.clone());
             self.violations.push(violation);
         }
     }
 
     pub fn gap(&mut self, gap: Gap) {
-        if self.seen.insert(format!("+{}={:?}", gap.path, gap.edit)) {
+        if gap.path.is_in_container() {
+            self.gaps.push(gap);
+            return;
+        }
+        let repeated = self
+            .pod_level_gaps
+            .iter()
+            .any(|&index| self.gaps[index].path == gap.path && self.gaps[index].edit == gap.edit);
+        if !repeated {
+            self.pod_level_gaps.push(self.gaps.len());
             self.gaps.push(gap);
         }
     }
@@ -163,7 +176,8 @@ impl Findings {
 /// means the rules and the object disagree, and the caller rejects.
 pub fn apply(root: &mut Map<String, Value>, gap: &Gap) -> Result<(), String> {
     let cannot = || format!("{}: cannot be edited here", gap.path);
-    let Some((Segment::Key(last), parents)) = gap.path.segments().split_last() else {
+    let segments = gap.path.segments();
+    let Some((Segment::Key(last), parents)) = segments.split_last() else {
         return Err(cannot());
     };
     let mut object = root;
@@ -183,7 +197,7 @@ pub fn apply(root: &mut Map<String, Value>, gap: &Gap) -> Result<(), String> {
                     .ok_or_else(cannot)?
             }
             _ => {
-                let slot = object.entry(*key).or_insert(Value::Null);
+                let slot = slot(object, key).ok_or_else(cannot)?;
                 if slot.is_null() {
                     *slot = Value::Object(Map::new());
                 }
@@ -192,7 +206,7 @@ pub fn apply(root: &mut Map<String, Value>, gap: &Gap) -> Result<(), String> {
         };
         object = next.as_object_mut().ok_or_else(cannot)?;
     }
-    let slot = object.entry(*last).or_insert(Value::Null);
+    let slot = slot(object, last).ok_or_else(cannot)?;
     match (&gap.edit, slot) {
         (Edit::Set(value), slot @ Value::Null) => *slot = value.clone(),
         (Edit::Set(_), _) => {}
@@ -201,6 +215,16 @@ pub fn apply(root: &mut Map<String, Value>, gap: &Gap) -> Result<(), String> {
         (Edit::Append(_), _) => return Err(cannot()),
     }
     Ok(())
+}
+
+/// The field's value, inserting `null` if absent. Unlike `Map::entry`, it
+/// allocates the key only when it inserts, which is rare.
+fn slot<'a>(object: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
+    if object.contains_key(key) {
+        object.get_mut(key)
+    } else {
+        Some(object.entry(key.to_string()).or_insert(Value::Null))
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! containers still gets a short list.
 
 use crate::findings::{Edit, Gap, Violation};
-use crate::path::{FieldPath, Segment};
+#[cfg(test)]
+use crate::path::FieldPath;
 
 /// The API server truncates long messages; past this many lines the rest is
 /// counted, not listed.
@@ -29,9 +30,9 @@ pub fn rejection(subject: &str, violations: &[Violation]) -> String {
 pub fn warnings(gaps: &[Gap]) -> Vec<String> {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for gap in gaps {
-        let (change, container) = match gap.path.split_at_container() {
-            Some((container, field)) => (describe(gap, &field), Some(container_label(&container))),
-            None => (describe(gap, &gap.path), None),
+        let (change, container) = match gap.path.describe_in_container() {
+            Some((container, field)) => (describe(gap, &field), Some(container)),
+            None => (describe(gap, &gap.path.to_string()), None),
         };
         let position = match groups.iter().position(|(existing, _)| *existing == change) {
             Some(position) => position,
@@ -54,21 +55,10 @@ pub fn warnings(gaps: &[Gap]) -> Vec<String> {
         .collect()
 }
 
-fn describe(gap: &Gap, field: &FieldPath) -> String {
+fn describe(gap: &Gap, field: &str) -> String {
     match gap.edit {
         Edit::Set(_) => format!("set {field} to {}", gap.what),
         Edit::Append(_) => format!("added {} to {field}", gap.what),
-    }
-}
-
-/// `containers[web]`: the list and the item, without the template's prefix.
-fn container_label(container: &FieldPath) -> String {
-    match container.segments() {
-        [.., Segment::Key(list), Segment::Item { index, name }] => match name {
-            Some(name) => format!("{list}[{name}]"),
-            None => format!("{list}[{index}]"),
-        },
-        _ => container.to_string(),
     }
 }
 

@@ -5,6 +5,9 @@
 //! path of the offending key. [`Validatable::validate`] then lists every
 //! out-of-range value at once, so a user fixes them in one round.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
 use serde::Deserialize;
 
@@ -306,6 +309,26 @@ impl Settings {
         serde_path_to_error::deserialize(raw).map_err(describe_error)
     }
 
+    /// [`Settings::from_json`], remembering the last answer: the
+    /// policy-server sends the same settings with every request to an
+    /// instance, and reading them through the path-tracking deserializer was
+    /// a measurable share of each evaluation.
+    pub fn from_json_cached(raw: &serde_json::Value) -> Result<Rc<Settings>, String> {
+        thread_local! {
+            static LAST: RefCell<Option<(serde_json::Value, Rc<Settings>)>> = const { RefCell::new(None) };
+        }
+        LAST.with_borrow_mut(|last| {
+            if let Some((cached_raw, settings)) = last.as_ref()
+                && cached_raw == raw
+            {
+                return Ok(Rc::clone(settings));
+            }
+            let settings = Rc::new(Settings::from_json(raw)?);
+            *last = Some((raw.clone(), Rc::clone(&settings)));
+            Ok(settings)
+        })
+    }
+
     /// The answer to `validate_settings`: never an error, always a verdict
     /// with every problem named.
     pub fn validation_response(payload: &[u8]) -> SettingsValidationResponse {
@@ -405,6 +428,16 @@ mod tests {
         let response = Settings::validation_response(b"{not json");
         assert!(!response.valid);
         assert!(response.message.unwrap().starts_with("settings are not valid JSON"));
+    }
+
+    #[test]
+    fn cached_settings_follow_the_raw_settings() {
+        let validate = Settings::from_json_cached(&json!({"mode": "validate"})).unwrap();
+        assert_eq!(validate.mode, Mode::Validate);
+        let mutate = Settings::from_json_cached(&json!({})).unwrap();
+        assert_eq!(mutate.mode, Mode::Mutate);
+        assert!(Settings::from_json_cached(&json!({"mdoe": 1})).is_err());
+        assert!(Rc::ptr_eq(&mutate, &Settings::from_json_cached(&json!({})).unwrap()));
     }
 
     #[test]

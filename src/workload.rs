@@ -8,7 +8,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use serde_json::{Map, Value};
 
-use crate::path::{FieldPath, Segment};
+use crate::path::FieldPath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -110,9 +110,9 @@ impl<'a> Workload<'a> {
         let mut template_path = FieldPath::default();
         for &key in kind.template_keys() {
             template_path = template_path.key(key);
-            template = child_object(template, &template_path)?;
+            template = child_object(template, key, &template_path)?;
         }
-        let spec = child_object(template, &template_path.key("spec"))?;
+        let spec = child_object(template, "spec", &template_path.key("spec"))?;
         Ok(Workload {
             kind,
             object,
@@ -165,15 +165,13 @@ impl<'a> Workload<'a> {
     }
 }
 
-/// The object at the last key of `path`, a child of `parent`.
+/// The object under `key` in `parent`, which sits at `path`.
 fn child_object<'a>(
     parent: &'a Map<String, Value>,
+    key: &'static str,
     path: &FieldPath,
 ) -> Result<&'a Map<String, Value>, (FieldPath, &'static str)> {
-    let Some(Segment::Key(key)) = path.segments().last() else {
-        return Err((path.clone(), "is missing"));
-    };
-    match parent.get(*key) {
+    match parent.get(key) {
         None | Some(Value::Null) => Err((path.clone(), "is missing")),
         Some(value) => value.as_object().ok_or((path.clone(), "must be an object")),
     }

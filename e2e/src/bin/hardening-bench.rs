@@ -1,0 +1,175 @@
+//! `make bench`: measurements of the release module, printed, never asserted.
+//!
+//! Each evaluation figure is also given as a ratio to a baseline module built
+//! with the same SDK that only parses the request and accepts it, measured in
+//! the same run, because absolute times drift on shared machines.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use hardening_runner::cases::e2e_dir;
+use hardening_runner::host::{PolicyInstance, PolicyModule};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "policy.wasm")]
+    policy: PathBuf,
+    #[arg(long, default_value = "target/wasm32-wasip1/release/baseline_policy.wasm")]
+    baseline: PathBuf,
+    /// Evaluations per scenario (fewer for the 100-container one).
+    #[arg(long, default_value_t = 2000)]
+    iterations: usize,
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+}
+
+fn measure(iterations: usize, mut run: impl FnMut() -> Result<()>) -> Result<Stats> {
+    // Warm up caches and the allocator before timing.
+    for _ in 0..iterations.div_ceil(10) {
+        run()?;
+    }
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let start = Instant::now();
+        run()?;
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
+    Ok(Stats {
+        median: at(0.5),
+        p99: at(0.99),
+    })
+}
+
+fn micros(duration: Duration) -> String {
+    format!("{:.1} µs", duration.as_secs_f64() * 1e6)
+}
+
+fn request(name: &str) -> Result<Value> {
+    let path = e2e_dir().join("requests").join(name);
+    Ok(serde_json::from_str(
+        &std::fs::read_to_string(&path).with_context(|| path.display().to_string())?,
+    )?)
+}
+
+/// The bare httpbin Deployment with `count` containers.
+fn with_containers(count: usize) -> Result<Value> {
+    let mut request = request("httpbin-bare.json")?;
+    let template = request["object"]["spec"]["template"]["spec"]["containers"][0].clone();
+    let containers: Vec<Value> = (0..count)
+        .map(|index| {
+            let mut container = template.clone();
+            container["name"] = json!(format!("c{index}"));
+            container
+        })
+        .collect();
+    request["object"]["spec"]["template"]["spec"]["containers"] = Value::Array(containers);
+    Ok(request)
+}
+
+fn payload(request: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"request": request, "settings": {}})).unwrap_or_default()
+}
+
+fn evaluate(instance: &PolicyInstance, payload: &[u8]) -> Result<()> {
+    instance.validate_raw(payload).map(drop)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let policy_bytes =
+        std::fs::read(&args.policy).with_context(|| format!("{} (run `make` first)", args.policy.display()))?;
+    let baseline_bytes = std::fs::read(&args.baseline).with_context(|| args.baseline.display().to_string())?;
+
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .map(|line| line.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "machine: {cpu}, {cores} cores; wasmtime via wasmtime-provider 2.25; {} evaluations per scenario\n",
+        args.iterations
+    );
+
+    println!(
+        "module size: policy {} bytes, baseline {} bytes",
+        policy_bytes.len(),
+        baseline_bytes.len()
+    );
+    let compile = measure(5, || PolicyModule::from_bytes(&policy_bytes).map(drop))?;
+    let compile_baseline = measure(5, || PolicyModule::from_bytes(&baseline_bytes).map(drop))?;
+    let policy = PolicyModule::from_bytes(&policy_bytes)?;
+    let baseline = PolicyModule::from_bytes(&baseline_bytes)?;
+    let instantiate = measure(50, || policy.instantiate().map(drop))?;
+    let instantiate_baseline = measure(50, || baseline.instantiate().map(drop))?;
+    println!(
+        "compile:     policy {:>10}  baseline {:>10}  ratio {:.2}",
+        format!("{:.1} ms", compile.median.as_secs_f64() * 1e3),
+        format!("{:.1} ms", compile_baseline.median.as_secs_f64() * 1e3),
+        compile.median.as_secs_f64() / compile_baseline.median.as_secs_f64()
+    );
+    println!(
+        "instantiate: policy {:>10}  baseline {:>10}  ratio {:.2}\n",
+        micros(instantiate.median),
+        micros(instantiate_baseline.median),
+        instantiate.median.as_secs_f64() / instantiate_baseline.median.as_secs_f64()
+    );
+
+    let policy = policy.instantiate()?;
+    let baseline = baseline.instantiate()?;
+    let scenarios = [
+        (
+            "accept: hardened httpbin",
+            request("httpbin-hardened.json")?,
+            args.iterations,
+        ),
+        (
+            "reject: unsafe Deployment",
+            request("unsafe-everything.json")?,
+            args.iterations,
+        ),
+        ("mutate: bare httpbin", request("httpbin-bare.json")?, args.iterations),
+        ("mutate: 1 container", with_containers(1)?, args.iterations),
+        ("mutate: 10 containers", with_containers(10)?, args.iterations),
+        (
+            "mutate: 100 containers",
+            with_containers(100)?,
+            (args.iterations / 10).max(20),
+        ),
+    ];
+    println!(
+        "{:<28} {:>12} {:>12} {:>16} {:>8}",
+        "per evaluation", "median", "p99", "baseline median", "ratio"
+    );
+    let mut medians = Vec::new();
+    for (name, request, iterations) in &scenarios {
+        let payload = payload(request);
+        let ours = measure(*iterations, || evaluate(&policy, &payload))?;
+        let theirs = measure(*iterations, || evaluate(&baseline, &payload))?;
+        let ratio = ours.median.as_secs_f64() / theirs.median.as_secs_f64();
+        println!(
+            "{name:<28} {:>12} {:>12} {:>16} {ratio:>7.2}x",
+            micros(ours.median),
+            micros(ours.p99),
+            micros(theirs.median)
+        );
+        medians.push(ours.median);
+    }
+    let growth = medians[5].as_secs_f64() / medians[3].as_secs_f64();
+    println!(
+        "\ngrowth with containers: 10 = {:.1}x one container, 100 = {growth:.1}x",
+        medians[4].as_secs_f64() / medians[3].as_secs_f64()
+    );
+    Ok(())
+}
