@@ -23,8 +23,16 @@ policy.wasm: wasm-target
 run: policy.wasm
 	$(RUNNER) --policy policy.wasm $(EXAMPLES)
 
-test: policy.wasm
-	cargo test --workspace
+# Kubernetes schemas, offline, for the schema test of every mutated object.
+VENV                := .venv
+KUBERNETES_VALIDATE := $(VENV)/bin/kubernetes-validate
+
+$(KUBERNETES_VALIDATE):
+	python3 -m venv '$(VENV)'
+	'$(VENV)/bin/pip' install --quiet 'kubernetes-validate==1.37.0'
+
+test: policy.wasm $(KUBERNETES_VALIDATE)
+	KUBERNETES_VALIDATE='$(abspath $(KUBERNETES_VALIDATE))' cargo test --workspace
 
 BASELINE := target/$(WASM_TARGET)/release/baseline_policy.wasm
 

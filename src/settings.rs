@@ -294,18 +294,27 @@ fn is_label_key(key: &str) -> bool {
 impl Settings {
     /// Reads settings as the policy-server sends them; `null` means defaults.
     pub fn from_json(raw: &serde_json::Value) -> Result<Settings, String> {
-        let found = match raw {
-            serde_json::Value::Null => return Ok(Settings::default()),
-            serde_json::Value::Object(_) => None,
-            serde_json::Value::Array(_) => Some("a list"),
-            serde_json::Value::String(_) => Some("a string"),
-            serde_json::Value::Number(_) => Some("a number"),
-            serde_json::Value::Bool(_) => Some("a boolean"),
-        };
-        // serde would read a JSON list positionally into the struct; say what is wrong instead.
-        if let Some(found) = found {
-            return Err(format!("settings: must be an object of keys and values, found {found}"));
+        if raw.is_null() {
+            return Ok(Settings::default());
         }
+        // serde would read a JSON list positionally into a struct, so a
+        // mangled section could pass as "all defaults"; refuse anything but
+        // an object wherever the settings nest one.
+        require_object("settings", Some(raw))?;
+        for section in [
+            "nonRoot",
+            "readOnlyRootFilesystem",
+            "privilegeEscalation",
+            "resources",
+            "topologySpread",
+        ] {
+            require_object(&format!("settings.{section}"), raw.get(section))?;
+        }
+        require_object(
+            "settings.readOnlyRootFilesystem.writableTmp",
+            raw.get("readOnlyRootFilesystem")
+                .and_then(|section| section.get("writableTmp")),
+        )?;
         serde_path_to_error::deserialize(raw).map_err(describe_error)
     }
 
@@ -351,6 +360,19 @@ impl Settings {
             .iter()
             .any(|pattern| wildmatch::WildMatch::new(pattern).matches(image))
     }
+}
+
+/// An object, or absent; anything else is named.
+fn require_object(path: &str, value: Option<&serde_json::Value>) -> Result<(), String> {
+    let found = match value {
+        None | Some(serde_json::Value::Object(_)) => return Ok(()),
+        Some(serde_json::Value::Null) => "null",
+        Some(serde_json::Value::Array(_)) => "a list",
+        Some(serde_json::Value::String(_)) => "a string",
+        Some(serde_json::Value::Number(_)) => "a number",
+        Some(serde_json::Value::Bool(_)) => "a boolean",
+    };
+    Err(format!("{path}: must be an object of keys and values, found {found}"))
 }
 
 fn describe_error(error: serde_path_to_error::Error<serde_json::Error>) -> String {
@@ -408,6 +430,9 @@ mod tests {
     #[case(json!({"exemptImages": ["*"]}), "exemptImages[0]: \"*\" exempts every container")]
     #[case(json!({"exemptNamespaces": [""]}), "exemptNamespaces[0]: must not be empty")]
     #[case(json!([1, 2]), "settings: must be an object of keys and values, found a list")]
+    #[case(json!({"nonRoot": []}), "settings.nonRoot: must be an object of keys and values, found a list")]
+    #[case(json!({"readOnlyRootFilesystem": {"writableTmp": [true]}}), "settings.readOnlyRootFilesystem.writableTmp: must be an object of keys and values, found a list")]
+    #[case(json!({"resources": null}), "settings.resources: must be an object of keys and values, found null")]
     #[case(json!("validate"), "settings: must be an object of keys and values, found a string")]
     fn bad_settings_are_named(#[case] raw: serde_json::Value, #[case] expected: &str) {
         let response = verdict(raw);
