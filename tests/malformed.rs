@@ -66,6 +66,21 @@ fn many_malformed_fields_are_all_listed() {
 }
 
 #[test]
+fn a_malformed_quantity_does_not_hide_the_other_resource() {
+    let object = json!({"spec": {"template": {"spec": {"containers": [{"name": "web",
+        "resources": {"requests": {"cpu": "lots", "memory": "2Gi"}, "limits": {"memory": "1Gi"}}}]}}}});
+    let message = rejection(validate_payload(&envelope(object)));
+    let lines = violation_lines(&message);
+    assert!(
+        lines.iter().any(|line| line
+            .starts_with("spec.template.spec.containers[web].resources.requests.cpu: `lots` is not a quantity")),
+        "{message}"
+    );
+    assert!(lines.contains(&"spec.template.spec.containers[web].resources.requests.memory: 2Gi is above its limit 1Gi; lower it to at most 1Gi"), "{message}");
+    assert!(!message.contains("requests.cpu: not set"), "{message}");
+}
+
+#[test]
 fn a_full_envelope_round_trips_to_a_mutation() {
     let verdict = validate_payload(&envelope(fixture("httpbin-bare.yaml")));
     assert!(matches!(verdict, Verdict::Mutate { .. }), "{verdict:#?}");

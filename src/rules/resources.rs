@@ -25,15 +25,26 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
     let resources = container.node().object_or_empty("resources")?;
     let requests = resources.object_or_empty("requests")?;
     let limits = resources.object_or_empty("limits")?;
+    // A malformed quantity is reported and read as absent, so the other
+    // resource of the same container is still checked.
+    let mut read = |node: &Node, key| match quantity(node, key) {
+        Ok(value) => value,
+        Err(violation) => {
+            findings.violation(violation);
+            None
+        }
+    };
+    let (cpu_request, cpu_limit) = (read(&requests, "cpu"), read(&limits, "cpu"));
+    let (memory_request, memory_limit) = (read(&requests, "memory"), read(&limits, "memory"));
 
-    let memory_limit = match (quantity(&limits, "memory")?, &defaults.default_memory_limit) {
+    let memory_limit = match (memory_limit, &defaults.default_memory_limit) {
         (Some(limit), _) => Some(limit),
         (None, None) => None,
         (None, Some(default_limit)) => {
             // An explicit request above the default limit keeps the object
             // valid by raising this container's limit to the request.
-            let limit = match quantity(&requests, "memory")? {
-                Some(request) if request > *default_limit => request,
+            let limit = match &memory_request {
+                Some(request) if request > default_limit => request.clone(),
                 _ => default_limit.clone(),
             };
             let text = limit.as_str().to_string();
@@ -42,17 +53,19 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
         }
     };
 
-    for (key, default, limit) in [
-        ("cpu", &defaults.default_cpu_request, quantity(&limits, "cpu")?),
-        ("memory", &defaults.default_memory_request, memory_limit),
+    for (key, request, default, limit) in [
+        ("cpu", cpu_request, &defaults.default_cpu_request, cpu_limit),
+        ("memory", memory_request, &defaults.default_memory_request, memory_limit),
     ] {
-        match (quantity(&requests, key)?, &limit) {
+        match (request, &limit) {
             (Some(request), Some(limit)) if request > *limit => findings.violation(Violation::new(
                 requests.path.key(key),
                 format!("{request} is above its limit {limit}"),
                 format!("lower it to at most {limit}"),
             )),
             (Some(_), _) => {}
+            // Set but malformed: already reported, not "not set".
+            (None, _) if requests.any(key).is_some() => {}
             (None, limit) => {
                 let request = match limit {
                     Some(limit) if limit < default => limit,

@@ -1,0 +1,102 @@
+//! The packaging files agree with the code: one version everywhere, and the
+//! metadata's rules name exactly the kinds `src/workload.rs` handles.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use deployment_hardening::workload::Kind;
+use k8s_openapi::Resource;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use serde_json::Value;
+use support::*;
+
+fn yaml(name: &str) -> Value {
+    let path = test_data("..").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_norway::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn one_version_everywhere() {
+    let crate_version = env!("CARGO_PKG_VERSION");
+    let metadata = yaml("policy/metadata.yml");
+    let artifacthub = yaml("artifacthub-pkg.yml");
+    assert_eq!(
+        metadata["annotations"]["io.kubewarden.policy.version"], crate_version,
+        "policy/metadata.yml"
+    );
+    assert_eq!(artifacthub["version"], crate_version, "artifacthub-pkg.yml");
+    let image = artifacthub["containersImages"][0]["image"].as_str().unwrap();
+    assert!(
+        image.ends_with(&format!(":v{crate_version}")),
+        "artifacthub image {image}"
+    );
+}
+
+/// `group/resource` for every kind the code evaluates.
+fn evaluated_resources() -> BTreeSet<String> {
+    Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            let (group, resource) = match kind {
+                Kind::Pod => (Pod::GROUP, Pod::URL_PATH_SEGMENT),
+                Kind::Deployment => (Deployment::GROUP, Deployment::URL_PATH_SEGMENT),
+                Kind::StatefulSet => (StatefulSet::GROUP, StatefulSet::URL_PATH_SEGMENT),
+                Kind::DaemonSet => (DaemonSet::GROUP, DaemonSet::URL_PATH_SEGMENT),
+                Kind::ReplicaSet => (ReplicaSet::GROUP, ReplicaSet::URL_PATH_SEGMENT),
+                Kind::ReplicationController => (ReplicationController::GROUP, ReplicationController::URL_PATH_SEGMENT),
+                Kind::Job => (Job::GROUP, Job::URL_PATH_SEGMENT),
+                Kind::CronJob => (CronJob::GROUP, CronJob::URL_PATH_SEGMENT),
+            };
+            format!("{group}/{resource}")
+        })
+        .chain(["/pods/ephemeralcontainers".to_string()])
+        .collect()
+}
+
+fn rule_resources(rules: &Value) -> BTreeSet<String> {
+    let mut resources = BTreeSet::new();
+    for rule in rules.as_array().expect("rules is a list") {
+        for group in rule["apiGroups"].as_array().unwrap() {
+            for resource in rule["resources"].as_array().unwrap() {
+                resources.insert(format!("{}/{}", group.as_str().unwrap(), resource.as_str().unwrap()));
+            }
+        }
+        let operations: Vec<&str> = rule["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            operations
+                .iter()
+                .all(|operation| ["CREATE", "UPDATE"].contains(operation)),
+            "the policy only judges CREATE and UPDATE: {operations:?}"
+        );
+    }
+    resources
+}
+
+#[test]
+fn metadata_rules_name_exactly_the_evaluated_kinds() {
+    let metadata = yaml("policy/metadata.yml");
+    assert_eq!(rule_resources(&metadata["rules"]), evaluated_resources());
+    assert_eq!(metadata["mutating"], true);
+    assert_eq!(metadata["executionMode"], "kubewarden-wapc");
+    assert_eq!(metadata["backgroundAudit"], true);
+    assert_eq!(metadata["contextAwareResources"], serde_json::json!([]));
+}
+
+#[test]
+fn artifacthub_rules_match_the_metadata() {
+    let metadata = yaml("policy/metadata.yml");
+    let artifacthub = yaml("artifacthub-pkg.yml");
+    let rules: Value =
+        serde_norway::from_str(artifacthub["annotations"]["kubewarden/rules"].as_str().unwrap()).unwrap();
+    assert_eq!(rule_resources(&rules), rule_resources(&metadata["rules"]));
+    assert_eq!(artifacthub["annotations"]["kubewarden/mutation"], "true");
+}

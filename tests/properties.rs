@@ -1,0 +1,461 @@
+//! Property tests over generated pod templates of every kind: partial or
+//! conflicting security contexts at pod and container level, quantities in
+//! every notation, existing /tmp mounts and spread constraints, and keys no
+//! Kubernetes type defines. A failure prints the generated model and the
+//! invariant that broke.
+
+mod support;
+
+use deployment_hardening::engine::Verdict;
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+use support::*;
+
+/// A quantity as written, and its exact value in nano-units for the oracle.
+#[derive(Debug, Clone)]
+struct Amount {
+    written: Value,
+    nanos: i128,
+}
+
+fn amount(written: Value, nanos: i128) -> Amount {
+    Amount { written, nanos }
+}
+
+fn cpu() -> impl Strategy<Value = Amount> {
+    prop_oneof![
+        Just(amount(json!("100m"), 100_000_000)),
+        Just(amount(json!("0.1"), 100_000_000)),
+        Just(amount(json!("250m"), 250_000_000)),
+        Just(amount(json!(0.5), 500_000_000)),
+        Just(amount(json!("1"), 1_000_000_000)),
+        Just(amount(json!("1e-1"), 100_000_000)),
+        Just(amount(json!(2), 2_000_000_000)),
+        Just(amount(json!("1500000u"), 1_500_000_000)),
+    ]
+}
+
+fn memory() -> impl Strategy<Value = Amount> {
+    const MI: i128 = 1 << 20;
+    prop_oneof![
+        Just(amount(json!("64Mi"), 64 * MI * 1_000_000_000)),
+        Just(amount(json!("128Mi"), 128 * MI * 1_000_000_000)),
+        Just(amount(json!("134217728"), 128 * MI * 1_000_000_000)),
+        Just(amount(json!("1G"), 1_000_000_000 * 1_000_000_000)),
+        Just(amount(json!("1e9"), 1_000_000_000 * 1_000_000_000)),
+        Just(amount(json!("1Gi"), 1024 * MI * 1_000_000_000)),
+        Just(amount(json!("0.5Gi"), 512 * MI * 1_000_000_000)),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Security {
+    run_as_non_root: Option<bool>,
+    run_as_user: Option<i64>,
+    seccomp: Option<&'static str>,
+}
+
+fn security() -> impl Strategy<Value = Security> {
+    (
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(prop_oneof![Just(0i64), Just(1000), Just(65534)]),
+        proptest::option::of(prop_oneof![
+            Just("RuntimeDefault"),
+            Just("Localhost"),
+            Just("Unconfined")
+        ]),
+    )
+        .prop_map(|(run_as_non_root, run_as_user, seccomp)| Security {
+            run_as_non_root,
+            run_as_user,
+            seccomp,
+        })
+}
+
+#[derive(Debug, Clone)]
+struct Container {
+    security: Security,
+    read_only: Option<bool>,
+    escalation: Option<bool>,
+    privileged: Option<bool>,
+    drop: Option<Vec<&'static str>>,
+    add: Vec<&'static str>,
+    cpu: (Option<Amount>, Option<Amount>),
+    memory: (Option<Amount>, Option<Amount>),
+    tmp_mount: bool,
+    extra: Option<i64>,
+}
+
+fn container() -> impl Strategy<Value = Container> {
+    (
+        security(),
+        (
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::weighted(0.2, any::<bool>()),
+        ),
+        (
+            proptest::option::of(proptest::sample::subsequence(vec!["NET_RAW", "ALL"], 0..=2)),
+            proptest::sample::subsequence(vec!["NET_BIND_SERVICE", "NET_ADMIN"], 0..=2),
+        ),
+        (proptest::option::of(cpu()), proptest::option::of(cpu())),
+        (proptest::option::of(memory()), proptest::option::of(memory())),
+        any::<bool>(),
+        proptest::option::of(any::<i64>()),
+    )
+        .prop_map(
+            |(security, (read_only, escalation, privileged), (drop, add), cpu, memory, tmp_mount, extra)| Container {
+                security,
+                read_only,
+                escalation,
+                privileged,
+                drop,
+                add,
+                cpu,
+                memory,
+                tmp_mount,
+                extra,
+            },
+        )
+}
+
+#[derive(Debug, Clone)]
+struct Template {
+    kind: &'static str,
+    pod: Security,
+    containers: Vec<Container>,
+    init: Vec<Container>,
+    ephemeral: Vec<Container>,
+    /// An existing spread constraint, and whether its selector matches.
+    spread: Option<bool>,
+    replicas: i64,
+    extra: Option<String>,
+}
+
+fn template() -> impl Strategy<Value = Template> {
+    (
+        proptest::sample::select(vec![
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "ReplicationController",
+            "Job",
+            "CronJob",
+            "Pod",
+        ]),
+        security(),
+        proptest::collection::vec(container(), 1..4),
+        proptest::collection::vec(container(), 0..3),
+        proptest::collection::vec(container(), 0..2),
+        proptest::option::of(any::<bool>()),
+        1i64..5,
+        proptest::option::of("[a-z]{1,8}"),
+    )
+        .prop_map(
+            |(kind, pod, containers, init, ephemeral, spread, replicas, extra)| Template {
+                kind,
+                pod,
+                containers,
+                init,
+                ephemeral,
+                spread,
+                replicas,
+                extra,
+            },
+        )
+}
+
+fn security_json(security: &Security, into: &mut Map<String, Value>) {
+    if let Some(value) = security.run_as_non_root {
+        into.insert("runAsNonRoot".into(), json!(value));
+    }
+    if let Some(value) = security.run_as_user {
+        into.insert("runAsUser".into(), json!(value));
+    }
+    if let Some(kind) = security.seccomp {
+        let profile = match kind {
+            "Localhost" => json!({"type": kind, "localhostProfile": "profiles/app.json"}),
+            _ => json!({"type": kind}),
+        };
+        into.insert("seccompProfile".into(), profile);
+    }
+}
+
+fn container_json(name: &str, container: &Container, ephemeral: bool) -> Value {
+    let mut context = Map::new();
+    security_json(&container.security, &mut context);
+    for (key, value) in [
+        ("readOnlyRootFilesystem", container.read_only),
+        ("allowPrivilegeEscalation", container.escalation),
+        ("privileged", container.privileged),
+    ] {
+        if let Some(value) = value {
+            context.insert(key.into(), json!(value));
+        }
+    }
+    let mut capabilities = Map::new();
+    if let Some(drop) = &container.drop {
+        capabilities.insert("drop".into(), json!(drop));
+    }
+    if !container.add.is_empty() {
+        capabilities.insert("add".into(), json!(container.add));
+    }
+    if !capabilities.is_empty() {
+        context.insert("capabilities".into(), Value::Object(capabilities));
+    }
+    let mut fields = json!({"name": name, "image": format!("registry.example.com/{name}:1")});
+    if !context.is_empty() {
+        fields["securityContext"] = Value::Object(context);
+    }
+    if !ephemeral {
+        let mut requests = Map::new();
+        let mut limits = Map::new();
+        for (key, (request, limit)) in [("cpu", &container.cpu), ("memory", &container.memory)] {
+            if let Some(request) = request {
+                requests.insert(key.into(), request.written.clone());
+            }
+            if let Some(limit) = limit {
+                limits.insert(key.into(), limit.written.clone());
+            }
+        }
+        if !requests.is_empty() || !limits.is_empty() {
+            fields["resources"] = json!({"requests": requests, "limits": limits});
+        }
+        if container.tmp_mount {
+            fields["volumeMounts"] = json!([{"name": "scratch", "mountPath": "/tmp"}]);
+        }
+    }
+    if let Some(extra) = container.extra {
+        fields["x-extra"] = json!({"value": extra, "list": [extra, "text"]});
+    }
+    fields
+}
+
+fn names(prefix: &str, count: usize) -> impl Iterator<Item = String> + '_ {
+    (0..count).map(move |index| format!("{prefix}{index}"))
+}
+
+impl Template {
+    fn pod_spec(&self) -> Value {
+        let mut spec = json!({
+            "containers": self.containers.iter().zip(names("c", self.containers.len())).map(|(c, n)| container_json(&n, c, false)).collect::<Vec<_>>(),
+            "volumes": [{"name": "scratch", "emptyDir": {}}],
+        });
+        if !self.init.is_empty() {
+            spec["initContainers"] = self
+                .init
+                .iter()
+                .zip(names("i", self.init.len()))
+                .map(|(c, n)| container_json(&n, c, false))
+                .collect();
+        }
+        if !self.ephemeral.is_empty() {
+            spec["ephemeralContainers"] = self
+                .ephemeral
+                .iter()
+                .zip(names("e", self.ephemeral.len()))
+                .map(|(c, n)| container_json(&n, c, true))
+                .collect();
+        }
+        let mut context = Map::new();
+        security_json(&self.pod, &mut context);
+        if !context.is_empty() {
+            spec["securityContext"] = Value::Object(context);
+        }
+        if let Some(matches) = self.spread {
+            let app = if matches { "demo" } else { "other" };
+            spec["topologySpreadConstraints"] = json!([{
+                "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app": app}}
+            }]);
+        }
+        if let Some(extra) = &self.extra {
+            spec["x-unknown"] = json!({"note": extra});
+        }
+        spec
+    }
+
+    fn object(&self) -> Value {
+        let labels = json!({"app": "demo"});
+        let template = json!({"metadata": {"labels": labels}, "spec": self.pod_spec()});
+        let (api_version, spec) = match self.kind {
+            "Pod" => ("v1", self.pod_spec()),
+            "Job" => ("batch/v1", json!({"template": template})),
+            "CronJob" => (
+                "batch/v1",
+                json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}),
+            ),
+            "ReplicationController" => (
+                "v1",
+                json!({"replicas": self.replicas, "selector": labels, "template": template}),
+            ),
+            "DaemonSet" => (
+                "apps/v1",
+                json!({"selector": {"matchLabels": labels}, "template": template}),
+            ),
+            _ => (
+                "apps/v1",
+                json!({"replicas": self.replicas, "selector": {"matchLabels": labels}, "template": template}),
+            ),
+        };
+        let mut metadata = json!({"name": "demo", "namespace": "default"});
+        if self.kind == "Pod" {
+            metadata["labels"] = labels;
+        }
+        json!({"apiVersion": api_version, "kind": self.kind, "metadata": metadata, "spec": spec, "x-top": [1, 2.5]})
+    }
+
+    fn spec_prefix(&self) -> &'static str {
+        match self.kind {
+            "Pod" => "spec",
+            "CronJob" => "spec.jobTemplate.spec.template.spec",
+            _ => "spec.template.spec",
+        }
+    }
+
+    /// The oracle: every explicit violation, by field path, computed from the
+    /// model rather than from the object.
+    fn explicit_violations(&self) -> Vec<String> {
+        let prefix = self.spec_prefix();
+        let mut found = Vec::new();
+        let security = |found: &mut Vec<String>, at: &str, security: &Security| {
+            if security.run_as_non_root == Some(false) {
+                found.push(format!("{at}.securityContext.runAsNonRoot: is false"));
+            }
+            if security.run_as_user == Some(0) {
+                found.push(format!("{at}.securityContext.runAsUser: is 0"));
+            }
+            if security.seccomp == Some("Unconfined") {
+                found.push(format!("{at}.securityContext.seccompProfile.type: is Unconfined"));
+            }
+        };
+        security(&mut found, prefix, &self.pod);
+        let lists = [
+            ("containers", "c", &self.containers),
+            ("initContainers", "i", &self.init),
+            ("ephemeralContainers", "e", &self.ephemeral),
+        ];
+        for (list, short, containers) in lists {
+            for (index, container) in containers.iter().enumerate() {
+                let at = format!("{prefix}.{list}[{short}{index}]");
+                security(&mut found, &at, &container.security);
+                if container.read_only == Some(false) {
+                    found.push(format!("{at}.securityContext.readOnlyRootFilesystem: is false"));
+                }
+                if container.escalation == Some(true) {
+                    found.push(format!("{at}.securityContext.allowPrivilegeEscalation: is true"));
+                }
+                if container.privileged == Some(true) {
+                    found.push(format!("{at}.securityContext.privileged: is true"));
+                }
+                if let Some(position) = container
+                    .add
+                    .iter()
+                    .position(|capability| *capability != "NET_BIND_SERVICE")
+                {
+                    found.push(format!("{at}.securityContext.capabilities.add[{position}]: adds"));
+                }
+                if list != "ephemeralContainers" {
+                    for (key, (request, limit)) in [("cpu", &container.cpu), ("memory", &container.memory)] {
+                        if let (Some(request), Some(limit)) = (request, limit)
+                            && request.nanos > limit.nanos
+                        {
+                            found.push(format!("{at}.resources.requests.{key}: "));
+                        }
+                    }
+                }
+            }
+        }
+        if self.spread == Some(false) {
+            found.push(format!(
+                "{prefix}.topologySpreadConstraints[0].labelSelector: does not select"
+            ));
+        }
+        found
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutation_is_lossless_idempotent_and_rejects_exactly_the_explicit_violations(model in template()) {
+        let input = model.object();
+        let expected = model.explicit_violations();
+        match run(&input, json!({})) {
+            Verdict::Reject { message } => {
+                prop_assert!(!expected.is_empty(), "rejected without an explicit violation:\n{message}");
+                for violation in &expected {
+                    prop_assert!(message.contains(violation.as_str()), "{violation:?} missing from:\n{message}");
+                }
+                // Validate mode rejects the same input and names the same fields.
+                let validate_message = rejection(validate(&input));
+                for violation in &expected {
+                    prop_assert!(validate_message.contains(violation.as_str()), "validate mode misses {violation:?}");
+                }
+            }
+            Verdict::Mutate { object, .. } => {
+                prop_assert!(expected.is_empty(), "mutated despite {expected:?}");
+                assert_preserved(&input, &object, "object");
+                let again = run(&object, json!({}));
+                prop_assert!(matches!(&again, Verdict::Accept { warnings } if warnings.is_empty()), "second mutation: {again:?}");
+                let validated = validate(&object);
+                prop_assert!(matches!(validated, Verdict::Accept { .. }), "mutated object fails validate mode: {validated:?}");
+            }
+            Verdict::Accept { warnings } => {
+                prop_assert!(expected.is_empty(), "accepted despite {expected:?}");
+                prop_assert!(warnings.is_empty(), "unexpected warnings {warnings:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_json_in_the_object_gets_a_verdict(object in arbitrary_json()) {
+        let mut request = request(&fixture("httpbin-bare.yaml"), "CREATE");
+        request.object = object;
+        // Never panics: any verdict is fine, a panic fails the property.
+        let _ = deployment_hardening::engine::evaluate(request, &settings(json!({})));
+    }
+}
+
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        "[a-zA-Z/.:]{0,12}".prop_map(Value::String),
+        prop_oneof![
+            Just("spec"),
+            Just("template"),
+            Just("containers"),
+            Just("securityContext"),
+            Just("resources")
+        ]
+        .prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(6, 64, 6, |inner| {
+        let keys = prop_oneof![
+            Just("spec".to_string()),
+            Just("template".to_string()),
+            Just("containers".to_string()),
+            Just("initContainers".to_string()),
+            Just("securityContext".to_string()),
+            Just("resources".to_string()),
+            Just("requests".to_string()),
+            Just("limits".to_string()),
+            Just("cpu".to_string()),
+            Just("capabilities".to_string()),
+            Just("drop".to_string()),
+            Just("volumeMounts".to_string()),
+            Just("topologySpreadConstraints".to_string()),
+            Just("labelSelector".to_string()),
+            "[a-z]{1,6}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::vec((keys, inner), 0..5)
+                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+        ]
+    })
+}
