@@ -7,7 +7,7 @@ MODULE      := target/$(WASM_TARGET)/release/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
 EXAMPLES    := policy/examples/httpbin-bare.yaml
 
-.PHONY: all run test lint fmt bench e2e-kwctl wasm-target clean
+.PHONY: all run test lint fmt bench fuzz e2e-kwctl wasm-target clean
 
 all: policy.wasm
 
@@ -42,6 +42,19 @@ bench: policy.wasm
 	cargo build --release --target '$(WASM_TARGET)' -p baseline-policy
 	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline '$(BASELINE)'
 
+# Coverage-guided fuzzing of validate (raw bytes and structured workloads)
+# and validate_settings, FUZZ_SECONDS each, seeded from the fixtures.
+# A crash is saved under fuzz/artifacts/<target>/ and the run fails.
+FUZZ_SECONDS ?= 180
+FUZZ_TARGETS := validate validate_structured validate_settings
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "make fuzz needs cargo-fuzz: cargo install cargo-fuzz --locked" >&2; exit 2; }
+	fuzz/seed-corpus.sh
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+	  cargo +nightly fuzz run "$$target" -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
+
 # kwctl embeds metadata.yml and the README (as usage) into the module.
 annotated-policy.wasm: policy.wasm policy/metadata.yml README.md
 	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm needs kwctl: https://github.com/kubewarden/kwctl/releases" >&2; exit 2; }
@@ -55,7 +68,7 @@ e2e-kwctl:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	shellcheck .ci/run e2e/*.sh
+	shellcheck .ci/run e2e/*.sh fuzz/*.sh
 
 fmt:
 	cargo fmt --all
