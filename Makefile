@@ -5,7 +5,7 @@
 WASM_TARGET := wasm32-wasip1
 MODULE      := target/$(WASM_TARGET)/release/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
-EXAMPLES    := policy/examples/httpbin-bare.yaml
+EXAMPLES    := policy/examples/workloads/*.yaml
 
 .PHONY: all run test lint fmt bench fuzz e2e-kwctl wasm-target clean
 
