@@ -7,7 +7,7 @@ MODULE      := target/$(WASM_TARGET)/release/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
 EXAMPLES    := policy/examples/workloads/*.yaml
 
-.PHONY: all run test lint fmt bench fuzz e2e-kwctl wasm-target clean
+.PHONY: all run test lint fmt bench fuzz e2e-kwctl e2e-kind artifacthub push wasm-target clean
 
 all: policy.wasm
 
@@ -57,8 +57,22 @@ fuzz:
 
 # kwctl embeds metadata.yml and the README (as usage) into the module.
 annotated-policy.wasm: policy.wasm policy/metadata.yml README.md
-	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm needs kwctl: https://github.com/kubewarden/kwctl/releases" >&2; exit 2; }
+	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm $(KWCTL_MISSING)" >&2; exit 2; }
 	kwctl annotate -m policy/metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+KWCTL_MISSING := needs kwctl (https://github.com/kubewarden/kwctl/releases)
+
+# Regenerates the Artifact Hub package file from the metadata and the form.
+artifacthub:
+	@command -v kwctl >/dev/null || { echo "artifacthub $(KWCTL_MISSING)" >&2; exit 2; }
+	kwctl scaffold artifacthub --metadata-path policy/metadata.yml --version '$(VERSION)' \
+	  --questions-path policy/questions-ui.yml > artifacthub-pkg.yml
+
+# Pushes the annotated module: make push OCI_REF=ghcr.io/you/policies/deployment-hardening:v$(VERSION)
+push: annotated-policy.wasm
+	@test -n '$(OCI_REF)' || { echo "push needs OCI_REF, e.g. make push OCI_REF=ghcr.io/you/policies/deployment-hardening:v$(VERSION)" >&2; exit 2; }
+	kwctl push annotated-policy.wasm '$(OCI_REF)'
 
 # The wasm-level cases through kwctl itself; skips, saying why, without kwctl.
 e2e-kwctl:

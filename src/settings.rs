@@ -79,7 +79,9 @@ impl Default for ReadOnlyRootFilesystem {
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct WritableTmp {
     pub enabled: bool,
-    /// `null` switches the size limit off; absent means the default.
+    /// `null` (or `""`, as Rancher's form sends) switches the size limit
+    /// off; absent means the default.
+    #[serde(deserialize_with = "optional_quantity")]
     pub size_limit: Option<Quantity>,
 }
 
@@ -111,6 +113,7 @@ pub struct Resources {
     pub default_cpu_request: Quantity,
     pub default_memory_request: Quantity,
     /// Off unless set: a memory limit added to containers that have none.
+    #[serde(deserialize_with = "optional_quantity")]
     pub default_memory_limit: Option<Quantity>,
 }
 
@@ -149,6 +152,7 @@ pub struct TopologySpread {
     pub when_unsatisfiable: WhenUnsatisfiable,
     /// Off unless set: a second constraint spreading across this key (for
     /// example `topology.kubernetes.io/zone`).
+    #[serde(deserialize_with = "optional_text")]
     pub zone_topology_key: Option<String>,
 }
 
@@ -161,6 +165,21 @@ impl Default for TopologySpread {
             when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
             zone_topology_key: None,
         }
+    }
+}
+
+/// An optional setting that forms send as `""` when left empty: `null` and
+/// `""` both mean "off".
+fn optional_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    Ok(text.filter(|text| !text.trim().is_empty()))
+}
+
+fn optional_quantity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Quantity>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(serde_json::Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(value) => Quantity::from_json(&value).map(Some).map_err(serde::de::Error::custom),
     }
 }
 
@@ -463,6 +482,22 @@ mod tests {
         assert_eq!(mutate.mode, Mode::Mutate);
         assert!(Settings::from_json_cached(&json!({"mdoe": 1})).is_err());
         assert!(Rc::ptr_eq(&mutate, &Settings::from_json_cached(&json!({})).unwrap()));
+    }
+
+    #[test]
+    fn empty_strings_from_forms_switch_optional_settings_off() {
+        let settings = Settings::from_json(&json!({
+            "readOnlyRootFilesystem": {"writableTmp": {"sizeLimit": ""}},
+            "resources": {"defaultMemoryLimit": ""},
+            "topologySpread": {"zoneTopologyKey": ""}
+        }))
+        .unwrap();
+        assert!(settings.validate().is_ok());
+        assert!(settings.read_only_root_filesystem.writable_tmp.size_limit.is_none());
+        assert!(settings.resources.default_memory_limit.is_none());
+        assert!(settings.topology_spread.zone_topology_key.is_none());
+        let bad = Settings::from_json(&json!({"resources": {"defaultMemoryLimit": "lots"}}));
+        assert!(bad.unwrap_err().contains("`lots` is not a quantity"));
     }
 
     #[test]

@@ -100,3 +100,73 @@ fn artifacthub_rules_match_the_metadata() {
     assert_eq!(rule_resources(&rules), rule_resources(&metadata["rules"]));
     assert_eq!(artifacthub["annotations"]["kubewarden/mutation"], "true");
 }
+
+/// The settings block of the README, which documents every setting.
+fn readme_settings() -> Value {
+    let readme = std::fs::read_to_string(test_data("../README.md")).unwrap();
+    let section = readme.split("## Settings").nth(1).expect("README has a Settings section");
+    let block = section.split("```yaml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a yaml block");
+    serde_norway::from_str(block).expect("the README's settings block is YAML")
+}
+
+fn leaf_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match value.as_object() {
+        Some(fields) => fields.iter().for_each(|(key, child)| {
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            leaf_paths(child, &path, out);
+        }),
+        None => {
+            out.insert(prefix.to_string());
+        }
+    }
+}
+
+#[test]
+fn the_readme_settings_block_is_the_real_defaults() {
+    let documented = readme_settings();
+    let response = deployment_hardening::settings::Settings::validation_response(documented.to_string().as_bytes());
+    assert!(response.valid, "the README documents settings the policy refuses: {:?}", response.message);
+}
+
+#[test]
+fn the_rancher_form_asks_for_every_documented_setting() {
+    let mut documented = BTreeSet::new();
+    leaf_paths(&readme_settings(), "", &mut documented);
+    let questions = yaml("policy/questions-ui.yml");
+    let mut asked = BTreeSet::new();
+    for question in questions["questions"].as_array().unwrap() {
+        asked.insert(question["variable"].as_str().unwrap().to_string());
+        for sub in question["subquestions"].as_array().into_iter().flatten() {
+            asked.insert(sub["variable"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(asked, documented);
+}
+
+#[test]
+fn the_rancher_form_defaults_are_valid_settings() {
+    let questions = yaml("policy/questions-ui.yml");
+    let mut settings = serde_json::json!({});
+    let mut set = |variable: &str, value: &Value| {
+        let mut at = &mut settings;
+        for key in variable.split('.') {
+            at = &mut at[key];
+        }
+        *at = value.clone();
+    };
+    for question in questions["questions"].as_array().unwrap() {
+        set(question["variable"].as_str().unwrap(), &question["default"]);
+        for sub in question["subquestions"].as_array().into_iter().flatten() {
+            set(sub["variable"].as_str().unwrap(), &sub["default"]);
+        }
+    }
+    let response = deployment_hardening::settings::Settings::validation_response(settings.to_string().as_bytes());
+    assert!(response.valid, "{settings}: {:?}", response.message);
+}
+
+#[test]
+fn artifacthub_carries_the_rancher_form() {
+    let artifacthub = yaml("artifacthub-pkg.yml");
+    let embedded: Value = serde_norway::from_str(artifacthub["annotations"]["kubewarden/questions-ui"].as_str().unwrap()).unwrap();
+    assert_eq!(embedded, yaml("policy/questions-ui.yml"));
+}
