@@ -79,10 +79,15 @@ e2e-kwctl:
 	@if command -v kwctl >/dev/null; then $(MAKE) annotated-policy.wasm; fi
 	e2e/kwctl-cases.sh
 
+# A real cluster: kind, a local registry and Kubewarden (see e2e/kind/run.sh).
+# Skips, naming the missing tool, where docker, kind, helm, kubectl or kwctl is absent.
+e2e-kind:
+	e2e/kind/run.sh
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	shellcheck .ci/run e2e/*.sh fuzz/*.sh
+	shellcheck .ci/run e2e/*.sh e2e/kind/*.sh fuzz/*.sh
 
 fmt:
 	cargo fmt --all

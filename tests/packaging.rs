@@ -104,15 +104,26 @@ fn artifacthub_rules_match_the_metadata() {
 /// The settings block of the README, which documents every setting.
 fn readme_settings() -> Value {
     let readme = std::fs::read_to_string(test_data("../README.md")).unwrap();
-    let section = readme.split("## Settings").nth(1).expect("README has a Settings section");
-    let block = section.split("```yaml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a yaml block");
+    let section = readme
+        .split("## Settings")
+        .nth(1)
+        .expect("README has a Settings section");
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block");
     serde_norway::from_str(block).expect("the README's settings block is YAML")
 }
 
 fn leaf_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     match value.as_object() {
         Some(fields) => fields.iter().for_each(|(key, child)| {
-            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
             leaf_paths(child, &path, out);
         }),
         None => {
@@ -125,7 +136,11 @@ fn leaf_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
 fn the_readme_settings_block_is_the_real_defaults() {
     let documented = readme_settings();
     let response = deployment_hardening::settings::Settings::validation_response(documented.to_string().as_bytes());
-    assert!(response.valid, "the README documents settings the policy refuses: {:?}", response.message);
+    assert!(
+        response.valid,
+        "the README documents settings the policy refuses: {:?}",
+        response.message
+    );
 }
 
 #[test]
@@ -167,6 +182,7 @@ fn the_rancher_form_defaults_are_valid_settings() {
 #[test]
 fn artifacthub_carries_the_rancher_form() {
     let artifacthub = yaml("artifacthub-pkg.yml");
-    let embedded: Value = serde_norway::from_str(artifacthub["annotations"]["kubewarden/questions-ui"].as_str().unwrap()).unwrap();
+    let embedded: Value =
+        serde_norway::from_str(artifacthub["annotations"]["kubewarden/questions-ui"].as_str().unwrap()).unwrap();
     assert_eq!(embedded, yaml("policy/questions-ui.yml"));
 }
