@@ -45,6 +45,10 @@ impl FieldPath {
         })
     }
 
+    pub fn child(&self, segment: Segment) -> FieldPath {
+        self.with(segment)
+    }
+
     fn with(&self, segment: Segment) -> FieldPath {
         FieldPath(Some(Rc::new(Link {
             parent: self.clone(),

@@ -43,7 +43,7 @@ fn check_container(
         && privileged.value
     {
         findings.violation(Violation::new(
-            privileged.path,
+            privileged.path(),
             "is true",
             "remove it; a privileged container is root on the node",
         ));
@@ -51,7 +51,7 @@ fn check_container(
 
     match own.bool("allowPrivilegeEscalation")? {
         Some(allowed) if allowed.value => {
-            findings.violation(Violation::new(allowed.path, "is true", "set it to false"));
+            findings.violation(Violation::new(allowed.path(), "is true", "set it to false"));
         }
         Some(_) => {}
         None => findings.gap(Gap::set(
@@ -75,7 +75,7 @@ fn check_container(
     for added in capabilities.strings("add")?.unwrap_or_default() {
         if added.value != ALLOWED_ADDED_CAPABILITY {
             findings.violation(Violation::new(
-                added.path,
+                added.path(),
                 format!("adds {}", added.value),
                 format!("remove it; only {ALLOWED_ADDED_CAPABILITY} may be added"),
             ));
@@ -97,7 +97,7 @@ fn seccomp_type(profile: &Node, findings: &mut Findings) -> Result<bool, Violati
     };
     if !ALLOWED_SECCOMP.contains(&kind.value) {
         findings.violation(Violation::new(
-            kind.path,
+            kind.path(),
             format!("is {}", kind.value),
             "set it to RuntimeDefault (or Localhost with a profile)",
         ));

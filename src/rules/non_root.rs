@@ -28,12 +28,12 @@ fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(
     if let Some(non_root) = pod.bool("runAsNonRoot")?
         && !non_root.value
     {
-        findings.violation(Violation::new(non_root.path, "is false", "set it to true"));
+        findings.violation(Violation::new(non_root.path(), "is false", "set it to true"));
     }
     if let Some(user) = pod.int("runAsUser")?
         && user.value == 0
     {
-        findings.violation(root_user(user.path, context));
+        findings.violation(root_user(user.path(), context));
     }
     Ok(())
 }
@@ -59,7 +59,7 @@ fn check_container(
 
     match own.bool("runAsNonRoot")? {
         Some(non_root) if !non_root.value => {
-            findings.violation(Violation::new(non_root.path, "is false", "set it to true"));
+            findings.violation(Violation::new(non_root.path(), "is false", "set it to true"));
         }
         Some(_) => {}
         // An explicit pod-level value is judged once, in check_pod.
@@ -79,7 +79,7 @@ fn check_container(
         ("runAsGroup", defaults.run_as_group),
     ] {
         match own.int(key)? {
-            Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path, context)),
+            Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path(), context)),
             Some(_) => {}
             None if pod.int(key)?.is_some() => {}
             None => findings.gap(

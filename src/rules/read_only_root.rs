@@ -44,7 +44,7 @@ fn check_container(
     let own = container.node().object_or_empty("securityContext")?;
     match own.bool("readOnlyRootFilesystem")? {
         Some(read_only) if !read_only.value => findings.violation(Violation::new(
-            read_only.path,
+            read_only.path(),
             "is false",
             "set it to true, and mount an emptyDir where the app writes",
         )),

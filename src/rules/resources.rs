@@ -85,5 +85,5 @@ fn quantity(node: &Node, key: &'static str) -> Read<Quantity> {
     };
     Quantity::from_json(field.value)
         .map(Some)
-        .map_err(|problem| Violation::new(field.path, problem, "use a quantity such as 500m or 128Mi"))
+        .map_err(|problem| Violation::new(field.path(), problem, "use a quantity such as 500m or 128Mi"))
 }
