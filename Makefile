@@ -3,7 +3,7 @@
 # `make test` runs every test suite, including the wasm-level one.
 
 WASM_TARGET := wasm32-wasip1
-MODULE      := target/$(WASM_TARGET)/release/deployment_hardening.wasm
+MODULE      := target/$(WASM_TARGET)/policy/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
 EXAMPLES    := policy/examples/workloads/*.yaml
 
@@ -16,7 +16,7 @@ wasm-target:
 
 # cargo decides what is stale; make only copies the result.
 policy.wasm: wasm-target
-	cargo build --release --target '$(WASM_TARGET)' -p deployment-hardening
+	cargo build --profile policy --target '$(WASM_TARGET)' -p deployment-hardening
 	cp '$(MODULE)' policy.wasm
 	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes"
 
@@ -34,12 +34,12 @@ $(KUBERNETES_VALIDATE):
 test: policy.wasm $(KUBERNETES_VALIDATE)
 	KUBERNETES_VALIDATE='$(abspath $(KUBERNETES_VALIDATE))' cargo test --workspace
 
-BASELINE := target/$(WASM_TARGET)/release/baseline_policy.wasm
+BASELINE := target/$(WASM_TARGET)/policy/baseline_policy.wasm
 
 # Figures, not assertions: size, compile and instantiate time, latency per
 # evaluation and its growth with containers, each against a baseline module.
 bench: policy.wasm
-	cargo build --release --target '$(WASM_TARGET)' -p baseline-policy
+	cargo build --profile policy --target '$(WASM_TARGET)' -p baseline-policy
 	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline '$(BASELINE)'
 
 # Coverage-guided fuzzing of validate (raw bytes and structured workloads)

@@ -18,4 +18,4 @@ index=0
 while IFS=$'\t' read -r _name _request settings _expect; do
   index=$((index + 1))
   printf '%s' "$settings" > "corpus/validate_settings/case-$index"
-done < <(cargo run --quiet --release --manifest-path ../Cargo.toml -p hardening-runner --bin hardening-cases)
+done < <(cargo run --quiet --manifest-path ../Cargo.toml -p hardening-runner --bin hardening-cases)

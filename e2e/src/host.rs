@@ -137,7 +137,7 @@ pub fn default_module_path() -> std::path::PathBuf {
     [
         Path::new("policy.wasm").to_path_buf(),
         workspace.join("policy.wasm"),
-        workspace.join("target/wasm32-wasip1/release/deployment_hardening.wasm"),
+        workspace.join("target/wasm32-wasip1/policy/deployment_hardening.wasm"),
     ]
     .into_iter()
     .find(|candidate| candidate.is_file())

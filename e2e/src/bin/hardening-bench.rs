@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 struct Args {
     #[arg(long, default_value = "policy.wasm")]
     policy: PathBuf,
-    #[arg(long, default_value = "target/wasm32-wasip1/release/baseline_policy.wasm")]
+    #[arg(long, default_value = "target/wasm32-wasip1/policy/baseline_policy.wasm")]
     baseline: PathBuf,
     /// Evaluations per scenario (fewer for the 100-container one).
     #[arg(long, default_value_t = 2000)]
