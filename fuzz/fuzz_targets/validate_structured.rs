@@ -5,20 +5,9 @@
 
 use arbitrary::Arbitrary;
 use deployment_hardening::engine::{Verdict, validate_payload};
+use deployment_hardening::workload::Kind;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
-
-#[derive(Arbitrary, Debug)]
-enum Kind {
-    Pod,
-    Deployment,
-    StatefulSet,
-    DaemonSet,
-    ReplicaSet,
-    ReplicationController,
-    Job,
-    CronJob,
-}
 
 #[derive(Arbitrary, Debug)]
 enum Scalar {
@@ -68,7 +57,8 @@ struct Container {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
-    kind: Kind,
+    /// An index into `Kind::ALL`.
+    kind: u8,
     pod_security: [Scalar; 6],
     containers: Vec<Container>,
     init: Vec<Container>,
@@ -135,16 +125,15 @@ fn request(input: &Input) -> Value {
     if let Some(replicas) = input.replicas.json() {
         workload["replicas"] = replicas;
     }
-    let (group, kind, object_spec) = match input.kind {
-        Kind::Pod => ("", "Pod", spec),
-        Kind::Deployment => ("apps", "Deployment", workload),
-        Kind::StatefulSet => ("apps", "StatefulSet", workload),
-        Kind::DaemonSet => ("apps", "DaemonSet", workload),
-        Kind::ReplicaSet => ("apps", "ReplicaSet", workload),
-        Kind::ReplicationController => ("", "ReplicationController", json!({"selector": labels, "template": template})),
-        Kind::Job => ("batch", "Job", json!({"template": template})),
-        Kind::CronJob => ("batch", "CronJob", json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}})),
+    let kind = Kind::ALL[usize::from(input.kind) % Kind::ALL.len()];
+    let object_spec = match kind {
+        Kind::Pod => spec,
+        Kind::ReplicationController => json!({"selector": labels, "template": template}),
+        Kind::Job => json!({"template": template}),
+        Kind::CronJob => json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}),
+        Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet => workload,
     };
+    let (kind, group) = kind.name_and_group();
     json!({
         "operation": "CREATE",
         "namespace": "default",
