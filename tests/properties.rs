@@ -227,7 +227,24 @@ fn container_json(name: &str, container: &Container, ephemeral: bool) -> Value {
         }
     }
     if let Some(extra) = container.extra {
+        // Keys no Kubernetes type defines, at every level the rules touch.
         fields["x-extra"] = json!({"value": extra, "list": [extra, "text"]});
+        let context = fields
+            .as_object_mut()
+            .and_then(|f| f.get_mut("securityContext"))
+            .and_then(Value::as_object_mut);
+        if let Some(context) = context {
+            context.insert("x-extra".into(), json!(extra));
+            if let Some(capabilities) = context.get_mut("capabilities").and_then(Value::as_object_mut) {
+                capabilities.insert("x-extra".into(), json!([extra]));
+            }
+        }
+        if let Some(resources) = fields.get_mut("resources").and_then(Value::as_object_mut) {
+            resources.insert("x-extra".into(), json!({"nested": extra}));
+        }
+        if let Some(mount) = fields.get_mut("volumeMounts").and_then(|mounts| mounts.get_mut(0)) {
+            mount["x-extra"] = json!(extra);
+        }
     }
     fields
 }
@@ -272,6 +289,13 @@ impl Template {
         }
         if let Some(extra) = &self.extra {
             spec["x-unknown"] = json!({"note": extra});
+            spec["volumes"][0]["x-extra"] = json!(extra);
+            if let Some(context) = spec.get_mut("securityContext").and_then(Value::as_object_mut) {
+                context.insert("x-extra".into(), json!(extra));
+            }
+            if let Some(constraint) = spec.pointer_mut("/topologySpreadConstraints/0") {
+                constraint["x-extra"] = json!(extra);
+            }
         }
         spec
     }

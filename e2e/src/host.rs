@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use wapc::WapcHost;
-use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+use wasmtime_provider::{ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
 /// A compiled policy module, ready to be instantiated many times.
 pub struct PolicyModule {
@@ -46,11 +46,23 @@ impl PolicyModule {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<PolicyModule> {
+        PolicyModule::with_memory_limit(bytes, None)
+    }
+
+    /// Like [`PolicyModule::from_bytes`], with each instance's linear memory
+    /// capped: past the cap, growth fails and the guest traps, so a test
+    /// under a cap proves the policy answers within it.
+    pub fn with_memory_limit(bytes: &[u8], max_memory_bytes: Option<usize>) -> Result<PolicyModule> {
         if !bytes.starts_with(WASM_MAGIC) {
             bail!("it is not a WebAssembly module (no \\0asm header)");
         }
+        let limits = ResourceLimits {
+            max_memory_size: max_memory_bytes,
+            ..ResourceLimits::default()
+        };
         let pre = WasmtimeEngineProviderBuilder::new()
             .module_bytes(bytes)
+            .enable_resource_limits(limits)
             .build_pre()
             .map_err(|error| anyhow::anyhow!("wasmtime cannot compile it: {error}"))?;
         Ok(PolicyModule { pre })

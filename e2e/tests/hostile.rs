@@ -1,14 +1,20 @@
-//! Hostile inputs against the real policy.wasm: every one gets a well-formed
-//! acceptance or rejection, never a trap or a policy error. A failure names
-//! the input that broke it.
+//! Hostile inputs against the real policy.wasm, under a 256 MiB memory cap:
+//! every one gets a well-formed acceptance or rejection, never a trap or a
+//! policy error. A failure names the input that broke it.
 
 use hardening_runner::host::{PolicyInstance, PolicyModule, default_module_path};
 use serde_json::{Value, json};
 
+/// Every hostile input must be answered within this much linear memory; past
+/// it the module's allocation fails and it traps, which fails the test.
+const MEMORY_CAP_BYTES: usize = 256 << 20;
+
 fn instance() -> PolicyInstance {
-    PolicyModule::load(&default_module_path())
+    let path = default_module_path();
+    let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}\n(run `make` first)", path.display()));
+    PolicyModule::with_memory_limit(&bytes, Some(MEMORY_CAP_BYTES))
         .and_then(|module| module.instantiate())
-        .unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"))
+        .unwrap_or_else(|error| panic!("{error:#}"))
 }
 
 fn bare_request() -> Value {
@@ -241,4 +247,18 @@ fn hostile_settings_get_a_verdict_not_a_failure() {
         );
         assert_eq!(response["accepted"], json!(false));
     }
+}
+
+#[test]
+fn the_memory_cap_is_enforced() {
+    // Under a cap smaller than the input, the module cannot answer: this is
+    // what makes the 256 MiB bound above a real one.
+    let bytes = std::fs::read(default_module_path()).unwrap();
+    let small = PolicyModule::with_memory_limit(&bytes, Some(16 << 20))
+        .unwrap()
+        .instantiate()
+        .unwrap();
+    let mut big = bare_request();
+    big["object"]["metadata"]["annotations"] = json!({"example.com/blob": "x".repeat(10 * 1024 * 1024)});
+    assert!(small.validate_raw(&envelope(&big, json!({}))).is_err());
 }
