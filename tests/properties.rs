@@ -32,6 +32,8 @@ fn cpu() -> impl Strategy<Value = Amount> {
         Just(amount(json!("1e-1"), 100_000_000)),
         Just(amount(json!(2), 2_000_000_000)),
         Just(amount(json!("1500000u"), 1_500_000_000)),
+        Just(amount(json!("100000000n"), 100_000_000)),
+        Just(amount(json!("+0.002k"), 2_000_000_000)),
     ]
 }
 
@@ -45,6 +47,8 @@ fn memory() -> impl Strategy<Value = Amount> {
         Just(amount(json!("1e9"), 1_000_000_000 * 1_000_000_000)),
         Just(amount(json!("1Gi"), 1024 * MI * 1_000_000_000)),
         Just(amount(json!("0.5Gi"), 512 * MI * 1_000_000_000)),
+        Just(amount(json!("131072Ki"), 128 * MI * 1_000_000_000)),
+        Just(amount(json!("0.125E"), 125_000_000_000_000_000 * 1_000_000_000)),
     ]
 }
 
