@@ -17,10 +17,18 @@ fn crd_schema(kind: &str, version: &str) -> Value {
         "AdmissionPolicy" => "policies.kubewarden.io_admissionpolicies.yaml",
         other => panic!("no CRD for {other}"),
     };
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/kubewarden-crds")
-        .join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    // The CRDs of Kubewarden 1.36 (chart kubewarden-crds 1.28.1) sit beside the
+    // project in ../shared, as in CI; KUBEWARDEN_CRDS_DIR points elsewhere.
+    let folder = std::env::var_os("KUBEWARDEN_CRDS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/kubewarden-crds"));
+    let path = folder.join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error} (set KUBEWARDEN_CRDS_DIR to the folder holding the Kubewarden CRDs)",
+            path.display()
+        )
+    });
     let crd: Value = serde_norway::from_str(&text).unwrap();
     let versions = crd["spec"]["versions"].as_array().unwrap();
     let served = versions
