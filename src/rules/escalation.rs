@@ -23,10 +23,17 @@ pub fn check(context: &Context, findings: &mut Findings) {
     };
     // Kubernetes' restricted profile forbids an Unconfined pod-level profile
     // even where every container overrides it.
-    let pod_result = seccomp_type(&pod_seccomp, findings).map(|_| ());
-    findings.record(pod_result);
+    // A malformed pod-level type is reported here and counts as set, so no
+    // container is told to add a default beside it.
+    let pod_sets_type = match seccomp_type(&pod_seccomp, findings) {
+        Ok(set) => set,
+        Err(violation) => {
+            findings.violation(violation);
+            true
+        }
+    };
     for container in &context.containers {
-        let result = check_container(context, container, &pod_seccomp, findings);
+        let result = check_container(context, container, pod_sets_type, findings);
         findings.record(result);
     }
 }
@@ -34,7 +41,7 @@ pub fn check(context: &Context, findings: &mut Findings) {
 fn check_container(
     context: &Context,
     container: &Container,
-    pod_seccomp: &Node,
+    pod_sets_type: bool,
     findings: &mut Findings,
 ) -> Result<(), Violation> {
     let own = container.node().object_or_empty("securityContext")?;
@@ -83,7 +90,7 @@ fn check_container(
     }
 
     let own_seccomp = own.object_or_empty("seccompProfile")?;
-    if !seccomp_type(&own_seccomp, findings)? && !seccomp_type_is_set(pod_seccomp)? {
+    if !seccomp_type(&own_seccomp, findings)? && !pod_sets_type {
         let path = context.security_default_path(container, "seccompProfile").key("type");
         findings.gap(Gap::set(path, json!("RuntimeDefault"), "RuntimeDefault"));
     }
@@ -103,8 +110,4 @@ fn seccomp_type(profile: &Node, findings: &mut Findings) -> Result<bool, Violati
         ));
     }
     Ok(true)
-}
-
-fn seccomp_type_is_set(profile: &Node) -> Result<bool, Violation> {
-    Ok(profile.str("type")?.is_some())
 }
