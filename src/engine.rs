@@ -3,12 +3,14 @@
 //! then the mode's decision. Never panics: every malformed input becomes a
 //! rejection that says what is wrong.
 
+use std::borrow::Cow;
+
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
-use kubewarden_policy_sdk::response::ValidationResponse;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::findings::{self, Findings, Violation};
+use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
 use crate::report::{self, POLICY_NAME};
 use crate::rules::{self, Context};
@@ -16,45 +18,134 @@ use crate::settings::{Mode, Settings};
 use crate::template::{self, ContainerKind, Node};
 use crate::workload::{self, Kind, Workload};
 
+/// What the policy answers, over the object's document type: the borrowed
+/// tree inside the module, `serde_json::Value` for hosts and tests.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub enum Verdict<O> {
     Accept { warnings: Vec<String> },
     Reject { message: String },
-    Mutate { object: Value, warnings: Vec<String> },
+    Mutate { object: O, warnings: Vec<String> },
 }
 
-impl Verdict {
-    fn accept() -> Verdict {
+impl<O> Verdict<O> {
+    fn accept() -> Verdict<O> {
         Verdict::Accept { warnings: Vec::new() }
     }
+}
 
-    pub fn into_response(self) -> ValidationResponse {
+impl Verdict<Json<'_>> {
+    /// The verdict with an object that owns its data.
+    pub fn to_serde(&self) -> Verdict<serde_json::Value> {
+        match self {
+            Verdict::Accept { warnings } => Verdict::Accept {
+                warnings: warnings.clone(),
+            },
+            Verdict::Reject { message } => Verdict::Reject {
+                message: message.clone(),
+            },
+            Verdict::Mutate { object, warnings } => Verdict::Mutate {
+                object: json::to_serde(object),
+                warnings: warnings.clone(),
+            },
+        }
+    }
+}
+
+impl<O: Serialize> Verdict<O> {
+    /// Writes the `ValidationResponse` exactly as the SDK's type serialises,
+    /// without first copying the object into the SDK's `serde_json::Value`.
+    pub fn write_response(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let (accepted, message, mutated_object, warnings) = match self {
-            Verdict::Accept { warnings } => (true, None, None, warnings),
-            Verdict::Reject { message } => (false, Some(message), None, Vec::new()),
-            Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings),
+            Verdict::Accept { warnings } => (true, None, None, warnings.as_slice()),
+            Verdict::Reject { message } => (false, Some(message.as_str()), None, &[][..]),
+            Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings.as_slice()),
         };
-        ValidationResponse {
+        let response = Response {
             accepted,
             message,
             code: None,
             mutated_object,
             audit_annotations: None,
             warnings: (!warnings.is_empty()).then_some(warnings),
-        }
+        };
+        serde_json::to_writer(out, &response)
     }
 }
 
-/// The payload Kubewarden sends to `validate`.
-#[derive(Deserialize)]
-struct Envelope {
-    request: KubernetesAdmissionRequest,
-    #[serde(default)]
-    settings: Value,
+/// `kubewarden_policy_sdk::response::ValidationResponse`, field for field.
+#[derive(Serialize)]
+struct Response<'v, O> {
+    accepted: bool,
+    message: Option<&'v str>,
+    code: Option<u16>,
+    mutated_object: Option<&'v O>,
+    audit_annotations: Option<()>,
+    warnings: Option<&'v [String]>,
 }
 
-/// The whole `validate` call, from raw bytes.
-pub fn validate_payload(payload: &[u8]) -> Verdict {
+/// The payload Kubewarden sends to `validate`. Only what the policy reads is
+/// parsed: the object as a borrowed tree, the old object and the settings
+/// as raw text until needed.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    request: AdmissionRequest<'a>,
+    #[serde(borrow, default)]
+    settings: Option<&'a RawValue>,
+}
+
+/// The fields of an AdmissionRequest the policy reads, under the names both
+/// Kubernetes (`subResource`) and the SDK's serialisation (`sub_resource`)
+/// use. Absent fields read as empty, as the SDK reads them.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AdmissionRequest<'a> {
+    #[serde(borrow)]
+    pub kind: GroupKind<'a>,
+    #[serde(borrow, rename = "subResource", alias = "sub_resource")]
+    pub sub_resource: Cow<'a, str>,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow)]
+    pub namespace: Cow<'a, str>,
+    #[serde(borrow)]
+    pub operation: Cow<'a, str>,
+    #[serde(borrow, deserialize_with = "borrowed_json")]
+    pub object: Json<'a>,
+    #[serde(borrow, rename = "oldObject", alias = "old_object")]
+    pub old_object: Option<&'a RawValue>,
+}
+
+/// The borrowed tree deserialises only for the input's own lifetime.
+fn borrowed_json<'de: 'a, 'a, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Json<'a>, D::Error> {
+    Json::deserialize(deserializer)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct GroupKind<'a> {
+    #[serde(borrow)]
+    pub group: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+}
+
+/// The whole `validate` call: the response bytes for a payload.
+pub fn answer(payload: &[u8]) -> Vec<u8> {
+    // A mutation answers with the whole object: size the buffer once rather
+    // than doubling it through the request's size.
+    let mut out = Vec::with_capacity(payload.len() + 1024);
+    if validate_payload(payload).write_response(&mut out).is_err() {
+        // Serialising a parsed document cannot fail; should it ever, the
+        // API server still gets a well-formed answer.
+        out.clear();
+        out.extend_from_slice(br#"{"accepted":false,"message":"deployment-hardening: the response could not be written"}"#);
+    }
+    out
+}
+
+/// The verdict for a `validate` payload, from raw bytes.
+pub fn validate_payload(payload: &[u8]) -> Verdict<Json<'_>> {
     // serde_json's own error (with line and column) is enough here: only a
     // hand-made request is malformed, and a path-tracking deserializer over
     // the whole envelope would cost 30 KB of module.
@@ -66,10 +157,29 @@ pub fn validate_payload(payload: &[u8]) -> Verdict {
             };
         }
     };
-    match Settings::from_json_cached(&envelope.settings) {
+    match Settings::from_raw_cached(envelope.settings.map(RawValue::get)) {
         Ok(settings) => evaluate(envelope.request, &settings),
         Err(problem) => Verdict::Reject {
             message: format!("{POLICY_NAME}: the policy's settings are invalid: {problem}"),
+        },
+    }
+}
+
+/// [`evaluate`] for a host holding the SDK's request type (tests, tools):
+/// the same path, through the request's JSON.
+pub fn evaluate_sdk_request(request: &KubernetesAdmissionRequest, settings: &Settings) -> Verdict<serde_json::Value> {
+    let text = match serde_json::to_string(request) {
+        Ok(text) => text,
+        Err(error) => {
+            return Verdict::Reject {
+                message: error.to_string(),
+            };
+        }
+    };
+    match serde_json::from_str::<AdmissionRequest>(&text) {
+        Ok(request) => evaluate(request, settings).to_serde(),
+        Err(error) => Verdict::Reject {
+            message: format!("{POLICY_NAME}: the admission request is malformed: {error}"),
         },
     }
 }
@@ -84,11 +194,11 @@ enum Scope {
     NewEphemeralContainers,
 }
 
-pub fn evaluate(request: KubernetesAdmissionRequest, settings: &Settings) -> Verdict {
-    if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
+pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdict<Json<'a>> {
+    if !matches!(&*request.operation, "CREATE" | "UPDATE") {
         return Verdict::accept();
     }
-    let scope = match request.sub_resource.as_str() {
+    let scope = match &*request.sub_resource {
         "" => Scope::Template,
         "ephemeralcontainers" => Scope::NewEphemeralContainers,
         // scale, status, binding, eviction, resize...: no pod template to judge.
@@ -106,7 +216,7 @@ pub fn evaluate(request: KubernetesAdmissionRequest, settings: &Settings) -> Ver
         };
     };
     let subject = subject(kind, &request);
-    let Value::Object(mut object) = request.object else {
+    let Json::Object(object) = request.object else {
         return reject(
             &subject,
             vec![Violation::new(
@@ -119,8 +229,15 @@ pub fn evaluate(request: KubernetesAdmissionRequest, settings: &Settings) -> Ver
     if workload::is_controlled_by_evaluated_kind(&object) {
         return Verdict::accept();
     }
+    // The old object is parsed only when an update needs it. It was
+    // checked to be JSON with the envelope, so a failure here cannot happen;
+    // were it to, the update would be judged like a create.
+    let old_object: Json = request
+        .old_object
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
     let updating = request.operation == "UPDATE";
-    if updating && scope == Scope::Template && judged_inputs_unchanged(kind, &object, &request.old_object) {
+    if updating && scope == Scope::Template && judged_inputs_unchanged(kind, &object, &old_object) {
         return Verdict::accept();
     }
     let mode = if updating && scope == Scope::Template && kind.template_is_immutable() {
@@ -128,21 +245,21 @@ pub fn evaluate(request: KubernetesAdmissionRequest, settings: &Settings) -> Ver
     } else {
         settings.mode
     };
-    let old_ephemeral = ephemeral_container_names(&request.old_object);
+    let old_ephemeral = ephemeral_container_names(&old_object);
 
     let findings = match inspect(kind, &object, settings, scope, &old_ephemeral) {
         Ok(findings) => findings,
         Err(violation) => return reject(&subject, vec![violation]),
     };
-    decide(mode, &subject, &mut object, findings)
+    decide(mode, &subject, object, findings)
 }
 
 fn inspect(
     kind: Kind,
-    object: &Map<String, Value>,
+    object: &Object,
     settings: &Settings,
     scope: Scope,
-    old_ephemeral: &[String],
+    old_ephemeral: &[&str],
 ) -> Result<Findings, Violation> {
     let workload = Workload::locate(kind, object).map_err(|(path, problem)| Violation::new(path, problem, ""))?;
     let spec = Node::new(workload.spec, workload.spec_path());
@@ -153,9 +270,7 @@ fn inspect(
         Scope::Template => true,
         Scope::NewEphemeralContainers => {
             container.kind == ContainerKind::Ephemeral
-                && !container
-                    .name
-                    .is_some_and(|name| old_ephemeral.iter().any(|old| old == name))
+                && !container.name.is_some_and(|name| old_ephemeral.contains(&name))
         }
     };
     let containers: Vec<_> = every_container
@@ -183,7 +298,7 @@ fn inspect(
     Ok(findings)
 }
 
-fn decide(mode: Mode, subject: &str, object: &mut Map<String, Value>, findings: Findings) -> Verdict {
+fn decide<'a>(mode: Mode, subject: &str, mut object: Object<'a>, findings: Findings) -> Verdict<Json<'a>> {
     let Findings {
         mut violations, gaps, ..
     } = findings;
@@ -200,19 +315,19 @@ fn decide(mode: Mode, subject: &str, object: &mut Map<String, Value>, findings: 
         Mode::Mutate if gaps.is_empty() => Verdict::accept(),
         Mode::Mutate => {
             for gap in &gaps {
-                if let Err(problem) = findings::apply(object, gap) {
+                if let Err(problem) = findings::apply(&mut object, gap) {
                     return reject(subject, vec![Violation::new(gap.path.clone(), problem, "")]);
                 }
             }
             Verdict::Mutate {
-                object: Value::Object(std::mem::take(object)),
+                object: Json::Object(object),
                 warnings: report::warnings(&gaps),
             }
         }
     }
 }
 
-fn reject(subject: &str, violations: Vec<Violation>) -> Verdict {
+fn reject<O>(subject: &str, violations: Vec<Violation>) -> Verdict<O> {
     Verdict::Reject {
         message: report::rejection(subject, &violations),
     }
@@ -221,25 +336,27 @@ fn reject(subject: &str, violations: Vec<Violation>) -> Verdict {
 /// Like the Pod Security admission controller, an UPDATE that leaves the pod
 /// template and the replica count as they were is not judged again: it was
 /// judged when they were written, and mutating it now would start a rollout
-/// (or, for a Pod, be refused by the API server) on a label change.
-fn judged_inputs_unchanged(kind: Kind, object: &Map<String, Value>, old_object: &Value) -> bool {
+/// (or, for a Pod, be refused by the API server) on a label change. Fields
+/// are compared in order, as the API server writes them; a reordered
+/// template is judged again, which is the safe side.
+fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json) -> bool {
     let Some(old_object) = old_object.as_object() else {
         return false;
     };
     let (Ok(new), Ok(old)) = (Workload::locate(kind, object), Workload::locate(kind, old_object)) else {
         return false;
     };
-    let replicas = |object: &Map<String, Value>| object.get("spec").and_then(|spec| spec.get("replicas")).cloned();
-    new.template == old.template && replicas(object) == replicas(old_object)
+    new.template == old.template && new.replicas() == old.replicas()
 }
 
-fn ephemeral_container_names(old_object: &Value) -> Vec<String> {
+fn ephemeral_container_names<'a>(old_object: &'a Json<'a>) -> Vec<&'a str> {
     old_object
-        .pointer("/spec/ephemeralContainers")
-        .and_then(Value::as_array)
+        .get("spec")
+        .get("ephemeralContainers")
+        .iter_array()
         .into_iter()
         .flatten()
-        .filter_map(|container| container.get("name").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|container| container.get("name").as_str())
         .collect()
 }
 
@@ -252,14 +369,14 @@ fn group_kind(group: &str, kind: &str) -> String {
 }
 
 /// `Deployment default/web`, as users name objects.
-fn subject(kind: Kind, request: &KubernetesAdmissionRequest) -> String {
+fn subject(kind: Kind, request: &AdmissionRequest) -> String {
     let metadata = request.object.get("metadata");
-    let field = |key| metadata.and_then(|metadata| metadata.get(key)).and_then(Value::as_str);
-    let name = field("name")
-        .map(str::to_string)
-        .or_else(|| field("generateName").map(|prefix| format!("{prefix}*")))
-        .unwrap_or_else(|| request.name.clone());
-    match request.namespace.as_str() {
+    let name = match (metadata.get("name").as_str(), metadata.get("generateName").as_str()) {
+        (Some(name), _) => Cow::Borrowed(name),
+        (None, Some(prefix)) => Cow::Owned(format!("{prefix}*")),
+        (None, None) => Cow::Borrowed(&*request.name),
+    };
+    match &*request.namespace {
         "" => format!("{} {name}", kind.name()),
         namespace => format!("{} {namespace}/{name}", kind.name()),
     }

@@ -9,8 +9,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use serde_json::{Map, Value};
-
+use crate::json::{Json, Object};
 use crate::path::{FieldPath, Segment};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,14 +28,14 @@ impl Violation {
         }
     }
 
-    pub fn wrong_type(path: FieldPath, expected: &str, found: &Value) -> Violation {
+    pub fn wrong_type(path: FieldPath, expected: &str, found: &Json) -> Violation {
         let found = match found {
-            Value::Null => "null".to_string(),
-            Value::Bool(value) => format!("the boolean {value}"),
-            Value::Number(value) => format!("the number {value}"),
-            Value::String(value) => format!("the string {}", Value::String(shorten(value))),
-            Value::Array(_) => "a list".to_string(),
-            Value::Object(_) => "an object".to_string(),
+            Json::Null => "null".to_string(),
+            Json::Bool(value) => format!("the boolean {value}"),
+            Json::Number(value) => format!("the number {}", serde_json::Number::from(*value)),
+            Json::Str(value) => format!("the string {}", serde_json::Value::String(shorten(value))),
+            Json::Array(_) => "a list".to_string(),
+            Json::Object(_) => "an object".to_string(),
         };
         Violation::new(path, format!("must be {expected}, found {found}"), "")
     }
@@ -69,9 +68,9 @@ impl fmt::Display for Violation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
     /// Set the field, which is absent.
-    Set(Value),
+    Set(Json<'static>),
     /// Append to the list, creating it if absent.
-    Append(Value),
+    Append(Json<'static>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +86,7 @@ pub struct Gap {
 }
 
 impl Gap {
-    pub fn set(path: FieldPath, value: Value, what: impl Into<String>) -> Gap {
+    pub fn set(path: FieldPath, value: Json<'static>, what: impl Into<String>) -> Gap {
         Gap {
             path,
             edit: Edit::Set(value),
@@ -96,7 +95,7 @@ impl Gap {
         }
     }
 
-    pub fn append(path: FieldPath, value: Value, what: impl Into<String>, missing: impl Into<String>) -> Gap {
+    pub fn append(path: FieldPath, value: Json<'static>, what: impl Into<String>, missing: impl Into<String>) -> Gap {
         Gap {
             path,
             edit: Edit::Append(value),
@@ -174,7 +173,7 @@ impl Findings {
 /// Fails where the path runs through a value that is not an object or list;
 /// the read side reports such a value as a violation first, so a failure here
 /// means the rules and the object disagree, and the caller rejects.
-pub fn apply(root: &mut Map<String, Value>, gap: &Gap) -> Result<(), String> {
+pub fn apply(root: &mut Object, gap: &Gap) -> Result<(), String> {
     let cannot = || format!("{}: cannot be edited here", gap.path);
     let segments = gap.path.segments();
     let Some((Segment::Key(last), parents)) = segments.split_last() else {
@@ -190,46 +189,38 @@ pub fn apply(root: &mut Map<String, Value>, gap: &Gap) -> Result<(), String> {
             Some(Segment::Item { index, .. }) => {
                 let index = *index;
                 segments.next();
-                object
-                    .get_mut(*key)
-                    .and_then(Value::as_array_mut)
-                    .and_then(|items| items.get_mut(index))
-                    .ok_or_else(cannot)?
+                match object.get_mut(key) {
+                    Some(Json::Array(items)) => items.get_mut(index).ok_or_else(cannot)?,
+                    _ => return Err(cannot()),
+                }
             }
             _ => {
-                let slot = slot(object, key).ok_or_else(cannot)?;
+                let slot = object.insert_or_get_mut(key, Json::Null);
                 if slot.is_null() {
-                    *slot = Value::Object(Map::new());
+                    *slot = Json::Object(Object::default());
                 }
                 slot
             }
         };
-        object = next.as_object_mut().ok_or_else(cannot)?;
+        let Json::Object(child) = next else {
+            return Err(cannot());
+        };
+        object = child;
     }
-    let slot = slot(object, last).ok_or_else(cannot)?;
-    match (&gap.edit, slot) {
-        (Edit::Set(value), slot @ Value::Null) => *slot = value.clone(),
+    match (&gap.edit, object.insert_or_get_mut(last, Json::Null)) {
+        (Edit::Set(value), slot @ Json::Null) => *slot = value.clone(),
         (Edit::Set(_), _) => {}
-        (Edit::Append(value), slot @ Value::Null) => *slot = Value::Array(vec![value.clone()]),
-        (Edit::Append(value), Value::Array(items)) => items.push(value.clone()),
+        (Edit::Append(value), slot @ Json::Null) => *slot = Json::Array(vec![value.clone()]),
+        (Edit::Append(value), Json::Array(items)) => items.push(value.clone()),
         (Edit::Append(_), _) => return Err(cannot()),
     }
     Ok(())
 }
 
-/// The field's value, inserting `null` if absent. Unlike `Map::entry`, it
-/// allocates the key only when it inserts, which is rare.
-fn slot<'a>(object: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
-    if object.contains_key(key) {
-        object.get_mut(key)
-    } else {
-        Some(object.entry(key.to_string()).or_insert(Value::Null))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
     use serde_json::json;
 
     fn container_field(keys: &[&'static str]) -> FieldPath {
@@ -240,17 +231,33 @@ mod tests {
         path
     }
 
+    /// The object after the gap, or the error with the object unchanged.
+    fn applied(object: serde_json::Value, gap: &Gap) -> Result<serde_json::Value, String> {
+        let mut document = Json::from(&object);
+        let Json::Object(root) = &mut document else {
+            panic!("test objects are objects");
+        };
+        let result = apply(root, gap);
+        let after = json::to_serde(&document);
+        match result {
+            Ok(()) => Ok(after),
+            Err(problem) => {
+                assert_eq!(after, object, "a failed edit changed the object");
+                Err(problem)
+            }
+        }
+    }
+
     #[test]
     fn set_creates_parents_and_keeps_siblings() {
-        let mut object = json!({"spec": {"containers": [{"name": "web", "x-unknown": {"a": 1}}]}});
+        let object = json!({"spec": {"containers": [{"name": "web", "x-unknown": {"a": 1}}]}});
         let gap = Gap::set(
             container_field(&["securityContext", "readOnlyRootFilesystem"]),
-            json!(true),
+            Json::Bool(true),
             "true",
         );
-        apply(object.as_object_mut().unwrap(), &gap).unwrap();
         assert_eq!(
-            object,
+            applied(object, &gap).unwrap(),
             json!({"spec": {"containers": [{"name": "web", "x-unknown": {"a": 1},
                 "securityContext": {"readOnlyRootFilesystem": true}}]}})
         );
@@ -258,44 +265,37 @@ mod tests {
 
     #[test]
     fn set_never_overwrites_an_explicit_value() {
-        let mut object = json!({"spec": {"containers": [{"securityContext": {"runAsUser": 0}}]}});
-        let before = object.clone();
-        let gap = Gap::set(container_field(&["securityContext", "runAsUser"]), json!(1000), "1000");
-        apply(object.as_object_mut().unwrap(), &gap).unwrap();
-        assert_eq!(object, before);
+        let object = json!({"spec": {"containers": [{"securityContext": {"runAsUser": 0}}]}});
+        let gap = Gap::set(container_field(&["securityContext", "runAsUser"]), Json::from(1000i64), "1000");
+        assert_eq!(applied(object.clone(), &gap).unwrap(), object);
     }
 
     #[test]
     fn append_extends_an_existing_list() {
-        let mut object =
-            json!({"spec": {"containers": [{"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]}});
+        let object = json!({"spec": {"containers": [{"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]}});
         let gap = Gap::append(
             container_field(&["securityContext", "capabilities", "drop"]),
-            json!("ALL"),
+            json::string("ALL"),
             "ALL",
             "does not drop ALL",
         );
-        apply(object.as_object_mut().unwrap(), &gap).unwrap();
         assert_eq!(
-            object["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"],
+            applied(object, &gap).unwrap()["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"],
             json!(["NET_RAW", "ALL"])
         );
     }
 
     #[test]
     fn a_missing_list_item_is_an_error_not_an_insert() {
-        let mut object = json!({"spec": {}});
-        let before = object.clone();
-        let gap = Gap::set(container_field(&["securityContext"]), json!({}), "{}");
-        assert!(apply(object.as_object_mut().unwrap(), &gap).is_err());
-        assert_eq!(object, before);
+        let gap = Gap::set(container_field(&["securityContext"]), json::object([]), "{}");
+        assert!(applied(json!({"spec": {}}), &gap).is_err());
     }
 
     #[test]
     fn validate_mode_message_names_the_path_and_the_fix() {
         let gap = Gap::set(
             container_field(&["securityContext", "allowPrivilegeEscalation"]),
-            json!(false),
+            Json::Bool(false),
             "false",
         );
         assert_eq!(

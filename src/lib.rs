@@ -7,6 +7,7 @@ use wapc_guest::{CallResult, register_function};
 
 pub mod engine;
 pub mod findings;
+pub mod json;
 pub mod path;
 pub mod quantity;
 pub mod report;
@@ -25,11 +26,7 @@ pub extern "C" fn wapc_init() {
 /// Always answers with a ValidationResponse, whatever the payload: a policy
 /// error would fail the API request with an opaque message.
 fn validate(payload: &[u8]) -> CallResult {
-    // A mutation answers with the whole object: size the buffer once rather
-    // than doubling it through the request's size.
-    let mut answer = Vec::with_capacity(payload.len() + 1024);
-    serde_json::to_writer(&mut answer, &engine::validate_payload(payload).into_response())?;
-    Ok(answer)
+    Ok(engine::answer(payload))
 }
 
 /// Unlike the SDK's helper, a settings payload that does not deserialise is a

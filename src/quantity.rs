@@ -19,6 +19,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::json::Json;
+
 /// A quantity as written, plus its exact value: `±digits × 10^exponent`.
 #[derive(Debug, Clone)]
 pub struct Quantity {
@@ -69,10 +71,11 @@ impl Quantity {
     }
 
     /// Reads a quantity from JSON: the API server accepts both `"500m"` and `0.5`.
-    pub fn from_json(value: &serde_json::Value) -> Result<Quantity, String> {
+    pub fn from_json(value: &Json) -> Result<Quantity, String> {
         match value {
-            serde_json::Value::String(text) => Quantity::parse(text),
-            serde_json::Value::Number(number) => Quantity::parse(&number.to_string()),
+            Json::Str(text) => Quantity::parse(text),
+            // Written as serde_json writes it, so `1e21` stays `1e21`.
+            Json::Number(number) => Quantity::parse(&serde_json::Number::from(*number).to_string()),
             _ => Err("must be a quantity such as \"500m\" or \"128Mi\"".to_string()),
         }
     }
@@ -207,7 +210,7 @@ impl fmt::Display for Quantity {
 
 impl<'de> serde::Deserialize<'de> for Quantity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
+        let value = <Json as serde::Deserialize>::deserialize(deserializer)?;
         Quantity::from_json(&value).map_err(serde::de::Error::custom)
     }
 }
@@ -284,9 +287,9 @@ mod tests {
 
     #[test]
     fn json_numbers_are_quantities_too() {
-        let half = Quantity::from_json(&serde_json::json!(0.5)).unwrap();
+        let half = Quantity::from_json(&Json::from(0.5)).unwrap();
         assert_eq!(half, q("500m"));
-        assert!(Quantity::from_json(&serde_json::json!(true)).is_err());
+        assert!(Quantity::from_json(&Json::Bool(true)).is_err());
     }
 
     #[test]

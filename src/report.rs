@@ -65,7 +65,7 @@ fn describe(gap: &Gap, field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::Json;
 
     fn spec() -> FieldPath {
         FieldPath::from_keys(&["spec", "template", "spec"])
@@ -81,9 +81,9 @@ mod tests {
                 .key("readOnlyRootFilesystem")
         };
         let gaps = [
-            Gap::set(field(0, "web"), json!(true), "true"),
-            Gap::set(field(1, "sidecar"), json!(true), "true"),
-            Gap::set(spec().key("securityContext").key("runAsNonRoot"), json!(true), "true"),
+            Gap::set(field(0, "web"), Json::Bool(true), "true"),
+            Gap::set(field(1, "sidecar"), Json::Bool(true), "true"),
+            Gap::set(spec().key("securityContext").key("runAsNonRoot"), Json::Bool(true), "true"),
         ];
         assert_eq!(
             warnings(&gaps),

@@ -11,6 +11,7 @@ use std::rc::Rc;
 use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
 use serde::Deserialize;
 
+use crate::json::Json;
 use crate::quantity::Quantity;
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,9 +177,9 @@ fn optional_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Op
 }
 
 fn optional_quantity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Quantity>, D::Error> {
-    match Option::<serde_json::Value>::deserialize(deserializer)? {
+    match Option::<Json>::deserialize(deserializer)? {
         None => Ok(None),
-        Some(serde_json::Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(Json::Str(text)) if text.trim().is_empty() => Ok(None),
         Some(value) => Quantity::from_json(&value).map(Some).map_err(serde::de::Error::custom),
     }
 }
@@ -337,22 +338,25 @@ impl Settings {
         serde_path_to_error::deserialize(raw).map_err(describe_error)
     }
 
-    /// [`Settings::from_json`], remembering the last answer: the
-    /// policy-server sends the same settings with every request to an
-    /// instance, and reading them through the path-tracking deserializer was
-    /// a measurable share of each evaluation.
-    pub fn from_json_cached(raw: &serde_json::Value) -> Result<Rc<Settings>, String> {
+    /// [`Settings::from_json`] for the settings text of a `validate` call,
+    /// remembering the last one: the policy-server sends the same settings
+    /// with every request, so they are parsed and validated once, not per
+    /// request. `None` (no settings at all) means the defaults.
+    pub fn from_raw_cached(raw: Option<&str>) -> Result<Rc<Settings>, String> {
         thread_local! {
-            static LAST: RefCell<Option<(serde_json::Value, Rc<Settings>)>> = const { RefCell::new(None) };
+            static LAST: RefCell<Option<(String, Rc<Settings>)>> = const { RefCell::new(None) };
         }
+        let raw = raw.unwrap_or("null");
         LAST.with_borrow_mut(|last| {
             if let Some((cached_raw, settings)) = last.as_ref()
                 && cached_raw == raw
             {
                 return Ok(Rc::clone(settings));
             }
-            let settings = Rc::new(Settings::from_json(raw)?);
-            *last = Some((raw.clone(), Rc::clone(&settings)));
+            let value: serde_json::Value =
+                serde_json::from_str(raw).map_err(|error| format!("they are not JSON: {error}"))?;
+            let settings = Rc::new(Settings::from_json(&value)?);
+            *last = Some((raw.to_string(), Rc::clone(&settings)));
             Ok(settings)
         })
     }
@@ -476,12 +480,13 @@ mod tests {
 
     #[test]
     fn cached_settings_follow_the_raw_settings() {
-        let validate = Settings::from_json_cached(&json!({"mode": "validate"})).unwrap();
+        let validate = Settings::from_raw_cached(Some(r#"{"mode": "validate"}"#)).unwrap();
         assert_eq!(validate.mode, Mode::Validate);
-        let mutate = Settings::from_json_cached(&json!({})).unwrap();
+        let mutate = Settings::from_raw_cached(Some("{}")).unwrap();
         assert_eq!(mutate.mode, Mode::Mutate);
-        assert!(Settings::from_json_cached(&json!({"mdoe": 1})).is_err());
-        assert!(Rc::ptr_eq(&mutate, &Settings::from_json_cached(&json!({})).unwrap()));
+        assert!(Settings::from_raw_cached(Some(r#"{"mdoe": 1}"#)).is_err());
+        assert!(Rc::ptr_eq(&mutate, &Settings::from_raw_cached(Some("{}")).unwrap()));
+        assert_eq!(Settings::from_raw_cached(None).unwrap().mode, Mode::Mutate);
     }
 
     #[test]

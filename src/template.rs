@@ -8,15 +8,14 @@
 
 use std::sync::LazyLock;
 
-use serde_json::{Map, Value};
-
 use crate::findings::Violation;
+use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::{FieldPath, Segment};
 
 /// An object in the request, and where it sits.
 #[derive(Clone)]
 pub struct Node<'a> {
-    pub fields: &'a Map<String, Value>,
+    pub fields: &'a Object<'a>,
     pub path: FieldPath,
 }
 
@@ -38,17 +37,19 @@ impl<T> Field<T> {
 pub type Read<T> = Result<Option<T>, Violation>;
 
 impl<'a> Node<'a> {
-    pub fn new(fields: &'a Map<String, Value>, path: FieldPath) -> Node<'a> {
+    pub fn new(fields: &'a Object<'a>, path: FieldPath) -> Node<'a> {
         Node { fields, path }
     }
 
     /// `null` is how Kubernetes clients spell "not set", so it reads as absent.
-    fn present(&self, key: &str) -> Option<&'a Value> {
-        self.fields.get(key).filter(|value| !value.is_null())
+    pub fn present(&self, key: &'static str) -> Read<&'a Json<'a>> {
+        json::present(self.fields, key).map_err(|DuplicateKey| {
+            Violation::new(self.path.key(key), DuplicateKey::PROBLEM, "keep only the value you mean")
+        })
     }
 
-    fn typed<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Value) -> Option<T>) -> Read<T> {
-        match self.present(key) {
+    fn typed<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Json<'a>) -> Option<T>) -> Read<T> {
+        match self.present(key)? {
             None => Ok(None),
             Some(raw) => convert(raw)
                 .map(Some)
@@ -58,7 +59,7 @@ impl<'a> Node<'a> {
 
     pub fn object(&self, key: &'static str) -> Read<Node<'a>> {
         Ok(self
-            .typed(key, "an object", Value::as_object)?
+            .typed(key, "an object", Json::as_object)?
             .map(|fields| Node::new(fields, self.path.key(key))))
     }
 
@@ -66,29 +67,29 @@ impl<'a> Node<'a> {
     /// the same path, so rules treat "no securityContext" and "empty
     /// securityContext" alike and gaps still get the right path.
     pub fn object_or_empty(&self, key: &'static str) -> Result<Node<'a>, Violation> {
-        static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+        static EMPTY: LazyLock<Object<'static>> = LazyLock::new(Object::default);
         Ok(self
             .object(key)?
             .unwrap_or_else(|| Node::new(&EMPTY, self.path.key(key))))
     }
 
     pub fn bool(&self, key: &'static str) -> Read<Field<bool>> {
-        self.field(key, "true or false", Value::as_bool)
+        self.field(key, "true or false", Json::as_bool)
     }
 
     pub fn int(&self, key: &'static str) -> Read<Field<i64>> {
-        self.field(key, "an integer", Value::as_i64)
+        self.field(key, "an integer", Json::as_i64)
     }
 
     pub fn str(&self, key: &'static str) -> Read<Field<&'a str>> {
-        self.field(key, "a string", Value::as_str)
+        self.field(key, "a string", Json::as_str)
     }
 
-    pub fn array(&self, key: &'static str) -> Read<Field<&'a Vec<Value>>> {
-        self.field(key, "a list", Value::as_array)
+    pub fn array(&self, key: &'static str) -> Read<Field<&'a [Json<'a>]>> {
+        self.field(key, "a list", Json::as_array)
     }
 
-    fn field<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Value) -> Option<T>) -> Read<Field<T>> {
+    fn field<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Json<'a>) -> Option<T>) -> Read<Field<T>> {
         let value = self.typed(key, expected, convert)?;
         Ok(value.map(|value| Field {
             value,
@@ -99,12 +100,12 @@ impl<'a> Node<'a> {
 
     /// A field of any JSON type, for values with more than one spelling
     /// (a quantity is a string or a number).
-    pub fn any(&self, key: &'static str) -> Option<Field<&'a Value>> {
-        self.present(key).map(|value| Field {
+    pub fn any(&self, key: &'static str) -> Read<Field<&'a Json<'a>>> {
+        Ok(self.present(key)?.map(|value| Field {
             value,
             parent: self.path.clone(),
             last: Segment::Key(key),
-        })
+        }))
     }
 
     /// The strings of a list field; an item that is not a string is a violation.
@@ -152,7 +153,7 @@ impl ContainerKind {
 pub struct Container<'a> {
     pub kind: ContainerKind,
     pub name: Option<&'a str>,
-    pub fields: &'a Map<String, Value>,
+    pub fields: &'a Object<'a>,
     pub path: FieldPath,
 }
 
@@ -161,8 +162,9 @@ impl<'a> Container<'a> {
         Node::new(self.fields, self.path.clone())
     }
 
+    /// The image, where it is a single unambiguous string.
     pub fn image(&self) -> Option<&'a str> {
-        self.fields.get("image").and_then(Value::as_str)
+        json::lookup(self.fields, "image").ok().flatten().and_then(Json::as_str)
     }
 }
 
@@ -170,7 +172,7 @@ impl<'a> Container<'a> {
 /// reported rather than skipped in silence.
 pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<Container<'a>> {
     let mut found = Vec::new();
-    if spec.present("containers").is_none() {
+    if let Ok(None) = spec.present("containers") {
         violations.push(Violation::new(
             spec.path.key("containers"),
             "is missing",
@@ -192,9 +194,10 @@ pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<C
                 violations.push(Violation::wrong_type(list_path.item(index, None), "an object", raw));
                 continue;
             };
-            let name = fields
-                .get("name")
-                .and_then(Value::as_str)
+            let name = json::lookup(fields, "name")
+                .ok()
+                .flatten()
+                .and_then(Json::as_str)
                 .filter(|name| !name.is_empty());
             found.push(Container {
                 kind,
@@ -214,7 +217,8 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_field_and_what_was_found() {
-        let raw = json!({"securityContext": {"runAsUser": "root"}});
+        let source = json!({"securityContext": {"runAsUser": "root"}});
+        let raw = Json::from(&source);
         let root = FieldPath::from_keys(&["spec"]);
         let spec = Node::new(raw.as_object().unwrap(), root);
         let context = spec.object("securityContext").unwrap().unwrap();
@@ -227,7 +231,8 @@ mod tests {
 
     #[test]
     fn null_reads_as_absent() {
-        let raw = json!({"securityContext": null});
+        let source = json!({"securityContext": null});
+        let raw = Json::from(&source);
         let root = FieldPath::default();
         assert!(
             Node::new(raw.as_object().unwrap(), root)
@@ -239,11 +244,12 @@ mod tests {
 
     #[test]
     fn lists_every_container_kind_and_reports_malformed_entries() {
-        let raw = json!({
+        let source = json!({
             "containers": [{"name": "web"}, "oops"],
             "initContainers": [{"name": "init"}],
             "ephemeralContainers": {"not": "a list"}
         });
+        let raw = Json::from(&source);
         let root = FieldPath::from_keys(&["spec"]);
         let mut violations = Vec::new();
         let found = containers(&Node::new(raw.as_object().unwrap(), root), &mut violations);

@@ -6,8 +6,9 @@ use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
-use serde_json::{Map, Value};
+use std::sync::LazyLock;
 
+use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::FieldPath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,18 +95,18 @@ impl Kind {
 /// A workload object located in the request: its kind and pod template.
 pub struct Workload<'a> {
     pub kind: Kind,
-    pub object: &'a Map<String, Value>,
+    pub object: &'a Object<'a>,
     /// The object holding the template's `metadata` and `spec`.
-    pub template: &'a Map<String, Value>,
+    pub template: &'a Object<'a>,
     pub template_path: FieldPath,
     /// The pod spec: `template.spec`.
-    pub spec: &'a Map<String, Value>,
+    pub spec: &'a Object<'a>,
 }
 
 impl<'a> Workload<'a> {
     /// Finds the pod template, or says which step of the path is missing or
     /// not an object.
-    pub fn locate(kind: Kind, object: &'a Map<String, Value>) -> Result<Workload<'a>, (FieldPath, &'static str)> {
+    pub fn locate(kind: Kind, object: &'a Object<'a>) -> Result<Workload<'a>, (FieldPath, &'static str)> {
         let mut template = object;
         let mut template_path = FieldPath::default();
         for &key in kind.template_keys() {
@@ -126,71 +127,89 @@ impl<'a> Workload<'a> {
         self.template_path.key("spec")
     }
 
-    /// The pod template's labels, as far as they are strings.
-    pub fn template_labels(&self) -> Map<String, Value> {
-        self.template
-            .get("metadata")
-            .and_then(|metadata| metadata.get("labels"))
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
+    /// The pod template's labels; empty when absent or ambiguous.
+    pub fn template_labels(&self) -> &'a Object<'a> {
+        static NONE: LazyLock<Object<'static>> = LazyLock::new(Object::default);
+        field(self.template, "metadata")
+            .and_then(|metadata| field(metadata.as_object()?, "labels"))
+            .and_then(Json::as_object)
+            .unwrap_or(&NONE)
     }
 
     /// `spec.replicas`, which Kubernetes defaults to 1.
     pub fn replicas(&self) -> Result<i64, &'static str> {
-        match self.object.get("spec").and_then(|spec| spec.get("replicas")) {
-            None | Some(Value::Null) => Ok(1),
-            Some(value) => value.as_i64().ok_or("must be an integer"),
+        let spec = self.spec_object()?;
+        match json::present(spec, "replicas") {
+            Ok(None) => Ok(1),
+            Ok(Some(value)) => value.as_i64().ok_or("must be an integer"),
+            Err(DuplicateKey) => Err(DuplicateKey::PROBLEM),
         }
     }
 
     /// The workload's selector as a `LabelSelector`, or the template's labels
     /// where the object has none (a ReplicationController defaults its
     /// selector to them). `None` when there is nothing to select by.
-    pub fn selector(&self) -> Option<Value> {
+    pub fn selector(&self) -> Option<Json<'a>> {
         let declared = self
-            .object
-            .get("spec")
-            .and_then(|spec| spec.get("selector"))
-            .filter(|selector| !selector.is_null());
+            .spec_object()
+            .ok()
+            .and_then(|spec| json::present(spec, "selector").ok().flatten());
+        let match_labels = |labels: Json<'a>| json::object([("matchLabels", labels)]);
         match (self.kind, declared) {
             // A ReplicationController's selector is a plain label map.
-            (Kind::ReplicationController, Some(labels)) => Some(serde_json::json!({ "matchLabels": labels })),
+            (Kind::ReplicationController, Some(labels)) => Some(match_labels(labels.clone())),
             (_, Some(selector)) => Some(selector.clone()),
             (_, None) => {
                 let labels = self.template_labels();
-                (!labels.is_empty()).then(|| serde_json::json!({ "matchLabels": labels }))
+                (!labels.is_empty()).then(|| match_labels(Json::Object(labels.clone())))
             }
+        }
+    }
+
+    /// The object's own `spec` (which `locate` found to be an object for
+    /// every kind but Pod, whose spec is the pod spec).
+    fn spec_object(&self) -> Result<&'a Object<'a>, &'static str> {
+        match json::present(self.object, "spec") {
+            Ok(spec) => spec.and_then(Json::as_object).ok_or("must be an object"),
+            Err(DuplicateKey) => Err(DuplicateKey::PROBLEM),
         }
     }
 }
 
+/// The field's value where it is present once; `None` when absent or given
+/// twice (callers that must tell those apart use [`json::present`]).
+fn field<'a>(object: &'a Object<'a>, key: &str) -> Option<&'a Json<'a>> {
+    json::present(object, key).ok().flatten()
+}
+
 /// The object under `key` in `parent`, which sits at `path`.
 fn child_object<'a>(
-    parent: &'a Map<String, Value>,
+    parent: &'a Object<'a>,
     key: &'static str,
     path: &FieldPath,
-) -> Result<&'a Map<String, Value>, (FieldPath, &'static str)> {
-    match parent.get(key) {
-        None | Some(Value::Null) => Err((path.clone(), "is missing")),
-        Some(value) => value.as_object().ok_or((path.clone(), "must be an object")),
+) -> Result<&'a Object<'a>, (FieldPath, &'static str)> {
+    match json::present(parent, key) {
+        Ok(None) => Err((path.clone(), "is missing")),
+        Ok(Some(value)) => value.as_object().ok_or((path.clone(), "must be an object")),
+        Err(DuplicateKey) => Err((path.clone(), DuplicateKey::PROBLEM)),
     }
 }
 
 /// True when the object's controlling owner is a kind this policy evaluates:
 /// that parent was checked, and mutating the child would make the parent's
-/// controller fight the webhook.
-pub fn is_controlled_by_evaluated_kind(object: &Map<String, Value>) -> bool {
-    let owners = object
-        .get("metadata")
-        .and_then(|metadata| metadata.get("ownerReferences"))
-        .and_then(Value::as_array);
-    owners.into_iter().flatten().any(|owner| {
-        let field = |key| owner.get(key).and_then(Value::as_str).unwrap_or_default();
-        let is_controller = owner.get("controller").and_then(Value::as_bool) == Some(true);
+/// controller fight the webhook. Anything ambiguous counts as not controlled,
+/// so the object is evaluated.
+pub fn is_controlled_by_evaluated_kind(object: &Object) -> bool {
+    let owners = field(object, "metadata")
+        .and_then(Json::as_object)
+        .and_then(|metadata| field(metadata, "ownerReferences"))
+        .and_then(Json::as_array);
+    owners.into_iter().flatten().filter_map(Json::as_object).any(|owner| {
+        let text = |key| field(owner, key).and_then(Json::as_str).unwrap_or_default();
+        let is_controller = field(owner, "controller").and_then(Json::as_bool) == Some(true);
         // `apps/v1` has group `apps`; the core group's apiVersion is just `v1`.
-        let group = field("apiVersion").rsplit_once('/').map_or("", |(group, _)| group);
-        is_controller && Kind::find(field("kind"), group).is_some()
+        let group = text("apiVersion").rsplit_once('/').map_or("", |(group, _)| group);
+        is_controller && Kind::find(text("kind"), group).is_some()
     })
 }
 
@@ -198,7 +217,7 @@ pub fn is_controlled_by_evaluated_kind(object: &Map<String, Value>) -> bool {
 mod tests {
     use super::*;
     use rstest::rstest;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[rstest]
     #[case("Deployment", "apps", Some(Kind::Deployment))]
@@ -215,13 +234,15 @@ mod tests {
     #[case(Kind::Deployment, json!({"spec": {"template": {"spec": {}}}}), "spec.template.spec")]
     #[case(Kind::CronJob, json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}), "spec.jobTemplate.spec.template.spec")]
     fn each_kind_keeps_its_pod_spec_in_one_place(#[case] kind: Kind, #[case] object: Value, #[case] path: &str) {
+        let object = Json::from(&object);
         let workload = Workload::locate(kind, object.as_object().unwrap()).ok().unwrap();
         assert_eq!(workload.spec_path().to_string(), path);
     }
 
     #[test]
     fn a_missing_template_names_the_missing_step() {
-        let object = json!({"spec": {"jobTemplate": {"spec": "nope"}}});
+        let source = json!({"spec": {"jobTemplate": {"spec": "nope"}}});
+        let object = Json::from(&source);
         let (path, problem) = Workload::locate(Kind::CronJob, object.as_object().unwrap())
             .err()
             .unwrap();
@@ -239,7 +260,8 @@ mod tests {
     #[case(json!([{"apiVersion": "example.com/v1", "kind": "Database", "controller": true}]), false)]
     #[case(json!("garbage"), false)]
     fn owners_that_this_policy_evaluates_are_recognised(#[case] owners: Value, #[case] controlled: bool) {
-        let object = json!({"metadata": {"ownerReferences": owners}});
+        let source = json!({"metadata": {"ownerReferences": owners}});
+        let object = Json::from(&source);
         assert_eq!(is_controlled_by_evaluated_kind(object.as_object().unwrap()), controlled);
     }
 
@@ -251,7 +273,8 @@ mod tests {
     fn selectors_come_from_the_workload(#[case] kind: Kind, #[case] object: Value, #[case] expected: Option<Value>) {
         let mut object = object;
         object["spec"]["template"]["spec"] = json!({});
+        let object = Json::from(&object);
         let workload = Workload::locate(kind, object.as_object().unwrap()).ok().unwrap();
-        assert_eq!(workload.selector(), expected);
+        assert_eq!(workload.selector().as_ref().map(json::to_serde), expected);
     }
 }

@@ -443,7 +443,7 @@ proptest! {
         let mut request = request(&fixture("httpbin-bare.yaml"), "CREATE");
         request.object = object;
         // Never panics: any verdict is fine, a panic fails the property.
-        let _ = deployment_hardening::engine::evaluate(request, &settings(json!({})));
+        let _ = deployment_hardening::engine::evaluate_sdk_request(&request, &settings(json!({})));
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use deployment_hardening::engine::{Verdict, evaluate};
+use deployment_hardening::engine::{Verdict, evaluate_sdk_request};
 use rstest::rstest;
 use serde_json::{Value, json};
 use support::*;
@@ -11,10 +11,10 @@ use support::*;
 fn evaluate_request(
     mutate: impl FnOnce(&mut kubewarden_policy_sdk::request::KubernetesAdmissionRequest),
     raw_settings: Value,
-) -> Verdict {
+) -> Verdict<Value> {
     let mut request = request(&fixture("httpbin-bare.yaml"), "CREATE");
     mutate(&mut request);
-    evaluate(request, &settings(raw_settings))
+    evaluate_sdk_request(&request, &settings(raw_settings))
 }
 
 #[rstest]
@@ -94,14 +94,14 @@ fn an_update_that_leaves_the_template_and_replicas_alone_is_not_judged_again() {
     new["metadata"]["labels"]["team"] = json!("payments");
     let mut relabel = request(&new, "UPDATE");
     relabel.old_object = old.clone();
-    assert_accepted_untouched(&evaluate(relabel, &settings(json!({}))));
+    assert_accepted_untouched(&evaluate_sdk_request(&relabel, &settings(json!({}))));
 
     // Scaling up is judged: the spread rule depends on the replica count.
     new["spec"]["replicas"] = json!(5);
     let mut scale_up = request(&new, "UPDATE");
     scale_up.old_object = old;
     assert!(matches!(
-        evaluate(scale_up, &settings(json!({}))),
+        evaluate_sdk_request(&scale_up, &settings(json!({}))),
         Verdict::Mutate { .. }
     ));
 }
@@ -115,7 +115,7 @@ fn a_changed_pod_is_checked_but_never_mutated_on_update() {
     new["spec"]["containers"][0]["image"] = json!("busybox:1.38");
     let mut request = request(&new, "UPDATE");
     request.old_object = old;
-    let message = rejection(evaluate(request, &settings(json!({}))));
+    let message = rejection(evaluate_sdk_request(&request, &settings(json!({}))));
     assert!(
         message.contains("spec.containers[shell].securityContext.readOnlyRootFilesystem: not set"),
         "{message}"
@@ -140,7 +140,7 @@ fn ephemeral_request(old: Value, new: &Value) -> kubewarden_policy_sdk::request:
 fn an_ephemeral_debug_container_gets_the_security_context_rules_only() {
     let (old, new) =
         pod_with_debugger(json!({"name": "debugger", "image": "busybox:1.37", "targetContainerName": "shell"}));
-    let verdict = evaluate(ephemeral_request(old.clone(), &new), &settings(json!({})));
+    let verdict = evaluate_sdk_request(&ephemeral_request(old.clone(), &new), &settings(json!({})));
     let Verdict::Mutate { object, warnings } = verdict else {
         panic!("{verdict:#?}")
     };
@@ -173,7 +173,7 @@ fn an_ephemeral_debug_container_gets_the_security_context_rules_only() {
 fn a_root_ephemeral_container_is_rejected() {
     let (old, new) =
         pod_with_debugger(json!({"name": "debugger", "image": "busybox", "securityContext": {"runAsUser": 0}}));
-    let message = rejection(evaluate(ephemeral_request(old, &new), &settings(json!({}))));
+    let message = rejection(evaluate_sdk_request(&ephemeral_request(old, &new), &settings(json!({}))));
     assert!(
         message.contains("spec.ephemeralContainers[debugger].securityContext.runAsUser: is 0 (root)"),
         "{message}"
@@ -189,7 +189,7 @@ fn ephemeral_containers_already_in_the_pod_are_not_judged_again() {
         .as_array_mut()
         .unwrap()
         .push(json!({"name": "new", "image": "busybox", "securityContext": {"readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}));
-    assert_accepted_untouched(&evaluate(
+    assert_accepted_untouched(&evaluate_sdk_request(&
         ephemeral_request(with_old_debugger, &new),
         &settings(json!({})),
     ));
@@ -201,7 +201,7 @@ fn on_a_legacy_pod_without_pod_level_defaults_the_debugger_gets_its_own() {
     legacy["spec"]["containers"][0]["securityContext"] = json!({"runAsNonRoot": true});
     let mut new = legacy.clone();
     new["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": "busybox"}]);
-    let verdict = evaluate(ephemeral_request(legacy, &new), &settings(json!({})));
+    let verdict = evaluate_sdk_request(&ephemeral_request(legacy, &new), &settings(json!({})));
     let Verdict::Mutate { object, .. } = verdict else {
         panic!("{verdict:#?}")
     };

@@ -2,11 +2,12 @@
 //! (a trap in wasm) is a finding.
 #![no_main]
 
-use deployment_hardening::engine::validate_payload;
+use deployment_hardening::engine::answer;
+use kubewarden_policy_sdk::response::ValidationResponse;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|payload: &[u8]| {
-    let response = validate_payload(payload).into_response();
-    // The response must serialise, as the waPC answer does.
-    assert!(serde_json::to_vec(&response).is_ok());
+    // The answer must be a ValidationResponse the policy-server can read.
+    let response = answer(payload);
+    assert!(serde_json::from_slice::<ValidationResponse>(&response).is_ok());
 });

@@ -149,12 +149,15 @@ fn envelope(request: &Value, validate_mode: bool) -> Vec<u8> {
 
 fuzz_target!(|input: Input| {
     let request = request(&input);
-    if let Verdict::Mutate { object, .. } = validate_payload(&envelope(&request, input.validate_mode)) {
+    let first = validate_payload(&envelope(&request, input.validate_mode)).to_serde();
+    if let Verdict::Mutate { object, .. } = first {
         let mut again = request.clone();
         again["object"] = object;
-        let second = validate_payload(&envelope(&again, false));
+        let payload = envelope(&again, false);
+        let second = validate_payload(&payload);
         assert!(matches!(&second, Verdict::Accept { warnings } if warnings.is_empty()), "not idempotent: {second:?}");
-        let validated = validate_payload(&envelope(&again, true));
+        let payload = envelope(&again, true);
+        let validated = validate_payload(&payload);
         assert!(matches!(validated, Verdict::Accept { .. }), "mutated object fails validate mode: {validated:?}");
     }
 });

@@ -4,9 +4,9 @@
 //! (the pod's or the container's). Mutate mode adds what is missing; explicit
 //! unsafe values are rejected.
 
-use serde_json::json;
 
 use super::Context;
+use crate::json::{self, Json};
 use crate::findings::{Findings, Gap, Violation};
 use crate::template::{Container, Node};
 
@@ -63,17 +63,17 @@ fn check_container(
         Some(_) => {}
         None => findings.gap(Gap::set(
             own.path.key("allowPrivilegeEscalation"),
-            json!(false),
+            Json::Bool(false),
             "false",
         )),
     }
 
     let capabilities = own.object_or_empty("capabilities")?;
     match capabilities.strings("drop")? {
-        None => findings.gap(Gap::set(capabilities.path.key("drop"), json!(["ALL"]), "[ALL]")),
+        None => findings.gap(Gap::set(capabilities.path.key("drop"), Json::Array(vec![json::string("ALL")]), "[ALL]")),
         Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
             capabilities.path.key("drop"),
-            json!("ALL"),
+            json::string("ALL"),
             "ALL",
             "does not drop ALL",
         )),
@@ -92,7 +92,7 @@ fn check_container(
     let own_seccomp = own.object_or_empty("seccompProfile")?;
     if !seccomp_type(&own_seccomp, findings)? && !pod_sets_type {
         let path = context.security_default_path(container, "seccompProfile").key("type");
-        findings.gap(Gap::set(path, json!("RuntimeDefault"), "RuntimeDefault"));
+        findings.gap(Gap::set(path, json::string("RuntimeDefault"), "RuntimeDefault"));
     }
     Ok(())
 }

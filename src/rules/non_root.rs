@@ -3,9 +3,9 @@
 //! Mutate mode adds `runAsNonRoot: true` and the configured user, group and
 //! fsGroup where absent; an explicit `false` or `0` anywhere is rejected.
 
-use serde_json::json;
 
 use super::Context;
+use crate::json::Json;
 use crate::findings::{Findings, Gap, Violation};
 use crate::template::{Container, Node};
 
@@ -43,7 +43,7 @@ fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<()
     // so it is added even when some container is exempt.
     if context.pod_spec_writable && pod.int("fsGroup")?.is_none() {
         let fs_group = context.settings.non_root.fs_group;
-        findings.gap(Gap::set(pod.path.key("fsGroup"), json!(fs_group), fs_group.to_string()).optional());
+        findings.gap(Gap::set(pod.path.key("fsGroup"), Json::from(fs_group), fs_group.to_string()).optional());
     }
     Ok(())
 }
@@ -66,7 +66,7 @@ fn check_container(
         None if pod.bool("runAsNonRoot")?.is_some() => {}
         None => findings.gap(Gap::set(
             context.security_default_path(container, "runAsNonRoot"),
-            json!(true),
+            Json::Bool(true),
             "true",
         )),
     }
@@ -85,7 +85,7 @@ fn check_container(
             None => findings.gap(
                 Gap::set(
                     context.security_default_path(container, key),
-                    json!(default),
+                    Json::from(default),
                     default.to_string(),
                 )
                 .optional(),

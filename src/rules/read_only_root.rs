@@ -4,10 +4,10 @@
 //! container that has nothing mounted there. Ephemeral containers cannot add
 //! volumes, so they get the flag only.
 
-use serde_json::{Value, json};
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
+use crate::json::{self, Json};
 use crate::template::{Container, ContainerKind};
 
 /// Volume names tried in turn; a name taken by a volume that is not an
@@ -18,7 +18,7 @@ const TMP_VOLUME_NAMES: [&str; 2] = ["tmp", "writable-tmp"];
 struct TmpVolume {
     name: &'static str,
     /// The volume to add, or `None` when the pod already has it.
-    missing: Option<Value>,
+    missing: Option<Json<'static>>,
 }
 
 pub fn check(context: &Context, findings: &mut Findings) {
@@ -49,7 +49,7 @@ fn check_container(
             "set it to true, and mount an emptyDir where the app writes",
         )),
         Some(_) => {}
-        None => findings.gap(Gap::set(own.path.key("readOnlyRootFilesystem"), json!(true), "true")),
+        None => findings.gap(Gap::set(own.path.key("readOnlyRootFilesystem"), Json::Bool(true), "true")),
     }
 
     let Some(volume) = tmp_volume.filter(|_| container.kind != ContainerKind::Ephemeral) else {
@@ -57,10 +57,7 @@ fn check_container(
     };
     let mounts = container.node().array("volumeMounts")?;
     let mounts_tmp = mounts.iter().flat_map(|mounts| mounts.value.iter()).any(|mount| {
-        mount
-            .get("mountPath")
-            .and_then(Value::as_str)
-            .is_some_and(|path| path.trim_end_matches('/') == "/tmp")
+        text_field(mount, "mountPath").is_some_and(|path| path.trim_end_matches('/') == "/tmp")
     });
     if mounts_tmp {
         return Ok(());
@@ -72,7 +69,7 @@ fn check_container(
     findings.gap(
         Gap::append(
             container.path.key("volumeMounts"),
-            json!({"name": volume.name, "mountPath": "/tmp"}),
+            json::object([("name", json::string(volume.name)), ("mountPath", json::string("/tmp"))]),
             format!("a writable /tmp (volume {})", volume.name),
             "",
         )
@@ -91,23 +88,27 @@ fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
         volumes
             .iter()
             .flat_map(|volumes| volumes.value.iter())
-            .find(|volume| volume.get("name").and_then(Value::as_str) == Some(name))
+            .find(|volume| text_field(volume, "name") == Some(name))
     };
     for name in TMP_VOLUME_NAMES {
         match existing(name) {
             None => {
-                let empty_dir = match &tmp.size_limit {
-                    Some(limit) => json!({"sizeLimit": limit.as_str()}),
-                    None => json!({}),
-                };
-                let missing = Some(json!({"name": name, "emptyDir": empty_dir}));
+                let size_limit = tmp.size_limit.iter().map(|limit| ("sizeLimit", json::string(limit.as_str().to_string())));
+                let empty_dir = json::object(size_limit);
+                let missing = Some(json::object([("name", json::string(name)), ("emptyDir", empty_dir)]));
                 return Ok(Some(TmpVolume { name, missing }));
             }
-            Some(volume) if volume.get("emptyDir").is_some() => {
+            Some(volume) if volume.as_object().is_some_and(|volume| volume.contains_key("emptyDir")) => {
                 return Ok(Some(TmpVolume { name, missing: None }));
             }
             Some(_) => {}
         }
     }
     Ok(None)
+}
+
+/// A string field of a list item (a mount, a volume), where the item is an
+/// object that gives it once.
+fn text_field<'a>(item: &'a Json<'a>, key: &str) -> Option<&'a str> {
+    json::present(item.as_object()?, key).ok().flatten()?.as_str()
 }

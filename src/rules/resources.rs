@@ -4,9 +4,9 @@
 //! default memory limit. A request above its limit is rejected. Ephemeral
 //! containers cannot carry resources and are skipped.
 
-use serde_json::json;
 
 use super::Context;
+use crate::json;
 use crate::findings::{Findings, Gap, Violation};
 use crate::quantity::Quantity;
 use crate::template::{Container, ContainerKind, Node, Read};
@@ -47,8 +47,8 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                 Some(request) if request > default_limit => request.clone(),
                 _ => default_limit.clone(),
             };
-            let text = limit.as_str().to_string();
-            findings.gap(Gap::set(limits.path.key("memory"), json!(text), text).optional());
+            let text = limit.as_str();
+            findings.gap(Gap::set(limits.path.key("memory"), json::string(text.to_string()), text).optional());
             Some(limit)
         }
     };
@@ -65,14 +65,14 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
             )),
             (Some(_), _) => {}
             // Set but malformed: already reported, not "not set".
-            (None, _) if requests.any(key).is_some() => {}
+            (None, _) if !matches!(requests.any(key), Ok(None)) => {}
             (None, limit) => {
                 let request = match limit {
                     Some(limit) if limit < default => limit,
                     _ => default,
                 };
                 let text = request.as_str();
-                findings.gap(Gap::set(requests.path.key(key), json!(text), text));
+                findings.gap(Gap::set(requests.path.key(key), json::string(text.to_string()), text));
             }
         }
     }
@@ -80,7 +80,7 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
 }
 
 fn quantity(node: &Node, key: &'static str) -> Read<Quantity> {
-    let Some(field) = node.any(key) else {
+    let Some(field) = node.any(key)? else {
         return Ok(None);
     };
     Quantity::from_json(field.value)

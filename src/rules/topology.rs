@@ -7,10 +7,10 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
+use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
 
 /// The label a Deployment's controller puts on each revision's pods.
@@ -27,7 +27,7 @@ fn check_template(context: &Context, findings: &mut Findings) -> Result<(), Viol
     for constraint in constraints.iter().flat_map(|list| list.value.iter().enumerate()) {
         let (index, raw) = constraint;
         let path = context.spec.path.key("topologySpreadConstraints").item(index, None);
-        findings.record(check_constraint(raw, &path, &labels));
+        findings.record(check_constraint(raw, &path, labels));
     }
 
     let kind = context.workload.kind;
@@ -51,15 +51,17 @@ fn check_template(context: &Context, findings: &mut Findings) -> Result<(), Viol
     let by_revision = kind.spreads_each_revision() && !mentions_label(&selector, REVISION_LABEL);
     let keys = std::iter::once(spread.topology_key.as_str()).chain(spread.zone_topology_key.as_deref());
     for topology_key in keys {
-        let mut constraint = json!({
-            "maxSkew": spread.max_skew,
-            "topologyKey": topology_key,
-            "whenUnsatisfiable": spread.when_unsatisfiable.as_str(),
-            "labelSelector": selector,
-        });
-        if by_revision {
-            constraint["matchLabelKeys"] = json!([REVISION_LABEL]);
-        }
+        let revision_keys = by_revision.then(|| ("matchLabelKeys", Json::Array(vec![json::string(REVISION_LABEL)])));
+        let constraint = json::object(
+            [
+                ("maxSkew", Json::from(spread.max_skew)),
+                ("topologyKey", json::string(topology_key.to_string())),
+                ("whenUnsatisfiable", json::string(spread.when_unsatisfiable.as_str())),
+                ("labelSelector", json::to_owned(&selector)),
+            ]
+            .into_iter()
+            .chain(revision_keys),
+        );
         let what = format!(
             "a constraint spreading replicas across {topology_key} (maxSkew {}, {})",
             spread.max_skew,
@@ -75,13 +77,15 @@ fn check_template(context: &Context, findings: &mut Findings) -> Result<(), Viol
     Ok(())
 }
 
-fn check_constraint(raw: &Value, path: &FieldPath, labels: &Map<String, Value>) -> Result<(), Violation> {
+fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<(), Violation> {
     let Some(constraint) = raw.as_object() else {
         return Err(Violation::wrong_type(path.clone(), "an object", raw));
     };
     let path = path.key("labelSelector");
-    let selector = match constraint.get("labelSelector") {
-        None | Some(Value::Null) => {
+    let selector = json::present(constraint, "labelSelector")
+        .map_err(|json::DuplicateKey| Violation::new(path.clone(), json::DuplicateKey::PROBLEM, ""))?;
+    let selector = match selector {
+        None => {
             return Err(Violation::new(
                 path,
                 "is not set, so this constraint counts no pods and spreads nothing",
@@ -103,8 +107,8 @@ fn check_constraint(raw: &Value, path: &FieldPath, labels: &Map<String, Value>) 
 }
 
 /// Label selector semantics as Kubernetes defines them.
-fn selects(selector: &LabelSelector, labels: &Map<String, Value>) -> bool {
-    let label = |key: &str| labels.get(key).and_then(Value::as_str);
+fn selects(selector: &LabelSelector, labels: &Object) -> bool {
+    let label = |key: &str| json::present(labels, key).ok().flatten().and_then(Json::as_str);
     let matches_labels = selector
         .match_labels
         .iter()
@@ -124,14 +128,14 @@ fn selects(selector: &LabelSelector, labels: &Map<String, Value>) -> bool {
 }
 
 /// Kubernetes rejects a key that is both in `matchLabelKeys` and the selector.
-fn mentions_label(selector: &Value, key: &str) -> bool {
-    let in_labels = selector.get("matchLabels").and_then(|labels| labels.get(key)).is_some();
+fn mentions_label(selector: &Json, key: &str) -> bool {
+    let in_labels = !selector.get("matchLabels").get(key).is_null();
     let in_expressions = selector
         .get("matchExpressions")
-        .and_then(Value::as_array)
+        .iter_array()
         .into_iter()
         .flatten()
-        .any(|requirement| requirement.get("key").and_then(Value::as_str) == Some(key));
+        .any(|requirement| requirement.get("key").as_str() == Some(key));
     in_labels || in_expressions
 }
 
@@ -139,6 +143,7 @@ fn mentions_label(selector: &Value, key: &str) -> bool {
 mod tests {
     use super::*;
     use rstest::rstest;
+    use serde_json::{Value, json};
 
     #[rstest]
     #[case(json!({"matchLabels": {"app": "web"}}), true)]
@@ -152,6 +157,7 @@ mod tests {
     #[case(json!({"matchExpressions": [{"key": "app", "operator": "Sometimes"}]}), false)]
     fn selectors_follow_kubernetes_semantics(#[case] selector: Value, #[case] selected: bool) {
         let labels = json!({"app": "web"});
+        let labels = Json::from(&labels);
         let selector = LabelSelector::deserialize(&selector).unwrap();
         assert_eq!(selects(&selector, labels.as_object().unwrap()), selected);
     }

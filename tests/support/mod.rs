@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use deployment_hardening::engine::{Verdict, evaluate};
+use deployment_hardening::engine::{Verdict, evaluate_sdk_request};
 use deployment_hardening::settings::Settings;
 use kubewarden_policy_sdk::request::{GroupVersionKind, KubernetesAdmissionRequest};
 use serde_json::{Value, json};
@@ -60,11 +60,11 @@ pub fn settings(raw: Value) -> Settings {
     Settings::from_json(&raw).unwrap_or_else(|problem| panic!("test settings: {problem}"))
 }
 
-pub fn run(object: &Value, raw_settings: Value) -> Verdict {
-    evaluate(request(object, "CREATE"), &settings(raw_settings))
+pub fn run(object: &Value, raw_settings: Value) -> Verdict<Value> {
+    evaluate_sdk_request(&request(object, "CREATE"), &settings(raw_settings))
 }
 
-pub fn validate(object: &Value) -> Verdict {
+pub fn validate(object: &Value) -> Verdict<Value> {
     run(object, json!({"mode": "validate"}))
 }
 
@@ -81,14 +81,14 @@ pub fn mutated(object: &Value) -> (Value, Vec<String>) {
     mutated_with(object, json!({}))
 }
 
-pub fn rejection(verdict: Verdict) -> String {
+pub fn rejection(verdict: Verdict<Value>) -> String {
     match verdict {
         Verdict::Reject { message } => message,
         other => panic!("expected a rejection, got {other:#?}"),
     }
 }
 
-pub fn assert_accepted_untouched(verdict: &Verdict) {
+pub fn assert_accepted_untouched(verdict: &Verdict<Value>) {
     assert!(
         matches!(verdict, Verdict::Accept { warnings } if warnings.is_empty()),
         "expected a plain acceptance, got {verdict:#?}"
