@@ -4,6 +4,7 @@
 //! rejection that says what is wrong.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::{Deserialize, Serialize};
@@ -139,7 +140,9 @@ pub fn answer(payload: &[u8]) -> Vec<u8> {
         // Serialising a parsed document cannot fail; should it ever, the
         // API server still gets a well-formed answer.
         out.clear();
-        out.extend_from_slice(br#"{"accepted":false,"message":"deployment-hardening: the response could not be written"}"#);
+        out.extend_from_slice(
+            br#"{"accepted":false,"message":"deployment-hardening: the response could not be written"}"#,
+        );
     }
     out
 }
@@ -262,7 +265,7 @@ fn inspect(
     old_ephemeral: &[&str],
 ) -> Result<Findings, Violation> {
     let workload = Workload::locate(kind, object).map_err(|(path, problem)| Violation::new(path, problem, ""))?;
-    let spec = Node::new(workload.spec, workload.spec_path());
+    let spec = Node::new(workload.spec, Rc::new(workload.spec_path()));
     let mut structural = Vec::new();
     let every_container = template::containers(&spec, &mut structural);
     let listed = every_container.len();
@@ -314,14 +317,15 @@ fn decide<'a>(mode: Mode, subject: &str, mut object: Object<'a>, findings: Findi
         Mode::Mutate if !violations.is_empty() => reject(subject, violations),
         Mode::Mutate if gaps.is_empty() => Verdict::accept(),
         Mode::Mutate => {
-            for gap in &gaps {
-                if let Err(problem) = findings::apply(&mut object, gap) {
-                    return reject(subject, vec![Violation::new(gap.path.clone(), problem, "")]);
+            let warnings = report::warnings(&gaps);
+            for gap in gaps {
+                if let Err(violation) = findings::apply(&mut object, gap) {
+                    return reject(subject, vec![violation]);
                 }
             }
             Verdict::Mutate {
                 object: Json::Object(object),
-                warnings: report::warnings(&gaps),
+                warnings,
             }
         }
     }

@@ -6,6 +6,7 @@
 //! is required. One walk serves both modes, so they cannot disagree about what
 //! is compliant.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -64,6 +65,10 @@ impl fmt::Display for Violation {
     }
 }
 
+/// Words about a default: mostly fixed (`true`, `[ALL]`), sometimes built
+/// from settings, so fixed words are not copied on every call.
+pub type Text = Cow<'static, str>;
+
 /// How a default is written into the object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
@@ -78,24 +83,24 @@ pub struct Gap {
     pub path: FieldPath,
     pub edit: Edit,
     /// The default in words, for warnings and rejections: `true`, `[ALL]`.
-    pub what: String,
+    pub what: Text,
     /// Why validate mode rejects the gap (`not set`), or `None` for a
     /// convenience default that mutate mode adds but validate mode does not
     /// demand (the user id, a writable `/tmp`).
-    pub required: Option<String>,
+    pub required: Option<Text>,
 }
 
 impl Gap {
-    pub fn set(path: FieldPath, value: Json<'static>, what: impl Into<String>) -> Gap {
+    pub fn set(path: FieldPath, value: Json<'static>, what: impl Into<Text>) -> Gap {
         Gap {
             path,
             edit: Edit::Set(value),
             what: what.into(),
-            required: Some("not set".to_string()),
+            required: Some(Text::Borrowed("not set")),
         }
     }
 
-    pub fn append(path: FieldPath, value: Json<'static>, what: impl Into<String>, missing: impl Into<String>) -> Gap {
+    pub fn append(path: FieldPath, value: Json<'static>, what: impl Into<Text>, missing: impl Into<Text>) -> Gap {
         Gap {
             path,
             edit: Edit::Append(value),
@@ -109,7 +114,7 @@ impl Gap {
         self
     }
 
-    pub fn required_because(mut self, reason: impl Into<String>) -> Gap {
+    pub fn required_because(mut self, reason: impl Into<Text>) -> Gap {
         self.required = Some(reason.into());
         self
     }
@@ -121,7 +126,7 @@ impl Gap {
             Edit::Set(_) => format!("set it to {}", self.what),
             Edit::Append(_) => format!("add {}", self.what),
         };
-        Some(Violation::new(self.path.clone(), reason.clone(), fix))
+        Some(Violation::new(self.path.clone(), reason.as_ref(), fix))
     }
 }
 
@@ -173,25 +178,25 @@ impl Findings {
 /// Fails where the path runs through a value that is not an object or list;
 /// the read side reports such a value as a violation first, so a failure here
 /// means the rules and the object disagree, and the caller rejects.
-pub fn apply(root: &mut Object, gap: &Gap) -> Result<(), String> {
-    let cannot = || format!("{}: cannot be edited here", gap.path);
-    let segments = gap.path.segments();
-    let Some((Segment::Key(last), parents)) = segments.split_last() else {
-        return Err(cannot());
+pub fn apply(root: &mut Object, gap: Gap) -> Result<(), Violation> {
+    let Gap { path, edit, .. } = gap;
+    let cannot = |path: &FieldPath| Violation::new(path.clone(), "cannot be edited here", "");
+    let Some((Segment::Key(last), parents)) = path.segments().split_last() else {
+        return Err(cannot(&path));
     };
     let mut object = root;
     let mut segments = parents.iter().peekable();
     while let Some(segment) = segments.next() {
         let Segment::Key(key) = segment else {
-            return Err(cannot());
+            return Err(cannot(&path));
         };
         let next = match segments.peek() {
             Some(Segment::Item { index, .. }) => {
                 let index = *index;
                 segments.next();
                 match object.get_mut(key) {
-                    Some(Json::Array(items)) => items.get_mut(index).ok_or_else(cannot)?,
-                    _ => return Err(cannot()),
+                    Some(Json::Array(items)) => items.get_mut(index).ok_or_else(|| cannot(&path))?,
+                    _ => return Err(cannot(&path)),
                 }
             }
             _ => {
@@ -203,16 +208,16 @@ pub fn apply(root: &mut Object, gap: &Gap) -> Result<(), String> {
             }
         };
         let Json::Object(child) = next else {
-            return Err(cannot());
+            return Err(cannot(&path));
         };
         object = child;
     }
-    match (&gap.edit, object.insert_or_get_mut(last, Json::Null)) {
-        (Edit::Set(value), slot @ Json::Null) => *slot = value.clone(),
+    match (edit, object.insert_or_get_mut(last, Json::Null)) {
+        (Edit::Set(value), slot @ Json::Null) => *slot = value,
         (Edit::Set(_), _) => {}
-        (Edit::Append(value), slot @ Json::Null) => *slot = Json::Array(vec![value.clone()]),
-        (Edit::Append(value), Json::Array(items)) => items.push(value.clone()),
-        (Edit::Append(_), _) => return Err(cannot()),
+        (Edit::Append(value), slot @ Json::Null) => *slot = Json::Array(vec![value]),
+        (Edit::Append(value), Json::Array(items)) => items.push(value),
+        (Edit::Append(_), _) => return Err(cannot(&path)),
     }
     Ok(())
 }
@@ -232,12 +237,12 @@ mod tests {
     }
 
     /// The object after the gap, or the error with the object unchanged.
-    fn applied(object: serde_json::Value, gap: &Gap) -> Result<serde_json::Value, String> {
+    fn applied(object: serde_json::Value, gap: &Gap) -> Result<serde_json::Value, Violation> {
         let mut document = Json::from(&object);
         let Json::Object(root) = &mut document else {
             panic!("test objects are objects");
         };
-        let result = apply(root, gap);
+        let result = apply(root, gap.clone());
         let after = json::to_serde(&document);
         match result {
             Ok(()) => Ok(after),
@@ -266,7 +271,11 @@ mod tests {
     #[test]
     fn set_never_overwrites_an_explicit_value() {
         let object = json!({"spec": {"containers": [{"securityContext": {"runAsUser": 0}}]}});
-        let gap = Gap::set(container_field(&["securityContext", "runAsUser"]), Json::from(1000i64), "1000");
+        let gap = Gap::set(
+            container_field(&["securityContext", "runAsUser"]),
+            Json::from(1000i64),
+            "1000",
+        );
         assert_eq!(applied(object.clone(), &gap).unwrap(), object);
     }
 

@@ -89,7 +89,13 @@ mod tests {
         let parsed: Json = serde_json::from_str(text).unwrap();
         let object = parsed.as_object().unwrap();
         assert_eq!(lookup(object, "escaped").unwrap().and_then(Json::as_str), Some("a\nb"));
-        assert!(matches!(lookup(object, "plain").unwrap(), Some(Json::Str(Cow::Borrowed("value")))));
-        assert_eq!(to_serde(&parsed), serde_json::json!({"plain": "value", "escaped": "a\nb"}));
+        assert!(matches!(
+            lookup(object, "plain").unwrap(),
+            Some(Json::Str(Cow::Borrowed("value")))
+        ));
+        assert_eq!(
+            to_serde(&parsed),
+            serde_json::json!({"plain": "value", "escaped": "a\nb"})
+        );
     }
 }

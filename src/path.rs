@@ -5,7 +5,6 @@
 //! container name, to report it), so list items carry both.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -14,16 +13,11 @@ pub enum Segment {
     Item { index: usize, name: Option<Rc<str>> },
 }
 
-/// Parent-linked and shared: extending a path allocates one link instead of
-/// copying every segment, which matters because rules derive a path for
-/// every field they read, in every container.
-#[derive(Clone, Default)]
-pub struct FieldPath(Option<Rc<Link>>);
-
-struct Link {
-    parent: FieldPath,
-    segment: Segment,
-}
+/// The segments from the root. Rules read fields through
+/// [`crate::template::Node`], which builds a path only for a finding, so a
+/// path is one small allocation made rarely and moved cheaply.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct FieldPath(Vec<Segment>);
 
 /// The lists whose items are containers; a path through one of them belongs
 /// to that container.
@@ -31,109 +25,86 @@ pub const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemer
 
 impl FieldPath {
     pub fn from_keys(keys: &[&'static str]) -> FieldPath {
-        keys.iter().fold(FieldPath::default(), |path, key| path.key(key))
+        FieldPath(keys.iter().map(|key| Segment::Key(key)).collect())
     }
 
     pub fn key(&self, key: &'static str) -> FieldPath {
-        self.with(Segment::Key(key))
+        self.child(Segment::Key(key))
     }
 
     pub fn item(&self, index: usize, name: Option<&str>) -> FieldPath {
-        self.with(Segment::Item {
+        self.child(Segment::Item {
             index,
             name: name.map(Rc::from),
         })
     }
 
+    /// This path with `keys` below it, built in one allocation (with room
+    /// for one more segment, which a field's path usually adds).
+    pub fn join(&self, keys: &[&'static str]) -> FieldPath {
+        let mut segments = Vec::with_capacity(self.0.len() + keys.len() + 1);
+        segments.extend_from_slice(&self.0);
+        segments.extend(keys.iter().map(|key| Segment::Key(key)));
+        FieldPath(segments)
+    }
+
     pub fn child(&self, segment: Segment) -> FieldPath {
-        self.with(segment)
+        let mut segments = Vec::with_capacity(self.0.len() + 1);
+        segments.extend_from_slice(&self.0);
+        segments.push(segment);
+        FieldPath(segments)
     }
 
-    fn with(&self, segment: Segment) -> FieldPath {
-        FieldPath(Some(Rc::new(Link {
-            parent: self.clone(),
-            segment,
-        })))
+    pub fn push(&mut self, segment: Segment) {
+        self.0.push(segment);
     }
 
-    /// The segments from the root, walking the links from the leaf up.
-    fn links(&self) -> impl Iterator<Item = &Segment> {
-        std::iter::successors(self.0.as_deref(), |link| link.parent.0.as_deref()).map(|link| &link.segment)
-    }
-
-    pub fn segments(&self) -> Vec<Segment> {
-        let mut segments: Vec<Segment> = self.links().cloned().collect();
-        segments.reverse();
-        segments
+    pub fn segments(&self) -> &[Segment] {
+        &self.0
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-
-    /// True for a path that runs through a container list item.
-    pub fn is_in_container(&self) -> bool {
-        let mut child_is_item = false;
-        for segment in self.links() {
-            match segment {
-                Segment::Key(list) if child_is_item && CONTAINER_LISTS.contains(list) => return true,
-                Segment::Item { .. } => child_is_item = true,
-                Segment::Key(_) => child_is_item = false,
-            }
-        }
-        false
+        self.0.is_empty()
     }
 
     /// For a path through a container: the container as users name it
     /// (`containers[web]`) and the field within it (`securityContext.x`).
-    pub fn describe_in_container(&self) -> Option<(String, String)> {
-        let segments = self.root_first();
-        let position = segments.windows(2).position(
+    pub fn split_at_container(&self) -> Option<(&[Segment], &[Segment])> {
+        let position = self.0.windows(2).position(
             |pair| matches!(pair, [Segment::Key(list), Segment::Item { .. }] if CONTAINER_LISTS.contains(list)),
         )?;
-        let (container, field) = segments[position..].split_at(2);
-        Some((render(container), render(field)))
+        Some(self.0[position..].split_at(2))
     }
 
-    fn root_first(&self) -> Vec<&Segment> {
-        let mut segments: Vec<&Segment> = self.links().collect();
-        segments.reverse();
-        segments
+    /// True for a path that runs through a container list item.
+    pub fn is_in_container(&self) -> bool {
+        self.split_at_container().is_some()
     }
 }
 
-/// `a.b[name].c`: keys joined by dots, list items by name, else by index.
-fn render(segments: &[&Segment]) -> String {
-    let mut text = String::new();
+/// Appends `a.b[name].c`: keys joined by dots, list items by name, else by
+/// index.
+pub fn write_segments(segments: &[Segment], out: &mut String) {
+    let start = out.len();
     for segment in segments {
         match segment {
-            Segment::Key(key) if text.is_empty() => text.push_str(key),
             Segment::Key(key) => {
-                text.push('.');
-                text.push_str(key);
+                if out.len() > start {
+                    out.push('.');
+                }
+                out.push_str(key);
             }
             Segment::Item { name: Some(name), .. } => {
-                text.push('[');
-                text.push_str(name);
-                text.push(']');
+                out.push('[');
+                out.push_str(name);
+                out.push(']');
             }
-            Segment::Item { index, .. } => text.push_str(&format!("[{index}]")),
+            Segment::Item { index, .. } => {
+                out.push('[');
+                out.push_str(itoa::Buffer::new().format(*index));
+                out.push(']');
+            }
         }
-    }
-    text
-}
-
-impl PartialEq for FieldPath {
-    fn eq(&self, other: &Self) -> bool {
-        self.links().eq(other.links())
-    }
-}
-
-impl Eq for FieldPath {}
-
-impl Hash for FieldPath {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.links().for_each(|segment| segment.hash(state));
     }
 }
 
@@ -145,7 +116,9 @@ impl fmt::Debug for FieldPath {
 
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&render(&self.root_first()))
+        let mut text = String::new();
+        write_segments(&self.0, &mut text);
+        f.write_str(&text)
     }
 }
 
@@ -179,12 +152,17 @@ mod tests {
             .item(0, Some("init"))
             .key("securityContext")
             .key("privileged");
-        let (container, field) = path.describe_in_container().unwrap();
-        assert_eq!(container, "initContainers[init]");
-        assert_eq!(field, "securityContext.privileged");
+        let (container, field) = path.split_at_container().unwrap();
+        let rendered = |segments| {
+            let mut text = String::new();
+            write_segments(segments, &mut text);
+            text
+        };
+        assert_eq!(rendered(container), "initContainers[init]");
+        assert_eq!(rendered(field), "securityContext.privileged");
         assert!(path.is_in_container());
         let volume = FieldPath::from_keys(&["spec", "volumes"]).item(0, None);
-        assert!(volume.describe_in_container().is_none());
+        assert!(volume.split_at_container().is_none());
         assert!(!volume.is_in_container());
         assert!(!FieldPath::from_keys(&["spec", "containers"]).is_in_container());
     }

@@ -6,45 +6,93 @@
 //! template is never deserialised into `k8s-openapi` structs, so fields this
 //! crate does not model are never at risk.
 
+use std::rc::Rc;
 use std::sync::LazyLock;
+
+use smallvec::SmallVec;
 
 use crate::findings::Violation;
 use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::{FieldPath, Segment};
 
+/// Where a node sits: a shared path (the pod spec's, a container's) and the
+/// few keys below it. Rules read dozens of fields in every container and
+/// almost all of them are fine, so the full path is built only for a
+/// finding.
+#[derive(Clone)]
+struct Place {
+    base: Rc<FieldPath>,
+    keys: SmallVec<[&'static str; 4]>,
+}
+
+impl Place {
+    fn key(&self, key: &'static str) -> Place {
+        let mut keys = self.keys.clone();
+        keys.push(key);
+        Place {
+            base: Rc::clone(&self.base),
+            keys,
+        }
+    }
+
+    fn path(&self) -> FieldPath {
+        self.base.join(&self.keys)
+    }
+}
+
 /// An object in the request, and where it sits.
 #[derive(Clone)]
 pub struct Node<'a> {
     pub fields: &'a Object<'a>,
-    pub path: FieldPath,
+    place: Place,
 }
 
-/// A field read from a [`Node`]: the value, and where it is. The full path
-/// is built only when a finding needs it; most reads find a value that is
-/// fine, and an allocation per read was a measurable share of an evaluation.
+/// A field read from a [`Node`]: the value, and where it is.
 pub struct Field<T> {
     pub value: T,
-    parent: FieldPath,
+    place: Place,
     last: Segment,
 }
 
 impl<T> Field<T> {
     pub fn path(&self) -> FieldPath {
-        self.parent.child(self.last.clone())
+        let mut path = self.place.path();
+        path.push(self.last.clone());
+        path
     }
 }
 
 pub type Read<T> = Result<Option<T>, Violation>;
 
 impl<'a> Node<'a> {
-    pub fn new(fields: &'a Object<'a>, path: FieldPath) -> Node<'a> {
-        Node { fields, path }
+    /// The object at `path`, shared with every node and field read below it.
+    pub fn new(fields: &'a Object<'a>, path: Rc<FieldPath>) -> Node<'a> {
+        Node {
+            fields,
+            place: Place {
+                base: path,
+                keys: SmallVec::new(),
+            },
+        }
+    }
+
+    pub fn path(&self) -> FieldPath {
+        self.place.path()
+    }
+
+    /// The path of this node's field `key`, for a finding about it.
+    pub fn field_path(&self, key: &'static str) -> FieldPath {
+        self.place.key(key).path()
     }
 
     /// `null` is how Kubernetes clients spell "not set", so it reads as absent.
     pub fn present(&self, key: &'static str) -> Read<&'a Json<'a>> {
         json::present(self.fields, key).map_err(|DuplicateKey| {
-            Violation::new(self.path.key(key), DuplicateKey::PROBLEM, "keep only the value you mean")
+            Violation::new(
+                self.field_path(key),
+                DuplicateKey::PROBLEM,
+                "keep only the value you mean",
+            )
         })
     }
 
@@ -53,14 +101,15 @@ impl<'a> Node<'a> {
             None => Ok(None),
             Some(raw) => convert(raw)
                 .map(Some)
-                .ok_or_else(|| Violation::wrong_type(self.path.key(key), expected, raw)),
+                .ok_or_else(|| Violation::wrong_type(self.field_path(key), expected, raw)),
         }
     }
 
     pub fn object(&self, key: &'static str) -> Read<Node<'a>> {
-        Ok(self
-            .typed(key, "an object", Json::as_object)?
-            .map(|fields| Node::new(fields, self.path.key(key))))
+        Ok(self.typed(key, "an object", Json::as_object)?.map(|fields| Node {
+            fields,
+            place: self.place.key(key),
+        }))
     }
 
     /// Like [`Node::object`], but an absent object reads as an empty one at
@@ -68,9 +117,10 @@ impl<'a> Node<'a> {
     /// securityContext" alike and gaps still get the right path.
     pub fn object_or_empty(&self, key: &'static str) -> Result<Node<'a>, Violation> {
         static EMPTY: LazyLock<Object<'static>> = LazyLock::new(Object::default);
-        Ok(self
-            .object(key)?
-            .unwrap_or_else(|| Node::new(&EMPTY, self.path.key(key))))
+        Ok(self.object(key)?.unwrap_or_else(|| Node {
+            fields: &EMPTY,
+            place: self.place.key(key),
+        }))
     }
 
     pub fn bool(&self, key: &'static str) -> Read<Field<bool>> {
@@ -89,11 +139,16 @@ impl<'a> Node<'a> {
         self.field(key, "a list", Json::as_array)
     }
 
-    fn field<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Json<'a>) -> Option<T>) -> Read<Field<T>> {
+    fn field<T>(
+        &self,
+        key: &'static str,
+        expected: &str,
+        convert: impl Fn(&'a Json<'a>) -> Option<T>,
+    ) -> Read<Field<T>> {
         let value = self.typed(key, expected, convert)?;
         Ok(value.map(|value| Field {
             value,
-            parent: self.path.clone(),
+            place: self.place.clone(),
             last: Segment::Key(key),
         }))
     }
@@ -103,7 +158,7 @@ impl<'a> Node<'a> {
     pub fn any(&self, key: &'static str) -> Read<Field<&'a Json<'a>>> {
         Ok(self.present(key)?.map(|value| Field {
             value,
-            parent: self.path.clone(),
+            place: self.place.clone(),
             last: Segment::Key(key),
         }))
     }
@@ -113,15 +168,23 @@ impl<'a> Node<'a> {
         let Some(list) = self.array(key)? else {
             return Ok(None);
         };
-        let list_path = list.path();
+        let place = self.place.key(key);
         list.value
             .iter()
             .enumerate()
             .map(|(index, raw)| {
-                let (parent, last) = (list_path.clone(), Segment::Item { index, name: None });
+                let last = Segment::Item { index, name: None };
                 match raw.as_str() {
-                    Some(value) => Ok(Field { value, parent, last }),
-                    None => Err(Violation::wrong_type(parent.child(last), "a string", raw)),
+                    Some(value) => Ok(Field {
+                        value,
+                        place: place.clone(),
+                        last,
+                    }),
+                    None => {
+                        let mut path = place.path();
+                        path.push(last);
+                        Err(Violation::wrong_type(path, "a string", raw))
+                    }
                 }
             })
             .collect::<Result<_, _>>()
@@ -154,12 +217,12 @@ pub struct Container<'a> {
     pub kind: ContainerKind,
     pub name: Option<&'a str>,
     pub fields: &'a Object<'a>,
-    pub path: FieldPath,
+    pub path: Rc<FieldPath>,
 }
 
 impl<'a> Container<'a> {
     pub fn node(&self) -> Node<'a> {
-        Node::new(self.fields, self.path.clone())
+        Node::new(self.fields, Rc::clone(&self.path))
     }
 
     /// The image, where it is a single unambiguous string.
@@ -174,7 +237,7 @@ pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<C
     let mut found = Vec::new();
     if let Ok(None) = spec.present("containers") {
         violations.push(Violation::new(
-            spec.path.key("containers"),
+            spec.field_path("containers"),
             "is missing",
             "a pod template needs at least one container",
         ));
@@ -203,7 +266,7 @@ pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<C
                 kind,
                 name,
                 fields,
-                path: list_path.item(index, name),
+                path: Rc::new(list_path.item(index, name)),
             });
         }
     }
@@ -219,7 +282,7 @@ mod tests {
     fn wrong_types_name_the_field_and_what_was_found() {
         let source = json!({"securityContext": {"runAsUser": "root"}});
         let raw = Json::from(&source);
-        let root = FieldPath::from_keys(&["spec"]);
+        let root = Rc::new(FieldPath::from_keys(&["spec"]));
         let spec = Node::new(raw.as_object().unwrap(), root);
         let context = spec.object("securityContext").unwrap().unwrap();
         let violation = context.int("runAsUser").err().unwrap();
@@ -233,7 +296,7 @@ mod tests {
     fn null_reads_as_absent() {
         let source = json!({"securityContext": null});
         let raw = Json::from(&source);
-        let root = FieldPath::default();
+        let root = Rc::new(FieldPath::default());
         assert!(
             Node::new(raw.as_object().unwrap(), root)
                 .object("securityContext")
@@ -250,7 +313,7 @@ mod tests {
             "ephemeralContainers": {"not": "a list"}
         });
         let raw = Json::from(&source);
-        let root = FieldPath::from_keys(&["spec"]);
+        let root = Rc::new(FieldPath::from_keys(&["spec"]));
         let mut violations = Vec::new();
         let found = containers(&Node::new(raw.as_object().unwrap(), root), &mut violations);
         let paths: Vec<String> = found.iter().map(|c| c.path.to_string()).collect();

@@ -4,10 +4,9 @@
 //! (the pod's or the container's). Mutate mode adds what is missing; explicit
 //! unsafe values are rejected.
 
-
 use super::Context;
-use crate::json::{self, Json};
 use crate::findings::{Findings, Gap, Violation};
+use crate::json::{self, Json};
 use crate::template::{Container, Node};
 
 const ALLOWED_SECCOMP: [&str; 2] = ["RuntimeDefault", "Localhost"];
@@ -62,7 +61,7 @@ fn check_container(
         }
         Some(_) => {}
         None => findings.gap(Gap::set(
-            own.path.key("allowPrivilegeEscalation"),
+            own.field_path("allowPrivilegeEscalation"),
             Json::Bool(false),
             "false",
         )),
@@ -70,9 +69,13 @@ fn check_container(
 
     let capabilities = own.object_or_empty("capabilities")?;
     match capabilities.strings("drop")? {
-        None => findings.gap(Gap::set(capabilities.path.key("drop"), Json::Array(vec![json::string("ALL")]), "[ALL]")),
+        None => findings.gap(Gap::set(
+            capabilities.field_path("drop"),
+            Json::Array(vec![json::string("ALL")]),
+            "[ALL]",
+        )),
         Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
-            capabilities.path.key("drop"),
+            capabilities.field_path("drop"),
             json::string("ALL"),
             "ALL",
             "does not drop ALL",

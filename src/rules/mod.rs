@@ -42,12 +42,12 @@ impl<'a> Context<'a> {
     /// Where a `securityContext` default shared by pod and containers goes:
     /// on the pod when every container may inherit it, else on the container.
     pub fn security_default_path(&self, container: &Container, key: &'static str) -> FieldPath {
-        let owner = if self.pod_spec_writable && self.every_container_evaluated {
-            &self.spec.path
+        let keys = ["securityContext", key];
+        if self.pod_spec_writable && self.every_container_evaluated {
+            self.spec.path().join(&keys)
         } else {
-            &container.path
-        };
-        owner.key("securityContext").key(key)
+            container.path.join(&keys)
+        }
     }
 }
 

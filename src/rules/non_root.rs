@@ -3,10 +3,9 @@
 //! Mutate mode adds `runAsNonRoot: true` and the configured user, group and
 //! fsGroup where absent; an explicit `false` or `0` anywhere is rejected.
 
-
 use super::Context;
-use crate::json::Json;
 use crate::findings::{Findings, Gap, Violation};
+use crate::json::Json;
 use crate::template::{Container, Node};
 
 pub fn check(context: &Context, findings: &mut Findings) {
@@ -43,7 +42,7 @@ fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<()
     // so it is added even when some container is exempt.
     if context.pod_spec_writable && pod.int("fsGroup")?.is_none() {
         let fs_group = context.settings.non_root.fs_group;
-        findings.gap(Gap::set(pod.path.key("fsGroup"), Json::from(fs_group), fs_group.to_string()).optional());
+        findings.gap(Gap::set(pod.field_path("fsGroup"), Json::from(fs_group), fs_group.to_string()).optional());
     }
     Ok(())
 }

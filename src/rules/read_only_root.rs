@@ -4,7 +4,6 @@
 //! container that has nothing mounted there. Ephemeral containers cannot add
 //! volumes, so they get the flag only.
 
-
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
 use crate::json::{self, Json};
@@ -49,26 +48,31 @@ fn check_container(
             "set it to true, and mount an emptyDir where the app writes",
         )),
         Some(_) => {}
-        None => findings.gap(Gap::set(own.path.key("readOnlyRootFilesystem"), Json::Bool(true), "true")),
+        None => findings.gap(Gap::set(
+            own.field_path("readOnlyRootFilesystem"),
+            Json::Bool(true),
+            "true",
+        )),
     }
 
     let Some(volume) = tmp_volume.filter(|_| container.kind != ContainerKind::Ephemeral) else {
         return Ok(());
     };
     let mounts = container.node().array("volumeMounts")?;
-    let mounts_tmp = mounts.iter().flat_map(|mounts| mounts.value.iter()).any(|mount| {
-        text_field(mount, "mountPath").is_some_and(|path| path.trim_end_matches('/') == "/tmp")
-    });
+    let mounts_tmp = mounts
+        .iter()
+        .flat_map(|mounts| mounts.value.iter())
+        .any(|mount| text_field(mount, "mountPath").is_some_and(|path| path.trim_end_matches('/') == "/tmp"));
     if mounts_tmp {
         return Ok(());
     }
     if let Some(definition) = &volume.missing {
         let what = format!("emptyDir volume {}", volume.name);
-        findings.gap(Gap::append(context.spec.path.key("volumes"), definition.clone(), what, "").optional());
+        findings.gap(Gap::append(context.spec.field_path("volumes"), definition.clone(), what, "").optional());
     }
     findings.gap(
         Gap::append(
-            container.path.key("volumeMounts"),
+            container.path.join(&["volumeMounts"]),
             json::object([("name", json::string(volume.name)), ("mountPath", json::string("/tmp"))]),
             format!("a writable /tmp (volume {})", volume.name),
             "",
@@ -93,7 +97,10 @@ fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
     for name in TMP_VOLUME_NAMES {
         match existing(name) {
             None => {
-                let size_limit = tmp.size_limit.iter().map(|limit| ("sizeLimit", json::string(limit.as_str().to_string())));
+                let size_limit = tmp
+                    .size_limit
+                    .iter()
+                    .map(|limit| ("sizeLimit", json::string(limit.as_str().to_string())));
                 let empty_dir = json::object(size_limit);
                 let missing = Some(json::object([("name", json::string(name)), ("emptyDir", empty_dir)]));
                 return Ok(Some(TmpVolume { name, missing }));

@@ -4,10 +4,9 @@
 //! default memory limit. A request above its limit is rejected. Ephemeral
 //! containers cannot carry resources and are skipped.
 
-
 use super::Context;
-use crate::json;
 use crate::findings::{Findings, Gap, Violation};
+use crate::json;
 use crate::quantity::Quantity;
 use crate::template::{Container, ContainerKind, Node, Read};
 
@@ -47,8 +46,8 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                 Some(request) if request > default_limit => request.clone(),
                 _ => default_limit.clone(),
             };
-            let text = limit.as_str();
-            findings.gap(Gap::set(limits.path.key("memory"), json::string(text.to_string()), text).optional());
+            let text = limit.as_str().to_string();
+            findings.gap(Gap::set(limits.field_path("memory"), json::string(text.clone()), text).optional());
             Some(limit)
         }
     };
@@ -59,7 +58,7 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
     ] {
         match (request, &limit) {
             (Some(request), Some(limit)) if request > *limit => findings.violation(Violation::new(
-                requests.path.key(key),
+                requests.field_path(key),
                 format!("{request} is above its limit {limit}"),
                 format!("lower it to at most {limit}"),
             )),
@@ -71,8 +70,8 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                     Some(limit) if limit < default => limit,
                     _ => default,
                 };
-                let text = request.as_str();
-                findings.gap(Gap::set(requests.path.key(key), json::string(text.to_string()), text));
+                let text = request.as_str().to_string();
+                findings.gap(Gap::set(requests.field_path(key), json::string(text.clone()), text));
             }
         }
     }

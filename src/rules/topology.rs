@@ -26,7 +26,7 @@ fn check_template(context: &Context, findings: &mut Findings) -> Result<(), Viol
     let labels = context.workload.template_labels();
     for constraint in constraints.iter().flat_map(|list| list.value.iter().enumerate()) {
         let (index, raw) = constraint;
-        let path = context.spec.path.key("topologySpreadConstraints").item(index, None);
+        let path = context.spec.field_path("topologySpreadConstraints").item(index, None);
         findings.record(check_constraint(raw, &path, labels));
     }
 
@@ -67,7 +67,12 @@ fn check_template(context: &Context, findings: &mut Findings) -> Result<(), Viol
             spread.max_skew,
             spread.when_unsatisfiable.as_str()
         );
-        let gap = Gap::append(context.spec.path.key("topologySpreadConstraints"), constraint, what, "");
+        let gap = Gap::append(
+            context.spec.field_path("topologySpreadConstraints"),
+            constraint,
+            what,
+            "",
+        );
         findings.gap(if replicas > 1 {
             gap.required_because(format!("none on a workload of {replicas} replicas"))
         } else {
