@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::findings::{self, Findings, Violation};
@@ -52,36 +52,45 @@ impl Verdict<Json<'_>> {
     }
 }
 
-impl<O: Serialize> Verdict<O> {
-    /// Writes the `ValidationResponse` exactly as the SDK's type serialises,
-    /// without first copying the object into the SDK's `serde_json::Value`.
-    pub fn write_response(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+impl Verdict<Json<'_>> {
+    /// Writes the `ValidationResponse` exactly as the SDK's type serialises
+    /// (every field, `null` where unset), without first copying the object
+    /// into the SDK's `serde_json::Value`.
+    pub fn write_response(&self, out: &mut Vec<u8>) {
         let (accepted, message, mutated_object, warnings) = match self {
             Verdict::Accept { warnings } => (true, None, None, warnings.as_slice()),
-            Verdict::Reject { message } => (false, Some(message.as_str()), None, &[][..]),
+            Verdict::Reject { message } => (false, Some(message), None, &[][..]),
             Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings.as_slice()),
         };
-        let response = Response {
-            accepted,
-            message,
-            code: None,
-            mutated_object,
-            audit_annotations: None,
-            warnings: (!warnings.is_empty()).then_some(warnings),
-        };
-        serde_json::to_writer(out, &response)
+        out.extend_from_slice(if accepted {
+            br#"{"accepted":true,"message":"#
+        } else {
+            br#"{"accepted":false,"message":"#
+        });
+        match message {
+            Some(message) => json::write_escaped(message, out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","code":null,"mutated_object":"#);
+        match mutated_object {
+            Some(object) => json::write(object, out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","audit_annotations":null,"warnings":"#);
+        if warnings.is_empty() {
+            out.extend_from_slice(b"null");
+        } else {
+            out.push(b'[');
+            for (index, warning) in warnings.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                json::write_escaped(warning, out);
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
     }
-}
-
-/// `kubewarden_policy_sdk::response::ValidationResponse`, field for field.
-#[derive(Serialize)]
-struct Response<'v, O> {
-    accepted: bool,
-    message: Option<&'v str>,
-    code: Option<u16>,
-    mutated_object: Option<&'v O>,
-    audit_annotations: Option<()>,
-    warnings: Option<&'v [String]>,
 }
 
 /// The payload Kubewarden sends to `validate`. Only what the policy reads is
@@ -136,14 +145,7 @@ pub fn answer(payload: &[u8]) -> Vec<u8> {
     // A mutation answers with the whole object: size the buffer once rather
     // than doubling it through the request's size.
     let mut out = Vec::with_capacity(payload.len() + 1024);
-    if validate_payload(payload).write_response(&mut out).is_err() {
-        // Serialising a parsed document cannot fail; should it ever, the
-        // API server still gets a well-formed answer.
-        out.clear();
-        out.extend_from_slice(
-            br#"{"accepted":false,"message":"deployment-hardening: the response could not be written"}"#,
-        );
-    }
+    validate_payload(payload).write_response(&mut out);
     out
 }
 
@@ -152,7 +154,12 @@ pub fn validate_payload(payload: &[u8]) -> Verdict<Json<'_>> {
     // serde_json's own error (with line and column) is enough here: only a
     // hand-made request is malformed, and a path-tracking deserializer over
     // the whole envelope would cost 30 KB of module.
-    let envelope: Envelope = match serde_json::from_slice(payload) {
+    // Checking the UTF-8 once up front lets the parser skip the check on
+    // every string it borrows.
+    let parsed = std::str::from_utf8(payload)
+        .map_err(|error| format!("it is not UTF-8: {error}"))
+        .and_then(|text| serde_json::from_str::<Envelope>(text).map_err(|error| error.to_string()));
+    let envelope = match parsed {
         Ok(envelope) => envelope,
         Err(error) => {
             return Verdict::Reject {
@@ -257,13 +264,13 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
     decide(mode, &subject, object, findings)
 }
 
-fn inspect(
+fn inspect<'a>(
     kind: Kind,
-    object: &Object,
+    object: &Object<'a>,
     settings: &Settings,
     scope: Scope,
     old_ephemeral: &[&str],
-) -> Result<Findings, Violation> {
+) -> Result<Findings<'a>, Violation> {
     let workload = Workload::locate(kind, object).map_err(|(path, problem)| Violation::new(path, problem, ""))?;
     let spec = Node::new(workload.spec, Rc::new(workload.spec_path()));
     let mut structural = Vec::new();
@@ -301,7 +308,7 @@ fn inspect(
     Ok(findings)
 }
 
-fn decide<'a>(mode: Mode, subject: &str, mut object: Object<'a>, findings: Findings) -> Verdict<Json<'a>> {
+fn decide<'a>(mode: Mode, subject: &str, mut object: Object<'a>, findings: Findings<'a>) -> Verdict<Json<'a>> {
     let Findings {
         mut violations, gaps, ..
     } = findings;

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::json::{Json, Object};
+use crate::json::{self, Json, Object};
 use crate::path::{FieldPath, Segment};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,7 +33,7 @@ impl Violation {
         let found = match found {
             Json::Null => "null".to_string(),
             Json::Bool(value) => format!("the boolean {value}"),
-            Json::Number(value) => format!("the number {}", serde_json::Number::from(*value)),
+            Json::Number(value) => format!("the number {}", json::number_text(*value)),
             Json::Str(value) => format!("the string {}", serde_json::Value::String(shorten(value))),
             Json::Array(_) => "a list".to_string(),
             Json::Object(_) => "an object".to_string(),
@@ -71,17 +71,17 @@ pub type Text = Cow<'static, str>;
 
 /// How a default is written into the object.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Edit {
+pub enum Edit<'a> {
     /// Set the field, which is absent.
-    Set(Json<'static>),
+    Set(Json<'a>),
     /// Append to the list, creating it if absent.
-    Append(Json<'static>),
+    Append(Json<'a>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Gap {
+pub struct Gap<'a> {
     pub path: FieldPath,
-    pub edit: Edit,
+    pub edit: Edit<'a>,
     /// The default in words, for warnings and rejections: `true`, `[ALL]`.
     pub what: Text,
     /// Why validate mode rejects the gap (`not set`), or `None` for a
@@ -90,8 +90,8 @@ pub struct Gap {
     pub required: Option<Text>,
 }
 
-impl Gap {
-    pub fn set(path: FieldPath, value: Json<'static>, what: impl Into<Text>) -> Gap {
+impl<'a> Gap<'a> {
+    pub fn set(path: FieldPath, value: Json<'a>, what: impl Into<Text>) -> Gap<'a> {
         Gap {
             path,
             edit: Edit::Set(value),
@@ -100,7 +100,7 @@ impl Gap {
         }
     }
 
-    pub fn append(path: FieldPath, value: Json<'static>, what: impl Into<Text>, missing: impl Into<Text>) -> Gap {
+    pub fn append(path: FieldPath, value: Json<'a>, what: impl Into<Text>, missing: impl Into<Text>) -> Gap<'a> {
         Gap {
             path,
             edit: Edit::Append(value),
@@ -109,12 +109,12 @@ impl Gap {
         }
     }
 
-    pub fn optional(mut self) -> Gap {
+    pub fn optional(mut self) -> Gap<'a> {
         self.required = None;
         self
     }
 
-    pub fn required_because(mut self, reason: impl Into<Text>) -> Gap {
+    pub fn required_because(mut self, reason: impl Into<Text>) -> Gap<'a> {
         self.required = Some(reason.into());
         self
     }
@@ -134,15 +134,15 @@ impl Gap {
 /// pod-level gap or violation is reached from every container, so those are
 /// deduplicated; a container's own findings are unique by construction.
 #[derive(Default)]
-pub struct Findings {
+pub struct Findings<'a> {
     pub violations: Vec<Violation>,
-    pub gaps: Vec<Gap>,
+    pub gaps: Vec<Gap<'a>>,
     /// Indices into `gaps` of the pod-level ones, the only ones that repeat.
     pod_level_gaps: Vec<usize>,
     seen_violations: HashSet<Violation>,
 }
 
-impl Findings {
+impl<'a> Findings<'a> {
     pub fn violation(&mut self, violation: Violation) {
         if !self.seen_violations.contains(&violation) {
             self.seen_violations.insert(violation.clone());
@@ -150,7 +150,7 @@ impl Findings {
         }
     }
 
-    pub fn gap(&mut self, gap: Gap) {
+    pub fn gap(&mut self, gap: Gap<'a>) {
         if gap.path.is_in_container() {
             self.gaps.push(gap);
             return;
@@ -178,7 +178,7 @@ impl Findings {
 /// Fails where the path runs through a value that is not an object or list;
 /// the read side reports such a value as a violation first, so a failure here
 /// means the rules and the object disagree, and the caller rejects.
-pub fn apply(root: &mut Object, gap: Gap) -> Result<(), Violation> {
+pub fn apply<'a>(root: &mut Object<'a>, gap: Gap<'a>) -> Result<(), Violation> {
     let Gap { path, edit, .. } = gap;
     let cannot = |path: &FieldPath| Violation::new(path.clone(), "cannot be edited here", "");
     let Some((Segment::Key(last), parents)) = path.segments().split_last() else {
@@ -225,7 +225,6 @@ pub fn apply(root: &mut Object, gap: Gap) -> Result<(), Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json;
     use serde_json::json;
 
     fn container_field(keys: &[&'static str]) -> FieldPath {
@@ -284,7 +283,7 @@ mod tests {
         let object = json!({"spec": {"containers": [{"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]}});
         let gap = Gap::append(
             container_field(&["securityContext", "capabilities", "drop"]),
-            json::string("ALL"),
+            json::text("ALL"),
             "ALL",
             "does not drop ALL",
         );

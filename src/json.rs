@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-pub use serde_json_borrow::{ObjectAsVec as Object, Value as Json};
+pub use serde_json_borrow::{Number, ObjectAsVec as Object, Value as Json};
 
 /// A key given more than once in one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +45,16 @@ pub fn present<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v J
     Ok(lookup(object, key)?.filter(|value| !value.is_null()))
 }
 
-/// A string value from this policy's own words or settings.
-pub fn string<'a>(text: impl Into<Cow<'a, str>>) -> Json<'a> {
-    Json::Str(text.into())
+/// A string from this policy's own constants (`RuntimeDefault`, `/tmp`).
+/// Like every string the parser borrowed from the request, it needs no
+/// escaping, which [`write`] relies on.
+pub fn text(constant: &'static str) -> Json<'static> {
+    Json::Str(Cow::Borrowed(constant))
+}
+
+/// A string built at run time (from settings): escaped when written.
+pub fn owned_text(text: String) -> Json<'static> {
+    Json::Str(Cow::Owned(text))
 }
 
 /// An object built from the policy's own keys.
@@ -55,12 +62,100 @@ pub fn object<'a>(fields: impl IntoIterator<Item = (&'static str, Json<'a>)>) ->
     Json::Object(fields.into_iter().map(|(key, value)| (key as &'a str, value)).collect())
 }
 
-/// A copy that owns its strings, for a default built from the object (a
-/// workload's selector) that must outlive the borrow it was read through.
-/// The borrowed tree offers no way to build an object with owned keys but
-/// deserialisation, so the copy goes through an owned `serde_json::Value`.
-pub fn to_owned(value: &Json) -> Json<'static> {
-    serde::Deserialize::deserialize(to_serde(value)).unwrap_or_default()
+/// Appends the document as JSON text, as serde_json would write it.
+///
+/// serde_json borrows a string from its input only when the string has no
+/// escape sequence, and it rejects raw control characters, so a borrowed
+/// string is exactly its own JSON text and is copied without the escaping
+/// scan; owned strings (escaped in the input, or built at run time) go
+/// through serde_json's escaping. This scan was the largest single cost of
+/// answering with a mutated object.
+pub fn write(value: &Json, out: &mut Vec<u8>) {
+    match value {
+        Json::Null => out.extend_from_slice(b"null"),
+        Json::Bool(true) => out.extend_from_slice(b"true"),
+        Json::Bool(false) => out.extend_from_slice(b"false"),
+        Json::Number(number) => write_number(*number, out),
+        Json::Str(text) => write_text(text, out),
+        Json::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write(item, out);
+            }
+            out.push(b']');
+        }
+        Json::Object(fields) => {
+            out.push(b'{');
+            for (index, (key, value)) in fields.as_vec().iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_text(&key.0, out);
+                out.push(b':');
+                write(value, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+#[expect(clippy::ptr_arg, reason = "whether the string is borrowed is what decides")]
+fn write_text(text: &Cow<'_, str>, out: &mut Vec<u8>) {
+    match text {
+        Cow::Borrowed(plain) => {
+            debug_assert!(is_plain(plain), "a borrowed string needs escaping: {plain:?}");
+            write_plain(plain, out);
+        }
+        Cow::Owned(text) => write_escaped(text, out),
+    }
+}
+
+/// Appends `text` as a JSON string.
+pub fn write_escaped(text: &str, out: &mut Vec<u8>) {
+    // Most text (warnings, messages) has nothing to escape, and this check
+    // is a third of the cost of serde_json's escaping loop.
+    if is_plain(text) {
+        write_plain(text, out);
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
+/// True when the text is its own JSON string content: no quote, backslash
+/// or control character, the only characters serde_json escapes.
+fn is_plain(text: &str) -> bool {
+    text.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+}
+
+fn write_plain(text: &str, out: &mut Vec<u8>) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+}
+
+/// A number as serde_json writes it: integers in full, floats in serde_json's
+/// own shortest round-trip form (`1.0`, `1e+21`), non-finite ones as `null`.
+fn write_number(number: Number, out: &mut Vec<u8>) {
+    if let Some(unsigned) = number.as_u64() {
+        out.extend_from_slice(itoa::Buffer::new().format(unsigned).as_bytes());
+    } else if let Some(signed) = number.as_i64() {
+        out.extend_from_slice(itoa::Buffer::new().format(signed).as_bytes());
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &number.as_f64());
+    }
+}
+
+/// A number as written in JSON, for messages.
+pub fn number_text(number: Number) -> String {
+    let mut out = Vec::new();
+    write_number(number, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The same document as a `serde_json::Value`, for hosts and tests that
@@ -81,6 +176,18 @@ mod tests {
         assert_eq!(lookup(object, "x"), Ok(Some(&Json::Null)));
         assert_eq!(present(object, "x"), Ok(None));
         assert_eq!(present(object, "y"), Ok(None));
+    }
+
+    #[test]
+    fn writes_what_serde_json_writes() {
+        let text = r#"{"a":[1,-2,0.5,1e21,1.0,true,null],"esc\\aped":"q\"uote\u0001","plain":{"k":"v"},"e":{},"l":[]}"#;
+        let parsed: Json = serde_json::from_str(text).unwrap();
+        let mut written = Vec::new();
+        write(&parsed, &mut written);
+        let expected = serde_json::to_vec(&serde_json::from_str::<serde_json::Value>(text).unwrap()).unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), String::from_utf8(expected).unwrap());
+        assert_eq!(number_text(Number::from(0.5)), "0.5");
+        assert_eq!(number_text(Number::from(f64::NAN)), "null");
     }
 
     #[test]

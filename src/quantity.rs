@@ -19,7 +19,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::json::Json;
+use crate::json::{self, Json};
 
 /// A quantity as written, plus its exact value: `±digits × 10^exponent`.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ impl Quantity {
         match value {
             Json::Str(text) => Quantity::parse(text),
             // Written as serde_json writes it, so `1e21` stays `1e21`.
-            Json::Number(number) => Quantity::parse(&serde_json::Number::from(*number).to_string()),
+            Json::Number(number) => Quantity::parse(&json::number_text(*number)),
             _ => Err("must be a quantity such as \"500m\" or \"128Mi\"".to_string()),
         }
     }

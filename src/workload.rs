@@ -93,20 +93,23 @@ impl Kind {
 }
 
 /// A workload object located in the request: its kind and pod template.
-pub struct Workload<'a> {
+///
+/// Views are borrowed for `'v`; the document's own strings live for `'a`,
+/// so a value copied out (the selector, into a default) outlives the view.
+pub struct Workload<'v, 'a> {
     pub kind: Kind,
-    pub object: &'a Object<'a>,
+    pub object: &'v Object<'a>,
     /// The object holding the template's `metadata` and `spec`.
-    pub template: &'a Object<'a>,
+    pub template: &'v Object<'a>,
     pub template_path: FieldPath,
     /// The pod spec: `template.spec`.
-    pub spec: &'a Object<'a>,
+    pub spec: &'v Object<'a>,
 }
 
-impl<'a> Workload<'a> {
+impl<'v, 'a> Workload<'v, 'a> {
     /// Finds the pod template, or says which step of the path is missing or
     /// not an object.
-    pub fn locate(kind: Kind, object: &'a Object<'a>) -> Result<Workload<'a>, (FieldPath, &'static str)> {
+    pub fn locate(kind: Kind, object: &'v Object<'a>) -> Result<Workload<'v, 'a>, (FieldPath, &'static str)> {
         let mut template = object;
         let mut template_path = FieldPath::default();
         for &key in kind.template_keys() {
@@ -128,7 +131,7 @@ impl<'a> Workload<'a> {
     }
 
     /// The pod template's labels; empty when absent or ambiguous.
-    pub fn template_labels(&self) -> &'a Object<'a> {
+    pub fn template_labels(&self) -> &'v Object<'a> {
         static NONE: LazyLock<Object<'static>> = LazyLock::new(Object::default);
         field(self.template, "metadata")
             .and_then(|metadata| field(metadata.as_object()?, "labels"))
@@ -168,7 +171,7 @@ impl<'a> Workload<'a> {
 
     /// The object's own `spec` (which `locate` found to be an object for
     /// every kind but Pod, whose spec is the pod spec).
-    fn spec_object(&self) -> Result<&'a Object<'a>, &'static str> {
+    fn spec_object(&self) -> Result<&'v Object<'a>, &'static str> {
         match json::present(self.object, "spec") {
             Ok(spec) => spec.and_then(Json::as_object).ok_or("must be an object"),
             Err(DuplicateKey) => Err(DuplicateKey::PROBLEM),
@@ -178,16 +181,16 @@ impl<'a> Workload<'a> {
 
 /// The field's value where it is present once; `None` when absent or given
 /// twice (callers that must tell those apart use [`json::present`]).
-fn field<'a>(object: &'a Object<'a>, key: &str) -> Option<&'a Json<'a>> {
+fn field<'v, 'a>(object: &'v Object<'a>, key: &str) -> Option<&'v Json<'a>> {
     json::present(object, key).ok().flatten()
 }
 
 /// The object under `key` in `parent`, which sits at `path`.
-fn child_object<'a>(
-    parent: &'a Object<'a>,
+fn child_object<'v, 'a>(
+    parent: &'v Object<'a>,
     key: &'static str,
     path: &FieldPath,
-) -> Result<&'a Object<'a>, (FieldPath, &'static str)> {
+) -> Result<&'v Object<'a>, (FieldPath, &'static str)> {
     match json::present(parent, key) {
         Ok(None) => Err((path.clone(), "is missing")),
         Ok(Some(value)) => value.as_object().ok_or((path.clone(), "must be an object")),

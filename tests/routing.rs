@@ -173,7 +173,10 @@ fn an_ephemeral_debug_container_gets_the_security_context_rules_only() {
 fn a_root_ephemeral_container_is_rejected() {
     let (old, new) =
         pod_with_debugger(json!({"name": "debugger", "image": "busybox", "securityContext": {"runAsUser": 0}}));
-    let message = rejection(evaluate_sdk_request(&ephemeral_request(old, &new), &settings(json!({}))));
+    let message = rejection(evaluate_sdk_request(
+        &ephemeral_request(old, &new),
+        &settings(json!({})),
+    ));
     assert!(
         message.contains("spec.ephemeralContainers[debugger].securityContext.runAsUser: is 0 (root)"),
         "{message}"
@@ -189,8 +192,8 @@ fn ephemeral_containers_already_in_the_pod_are_not_judged_again() {
         .as_array_mut()
         .unwrap()
         .push(json!({"name": "new", "image": "busybox", "securityContext": {"readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}));
-    assert_accepted_untouched(&evaluate_sdk_request(&
-        ephemeral_request(with_old_debugger, &new),
+    assert_accepted_untouched(&evaluate_sdk_request(
+        &ephemeral_request(with_old_debugger, &new),
         &settings(json!({})),
     ));
 }

@@ -71,12 +71,12 @@ fn check_container(
     match capabilities.strings("drop")? {
         None => findings.gap(Gap::set(
             capabilities.field_path("drop"),
-            Json::Array(vec![json::string("ALL")]),
+            Json::Array(vec![json::text("ALL")]),
             "[ALL]",
         )),
         Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
             capabilities.field_path("drop"),
-            json::string("ALL"),
+            json::text("ALL"),
             "ALL",
             "does not drop ALL",
         )),
@@ -95,7 +95,7 @@ fn check_container(
     let own_seccomp = own.object_or_empty("seccompProfile")?;
     if !seccomp_type(&own_seccomp, findings)? && !pod_sets_type {
         let path = context.security_default_path(container, "seccompProfile").key("type");
-        findings.gap(Gap::set(path, json::string("RuntimeDefault"), "RuntimeDefault"));
+        findings.gap(Gap::set(path, json::text("RuntimeDefault"), "RuntimeDefault"));
     }
     Ok(())
 }

@@ -15,15 +15,16 @@ use crate::settings::Settings;
 use crate::template::{Container, Node};
 use crate::workload::Workload;
 
-/// What the rules see of one request.
-pub struct Context<'a> {
-    pub settings: &'a Settings,
-    pub workload: &'a Workload<'a>,
-    pub spec: Node<'a>,
+/// What the rules see of one request: views borrowed for `'v` of a
+/// document whose strings live for `'a`.
+pub struct Context<'v, 'a> {
+    pub settings: &'v Settings,
+    pub workload: &'v Workload<'v, 'a>,
+    pub spec: Node<'v>,
     /// The containers under evaluation: exempt images and, for the
     /// `ephemeralcontainers` subresource, every container not being added are
     /// left out.
-    pub containers: Vec<Container<'a>>,
+    pub containers: Vec<Container<'v>>,
     /// False for the `ephemeralcontainers` subresource: the API server lets
     /// it change the ephemeral containers and nothing else.
     pub pod_spec_writable: bool,
@@ -33,9 +34,9 @@ pub struct Context<'a> {
     pub every_container_evaluated: bool,
 }
 
-impl<'a> Context<'a> {
+impl<'v> Context<'v, '_> {
     /// The pod's `securityContext`, empty when absent.
-    pub fn pod_security_context(&self) -> Result<Node<'a>, Violation> {
+    pub fn pod_security_context(&self) -> Result<Node<'v>, Violation> {
         self.spec.object_or_empty("securityContext")
     }
 
@@ -51,7 +52,7 @@ impl<'a> Context<'a> {
     }
 }
 
-pub fn check_all(context: &Context, findings: &mut Findings) {
+pub fn check_all<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
     let rules = &context.settings;
     if rules.non_root.enabled {
         non_root::check(context, findings);

@@ -73,7 +73,7 @@ fn check_container(
     findings.gap(
         Gap::append(
             container.path.join(&["volumeMounts"]),
-            json::object([("name", json::string(volume.name)), ("mountPath", json::string("/tmp"))]),
+            json::object([("name", json::text(volume.name)), ("mountPath", json::text("/tmp"))]),
             format!("a writable /tmp (volume {})", volume.name),
             "",
         )
@@ -100,9 +100,9 @@ fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
                 let size_limit = tmp
                     .size_limit
                     .iter()
-                    .map(|limit| ("sizeLimit", json::string(limit.as_str().to_string())));
+                    .map(|limit| ("sizeLimit", json::owned_text(limit.as_str().to_string())));
                 let empty_dir = json::object(size_limit);
-                let missing = Some(json::object([("name", json::string(name)), ("emptyDir", empty_dir)]));
+                let missing = Some(json::object([("name", json::text(name)), ("emptyDir", empty_dir)]));
                 return Ok(Some(TmpVolume { name, missing }));
             }
             Some(volume) if volume.as_object().is_some_and(|volume| volume.contains_key("emptyDir")) => {

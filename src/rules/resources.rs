@@ -47,7 +47,7 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                 _ => default_limit.clone(),
             };
             let text = limit.as_str().to_string();
-            findings.gap(Gap::set(limits.field_path("memory"), json::string(text.clone()), text).optional());
+            findings.gap(Gap::set(limits.field_path("memory"), json::owned_text(text.clone()), text).optional());
             Some(limit)
         }
     };
@@ -71,7 +71,7 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                     _ => default,
                 };
                 let text = request.as_str().to_string();
-                findings.gap(Gap::set(requests.field_path(key), json::string(text.clone()), text));
+                findings.gap(Gap::set(requests.field_path(key), json::owned_text(text.clone()), text));
             }
         }
     }

@@ -16,12 +16,12 @@ use crate::path::FieldPath;
 /// The label a Deployment's controller puts on each revision's pods.
 const REVISION_LABEL: &str = "pod-template-hash";
 
-pub fn check(context: &Context, findings: &mut Findings) {
+pub fn check<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
     let result = check_template(context, findings);
     findings.record(result);
 }
 
-fn check_template(context: &Context, findings: &mut Findings) -> Result<(), Violation> {
+fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) -> Result<(), Violation> {
     let constraints = context.spec.array("topologySpreadConstraints")?;
     let labels = context.workload.template_labels();
     for constraint in constraints.iter().flat_map(|list| list.value.iter().enumerate()) {
@@ -51,13 +51,13 @@ fn check_template(context: &Context, findings: &mut Findings) -> Result<(), Viol
     let by_revision = kind.spreads_each_revision() && !mentions_label(&selector, REVISION_LABEL);
     let keys = std::iter::once(spread.topology_key.as_str()).chain(spread.zone_topology_key.as_deref());
     for topology_key in keys {
-        let revision_keys = by_revision.then(|| ("matchLabelKeys", Json::Array(vec![json::string(REVISION_LABEL)])));
+        let revision_keys = by_revision.then(|| ("matchLabelKeys", Json::Array(vec![json::text(REVISION_LABEL)])));
         let constraint = json::object(
             [
                 ("maxSkew", Json::from(spread.max_skew)),
-                ("topologyKey", json::string(topology_key.to_string())),
-                ("whenUnsatisfiable", json::string(spread.when_unsatisfiable.as_str())),
-                ("labelSelector", json::to_owned(&selector)),
+                ("topologyKey", json::owned_text(topology_key.to_string())),
+                ("whenUnsatisfiable", json::text(spread.when_unsatisfiable.as_str())),
+                ("labelSelector", selector.clone()),
             ]
             .into_iter()
             .chain(revision_keys),

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use deployment_hardening::engine::{Verdict, evaluate_sdk_request};
+use deployment_hardening::engine::{Verdict, answer, evaluate_sdk_request};
 use deployment_hardening::settings::Settings;
 use kubewarden_policy_sdk::request::{GroupVersionKind, KubernetesAdmissionRequest};
+use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
 pub fn test_data(name: &str) -> PathBuf {
@@ -60,8 +61,29 @@ pub fn settings(raw: Value) -> Settings {
     Settings::from_json(&raw).unwrap_or_else(|problem| panic!("test settings: {problem}"))
 }
 
+/// The verdict for a CREATE of `object`; also checks that the bytes the
+/// module would answer say the same, field for field.
 pub fn run(object: &Value, raw_settings: Value) -> Verdict<Value> {
-    evaluate_sdk_request(&request(object, "CREATE"), &settings(raw_settings))
+    run_request(request(object, "CREATE"), raw_settings)
+}
+
+/// The verdict for `request`, checked against the answer's bytes as in [`run`].
+pub fn run_request(request: KubernetesAdmissionRequest, raw_settings: Value) -> Verdict<Value> {
+    let verdict = evaluate_sdk_request(&request, &settings(raw_settings.clone()));
+    let payload = serde_json::to_vec(&json!({"request": request, "settings": raw_settings})).unwrap();
+    let wire: ValidationResponse = serde_json::from_slice(&answer(&payload))
+        .unwrap_or_else(|error| panic!("the answer is not a ValidationResponse: {error}"));
+    let (accepted, message, object, warnings) = match &verdict {
+        Verdict::Accept { warnings } => (true, None, None, warnings.clone()),
+        Verdict::Reject { message } => (false, Some(message.clone()), None, Vec::new()),
+        Verdict::Mutate { object, warnings } => (true, None, Some(object.clone()), warnings.clone()),
+    };
+    assert_eq!(
+        (wire.accepted, wire.message, wire.mutated_object, wire.warnings.unwrap_or_default()),
+        (accepted, message, object, warnings),
+        "the answer's bytes and the verdict differ"
+    );
+    verdict
 }
 
 pub fn validate(object: &Value) -> Verdict<Value> {
