@@ -4,6 +4,7 @@
 //! rejection that says what is wrong.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::rc::Rc;
 
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
@@ -225,7 +226,7 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
             )],
         };
     };
-    let subject = subject(kind, &request);
+    let subject = Subject::of(kind, &request);
     let Json::Object(object) = request.object else {
         return reject(
             &subject,
@@ -261,7 +262,7 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
         Ok(findings) => findings,
         Err(violation) => return reject(&subject, vec![violation]),
     };
-    decide(mode, &subject, object, findings)
+    decide(mode, kind, &subject, object, findings)
 }
 
 fn inspect<'a>(
@@ -308,7 +309,13 @@ fn inspect<'a>(
     Ok(findings)
 }
 
-fn decide<'a>(mode: Mode, subject: &str, mut object: Object<'a>, findings: Findings<'a>) -> Verdict<Json<'a>> {
+fn decide<'a>(
+    mode: Mode,
+    kind: Kind,
+    subject: &Subject,
+    mut object: Object<'a>,
+    findings: Findings<'a>,
+) -> Verdict<Json<'a>> {
     let Findings {
         mut violations, gaps, ..
     } = findings;
@@ -324,7 +331,7 @@ fn decide<'a>(mode: Mode, subject: &str, mut object: Object<'a>, findings: Findi
         Mode::Mutate if !violations.is_empty() => reject(subject, violations),
         Mode::Mutate if gaps.is_empty() => Verdict::accept(),
         Mode::Mutate => {
-            let warnings = report::warnings(&gaps);
+            let warnings = report::warnings(&kind.pod_spec_path(), &gaps);
             for gap in gaps {
                 if let Err(violation) = findings::apply(&mut object, gap) {
                     return reject(subject, vec![violation]);
@@ -338,9 +345,9 @@ fn decide<'a>(mode: Mode, subject: &str, mut object: Object<'a>, findings: Findi
     }
 }
 
-fn reject<O>(subject: &str, violations: Vec<Violation>) -> Verdict<O> {
+fn reject<O>(subject: &Subject, violations: Vec<Violation>) -> Verdict<O> {
     Verdict::Reject {
-        message: report::rejection(subject, &violations),
+        message: report::rejection(&subject.to_string(), &violations),
     }
 }
 
@@ -379,16 +386,55 @@ fn group_kind(group: &str, kind: &str) -> String {
     }
 }
 
-/// `Deployment default/web`, as users name objects.
-fn subject(kind: Kind, request: &AdmissionRequest) -> String {
-    let metadata = request.object.get("metadata");
-    let name = match (metadata.get("name").as_str(), metadata.get("generateName").as_str()) {
-        (Some(name), _) => Cow::Borrowed(name),
-        (None, Some(prefix)) => Cow::Owned(format!("{prefix}*")),
-        (None, None) => Cow::Borrowed(&*request.name),
-    };
-    match &*request.namespace {
-        "" => format!("{} {name}", kind.name()),
-        namespace => format!("{} {namespace}/{name}", kind.name()),
+/// `Deployment default/web`, as users name objects: only written when a
+/// rejection names it, so an accepted request never formats it.
+struct Subject<'a> {
+    kind: Kind,
+    namespace: Cow<'a, str>,
+    name: Cow<'a, str>,
+    /// The name is a `generateName` prefix.
+    generated: bool,
+}
+
+impl<'a> Subject<'a> {
+    fn of(kind: Kind, request: &AdmissionRequest<'a>) -> Subject<'a> {
+        fn field<'v, 'a>(object: &'v Json<'a>, key: &str) -> Option<&'v Json<'a>> {
+            match object {
+                Json::Object(fields) => json::lookup(fields, key).ok().flatten(),
+                _ => None,
+            }
+        }
+        let metadata = field(&request.object, "metadata");
+        // Cloning a borrowed string copies a pointer, not the text.
+        let text = |key| match metadata.and_then(|metadata| field(metadata, key)) {
+            Some(Json::Str(text)) => Some(text.clone()),
+            _ => None,
+        };
+        let (name, generated) = match (text("name"), text("generateName")) {
+            (Some(name), _) => (name, false),
+            (None, Some(prefix)) => (prefix, true),
+            (None, None) => (request.name.clone(), false),
+        };
+        Subject {
+            kind,
+            namespace: request.namespace.clone(),
+            name,
+            generated,
+        }
+    }
+}
+
+impl fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.name())?;
+        f.write_str(" ")?;
+        if !self.namespace.is_empty() {
+            write!(f, "{}/", self.namespace)?;
+        }
+        f.write_str(&self.name)?;
+        if self.generated {
+            f.write_str("*")?;
+        }
+        Ok(())
     }
 }

@@ -133,13 +133,25 @@ impl<'a> Gap<'a> {
 /// Everything the rules found in one pod template, each item once: a
 /// pod-level gap or violation is reached from every container, so those are
 /// deduplicated; a container's own findings are unique by construction.
-#[derive(Default)]
 pub struct Findings<'a> {
     pub violations: Vec<Violation>,
     pub gaps: Vec<Gap<'a>>,
     /// Indices into `gaps` of the pod-level ones, the only ones that repeat.
     pod_level_gaps: Vec<usize>,
     seen_violations: HashSet<Violation>,
+}
+
+impl Default for Findings<'_> {
+    /// Room for the gaps of a typical pod, so recording them does not
+    /// reallocate.
+    fn default() -> Self {
+        Findings {
+            violations: Vec::new(),
+            gaps: Vec::with_capacity(16),
+            pod_level_gaps: Vec::new(),
+            seen_violations: HashSet::new(),
+        }
+    }
 }
 
 impl<'a> Findings<'a> {
@@ -158,7 +170,7 @@ impl<'a> Findings<'a> {
         let repeated = self
             .pod_level_gaps
             .iter()
-            .any(|&index| self.gaps[index].path == gap.path && self.gaps[index].edit == gap.edit);
+            .any(|&index| same_path(&self.gaps[index].path, &gap.path) && self.gaps[index].edit == gap.edit);
         if !repeated {
             self.pod_level_gaps.push(self.gaps.len());
             self.gaps.push(gap);
@@ -174,6 +186,13 @@ impl<'a> Findings<'a> {
     }
 }
 
+/// Paths that differ mostly differ in their last segments, so compare from
+/// the leaf up.
+fn same_path(a: &FieldPath, b: &FieldPath) -> bool {
+    let (a, b) = (a.segments(), b.segments());
+    a.len() == b.len() && a.iter().rev().eq(b.iter().rev())
+}
+
 /// Applies a gap to the raw object: only adds, creating parent objects.
 /// Fails where the path runs through a value that is not an object or list;
 /// the read side reports such a value as a violation first, so a failure here
@@ -187,19 +206,24 @@ pub fn apply<'a>(root: &mut Object<'a>, gap: Gap<'a>) -> Result<(), Violation> {
     let mut object = root;
     let mut segments = parents.iter().peekable();
     while let Some(segment) = segments.next() {
-        let Segment::Key(key) = segment else {
-            return Err(cannot(&path));
-        };
-        let next = match segments.peek() {
-            Some(Segment::Item { index, .. }) => {
-                let index = *index;
-                segments.next();
-                match object.get_mut(key) {
-                    Some(Json::Array(items)) => items.get_mut(index).ok_or_else(|| cannot(&path))?,
-                    _ => return Err(cannot(&path)),
+        let (key, index) = match segment {
+            Segment::Container { list, index, .. } => (*list, Some(*index)),
+            Segment::Key(key) => match segments.peek() {
+                Some(Segment::Item { index, .. }) => {
+                    let index = *index;
+                    segments.next();
+                    (*key, Some(index))
                 }
-            }
-            _ => {
+                _ => (*key, None),
+            },
+            Segment::Item { .. } => return Err(cannot(&path)),
+        };
+        let next = match index {
+            Some(index) => match object.get_mut(key) {
+                Some(Json::Array(items)) => items.get_mut(index).ok_or_else(|| cannot(&path))?,
+                _ => return Err(cannot(&path)),
+            },
+            None => {
                 let slot = object.insert_or_get_mut(key, Json::Null);
                 if slot.is_null() {
                     *slot = Json::Object(Object::default());

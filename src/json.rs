@@ -185,7 +185,10 @@ mod tests {
         let mut written = Vec::new();
         write(&parsed, &mut written);
         let expected = serde_json::to_vec(&serde_json::from_str::<serde_json::Value>(text).unwrap()).unwrap();
-        assert_eq!(String::from_utf8(written).unwrap(), String::from_utf8(expected).unwrap());
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
         assert_eq!(number_text(Number::from(0.5)), "0.5");
         assert_eq!(number_text(Number::from(f64::NAN)), "null");
     }

@@ -10,7 +10,17 @@ use std::rc::Rc;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Segment {
     Key(&'static str),
-    Item { index: usize, name: Option<Rc<str>> },
+    Item {
+        index: usize,
+        name: Option<Rc<str>>,
+    },
+    /// An item of a container list (`containers[web]`): the one segment that
+    /// says whose field a path is, found without comparing strings.
+    Container {
+        list: &'static str,
+        index: usize,
+        name: Option<Rc<str>>,
+    },
 }
 
 /// The segments from the root. Rules read fields through
@@ -33,18 +43,31 @@ impl FieldPath {
     }
 
     pub fn item(&self, index: usize, name: Option<&str>) -> FieldPath {
-        self.child(Segment::Item {
-            index,
-            name: name.map(Rc::from),
-        })
+        let name = name.map(Rc::from);
+        match self.0.split_last() {
+            Some((Segment::Key(list), parent)) if CONTAINER_LISTS.contains(list) => {
+                let mut segments = parent.to_vec();
+                segments.push(Segment::Container { list, index, name });
+                FieldPath(segments)
+            }
+            _ => self.child(Segment::Item { index, name }),
+        }
     }
 
     /// This path with `keys` below it, built in one allocation (with room
     /// for one more segment, which a field's path usually adds).
     pub fn join(&self, keys: &[&'static str]) -> FieldPath {
-        let mut segments = Vec::with_capacity(self.0.len() + keys.len() + 1);
+        self.join_all(&[keys])
+    }
+
+    /// Like [`FieldPath::join`], for keys held in several pieces.
+    pub fn join_all(&self, pieces: &[&[&'static str]]) -> FieldPath {
+        let added: usize = pieces.iter().map(|keys| keys.len()).sum();
+        let mut segments = Vec::with_capacity(self.0.len() + added + 1);
         segments.extend_from_slice(&self.0);
-        segments.extend(keys.iter().map(|key| Segment::Key(key)));
+        for keys in pieces {
+            segments.extend(keys.iter().map(|key| Segment::Key(key)));
+        }
         FieldPath(segments)
     }
 
@@ -70,10 +93,11 @@ impl FieldPath {
     /// For a path through a container: the container as users name it
     /// (`containers[web]`) and the field within it (`securityContext.x`).
     pub fn split_at_container(&self) -> Option<(&[Segment], &[Segment])> {
-        let position = self.0.windows(2).position(
-            |pair| matches!(pair, [Segment::Key(list), Segment::Item { .. }] if CONTAINER_LISTS.contains(list)),
-        )?;
-        Some(self.0[position..].split_at(2))
+        let position = self
+            .0
+            .iter()
+            .position(|segment| matches!(segment, Segment::Container { .. }))?;
+        Some(self.0[position..].split_at(1))
     }
 
     /// True for a path that runs through a container list item.
@@ -88,24 +112,30 @@ pub fn write_segments(segments: &[Segment], out: &mut String) {
     let start = out.len();
     for segment in segments {
         match segment {
-            Segment::Key(key) => {
-                if out.len() > start {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            Segment::Item { name: Some(name), .. } => {
-                out.push('[');
-                out.push_str(name);
-                out.push(']');
-            }
-            Segment::Item { index, .. } => {
-                out.push('[');
-                out.push_str(itoa::Buffer::new().format(*index));
-                out.push(']');
+            Segment::Key(key) => write_key(key, start, out),
+            Segment::Item { index, name } => write_item(*index, name.as_deref(), out),
+            Segment::Container { list, index, name } => {
+                write_key(list, start, out);
+                write_item(*index, name.as_deref(), out);
             }
         }
     }
+}
+
+fn write_key(key: &str, start: usize, out: &mut String) {
+    if out.len() > start {
+        out.push('.');
+    }
+    out.push_str(key);
+}
+
+fn write_item(index: usize, name: Option<&str>, out: &mut String) {
+    out.push('[');
+    match name {
+        Some(name) => out.push_str(name),
+        None => out.push_str(itoa::Buffer::new().format(index)),
+    }
+    out.push(']');
 }
 
 impl fmt::Debug for FieldPath {

@@ -3,9 +3,7 @@
 //! containers still gets a short list.
 
 use crate::findings::{Edit, Gap, Violation};
-#[cfg(test)]
-use crate::path::FieldPath;
-use crate::path::{Segment, write_segments};
+use crate::path::{FieldPath, Segment, write_segments};
 
 /// The API server truncates long messages; past this many lines the rest is
 /// counted, not listed.
@@ -27,69 +25,100 @@ pub fn rejection(subject: &str, violations: &[Violation]) -> String {
     message
 }
 
-/// One warning per (field, default), listing the containers it went to.
-/// Written straight into each line: a mutation warns on every call, and
-/// formatting each piece into its own string was a fifth of its cost.
-pub fn warnings(gaps: &[Gap]) -> Vec<String> {
-    // The field each gap names: within its container, or from the root for
-    // a pod-level gap.
-    let fields: Vec<(Option<&[Segment]>, &[Segment])> = gaps
-        .iter()
-        .map(|gap| match gap.path.split_at_container() {
-            Some((container, field)) => (Some(container), field),
-            None => (None, gap.path.segments()),
-        })
-        .collect();
-    let same_change = |a: usize, b: usize| {
-        fields[a].0.is_some() == fields[b].0.is_some()
-            && fields[a].1 == fields[b].1
-            && gaps[a].what == gaps[b].what
-            && matches!(
-                (&gaps[a].edit, &gaps[b].edit),
-                (Edit::Set(_), Edit::Set(_)) | (Edit::Append(_), Edit::Append(_))
-            )
-    };
-    // Each gap's group, named by its first gap; a pod has few groups however
-    // many containers it has, so this stays linear in the containers.
-    let mut firsts: Vec<usize> = Vec::new();
-    let group_of: Vec<usize> = (0..gaps.len())
-        .map(|index| match firsts.iter().find(|&&first| same_change(first, index)) {
-            Some(&first) => first,
+/// The warnings for a mutation: one line for the pod and one per container,
+/// each listing the defaults it received; containers that received the same
+/// defaults share a line, so a pod of many containers still gets a short
+/// list:
+///
+/// `deployment-hardening: defaults added to containers[web]:
+/// securityContext.readOnlyRootFilesystem: true; volumeMounts: added a
+/// writable /tmp (volume tmp)`
+pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
+    // Each owner (the pod spec, or a container) with its list of defaults,
+    // in the order first met.
+    let mut owners: Vec<(Option<&Segment>, String)> = Vec::new();
+    for gap in gaps {
+        let (owner, field) = match gap.path.split_at_container() {
+            Some((container, field)) => (container.first(), field),
             None => {
-                firsts.push(index);
-                index
+                let path = gap.path.segments();
+                let within_pod = path.strip_prefix(pod_spec.segments()).filter(|field| !field.is_empty());
+                (None, within_pod.unwrap_or(path))
             }
-        })
-        .collect();
-    let mut warnings = Vec::with_capacity(firsts.len());
-    for first in firsts {
-        let gap = &gaps[first];
-        let mut line = String::with_capacity(128);
-        line.push_str(POLICY_NAME);
-        match gap.edit {
-            Edit::Set(_) => {
-                line.push_str(": set ");
-                write_segments(fields[first].1, &mut line);
-                line.push_str(" to ");
-                line.push_str(&gap.what);
+        };
+        let position = match owners.iter().position(|(known, _)| same_owner(*known, owner)) {
+            Some(position) => position,
+            None => {
+                owners.push((owner, String::with_capacity(256)));
+                owners.len() - 1
             }
-            Edit::Append(_) => {
-                line.push_str(": added ");
-                line.push_str(&gap.what);
-                line.push_str(" to ");
-                write_segments(fields[first].1, &mut line);
-            }
+        };
+        let list = &mut owners[position].1;
+        if !list.is_empty() {
+            list.push_str("; ");
         }
-        let containers = (first..gaps.len())
-            .filter(|&later| group_of[later] == first)
-            .filter_map(|later| fields[later].0);
-        for (position, container) in containers.enumerate() {
-            line.push_str(if position == 0 { " in " } else { ", " });
-            write_segments(container, &mut line);
-        }
-        warnings.push(line);
+        write_segments(field, list);
+        list.push_str(match gap.edit {
+            Edit::Set(_) => ": ",
+            Edit::Append(_) => ": added ",
+        });
+        list.push_str(&gap.what);
     }
-    warnings
+
+    // Containers with the same list share the first one's line. Lines are
+    // few; comparing lists (lengths first) is cheaper than hashing them.
+    let mut lines: Vec<(String, &str, bool)> = Vec::with_capacity(owners.len());
+    for (owner, list) in &owners {
+        let shared = owner.and_then(|_| {
+            lines
+                .iter()
+                .position(|(_, known, of_containers)| *of_containers && *known == list.as_str())
+        });
+        match (shared, owner) {
+            (Some(line), Some(container)) => {
+                let subject = &mut lines[line].0;
+                subject.push_str(", ");
+                write_segments(std::slice::from_ref(*container), subject);
+            }
+            _ => {
+                let mut subject = String::with_capacity(64);
+                match owner {
+                    Some(container) => write_segments(std::slice::from_ref(*container), &mut subject),
+                    None => write_segments(pod_spec.segments(), &mut subject),
+                }
+                lines.push((subject, list, owner.is_some()));
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(subject, list, _)| {
+            let mut line = String::with_capacity(POLICY_NAME.len() + 20 + subject.len() + 2 + list.len());
+            line.push_str(POLICY_NAME);
+            line.push_str(": defaults added to ");
+            line.push_str(&subject);
+            line.push_str(": ");
+            line.push_str(list);
+            line
+        })
+        .collect()
+}
+
+/// Containers are told apart by list and position; comparing the position
+/// first keeps this to an integer comparison in the common case.
+fn same_owner(known: Option<&Segment>, owner: Option<&Segment>) -> bool {
+    match (known, owner) {
+        (None, None) => true,
+        (
+            Some(Segment::Container { list, index, .. }),
+            Some(Segment::Container {
+                list: other_list,
+                index: other_index,
+                ..
+            }),
+        ) => index == other_index && list == other_list,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -102,28 +131,33 @@ mod tests {
     }
 
     #[test]
-    fn the_same_default_in_many_containers_is_one_warning() {
-        let field = |index, name| {
-            spec()
-                .key("containers")
-                .item(index, Some(name))
-                .key("securityContext")
-                .key("readOnlyRootFilesystem")
-        };
+    fn containers_with_the_same_defaults_share_one_warning() {
+        let container = |index, name| spec().key("containers").item(index, Some(name));
+        let read_only = |index, name| container(index, name).join(&["securityContext", "readOnlyRootFilesystem"]);
         let gaps = [
-            Gap::set(field(0, "web"), Json::Bool(true), "true"),
-            Gap::set(field(1, "sidecar"), Json::Bool(true), "true"),
+            Gap::set(read_only(0, "web"), Json::Bool(true), "true"),
+            Gap::set(read_only(1, "sidecar"), Json::Bool(true), "true"),
+            Gap::set(read_only(2, "debug"), Json::Bool(true), "true"),
             Gap::set(
-                spec().key("securityContext").key("runAsNonRoot"),
+                spec().join(&["securityContext", "runAsNonRoot"]),
                 Json::Bool(true),
                 "true",
             ),
+            Gap::append(
+                container(2, "debug").key("volumeMounts"),
+                Json::Null,
+                "a writable /tmp (volume tmp)",
+                "",
+            ),
         ];
         assert_eq!(
-            warnings(&gaps),
+            warnings(&spec(), &gaps),
             [
-                "deployment-hardening: set securityContext.readOnlyRootFilesystem to true in containers[web], containers[sidecar]",
-                "deployment-hardening: set spec.template.spec.securityContext.runAsNonRoot to true",
+                "deployment-hardening: defaults added to containers[web], containers[sidecar]: \
+                 securityContext.readOnlyRootFilesystem: true",
+                "deployment-hardening: defaults added to containers[debug]: \
+                 securityContext.readOnlyRootFilesystem: true; volumeMounts: added a writable /tmp (volume tmp)",
+                "deployment-hardening: defaults added to spec.template.spec: securityContext.runAsNonRoot: true",
             ]
         );
     }

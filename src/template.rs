@@ -38,6 +38,14 @@ impl Place {
     fn path(&self) -> FieldPath {
         self.base.join(&self.keys)
     }
+
+    /// This place's path with more keys below it, in one allocation.
+    fn join(&self, more: &[&[&'static str]]) -> FieldPath {
+        let mut pieces: SmallVec<[&[&'static str]; 4]> = SmallVec::new();
+        pieces.push(&self.keys);
+        pieces.extend_from_slice(more);
+        self.base.join_all(&pieces)
+    }
 }
 
 /// An object in the request, and where it sits.
@@ -82,7 +90,13 @@ impl<'a> Node<'a> {
 
     /// The path of this node's field `key`, for a finding about it.
     pub fn field_path(&self, key: &'static str) -> FieldPath {
-        self.place.key(key).path()
+        self.place.join(&[&[key]])
+    }
+
+    /// The path of a field further below this node, its keys given in
+    /// pieces.
+    pub fn join(&self, pieces: &[&[&'static str]]) -> FieldPath {
+        self.place.join(pieces)
     }
 
     /// `null` is how Kubernetes clients spell "not set", so it reads as absent.

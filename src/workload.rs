@@ -71,6 +71,11 @@ impl Kind {
         }
     }
 
+    /// Path to the pod spec: the template's `spec`.
+    pub fn pod_spec_path(self) -> FieldPath {
+        FieldPath::from_keys(self.template_keys()).key("spec")
+    }
+
     /// Kinds that run several copies of one template, which topology spread is for.
     pub fn is_replicated(self) -> bool {
         matches!(
@@ -127,7 +132,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     }
 
     pub fn spec_path(&self) -> FieldPath {
-        self.template_path.key("spec")
+        self.kind.pod_spec_path()
     }
 
     /// The pod template's labels; empty when absent or ambiguous.

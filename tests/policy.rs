@@ -31,19 +31,16 @@ fn bare_httpbin_is_hardened_exactly_as_documented() {
     assert_eq!(
         warnings,
         [
-            "deployment-hardening: set spec.template.spec.securityContext.runAsNonRoot to true",
-            "deployment-hardening: set spec.template.spec.securityContext.runAsUser to 1000",
-            "deployment-hardening: set spec.template.spec.securityContext.runAsGroup to 1000",
-            "deployment-hardening: set spec.template.spec.securityContext.fsGroup to 2000",
-            "deployment-hardening: set securityContext.readOnlyRootFilesystem to true in containers[httpbin]",
-            "deployment-hardening: added emptyDir volume tmp to spec.template.spec.volumes",
-            "deployment-hardening: added a writable /tmp (volume tmp) to volumeMounts in containers[httpbin]",
-            "deployment-hardening: set securityContext.allowPrivilegeEscalation to false in containers[httpbin]",
-            "deployment-hardening: set securityContext.capabilities.drop to [ALL] in containers[httpbin]",
-            "deployment-hardening: set spec.template.spec.securityContext.seccompProfile.type to RuntimeDefault",
-            "deployment-hardening: set resources.requests.cpu to 100m in containers[httpbin]",
-            "deployment-hardening: set resources.requests.memory to 128Mi in containers[httpbin]",
-            "deployment-hardening: added a constraint spreading replicas across kubernetes.io/hostname (maxSkew 1, ScheduleAnyway) to spec.template.spec.topologySpreadConstraints",
+            "deployment-hardening: defaults added to spec.template.spec: \
+             securityContext.runAsNonRoot: true; securityContext.runAsUser: 1000; \
+             securityContext.runAsGroup: 1000; securityContext.fsGroup: 2000; \
+             volumes: added emptyDir volume tmp; securityContext.seccompProfile.type: RuntimeDefault; \
+             topologySpreadConstraints: added a constraint spreading replicas across \
+             kubernetes.io/hostname (maxSkew 1, ScheduleAnyway)",
+            "deployment-hardening: defaults added to containers[httpbin]: \
+             securityContext.readOnlyRootFilesystem: true; volumeMounts: added a writable /tmp (volume tmp); \
+             securityContext.allowPrivilegeEscalation: false; securityContext.capabilities.drop: [ALL]; \
+             resources.requests.cpu: 100m; resources.requests.memory: 128Mi",
         ]
     );
 }
@@ -293,7 +290,7 @@ fn resource_defaults_and_an_optional_memory_limit_are_configurable() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("set resources.limits.memory to 512Mi in containers[httpbin]"))
+            .any(|w| w.contains("containers[httpbin]: ") && w.contains("resources.limits.memory: 512Mi"))
     );
 
     // An explicit request above the default limit raises that container's limit to it.

@@ -42,12 +42,12 @@ impl<'v> Context<'v, '_> {
 
     /// Where a `securityContext` default shared by pod and containers goes:
     /// on the pod when every container may inherit it, else on the container.
-    pub fn security_default_path(&self, container: &Container, key: &'static str) -> FieldPath {
-        let keys = ["securityContext", key];
+    pub fn security_default_path(&self, container: &Container, keys: &[&'static str]) -> FieldPath {
+        let pieces = [&["securityContext"][..], keys];
         if self.pod_spec_writable && self.every_container_evaluated {
-            self.spec.path().join(&keys)
+            self.spec.join(&pieces)
         } else {
-            container.path.join(&keys)
+            container.path.join_all(&pieces)
         }
     }
 }

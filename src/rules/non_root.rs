@@ -64,7 +64,7 @@ fn check_container(
         // An explicit pod-level value is judged once, in check_pod.
         None if pod.bool("runAsNonRoot")?.is_some() => {}
         None => findings.gap(Gap::set(
-            context.security_default_path(container, "runAsNonRoot"),
+            context.security_default_path(container, &["runAsNonRoot"]),
             Json::Bool(true),
             "true",
         )),
@@ -83,7 +83,7 @@ fn check_container(
             None if pod.int(key)?.is_some() => {}
             None => findings.gap(
                 Gap::set(
-                    context.security_default_path(container, key),
+                    context.security_default_path(container, &[key]),
                     Json::from(default),
                     default.to_string(),
                 )

@@ -79,7 +79,12 @@ pub fn run_request(request: KubernetesAdmissionRequest, raw_settings: Value) -> 
         Verdict::Mutate { object, warnings } => (true, None, Some(object.clone()), warnings.clone()),
     };
     assert_eq!(
-        (wire.accepted, wire.message, wire.mutated_object, wire.warnings.unwrap_or_default()),
+        (
+            wire.accepted,
+            wire.message,
+            wire.mutated_object,
+            wire.warnings.unwrap_or_default()
+        ),
         (accepted, message, object, warnings),
         "the answer's bytes and the verdict differ"
     );
