@@ -82,8 +82,10 @@ pub enum Edit<'a> {
 pub struct Gap<'a> {
     pub path: FieldPath,
     pub edit: Edit<'a>,
-    /// The default in words, for warnings and rejections: `true`, `[ALL]`.
-    pub what: Text,
+    /// The default in words, for warnings and rejections, where the value
+    /// itself does not say it (`a writable /tmp (volume tmp)`); `None` for a
+    /// value that speaks for itself (`true`, `[ALL]`, `100m`).
+    pub what: Option<Text>,
     /// Why validate mode rejects the gap (`not set`), or `None` for a
     /// convenience default that mutate mode adds but validate mode does not
     /// demand (the user id, a writable `/tmp`).
@@ -91,11 +93,11 @@ pub struct Gap<'a> {
 }
 
 impl<'a> Gap<'a> {
-    pub fn set(path: FieldPath, value: Json<'a>, what: impl Into<Text>) -> Gap<'a> {
+    pub fn set(path: FieldPath, value: Json<'a>) -> Gap<'a> {
         Gap {
             path,
             edit: Edit::Set(value),
-            what: what.into(),
+            what: None,
             required: Some(Text::Borrowed("not set")),
         }
     }
@@ -104,7 +106,7 @@ impl<'a> Gap<'a> {
         Gap {
             path,
             edit: Edit::Append(value),
-            what: what.into(),
+            what: Some(what.into()),
             required: Some(missing.into()),
         }
     }
@@ -119,13 +121,22 @@ impl<'a> Gap<'a> {
         self
     }
 
+    /// Appends the default in words.
+    pub fn describe(&self, out: &mut String) {
+        match (&self.what, &self.edit) {
+            (Some(what), _) => out.push_str(what),
+            (None, Edit::Set(value) | Edit::Append(value)) => json::describe(value, out),
+        }
+    }
+
     /// The rejection validate mode gives for a required gap.
     pub fn as_violation(&self) -> Option<Violation> {
         let reason = self.required.as_ref()?;
-        let fix = match self.edit {
-            Edit::Set(_) => format!("set it to {}", self.what),
-            Edit::Append(_) => format!("add {}", self.what),
-        };
+        let mut fix = String::from(match self.edit {
+            Edit::Set(_) => "set it to ",
+            Edit::Append(_) => "add ",
+        });
+        self.describe(&mut fix);
         Some(Violation::new(self.path.clone(), reason.as_ref(), fix))
     }
 }
@@ -282,7 +293,6 @@ mod tests {
         let gap = Gap::set(
             container_field(&["securityContext", "readOnlyRootFilesystem"]),
             Json::Bool(true),
-            "true",
         );
         assert_eq!(
             applied(object, &gap).unwrap(),
@@ -294,11 +304,7 @@ mod tests {
     #[test]
     fn set_never_overwrites_an_explicit_value() {
         let object = json!({"spec": {"containers": [{"securityContext": {"runAsUser": 0}}]}});
-        let gap = Gap::set(
-            container_field(&["securityContext", "runAsUser"]),
-            Json::from(1000i64),
-            "1000",
-        );
+        let gap = Gap::set(container_field(&["securityContext", "runAsUser"]), Json::from(1000i64));
         assert_eq!(applied(object.clone(), &gap).unwrap(), object);
     }
 
@@ -319,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_missing_list_item_is_an_error_not_an_insert() {
-        let gap = Gap::set(container_field(&["securityContext"]), json::object([]), "{}");
+        let gap = Gap::set(container_field(&["securityContext"]), json::object([]));
         assert!(applied(json!({"spec": {}}), &gap).is_err());
     }
 
@@ -328,7 +334,6 @@ mod tests {
         let gap = Gap::set(
             container_field(&["securityContext", "allowPrivilegeEscalation"]),
             Json::Bool(false),
-            "false",
         );
         assert_eq!(
             gap.as_violation().unwrap().to_string(),

@@ -151,6 +151,33 @@ fn write_number(number: Number, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends a value as a user reads it in a message: scalars as their text
+/// (`true`, `1000`, `RuntimeDefault`), lists as `[a, b]`.
+pub fn describe(value: &Json, out: &mut String) {
+    match value {
+        Json::Null => out.push_str("null"),
+        Json::Bool(true) => out.push_str("true"),
+        Json::Bool(false) => out.push_str("false"),
+        Json::Number(number) => match (number.as_u64(), number.as_i64()) {
+            (Some(unsigned), _) => out.push_str(itoa::Buffer::new().format(unsigned)),
+            (None, Some(signed)) => out.push_str(itoa::Buffer::new().format(signed)),
+            (None, None) => out.push_str(&number_text(*number)),
+        },
+        Json::Str(text) => out.push_str(text),
+        Json::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                describe(item, out);
+            }
+            out.push(']');
+        }
+        Json::Object(_) => out.push_str("an object"),
+    }
+}
+
 /// A number as written in JSON, for messages.
 pub fn number_text(number: Number) -> String {
     let mut out = Vec::new();

@@ -62,7 +62,7 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
             Edit::Set(_) => ": ",
             Edit::Append(_) => ": added ",
         });
-        list.push_str(&gap.what);
+        gap.describe(list);
     }
 
     // Containers with the same list share the first one's line. Lines are
@@ -135,14 +135,10 @@ mod tests {
         let container = |index, name| spec().key("containers").item(index, Some(name));
         let read_only = |index, name| container(index, name).join(&["securityContext", "readOnlyRootFilesystem"]);
         let gaps = [
-            Gap::set(read_only(0, "web"), Json::Bool(true), "true"),
-            Gap::set(read_only(1, "sidecar"), Json::Bool(true), "true"),
-            Gap::set(read_only(2, "debug"), Json::Bool(true), "true"),
-            Gap::set(
-                spec().join(&["securityContext", "runAsNonRoot"]),
-                Json::Bool(true),
-                "true",
-            ),
+            Gap::set(read_only(0, "web"), Json::Bool(true)),
+            Gap::set(read_only(1, "sidecar"), Json::Bool(true)),
+            Gap::set(read_only(2, "debug"), Json::Bool(true)),
+            Gap::set(spec().join(&["securityContext", "runAsNonRoot"]), Json::Bool(true)),
             Gap::append(
                 container(2, "debug").key("volumeMounts"),
                 Json::Null,

@@ -60,11 +60,7 @@ fn check_container(
             findings.violation(Violation::new(allowed.path(), "is true", "set it to false"));
         }
         Some(_) => {}
-        None => findings.gap(Gap::set(
-            own.field_path("allowPrivilegeEscalation"),
-            Json::Bool(false),
-            "false",
-        )),
+        None => findings.gap(Gap::set(own.field_path("allowPrivilegeEscalation"), Json::Bool(false))),
     }
 
     let capabilities = own.object_or_empty("capabilities")?;
@@ -72,7 +68,6 @@ fn check_container(
         None => findings.gap(Gap::set(
             capabilities.field_path("drop"),
             Json::Array(vec![json::text("ALL")]),
-            "[ALL]",
         )),
         Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
             capabilities.field_path("drop"),
@@ -95,7 +90,7 @@ fn check_container(
     let own_seccomp = own.object_or_empty("seccompProfile")?;
     if !seccomp_type(&own_seccomp, findings)? && !pod_sets_type {
         let path = context.security_default_path(container, &["seccompProfile", "type"]);
-        findings.gap(Gap::set(path, json::text("RuntimeDefault"), "RuntimeDefault"));
+        findings.gap(Gap::set(path, json::text("RuntimeDefault")));
     }
     Ok(())
 }

@@ -42,7 +42,7 @@ fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<()
     // so it is added even when some container is exempt.
     if context.pod_spec_writable && pod.int("fsGroup")?.is_none() {
         let fs_group = context.settings.non_root.fs_group;
-        findings.gap(Gap::set(pod.field_path("fsGroup"), Json::from(fs_group), fs_group.to_string()).optional());
+        findings.gap(Gap::set(pod.field_path("fsGroup"), Json::from(fs_group)).optional());
     }
     Ok(())
 }
@@ -66,7 +66,6 @@ fn check_container(
         None => findings.gap(Gap::set(
             context.security_default_path(container, &["runAsNonRoot"]),
             Json::Bool(true),
-            "true",
         )),
     }
 
@@ -81,14 +80,9 @@ fn check_container(
             Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path(), context)),
             Some(_) => {}
             None if pod.int(key)?.is_some() => {}
-            None => findings.gap(
-                Gap::set(
-                    context.security_default_path(container, &[key]),
-                    Json::from(default),
-                    default.to_string(),
-                )
-                .optional(),
-            ),
+            None => {
+                findings.gap(Gap::set(context.security_default_path(container, &[key]), Json::from(default)).optional())
+            }
         }
     }
     Ok(())

@@ -48,11 +48,7 @@ fn check_container(
             "set it to true, and mount an emptyDir where the app writes",
         )),
         Some(_) => {}
-        None => findings.gap(Gap::set(
-            own.field_path("readOnlyRootFilesystem"),
-            Json::Bool(true),
-            "true",
-        )),
+        None => findings.gap(Gap::set(own.field_path("readOnlyRootFilesystem"), Json::Bool(true))),
     }
 
     let Some(volume) = tmp_volume.filter(|_| container.kind != ContainerKind::Ephemeral) else {

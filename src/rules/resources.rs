@@ -46,8 +46,8 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                 Some(request) if request > default_limit => request.clone(),
                 _ => default_limit.clone(),
             };
-            let text = limit.as_str().to_string();
-            findings.gap(Gap::set(limits.field_path("memory"), json::owned_text(text.clone()), text).optional());
+            let text = json::owned_text(limit.as_str().to_string());
+            findings.gap(Gap::set(limits.field_path("memory"), text).optional());
             Some(limit)
         }
     };
@@ -70,8 +70,8 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                     Some(limit) if limit < default => limit,
                     _ => default,
                 };
-                let text = request.as_str().to_string();
-                findings.gap(Gap::set(requests.field_path(key), json::owned_text(text.clone()), text));
+                let text = json::owned_text(request.as_str().to_string());
+                findings.gap(Gap::set(requests.field_path(key), text));
             }
         }
     }
