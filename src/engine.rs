@@ -331,11 +331,10 @@ fn decide<'a>(
         Mode::Mutate if !violations.is_empty() => reject(subject, violations),
         Mode::Mutate if gaps.is_empty() => Verdict::accept(),
         Mode::Mutate => {
-            let warnings = report::warnings(&kind.pod_spec_path(), &gaps);
-            for gap in gaps {
-                if let Err(violation) = findings::apply(&mut object, gap) {
-                    return reject(subject, vec![violation]);
-                }
+            let pod_spec = kind.pod_spec_path();
+            let warnings = report::warnings(&pod_spec, &gaps);
+            if let Err(violation) = findings::apply_all(&mut object, &pod_spec, gaps) {
+                return reject(subject, vec![violation]);
             }
             Verdict::Mutate {
                 object: Json::Object(object),

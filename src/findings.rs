@@ -204,18 +204,55 @@ fn same_path(a: &FieldPath, b: &FieldPath) -> bool {
     a.len() == b.len() && a.iter().rev().eq(b.iter().rev())
 }
 
-/// Applies a gap to the raw object: only adds, creating parent objects.
-/// Fails where the path runs through a value that is not an object or list;
-/// the read side reports such a value as a violation first, so a failure here
-/// means the rules and the object disagree, and the caller rejects.
-pub fn apply<'a>(root: &mut Object<'a>, gap: Gap<'a>) -> Result<(), Violation> {
+/// Applies gaps that all lie within the object at `within` (the pod spec,
+/// which every rule writes under): that object is found once, not once per
+/// default.
+pub fn apply_all<'a>(root: &mut Object<'a>, within: &FieldPath, gaps: Vec<Gap<'a>>) -> Result<(), Violation> {
+    let mut base = Some(root);
+    for segment in within.segments() {
+        base = match (base, segment) {
+            (Some(object), Segment::Key(key)) => match object.get_mut(key) {
+                Some(Json::Object(child)) => Some(child),
+                _ => None,
+            },
+            _ => None,
+        };
+    }
+    let prefix = within.segments();
+    for gap in gaps {
+        let path = gap.path.segments();
+        let inside = path.len() > prefix.len() && same_segments(&path[..prefix.len()], prefix);
+        match (&mut base, inside) {
+            (Some(base), true) => apply(base, gap, prefix.len())?,
+            _ => return Err(Violation::new(gap.path, "cannot be edited here", "")),
+        }
+    }
+    Ok(())
+}
+
+/// Paths from the same rules share their `&'static` keys, so comparing
+/// addresses settles most segments without comparing text.
+fn same_segments(a: &[Segment], b: &[Segment]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|pair| match pair {
+            (Segment::Key(a), Segment::Key(b)) => std::ptr::eq(*a, *b) || a == b,
+            (a, b) => a == b,
+        })
+}
+
+/// Applies a gap to `object`, which sits at the first `depth` segments of
+/// its path: only adds, creating parent objects. Fails where the path runs
+/// through a value that is not an object or list; the read side reports such
+/// a value as a violation first, so a failure here means the rules and the
+/// object disagree, and the caller rejects.
+pub fn apply<'a>(object: &mut Object<'a>, gap: Gap<'a>, depth: usize) -> Result<(), Violation> {
     let Gap { path, edit, .. } = gap;
     let cannot = |path: &FieldPath| Violation::new(path.clone(), "cannot be edited here", "");
     let Some((Segment::Key(last), parents)) = path.segments().split_last() else {
         return Err(cannot(&path));
     };
-    let mut object = root;
-    let mut segments = parents.iter().peekable();
+    let mut object = object;
+    let mut segments = parents.get(depth..).unwrap_or_default().iter().peekable();
     while let Some(segment) = segments.next() {
         let (key, index) = match segment {
             Segment::Container { list, index, .. } => (*list, Some(*index)),
@@ -276,7 +313,7 @@ mod tests {
         let Json::Object(root) = &mut document else {
             panic!("test objects are objects");
         };
-        let result = apply(root, gap.clone());
+        let result = apply(root, gap.clone(), 0);
         let after = json::to_serde(&document);
         match result {
             Ok(()) => Ok(after),

@@ -11,11 +11,31 @@ use crate::template::{Container, ContainerKind};
 
 /// Volume names tried in turn; a name taken by a volume that is not an
 /// `emptyDir` is skipped, never reused.
-const TMP_VOLUME_NAMES: [&str; 2] = ["tmp", "writable-tmp"];
+const TMP_VOLUME_NAMES: [TmpName; 2] = [tmp_name!("tmp"), tmp_name!("writable-tmp")];
+
+/// A volume name, with the words warnings use for the volume and the mount
+/// (fixed, so they are not formatted on every request).
+#[derive(Clone, Copy)]
+struct TmpName {
+    name: &'static str,
+    volume: &'static str,
+    mount: &'static str,
+}
+
+macro_rules! tmp_name {
+    ($name:literal) => {
+        TmpName {
+            name: $name,
+            volume: concat!("emptyDir volume ", $name),
+            mount: concat!("a writable /tmp (volume ", $name, ")"),
+        }
+    };
+}
+use tmp_name;
 
 /// The emptyDir volume that `/tmp` mounts use.
 struct TmpVolume {
-    name: &'static str,
+    name: TmpName,
     /// The volume to add, or `None` when the pod already has it.
     missing: Option<Json<'static>>,
 }
@@ -63,14 +83,17 @@ fn check_container(
         return Ok(());
     }
     if let Some(definition) = &volume.missing {
-        let what = format!("emptyDir volume {}", volume.name);
-        findings.gap(Gap::append(context.spec.field_path("volumes"), definition.clone(), what, "").optional());
+        let volumes = context.spec.field_path("volumes");
+        findings.gap(Gap::append(volumes, definition.clone(), volume.name.volume, "").optional());
     }
     findings.gap(
         Gap::append(
             container.path.join(&["volumeMounts"]),
-            json::object([("name", json::text(volume.name)), ("mountPath", json::text("/tmp"))]),
-            format!("a writable /tmp (volume {})", volume.name),
+            json::object([
+                ("name", json::text(volume.name.name)),
+                ("mountPath", json::text("/tmp")),
+            ]),
+            volume.name.mount,
             "",
         )
         .optional(),
@@ -91,14 +114,14 @@ fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
             .find(|volume| text_field(volume, "name") == Some(name))
     };
     for name in TMP_VOLUME_NAMES {
-        match existing(name) {
+        match existing(name.name) {
             None => {
                 let size_limit = tmp
                     .size_limit
                     .iter()
                     .map(|limit| ("sizeLimit", json::owned_text(limit.as_str().to_string())));
                 let empty_dir = json::object(size_limit);
-                let missing = Some(json::object([("name", json::text(name)), ("emptyDir", empty_dir)]));
+                let missing = Some(json::object([("name", json::text(name.name)), ("emptyDir", empty_dir)]));
                 return Ok(Some(TmpVolume { name, missing }));
             }
             Some(volume) if volume.as_object().is_some_and(|volume| volume.contains_key("emptyDir")) => {
