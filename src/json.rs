@@ -128,7 +128,31 @@ pub fn write_escaped(text: &str, out: &mut Vec<u8>) {
 /// True when the text is its own JSON string content: no quote, backslash
 /// or control character, the only characters serde_json escapes.
 fn is_plain(text: &str) -> bool {
-    text.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    is_plain_bytes(text.as_bytes())
+}
+
+/// [`is_plain`], eight bytes at a time: the check runs over every warning
+/// and message, and byte by byte it cost as much as copying them.
+fn is_plain_bytes(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Some byte of `word` is below `limit` (at most 0x80): exact as a yes/no
+    // answer, the classic bit trick.
+    let has_below = |word: u64, limit: u8| word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS != 0;
+    let has_byte = |word: u64, byte: u8| has_below(word ^ (ONES * u64::from(byte)), 1);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(chunk).map(u64::from_ne_bytes) else {
+            return false;
+        };
+        if has_below(word, 0x20) || has_byte(word, b'"') || has_byte(word, b'\\') {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
 }
 
 fn write_plain(text: &str, out: &mut Vec<u8>) {
@@ -218,6 +242,27 @@ mod tests {
         );
         assert_eq!(number_text(Number::from(0.5)), "0.5");
         assert_eq!(number_text(Number::from(f64::NAN)), "null");
+    }
+
+    #[test]
+    fn the_plain_check_finds_every_byte_that_needs_escaping_at_every_position() {
+        for byte in 0..=u8::MAX {
+            let needs_escape = byte < 0x20 || byte == b'"' || byte == b'\\';
+            for position in 0..19 {
+                let mut bytes = vec![b'a'; 19];
+                bytes[position] = byte;
+                assert_eq!(is_plain_bytes(&bytes), !needs_escape, "byte {byte:#x} at {position}");
+            }
+        }
+        assert!(is_plain("deployment-hardening: défauts 😀"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_check_agrees_with_its_definition(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let naive = bytes.iter().all(|&byte| byte >= 0x20 && byte != b'"' && byte != b'\\');
+            proptest::prop_assert_eq!(is_plain_bytes(&bytes), naive);
+        }
     }
 
     #[test]
