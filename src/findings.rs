@@ -188,6 +188,16 @@ impl<'a> Findings<'a> {
         }
     }
 
+    /// True when a pod-level gap's path ends with these keys (given in
+    /// pieces): a default the pod's containers share, recorded already.
+    pub fn has_pod_level_gap(&self, tail: &[&[&str]]) -> bool {
+        let tail = || tail.iter().rev().flat_map(|keys| keys.iter().rev());
+        self.pod_level_gaps.iter().any(|&index| {
+            let mut path = self.gaps[index].path.segments().iter().rev();
+            tail().all(|key| matches!(path.next(), Some(Segment::Key(segment)) if segment == key))
+        })
+    }
+
     /// Records a rule's partial result: the violation of a malformed field
     /// stops that check, not the others.
     pub fn record(&mut self, result: Result<(), Violation>) {

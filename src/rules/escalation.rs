@@ -89,8 +89,12 @@ fn check_container(
 
     let own_seccomp = own.object_or_empty("seccompProfile")?;
     if !seccomp_type(&own_seccomp, findings)? && !pod_sets_type {
-        let path = context.security_default_path(container, &["seccompProfile", "type"]);
-        findings.gap(Gap::set(path, json::text("RuntimeDefault")));
+        context.security_default(
+            container,
+            &["seccompProfile", "type"],
+            |path| Gap::set(path, json::text("RuntimeDefault")),
+            findings,
+        );
     }
     Ok(())
 }

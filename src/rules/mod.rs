@@ -9,7 +9,7 @@ mod read_only_root;
 mod resources;
 mod topology;
 
-use crate::findings::{Findings, Violation};
+use crate::findings::{Findings, Gap, Violation};
 use crate::path::FieldPath;
 use crate::settings::Settings;
 use crate::template::{Container, Node};
@@ -40,14 +40,22 @@ impl<'v> Context<'v, '_> {
         self.spec.object_or_empty("securityContext")
     }
 
-    /// Where a `securityContext` default shared by pod and containers goes:
-    /// on the pod when every container may inherit it, else on the container.
-    pub fn security_default_path(&self, container: &Container, keys: &[&'static str]) -> FieldPath {
+    /// Records a missing `securityContext` default shared by pod and
+    /// containers, built by `gap` from its path: on the pod when every
+    /// container may inherit it (once, however many containers lack it),
+    /// else on the container.
+    pub fn security_default<'a>(
+        &self,
+        container: &Container,
+        keys: &[&'static str],
+        gap: impl FnOnce(FieldPath) -> Gap<'a>,
+        findings: &mut Findings<'a>,
+    ) {
         let pieces = [&["securityContext"][..], keys];
-        if self.pod_spec_writable && self.every_container_evaluated {
-            self.spec.join(&pieces)
-        } else {
-            container.path.join_all(&pieces)
+        if !(self.pod_spec_writable && self.every_container_evaluated) {
+            findings.gap(gap(container.path.join_all(&pieces)));
+        } else if !findings.has_pod_level_gap(&pieces) {
+            findings.gap(gap(self.spec.join(&pieces)));
         }
     }
 }

@@ -63,10 +63,12 @@ fn check_container(
         Some(_) => {}
         // An explicit pod-level value is judged once, in check_pod.
         None if pod.bool("runAsNonRoot")?.is_some() => {}
-        None => findings.gap(Gap::set(
-            context.security_default_path(container, &["runAsNonRoot"]),
-            Json::Bool(true),
-        )),
+        None => context.security_default(
+            container,
+            &["runAsNonRoot"],
+            |path| Gap::set(path, Json::Bool(true)),
+            findings,
+        ),
     }
 
     // Without runAsUser the kubelet enforces runAsNonRoot against the image's
@@ -80,9 +82,12 @@ fn check_container(
             Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path(), context)),
             Some(_) => {}
             None if pod.int(key)?.is_some() => {}
-            None => {
-                findings.gap(Gap::set(context.security_default_path(container, &[key]), Json::from(default)).optional())
-            }
+            None => context.security_default(
+                container,
+                &[key],
+                |path| Gap::set(path, Json::from(default)).optional(),
+                findings,
+            ),
         }
     }
     Ok(())

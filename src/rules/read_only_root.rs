@@ -48,18 +48,31 @@ pub fn check(context: &Context, findings: &mut Findings) {
             None
         }
     };
+    let mut mounted = false;
     for container in &context.containers {
-        let result = check_container(context, container, tmp_volume.as_ref(), findings);
-        findings.record(result);
+        match check_container(container, tmp_volume.as_ref(), findings) {
+            Ok(mounts_tmp) => mounted |= mounts_tmp,
+            Err(violation) => findings.violation(violation),
+        }
+    }
+    // One volume serves every container's mount.
+    if let Some(TmpVolume {
+        name,
+        missing: Some(definition),
+    }) = tmp_volume
+        && mounted
+    {
+        let volumes = context.spec.field_path("volumes");
+        findings.gap(Gap::append(volumes, definition, name.volume, "").optional());
     }
 }
 
+/// Returns whether it added a /tmp mount, which needs the volume.
 fn check_container(
-    context: &Context,
     container: &Container,
     tmp_volume: Option<&TmpVolume>,
     findings: &mut Findings,
-) -> Result<(), Violation> {
+) -> Result<bool, Violation> {
     let own = container.node().object_or_empty("securityContext")?;
     match own.bool("readOnlyRootFilesystem")? {
         Some(read_only) if !read_only.value => findings.violation(Violation::new(
@@ -72,7 +85,7 @@ fn check_container(
     }
 
     let Some(volume) = tmp_volume.filter(|_| container.kind != ContainerKind::Ephemeral) else {
-        return Ok(());
+        return Ok(false);
     };
     let mounts = container.node().array("volumeMounts")?;
     let mounts_tmp = mounts
@@ -80,11 +93,7 @@ fn check_container(
         .flat_map(|mounts| mounts.value.iter())
         .any(|mount| text_field(mount, "mountPath").is_some_and(|path| path.trim_end_matches('/') == "/tmp"));
     if mounts_tmp {
-        return Ok(());
-    }
-    if let Some(definition) = &volume.missing {
-        let volumes = context.spec.field_path("volumes");
-        findings.gap(Gap::append(volumes, definition.clone(), volume.name.volume, "").optional());
+        return Ok(false);
     }
     findings.gap(
         Gap::append(
@@ -98,7 +107,7 @@ fn check_container(
         )
         .optional(),
     );
-    Ok(())
+    Ok(true)
 }
 
 fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
