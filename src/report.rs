@@ -3,7 +3,7 @@
 //! containers still gets a short list.
 
 use crate::findings::{Edit, Gap, Violation};
-use crate::path::{FieldPath, Segment, write_segments};
+use crate::path::{CONTAINER_LISTS, FieldPath, Segment, write_segments};
 
 /// The API server truncates long messages; past this many lines the rest is
 /// counted, not listed.
@@ -37,6 +37,10 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
     // Each owner (the pod spec, or a container) with its list of defaults,
     // in the order first met.
     let mut owners: Vec<(Option<&Segment>, String)> = Vec::new();
+    // Where each owner is in `owners`: a pod of many containers would
+    // otherwise search the list for every default.
+    let mut pod_owner = None;
+    let mut container_owners: [Vec<Option<usize>>; CONTAINER_LISTS.len()] = Default::default();
     for gap in gaps {
         let (owner, field) = match gap.path.split_at_container() {
             Some((container, field)) => (container.first(), field),
@@ -46,10 +50,24 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
                 (None, within_pod.unwrap_or(path))
             }
         };
-        let position = match owners.iter().position(|(known, _)| same_owner(*known, owner)) {
-            Some(position) => position,
-            None => {
+        let slot = match owner {
+            Some(Segment::Container { list, index, .. }) => {
+                let by_index =
+                    &mut container_owners[CONTAINER_LISTS.iter().position(|known| known == list).unwrap_or(0)];
+                if by_index.len() <= *index {
+                    by_index.resize(index + 1, None);
+                }
+                by_index.get_mut(*index)
+            }
+            _ => Some(&mut pod_owner),
+        };
+        let position = match slot {
+            Some(Some(position)) => *position,
+            slot => {
                 owners.push((owner, String::with_capacity(256)));
+                if let Some(slot) = slot {
+                    *slot = Some(owners.len() - 1);
+                }
                 owners.len() - 1
             }
         };
@@ -102,23 +120,6 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
             line
         })
         .collect()
-}
-
-/// Containers are told apart by list and position; comparing the position
-/// first keeps this to an integer comparison in the common case.
-fn same_owner(known: Option<&Segment>, owner: Option<&Segment>) -> bool {
-    match (known, owner) {
-        (None, None) => true,
-        (
-            Some(Segment::Container { list, index, .. }),
-            Some(Segment::Container {
-                list: other_list,
-                index: other_index,
-                ..
-            }),
-        ) => index == other_index && list == other_list,
-        _ => false,
-    }
 }
 
 #[cfg(test)]
