@@ -109,11 +109,17 @@ fn answer_host_call(
 
 impl PolicyInstance {
     fn call_json(&self, function: &str, payload: &[u8]) -> Result<Value> {
-        let answer = self
-            .host
-            .call(function, payload)
-            .map_err(|error| anyhow::anyhow!("the policy's {function} failed: {error}"))?;
+        let answer = self.call_raw(function, payload)?;
         serde_json::from_slice(&answer).with_context(|| format!("the policy's {function} did not answer JSON"))
+    }
+
+    /// The bytes a waPC function answers, unread: what the benchmarks time,
+    /// so that reading a large answer on the host is not counted as the
+    /// module's work.
+    pub fn call_raw(&self, function: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        self.host
+            .call(function, payload)
+            .map_err(|error| anyhow::anyhow!("the policy's {function} failed: {error}"))
     }
 
     pub fn validate_settings(&self, settings: &Value) -> Result<SettingsVerdict> {
