@@ -34,6 +34,10 @@ fn host_engine_and_wasm_module_give_identical_responses() {
         b"[]",
         br#"{"request": 1}"#,
         br#"{"request": {"operation": "CREATE", "object": {"spec": 1}}}"#,
+        // A key given twice: rejected by both, whichever value comes first.
+        br#"{"request": {"operation": "CREATE", "kind": {"group": "apps", "kind": "Deployment"},
+            "object": {"spec": {"template": {"spec": {"containers": [{"name": "web",
+            "securityContext": {"runAsUser": 1000, "runAsUser": 0}}]}}}}}}"#,
     ] {
         payloads.push((String::from_utf8_lossy(hostile).into_owned(), hostile.to_vec()));
     }
