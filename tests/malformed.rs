@@ -100,9 +100,18 @@ fn a_full_envelope_round_trips_to_a_mutation() {
 /// request can only be hand-made (the API server writes each key once), and
 /// it is rejected whichever value comes first.
 #[rstest]
-#[case::root_hidden_behind_a_user(r#""securityContext": {"runAsUser": 1000, "runAsUser": 0}"#, "securityContext.runAsUser")]
-#[case::user_hidden_behind_root(r#""securityContext": {"runAsUser": 0, "runAsUser": 1000}"#, "securityContext.runAsUser")]
-#[case::two_security_contexts(r#""securityContext": {}, "securityContext": {"privileged": true}"#, "containers[web].securityContext")]
+#[case::root_hidden_behind_a_user(
+    r#""securityContext": {"runAsUser": 1000, "runAsUser": 0}"#,
+    "securityContext.runAsUser"
+)]
+#[case::user_hidden_behind_root(
+    r#""securityContext": {"runAsUser": 0, "runAsUser": 1000}"#,
+    "securityContext.runAsUser"
+)]
+#[case::two_security_contexts(
+    r#""securityContext": {}, "securityContext": {"privileged": true}"#,
+    "containers[web].securityContext"
+)]
 fn a_key_given_twice_is_rejected_not_resolved(#[case] fields: &str, #[case] path: &str) {
     let payload = format!(
         r#"{{"request": {{"operation": "CREATE", "kind": {{"group": "apps", "kind": "Deployment"}},
