@@ -397,15 +397,13 @@ struct Subject<'a> {
 
 impl<'a> Subject<'a> {
     fn of(kind: Kind, request: &AdmissionRequest<'a>) -> Subject<'a> {
-        fn field<'v, 'a>(object: &'v Json<'a>, key: &str) -> Option<&'v Json<'a>> {
-            match object {
-                Json::Object(fields) => json::lookup(fields, key).ok().flatten(),
-                _ => None,
-            }
-        }
-        let metadata = field(&request.object, "metadata");
+        let metadata = request
+            .object
+            .as_object()
+            .and_then(|object| json::field(object, "metadata"))
+            .and_then(Json::as_object);
         // Cloning a borrowed string copies a pointer, not the text.
-        let text = |key| match metadata.and_then(|metadata| field(metadata, key)) {
+        let text = |key| match metadata.and_then(|metadata| json::field(metadata, key)) {
             Some(Json::Str(text)) => Some(text.clone()),
             _ => None,
         };

@@ -45,6 +45,13 @@ pub fn present<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v J
     Ok(lookup(object, key)?.filter(|value| !value.is_null()))
 }
 
+/// The value under `key` where the object gives it once and not `null`;
+/// `None` otherwise. For reads that need not tell "absent" from "given
+/// twice" (callers that must, use [`present`]).
+pub fn field<'v, 'a>(object: &'v Object<'a>, key: &str) -> Option<&'v Json<'a>> {
+    present(object, key).ok().flatten()
+}
+
 /// A string from this policy's own constants (`RuntimeDefault`, `/tmp`).
 /// Like every string the parser borrowed from the request, it needs no
 /// escaping, which [`write`] relies on.

@@ -241,7 +241,7 @@ impl<'a> Container<'a> {
 
     /// The image, where it is a single unambiguous string.
     pub fn image(&self) -> Option<&'a str> {
-        json::lookup(self.fields, "image").ok().flatten().and_then(Json::as_str)
+        json::field(self.fields, "image").and_then(Json::as_str)
     }
 }
 
@@ -271,9 +271,7 @@ pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<C
                 violations.push(Violation::wrong_type(list_path.item(index, None), "an object", raw));
                 continue;
             };
-            let name = json::lookup(fields, "name")
-                .ok()
-                .flatten()
+            let name = json::field(fields, "name")
                 .and_then(Json::as_str)
                 .filter(|name| !name.is_empty());
             found.push(Container {

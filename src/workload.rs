@@ -138,8 +138,8 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// The pod template's labels; empty when absent or ambiguous.
     pub fn template_labels(&self) -> &'v Object<'a> {
         static NONE: LazyLock<Object<'static>> = LazyLock::new(Object::default);
-        field(self.template, "metadata")
-            .and_then(|metadata| field(metadata.as_object()?, "labels"))
+        json::field(self.template, "metadata")
+            .and_then(|metadata| json::field(metadata.as_object()?, "labels"))
             .and_then(Json::as_object)
             .unwrap_or(&NONE)
     }
@@ -158,10 +158,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// where the object has none (a ReplicationController defaults its
     /// selector to them). `None` when there is nothing to select by.
     pub fn selector(&self) -> Option<Json<'a>> {
-        let declared = self
-            .spec_object()
-            .ok()
-            .and_then(|spec| json::present(spec, "selector").ok().flatten());
+        let declared = self.spec_object().ok().and_then(|spec| json::field(spec, "selector"));
         let match_labels = |labels: Json<'a>| json::object([("matchLabels", labels)]);
         match (self.kind, declared) {
             // A ReplicationController's selector is a plain label map.
@@ -184,12 +181,6 @@ impl<'v, 'a> Workload<'v, 'a> {
     }
 }
 
-/// The field's value where it is present once; `None` when absent or given
-/// twice (callers that must tell those apart use [`json::present`]).
-fn field<'v, 'a>(object: &'v Object<'a>, key: &str) -> Option<&'v Json<'a>> {
-    json::present(object, key).ok().flatten()
-}
-
 /// The object under `key` in `parent`, which sits at `path`.
 fn child_object<'v, 'a>(
     parent: &'v Object<'a>,
@@ -208,13 +199,13 @@ fn child_object<'v, 'a>(
 /// controller fight the webhook. Anything ambiguous counts as not controlled,
 /// so the object is evaluated.
 pub fn is_controlled_by_evaluated_kind(object: &Object) -> bool {
-    let owners = field(object, "metadata")
+    let owners = json::field(object, "metadata")
         .and_then(Json::as_object)
-        .and_then(|metadata| field(metadata, "ownerReferences"))
+        .and_then(|metadata| json::field(metadata, "ownerReferences"))
         .and_then(Json::as_array);
     owners.into_iter().flatten().filter_map(Json::as_object).any(|owner| {
-        let text = |key| field(owner, key).and_then(Json::as_str).unwrap_or_default();
-        let is_controller = field(owner, "controller").and_then(Json::as_bool) == Some(true);
+        let text = |key| json::field(owner, key).and_then(Json::as_str).unwrap_or_default();
+        let is_controller = json::field(owner, "controller").and_then(Json::as_bool) == Some(true);
         // `apps/v1` has group `apps`; the core group's apiVersion is just `v1`.
         let group = text("apiVersion").rsplit_once('/').map_or("", |(group, _)| group);
         is_controller && Kind::find(text("kind"), group).is_some()

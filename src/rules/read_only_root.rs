@@ -145,5 +145,5 @@ fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
 /// A string field of a list item (a mount, a volume), where the item is an
 /// object that gives it once.
 fn text_field<'a>(item: &'a Json<'a>, key: &str) -> Option<&'a str> {
-    json::present(item.as_object()?, key).ok().flatten()?.as_str()
+    json::field(item.as_object()?, key)?.as_str()
 }

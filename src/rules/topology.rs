@@ -113,7 +113,7 @@ fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<(),
 
 /// Label selector semantics as Kubernetes defines them.
 fn selects(selector: &LabelSelector, labels: &Object) -> bool {
-    let label = |key: &str| json::present(labels, key).ok().flatten().and_then(Json::as_str);
+    let label = |key: &str| json::field(labels, key).and_then(Json::as_str);
     let matches_labels = selector
         .match_labels
         .iter()
