@@ -51,9 +51,7 @@ impl Verdict<Json<'_>> {
             },
         }
     }
-}
 
-impl Verdict<Json<'_>> {
     /// Writes the `ValidationResponse` exactly as the SDK's type serialises
     /// (every field, `null` where unset), without first copying the object
     /// into the SDK's `serde_json::Value`.

@@ -178,10 +178,9 @@ impl<'a> Findings<'a> {
             self.gaps.push(gap);
             return;
         }
-        let repeated = self
-            .pod_level_gaps
-            .iter()
-            .any(|&index| same_path(&self.gaps[index].path, &gap.path) && self.gaps[index].edit == gap.edit);
+        let repeated = self.pod_level_gaps.iter().any(|&index| {
+            same_segments(self.gaps[index].path.segments(), gap.path.segments()) && self.gaps[index].edit == gap.edit
+        });
         if !repeated {
             self.pod_level_gaps.push(self.gaps.len());
             self.gaps.push(gap);
@@ -205,13 +204,6 @@ impl<'a> Findings<'a> {
             self.violation(violation);
         }
     }
-}
-
-/// Paths that differ mostly differ in their last segments, so compare from
-/// the leaf up.
-fn same_path(a: &FieldPath, b: &FieldPath) -> bool {
-    let (a, b) = (a.segments(), b.segments());
-    a.len() == b.len() && a.iter().rev().eq(b.iter().rev())
 }
 
 /// Applies gaps that all lie within the object at `within` (the pod spec,
@@ -240,11 +232,13 @@ pub fn apply_all<'a>(root: &mut Object<'a>, within: &FieldPath, gaps: Vec<Gap<'a
     Ok(())
 }
 
-/// Paths from the same rules share their `&'static` keys, so comparing
-/// addresses settles most segments without comparing text.
+/// Segment lists compared cheaply: paths that differ mostly differ in their
+/// last segments, so compare from the leaf up; and paths from the same rules
+/// share their `&'static` keys, so comparing addresses settles most segments
+/// without comparing text.
 fn same_segments(a: &[Segment], b: &[Segment]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|pair| match pair {
+        && a.iter().rev().zip(b.iter().rev()).all(|pair| match pair {
             (Segment::Key(a), Segment::Key(b)) => std::ptr::eq(*a, *b) || a == b,
             (a, b) => a == b,
         })

@@ -39,6 +39,13 @@ impl Place {
         self.base.join(&self.keys)
     }
 
+    /// This place's path ending in `last`, a field or list item below it.
+    fn path_to(&self, last: Segment) -> FieldPath {
+        let mut path = self.path();
+        path.push(last);
+        path
+    }
+
     /// This place's path with more keys below it, in one allocation.
     fn join(&self, more: &[&[&'static str]]) -> FieldPath {
         let mut pieces: SmallVec<[&[&'static str]; 4]> = SmallVec::new();
@@ -64,9 +71,7 @@ pub struct Field<T> {
 
 impl<T> Field<T> {
     pub fn path(&self) -> FieldPath {
-        let mut path = self.place.path();
-        path.push(self.last.clone());
-        path
+        self.place.path_to(self.last.clone())
     }
 }
 
@@ -82,10 +87,6 @@ impl<'a> Node<'a> {
                 keys: SmallVec::new(),
             },
         }
-    }
-
-    pub fn path(&self) -> FieldPath {
-        self.place.path()
     }
 
     /// The path of this node's field `key`, for a finding about it.
@@ -194,11 +195,7 @@ impl<'a> Node<'a> {
                         place: place.clone(),
                         last,
                     }),
-                    None => {
-                        let mut path = place.path();
-                        path.push(last);
-                        Err(Violation::wrong_type(path, "a string", raw))
-                    }
+                    None => Err(Violation::wrong_type(place.path_to(last), "a string", raw)),
                 }
             })
             .collect::<Result<_, _>>()
