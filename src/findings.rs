@@ -249,7 +249,7 @@ fn same_segments(a: &[Segment], b: &[Segment]) -> bool {
 /// through a value that is not an object or list; the read side reports such
 /// a value as a violation first, so a failure here means the rules and the
 /// object disagree, and the caller rejects.
-pub fn apply<'a>(object: &mut Object<'a>, gap: Gap<'a>, depth: usize) -> Result<(), Violation> {
+fn apply<'a>(object: &mut Object<'a>, gap: Gap<'a>, depth: usize) -> Result<(), Violation> {
     let Gap { path, edit, .. } = gap;
     let cannot = |path: &FieldPath| Violation::new(path.clone(), "cannot be edited here", "");
     let Some((Segment::Key(last), parents)) = path.segments().split_last() else {
