@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use crate::json::{self, Json, Object};
-use crate::path::{FieldPath, Segment};
+use crate::path::{FieldPath, Place, Segment};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Violation {
@@ -80,7 +80,7 @@ pub enum Edit<'a> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gap<'a> {
-    pub path: FieldPath,
+    pub place: Place,
     pub edit: Edit<'a>,
     /// The default in words, for warnings and rejections, where the value
     /// itself does not say it (`a writable /tmp (volume tmp)`); `None` for a
@@ -93,18 +93,18 @@ pub struct Gap<'a> {
 }
 
 impl<'a> Gap<'a> {
-    pub fn set(path: FieldPath, value: Json<'a>) -> Gap<'a> {
+    pub fn set(place: Place, value: Json<'a>) -> Gap<'a> {
         Gap {
-            path,
+            place,
             edit: Edit::Set(value),
             what: None,
             required: Some(Text::Borrowed("not set")),
         }
     }
 
-    pub fn append(path: FieldPath, value: Json<'a>, what: impl Into<Text>, missing: impl Into<Text>) -> Gap<'a> {
+    pub fn append(place: Place, value: Json<'a>, what: impl Into<Text>, missing: impl Into<Text>) -> Gap<'a> {
         Gap {
-            path,
+            place,
             edit: Edit::Append(value),
             what: Some(what.into()),
             required: Some(missing.into()),
@@ -137,7 +137,7 @@ impl<'a> Gap<'a> {
             Edit::Append(_) => "add ",
         });
         self.describe(&mut fix);
-        Some(Violation::new(self.path.clone(), reason.as_ref(), fix))
+        Some(Violation::new(self.place.path(), reason.as_ref(), fix))
     }
 }
 
@@ -174,13 +174,14 @@ impl<'a> Findings<'a> {
     }
 
     pub fn gap(&mut self, gap: Gap<'a>) {
-        if gap.path.is_in_container() {
+        if gap.place.base().is_in_container() {
             self.gaps.push(gap);
             return;
         }
-        let repeated = self.pod_level_gaps.iter().any(|&index| {
-            same_segments(self.gaps[index].path.segments(), gap.path.segments()) && self.gaps[index].edit == gap.edit
-        });
+        let repeated = self
+            .pod_level_gaps
+            .iter()
+            .any(|&index| self.gaps[index].place == gap.place && self.gaps[index].edit == gap.edit);
         if !repeated {
             self.pod_level_gaps.push(self.gaps.len());
             self.gaps.push(gap);
@@ -192,8 +193,8 @@ impl<'a> Findings<'a> {
     pub fn has_pod_level_gap(&self, tail: &[&[&str]]) -> bool {
         let tail = || tail.iter().rev().flat_map(|keys| keys.iter().rev());
         self.pod_level_gaps.iter().any(|&index| {
-            let mut path = self.gaps[index].path.segments().iter().rev();
-            tail().all(|key| matches!(path.next(), Some(Segment::Key(segment)) if segment == key))
+            let mut keys = self.gaps[index].place.keys().iter().rev();
+            tail().all(|key| keys.next() == Some(key))
         })
     }
 
@@ -206,13 +207,12 @@ impl<'a> Findings<'a> {
     }
 }
 
-/// Applies gaps that all lie within the object at `within` (the pod spec,
-/// which every rule writes under): that object is found once, not once per
-/// default.
-pub fn apply_all<'a>(root: &mut Object<'a>, within: &FieldPath, gaps: Vec<Gap<'a>>) -> Result<(), Violation> {
-    let mut base = Some(root);
-    for segment in within.segments() {
-        base = match (base, segment) {
+/// Applies gaps that all lie within the pod spec at `pod_spec`, which
+/// every rule writes under: that object is found once, not once per default.
+pub fn apply_all<'a>(root: &mut Object<'a>, pod_spec: &FieldPath, gaps: Vec<Gap<'a>>) -> Result<(), Violation> {
+    let mut spec = Some(root);
+    for segment in pod_spec.segments() {
+        spec = match (spec, segment) {
             (Some(object), Segment::Key(key)) => match object.get_mut(key) {
                 Some(Json::Object(child)) => Some(child),
                 _ => None,
@@ -220,71 +220,50 @@ pub fn apply_all<'a>(root: &mut Object<'a>, within: &FieldPath, gaps: Vec<Gap<'a
             _ => None,
         };
     }
-    let prefix = within.segments();
-    for gap in gaps {
-        let path = gap.path.segments();
-        let inside = path.len() > prefix.len() && same_segments(&path[..prefix.len()], prefix);
-        match (&mut base, inside) {
-            (Some(base), true) => apply(base, gap, prefix.len())?,
-            _ => return Err(Violation::new(gap.path, "cannot be edited here", "")),
+    for Gap { place, edit, .. } in gaps {
+        match (&mut spec, place.base_below(pod_spec)) {
+            (Some(spec), Some(below)) => apply(spec, below, &place, edit)?,
+            _ => return Err(cannot_edit(&place)),
         }
     }
     Ok(())
 }
 
-/// Segment lists compared cheaply: paths that differ mostly differ in their
-/// last segments, so compare from the leaf up; and paths from the same rules
-/// share their `&'static` keys, so comparing addresses settles most segments
-/// without comparing text.
-fn same_segments(a: &[Segment], b: &[Segment]) -> bool {
-    a.len() == b.len()
-        && a.iter().rev().zip(b.iter().rev()).all(|pair| match pair {
-            (Segment::Key(a), Segment::Key(b)) => std::ptr::eq(*a, *b) || a == b,
-            (a, b) => a == b,
-        })
+fn cannot_edit(place: &Place) -> Violation {
+    Violation::new(place.path(), "cannot be edited here", "")
 }
 
-/// Applies a gap to `object`, which sits at the first `depth` segments of
-/// its path: only adds, creating parent objects. Fails where the path runs
-/// through a value that is not an object or list; the read side reports such
-/// a value as a violation first, so a failure here means the rules and the
-/// object disagree, and the caller rejects.
-fn apply<'a>(object: &mut Object<'a>, gap: Gap<'a>, depth: usize) -> Result<(), Violation> {
-    let Gap { path, edit, .. } = gap;
-    let cannot = |path: &FieldPath| Violation::new(path.clone(), "cannot be edited here", "");
-    let Some((Segment::Key(last), parents)) = path.segments().split_last() else {
-        return Err(cannot(&path));
+/// Applies an edit to `object`, from which `below` (a container, or
+/// nothing) and then the place's keys lead to the field: only adds, creating parent objects. Fails where the path
+/// runs through a value that is not an object or list; the read side reports
+/// such a value as a violation first, so a failure here means the rules and
+/// the object disagree, and the caller rejects.
+fn apply<'a>(object: &mut Object<'a>, below: &[Segment], place: &Place, edit: Edit<'a>) -> Result<(), Violation> {
+    let cannot = || cannot_edit(place);
+    let Some((last, parents)) = place.keys().split_last() else {
+        return Err(cannot());
     };
     let mut object = object;
-    let mut segments = parents.get(depth..).unwrap_or_default().iter().peekable();
-    while let Some(segment) = segments.next() {
-        let (key, index) = match segment {
-            Segment::Container { list, index, .. } => (*list, Some(*index)),
-            Segment::Key(key) => match segments.peek() {
-                Some(Segment::Item { index, .. }) => {
-                    let index = *index;
-                    segments.next();
-                    (*key, Some(index))
-                }
-                _ => (*key, None),
-            },
-            Segment::Item { .. } => return Err(cannot(&path)),
+    for segment in below {
+        let Segment::Container { list, index, .. } = segment else {
+            return Err(cannot());
         };
-        let next = match index {
-            Some(index) => match object.get_mut(key) {
-                Some(Json::Array(items)) => items.get_mut(index).ok_or_else(|| cannot(&path))?,
-                _ => return Err(cannot(&path)),
-            },
-            None => {
-                let slot = object.insert_or_get_mut(key, Json::Null);
-                if slot.is_null() {
-                    *slot = Json::Object(Object::default());
-                }
-                slot
-            }
+        let container = match object.get_mut(list) {
+            Some(Json::Array(items)) => items.get_mut(*index),
+            _ => None,
         };
-        let Json::Object(child) = next else {
-            return Err(cannot(&path));
+        let Some(Json::Object(container)) = container else {
+            return Err(cannot());
+        };
+        object = container;
+    }
+    for key in parents {
+        let slot = object.insert_or_get_mut(key, Json::Null);
+        if slot.is_null() {
+            *slot = Json::Object(Object::default());
+        }
+        let Json::Object(child) = slot else {
+            return Err(cannot());
         };
         object = child;
     }
@@ -293,7 +272,7 @@ fn apply<'a>(object: &mut Object<'a>, gap: Gap<'a>, depth: usize) -> Result<(), 
         (Edit::Set(_), _) => {}
         (Edit::Append(value), slot @ Json::Null) => *slot = Json::Array(vec![value]),
         (Edit::Append(value), Json::Array(items)) => items.push(value),
-        (Edit::Append(_), _) => return Err(cannot(&path)),
+        (Edit::Append(_), _) => return Err(cannot()),
     }
     Ok(())
 }
@@ -302,13 +281,15 @@ fn apply<'a>(object: &mut Object<'a>, gap: Gap<'a>, depth: usize) -> Result<(), 
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::rc::Rc;
 
-    fn container_field(keys: &[&'static str]) -> FieldPath {
-        let mut path = FieldPath::from_keys(&["spec"]).key("containers").item(0, Some("web"));
-        for key in keys {
-            path = path.key(key);
-        }
-        path
+    fn pod_spec() -> FieldPath {
+        FieldPath::from_keys(&["spec"])
+    }
+
+    fn container_field(keys: &[&'static str]) -> Place {
+        let container = pod_spec().key("containers").item(0, Some("web"));
+        Place::new(Rc::new(container)).below(&[keys])
     }
 
     /// The object after the gap, or the error with the object unchanged.
@@ -317,7 +298,7 @@ mod tests {
         let Json::Object(root) = &mut document else {
             panic!("test objects are objects");
         };
-        let result = apply(root, gap.clone(), 0);
+        let result = apply_all(root, &pod_spec(), vec![gap.clone()]);
         let after = json::to_serde(&document);
         match result {
             Ok(()) => Ok(after),

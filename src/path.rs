@@ -7,6 +7,8 @@
 use std::fmt;
 use std::rc::Rc;
 
+use smallvec::SmallVec;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Segment {
     Key(&'static str),
@@ -57,17 +59,9 @@ impl FieldPath {
     /// This path with `keys` below it, built in one allocation (with room
     /// for one more segment, which a field's path usually adds).
     pub fn join(&self, keys: &[&'static str]) -> FieldPath {
-        self.join_all(&[keys])
-    }
-
-    /// Like [`FieldPath::join`], for keys held in several pieces.
-    pub fn join_all(&self, pieces: &[&[&'static str]]) -> FieldPath {
-        let added: usize = pieces.iter().map(|keys| keys.len()).sum();
-        let mut segments = Vec::with_capacity(self.0.len() + added + 1);
+        let mut segments = Vec::with_capacity(self.0.len() + keys.len() + 1);
         segments.extend_from_slice(&self.0);
-        for keys in pieces {
-            segments.extend(keys.iter().map(|key| Segment::Key(key)));
-        }
+        segments.extend(keys.iter().map(|key| Segment::Key(key)));
         FieldPath(segments)
     }
 
@@ -90,25 +84,111 @@ impl FieldPath {
         self.0.is_empty()
     }
 
-    /// For a path through a container: the container as users name it
-    /// (`containers[web]`) and the field within it (`securityContext.x`).
-    pub fn split_at_container(&self) -> Option<(&[Segment], &[Segment])> {
-        let position = self
-            .0
-            .iter()
-            .position(|segment| matches!(segment, Segment::Container { .. }))?;
-        Some(self.0[position..].split_at(1))
-    }
-
     /// True for a path that runs through a container list item.
     pub fn is_in_container(&self) -> bool {
-        self.split_at_container().is_some()
+        self.0
+            .iter()
+            .any(|segment| matches!(segment, Segment::Container { .. }))
+    }
+}
+
+/// Where a field is, as a shared base path (the pod spec's, a container's)
+/// and the few keys below it. Rules read dozens of fields in every container
+/// and add a dozen defaults, so a place costs no allocation: the full path
+/// is built only to show a finding.
+#[derive(Clone, Debug)]
+pub struct Place {
+    base: Rc<FieldPath>,
+    keys: SmallVec<[&'static str; 4]>,
+}
+
+impl Place {
+    pub fn new(base: Rc<FieldPath>) -> Place {
+        Place {
+            base,
+            keys: SmallVec::new(),
+        }
+    }
+
+    pub fn key(&self, key: &'static str) -> Place {
+        let mut keys = self.keys.clone();
+        keys.push(key);
+        Place {
+            base: Rc::clone(&self.base),
+            keys,
+        }
+    }
+
+    /// This place with more keys below it, given in pieces.
+    pub fn below(&self, pieces: &[&[&'static str]]) -> Place {
+        let mut keys = self.keys.clone();
+        for piece in pieces {
+            keys.extend_from_slice(piece);
+        }
+        Place {
+            base: Rc::clone(&self.base),
+            keys,
+        }
+    }
+
+    pub fn base(&self) -> &FieldPath {
+        &self.base
+    }
+
+    pub fn keys(&self) -> &[&'static str] {
+        &self.keys
+    }
+
+    /// The segments from `ancestor` down to this place's base (none when the
+    /// base is `ancestor` itself), or `None` when the base is not below it.
+    pub fn base_below(&self, ancestor: &FieldPath) -> Option<&[Segment]> {
+        if std::ptr::eq(self.base.as_ref(), ancestor) {
+            return Some(&[]);
+        }
+        self.base.segments().strip_prefix(ancestor.segments())
+    }
+
+    pub fn path(&self) -> FieldPath {
+        self.base.join(&self.keys)
+    }
+
+    /// This place's path ending in `last`, a field or list item below it.
+    pub fn path_to(&self, last: Segment) -> FieldPath {
+        let mut path = self.path();
+        path.push(last);
+        path
+    }
+}
+
+/// Places built from the same base compare without walking it; keys are
+/// `&'static` names shared by the rules, so their addresses settle most
+/// comparisons.
+impl PartialEq for Place {
+    fn eq(&self, other: &Place) -> bool {
+        let same_keys = self.keys.len() == other.keys.len()
+            && (self.keys.iter().rev())
+                .zip(other.keys.iter().rev())
+                .all(|(a, b)| std::ptr::eq(*a, *b) || a == b);
+        same_keys && (Rc::ptr_eq(&self.base, &other.base) || self.base == other.base)
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        write_field(self.base.segments(), &self.keys, &mut text);
+        f.write_str(&text)
     }
 }
 
 /// Appends `a.b[name].c`: keys joined by dots, list items by name, else by
 /// index.
 pub fn write_segments(segments: &[Segment], out: &mut String) {
+    write_field(segments, &[], out);
+}
+
+/// Appends the field at `keys` below `segments`, as [`write_segments`] does.
+pub fn write_field(segments: &[Segment], keys: &[&str], out: &mut String) {
     let start = out.len();
     for segment in segments {
         match segment {
@@ -119,6 +199,9 @@ pub fn write_segments(segments: &[Segment], out: &mut String) {
                 write_item(*index, name.as_deref(), out);
             }
         }
+    }
+    for key in keys {
+        write_key(key, start, out);
     }
 }
 
@@ -176,25 +259,33 @@ mod tests {
     }
 
     #[test]
-    fn splits_a_container_field_from_its_container() {
-        let path = FieldPath::from_keys(&["spec"])
-            .key("initContainers")
-            .item(0, Some("init"))
-            .key("securityContext")
-            .key("privileged");
-        let (container, field) = path.split_at_container().unwrap();
-        let rendered = |segments| {
-            let mut text = String::new();
-            write_segments(segments, &mut text);
-            text
-        };
-        assert_eq!(rendered(container), "initContainers[init]");
-        assert_eq!(rendered(field), "securityContext.privileged");
-        assert!(path.is_in_container());
-        let volume = FieldPath::from_keys(&["spec", "volumes"]).item(0, None);
-        assert!(volume.split_at_container().is_none());
-        assert!(!volume.is_in_container());
+    fn a_place_is_its_base_and_the_keys_below_it() {
+        let spec = FieldPath::from_keys(&["spec"]);
+        let container = Rc::new(spec.key("initContainers").item(0, Some("init")));
+        let place = Place::new(Rc::clone(&container)).below(&[&["securityContext"], &["privileged"]]);
+        assert_eq!(
+            place.to_string(),
+            "spec.initContainers[init].securityContext.privileged"
+        );
+        assert_eq!(place.path(), container.join(&["securityContext", "privileged"]));
+        let mut below = String::new();
+        write_segments(place.base_below(&spec).unwrap(), &mut below);
+        assert_eq!(below, "initContainers[init]");
+        assert_eq!(place.base_below(&FieldPath::from_keys(&["metadata"])), None);
+        assert!(place.base().is_in_container());
         assert!(!FieldPath::from_keys(&["spec", "containers"]).is_in_container());
+    }
+
+    #[test]
+    fn places_compare_by_where_they_lead() {
+        let container = || Rc::new(FieldPath::from_keys(&["spec", "containers"]).item(0, Some("web")));
+        let shared = container();
+        let read_only = Place::new(Rc::clone(&shared))
+            .key("securityContext")
+            .key("readOnlyRootFilesystem");
+        let same_again = Place::new(container()).below(&[&["securityContext", "readOnlyRootFilesystem"]]);
+        assert_eq!(read_only, same_again);
+        assert_ne!(read_only, Place::new(shared).key("securityContext"));
     }
 
     #[test]

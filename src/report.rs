@@ -3,7 +3,7 @@
 //! containers still gets a short list.
 
 use crate::findings::{Edit, Gap, Violation};
-use crate::path::{CONTAINER_LISTS, FieldPath, Segment, write_segments};
+use crate::path::{CONTAINER_LISTS, FieldPath, Segment, write_field, write_segments};
 
 /// The API server truncates long messages; past this many lines the rest is
 /// counted, not listed.
@@ -42,13 +42,11 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
     let mut pod_owner = None;
     let mut container_owners: [Vec<Option<usize>>; CONTAINER_LISTS.len()] = Default::default();
     for gap in gaps {
-        let (owner, field) = match gap.path.split_at_container() {
-            Some((container, field)) => (container.first(), field),
-            None => {
-                let path = gap.path.segments();
-                let within_pod = path.strip_prefix(pod_spec.segments()).filter(|field| !field.is_empty());
-                (None, within_pod.unwrap_or(path))
-            }
+        // A default belongs to the container it sits on, else to the pod.
+        let (owner, field) = match gap.place.base_below(pod_spec) {
+            Some([container @ Segment::Container { .. }, field @ ..]) => (Some(container), field),
+            Some(field) => (None, field),
+            None => (None, gap.place.base().segments()),
         };
         let slot = match owner {
             Some(Segment::Container { list, index, .. }) => {
@@ -75,7 +73,7 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
         if !list.is_empty() {
             list.push_str("; ");
         }
-        write_segments(field, list);
+        write_field(field, gap.place.keys(), list);
         list.push_str(match gap.edit {
             Edit::Set(_) => ": ",
             Edit::Append(_) => ": added ",
@@ -126,6 +124,8 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::json::Json;
+    use crate::path::Place;
+    use std::rc::Rc;
 
     fn spec() -> FieldPath {
         FieldPath::from_keys(&["spec", "template", "spec"])
@@ -133,13 +133,16 @@ mod tests {
 
     #[test]
     fn containers_with_the_same_defaults_share_one_warning() {
-        let container = |index, name| spec().key("containers").item(index, Some(name));
-        let read_only = |index, name| container(index, name).join(&["securityContext", "readOnlyRootFilesystem"]);
+        let container = |index, name| Place::new(Rc::new(spec().key("containers").item(index, Some(name))));
+        let read_only = |index, name| container(index, name).below(&[&["securityContext", "readOnlyRootFilesystem"]]);
         let gaps = [
             Gap::set(read_only(0, "web"), Json::Bool(true)),
             Gap::set(read_only(1, "sidecar"), Json::Bool(true)),
             Gap::set(read_only(2, "debug"), Json::Bool(true)),
-            Gap::set(spec().join(&["securityContext", "runAsNonRoot"]), Json::Bool(true)),
+            Gap::set(
+                Place::new(Rc::new(spec())).below(&[&["securityContext", "runAsNonRoot"]]),
+                Json::Bool(true),
+            ),
             Gap::append(
                 container(2, "debug").key("volumeMounts"),
                 Json::Null,

@@ -9,51 +9,9 @@
 use std::rc::Rc;
 use std::sync::LazyLock;
 
-use smallvec::SmallVec;
-
 use crate::findings::Violation;
 use crate::json::{self, DuplicateKey, Json, Object};
-use crate::path::{FieldPath, Segment};
-
-/// Where a node sits: a shared path (the pod spec's, a container's) and the
-/// few keys below it. Rules read dozens of fields in every container and
-/// almost all of them are fine, so the full path is built only for a
-/// finding.
-#[derive(Clone)]
-struct Place {
-    base: Rc<FieldPath>,
-    keys: SmallVec<[&'static str; 4]>,
-}
-
-impl Place {
-    fn key(&self, key: &'static str) -> Place {
-        let mut keys = self.keys.clone();
-        keys.push(key);
-        Place {
-            base: Rc::clone(&self.base),
-            keys,
-        }
-    }
-
-    fn path(&self) -> FieldPath {
-        self.base.join(&self.keys)
-    }
-
-    /// This place's path ending in `last`, a field or list item below it.
-    fn path_to(&self, last: Segment) -> FieldPath {
-        let mut path = self.path();
-        path.push(last);
-        path
-    }
-
-    /// This place's path with more keys below it, in one allocation.
-    fn join(&self, more: &[&[&'static str]]) -> FieldPath {
-        let mut pieces: SmallVec<[&[&'static str]; 4]> = SmallVec::new();
-        pieces.push(&self.keys);
-        pieces.extend_from_slice(more);
-        self.base.join_all(&pieces)
-    }
-}
+use crate::path::{FieldPath, Place, Segment};
 
 /// An object in the request, and where it sits.
 #[derive(Clone)]
@@ -82,22 +40,23 @@ impl<'a> Node<'a> {
     pub fn new(fields: &'a Object<'a>, path: Rc<FieldPath>) -> Node<'a> {
         Node {
             fields,
-            place: Place {
-                base: path,
-                keys: SmallVec::new(),
-            },
+            place: Place::new(path),
         }
     }
 
     /// The path of this node's field `key`, for a finding about it.
     pub fn field_path(&self, key: &'static str) -> FieldPath {
-        self.place.join(&[&[key]])
+        self.place.path_to(Segment::Key(key))
     }
 
-    /// The path of a field further below this node, its keys given in
-    /// pieces.
-    pub fn join(&self, pieces: &[&[&'static str]]) -> FieldPath {
-        self.place.join(pieces)
+    /// Where this node's field `key` is, for a default written there.
+    pub fn field_place(&self, key: &'static str) -> Place {
+        self.place.key(key)
+    }
+
+    /// Where a field further below this node is, its keys given in pieces.
+    pub fn place_below(&self, pieces: &[&[&'static str]]) -> Place {
+        self.place.below(pieces)
     }
 
     /// `null` is how Kubernetes clients spell "not set", so it reads as absent.

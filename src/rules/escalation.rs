@@ -60,17 +60,17 @@ fn check_container(
             findings.violation(Violation::new(allowed.path(), "is true", "set it to false"));
         }
         Some(_) => {}
-        None => findings.gap(Gap::set(own.field_path("allowPrivilegeEscalation"), Json::Bool(false))),
+        None => findings.gap(Gap::set(own.field_place("allowPrivilegeEscalation"), Json::Bool(false))),
     }
 
     let capabilities = own.object_or_empty("capabilities")?;
     match capabilities.strings("drop")? {
         None => findings.gap(Gap::set(
-            capabilities.field_path("drop"),
+            capabilities.field_place("drop"),
             Json::Array(vec![json::text("ALL")]),
         )),
         Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
-            capabilities.field_path("drop"),
+            capabilities.field_place("drop"),
             json::text("ALL"),
             "ALL",
             "does not drop ALL",

@@ -10,7 +10,7 @@ mod resources;
 mod topology;
 
 use crate::findings::{Findings, Gap, Violation};
-use crate::path::FieldPath;
+use crate::path::Place;
 use crate::settings::Settings;
 use crate::template::{Container, Node};
 use crate::workload::Workload;
@@ -41,21 +41,21 @@ impl<'v> Context<'v, '_> {
     }
 
     /// Records a missing `securityContext` default shared by pod and
-    /// containers, built by `gap` from its path: on the pod when every
+    /// containers, built by `gap` from its place: on the pod when every
     /// container may inherit it (once, however many containers lack it),
     /// else on the container.
     pub fn security_default<'a>(
         &self,
         container: &Container,
         keys: &[&'static str],
-        gap: impl FnOnce(FieldPath) -> Gap<'a>,
+        gap: impl FnOnce(Place) -> Gap<'a>,
         findings: &mut Findings<'a>,
     ) {
         let pieces = [&["securityContext"][..], keys];
         if !(self.pod_spec_writable && self.every_container_evaluated) {
-            findings.gap(gap(container.path.join_all(&pieces)));
+            findings.gap(gap(container.node().place_below(&pieces)));
         } else if !findings.has_pod_level_gap(&pieces) {
-            findings.gap(gap(self.spec.join(&pieces)));
+            findings.gap(gap(self.spec.place_below(&pieces)));
         }
     }
 }

@@ -42,7 +42,7 @@ fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<()
     // so it is added even when some container is exempt.
     if context.pod_spec_writable && pod.int("fsGroup")?.is_none() {
         let fs_group = context.settings.non_root.fs_group;
-        findings.gap(Gap::set(pod.field_path("fsGroup"), Json::from(fs_group)).optional());
+        findings.gap(Gap::set(pod.field_place("fsGroup"), Json::from(fs_group)).optional());
     }
     Ok(())
 }

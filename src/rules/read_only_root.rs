@@ -62,7 +62,7 @@ pub fn check(context: &Context, findings: &mut Findings) {
     }) = tmp_volume
         && mounted
     {
-        let volumes = context.spec.field_path("volumes");
+        let volumes = context.spec.field_place("volumes");
         findings.gap(Gap::append(volumes, definition, name.volume, "").optional());
     }
 }
@@ -81,7 +81,7 @@ fn check_container(
             "set it to true, and mount an emptyDir where the app writes",
         )),
         Some(_) => {}
-        None => findings.gap(Gap::set(own.field_path("readOnlyRootFilesystem"), Json::Bool(true))),
+        None => findings.gap(Gap::set(own.field_place("readOnlyRootFilesystem"), Json::Bool(true))),
     }
 
     let Some(volume) = tmp_volume.filter(|_| container.kind != ContainerKind::Ephemeral) else {
@@ -97,7 +97,7 @@ fn check_container(
     }
     findings.gap(
         Gap::append(
-            container.path.join(&["volumeMounts"]),
+            container.node().field_place("volumeMounts"),
             json::object([
                 ("name", json::text(volume.name.name)),
                 ("mountPath", json::text("/tmp")),

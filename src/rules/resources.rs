@@ -47,7 +47,7 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                 _ => default_limit.clone(),
             };
             let text = json::owned_text(limit.as_str().to_string());
-            findings.gap(Gap::set(limits.field_path("memory"), text).optional());
+            findings.gap(Gap::set(limits.field_place("memory"), text).optional());
             Some(limit)
         }
     };
@@ -71,7 +71,7 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                     _ => default,
                 };
                 let text = json::owned_text(request.as_str().to_string());
-                findings.gap(Gap::set(requests.field_path(key), text));
+                findings.gap(Gap::set(requests.field_place(key), text));
             }
         }
     }

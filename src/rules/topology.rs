@@ -68,7 +68,7 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
             spread.when_unsatisfiable.as_str()
         );
         let gap = Gap::append(
-            context.spec.field_path("topologySpreadConstraints"),
+            context.spec.field_place("topologySpreadConstraints"),
             constraint,
             what,
             "",
