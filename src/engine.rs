@@ -256,11 +256,11 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
     };
     let old_ephemeral = ephemeral_container_names(&old_object);
 
-    let findings = match inspect(kind, &object, settings, scope, &old_ephemeral) {
-        Ok(findings) => findings,
+    let (pod_spec, findings) = match inspect(kind, &object, settings, scope, &old_ephemeral) {
+        Ok(inspected) => inspected,
         Err(violation) => return reject(&subject, vec![violation]),
     };
-    decide(mode, kind, &subject, object, findings)
+    decide(mode, &subject, object, &pod_spec, findings)
 }
 
 fn inspect<'a>(
@@ -269,9 +269,11 @@ fn inspect<'a>(
     settings: &Settings,
     scope: Scope,
     old_ephemeral: &[&str],
-) -> Result<Findings<'a>, Violation> {
+) -> Result<(Rc<FieldPath>, Findings<'a>), Violation> {
     let workload = Workload::locate(kind, object).map_err(|(path, problem)| Violation::new(path, problem, ""))?;
-    let spec = Node::new(workload.spec, Rc::new(workload.spec_path()));
+    // Shared by every finding's place, and by `decide`, which writes there.
+    let pod_spec = Rc::new(kind.pod_spec_path());
+    let spec = Node::new(workload.spec, Rc::clone(&pod_spec));
     let mut structural = Vec::new();
     let every_container = template::containers(&spec, &mut structural);
     let listed = every_container.len();
@@ -304,14 +306,14 @@ fn inspect<'a>(
         pod_spec_writable: scope == Scope::Template,
     };
     rules::check_all(&context, &mut findings);
-    Ok(findings)
+    Ok((pod_spec, findings))
 }
 
 fn decide<'a>(
     mode: Mode,
-    kind: Kind,
     subject: &Subject,
     mut object: Object<'a>,
+    pod_spec: &FieldPath,
     findings: Findings<'a>,
 ) -> Verdict<Json<'a>> {
     let Findings {
@@ -329,9 +331,8 @@ fn decide<'a>(
         Mode::Mutate if !violations.is_empty() => reject(subject, violations),
         Mode::Mutate if gaps.is_empty() => Verdict::accept(),
         Mode::Mutate => {
-            let pod_spec = kind.pod_spec_path();
-            let warnings = report::warnings(&pod_spec, &gaps);
-            if let Err(violation) = findings::apply_all(&mut object, &pod_spec, gaps) {
+            let warnings = report::warnings(pod_spec, &gaps);
+            if let Err(violation) = findings::apply_all(&mut object, pod_spec, gaps) {
                 return reject(subject, vec![violation]);
             }
             Verdict::Mutate {

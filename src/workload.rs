@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use std::sync::LazyLock;
 
 use crate::json::{self, DuplicateKey, Json, Object};
-use crate::path::FieldPath;
+use crate::path::{FieldPath, Segment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -73,7 +73,9 @@ impl Kind {
 
     /// Path to the pod spec: the template's `spec`.
     pub fn pod_spec_path(self) -> FieldPath {
-        FieldPath::from_keys(self.template_keys()).key("spec")
+        let mut path = FieldPath::default().join(self.template_keys());
+        path.push(Segment::Key("spec"));
+        path
     }
 
     /// Kinds that run several copies of one template, which topology spread is for.
@@ -106,7 +108,6 @@ pub struct Workload<'v, 'a> {
     pub object: &'v Object<'a>,
     /// The object holding the template's `metadata` and `spec`.
     pub template: &'v Object<'a>,
-    pub template_path: FieldPath,
     /// The pod spec: `template.spec`.
     pub spec: &'v Object<'a>,
 }
@@ -115,24 +116,19 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// Finds the pod template, or says which step of the path is missing or
     /// not an object.
     pub fn locate(kind: Kind, object: &'v Object<'a>) -> Result<Workload<'v, 'a>, (FieldPath, &'static str)> {
+        let keys = kind.template_keys();
         let mut template = object;
-        let mut template_path = FieldPath::default();
-        for &key in kind.template_keys() {
-            template_path = template_path.key(key);
-            template = child_object(template, key, &template_path)?;
+        for (depth, &key) in keys.iter().enumerate() {
+            template =
+                child_object(template, key).map_err(|problem| (FieldPath::from_keys(&keys[..=depth]), problem))?;
         }
-        let spec = child_object(template, "spec", &template_path.key("spec"))?;
+        let spec = child_object(template, "spec").map_err(|problem| (kind.pod_spec_path(), problem))?;
         Ok(Workload {
             kind,
             object,
             template,
-            template_path,
             spec,
         })
-    }
-
-    pub fn spec_path(&self) -> FieldPath {
-        self.kind.pod_spec_path()
     }
 
     /// The pod template's labels; empty when absent or ambiguous.
@@ -181,16 +177,12 @@ impl<'v, 'a> Workload<'v, 'a> {
     }
 }
 
-/// The object under `key` in `parent`, which sits at `path`.
-fn child_object<'v, 'a>(
-    parent: &'v Object<'a>,
-    key: &'static str,
-    path: &FieldPath,
-) -> Result<&'v Object<'a>, (FieldPath, &'static str)> {
+/// The object under `key` in `parent`, or what is wrong with it.
+fn child_object<'v, 'a>(parent: &'v Object<'a>, key: &'static str) -> Result<&'v Object<'a>, &'static str> {
     match json::present(parent, key) {
-        Ok(None) => Err((path.clone(), "is missing")),
-        Ok(Some(value)) => value.as_object().ok_or((path.clone(), "must be an object")),
-        Err(DuplicateKey) => Err((path.clone(), DuplicateKey::PROBLEM)),
+        Ok(None) => Err("is missing"),
+        Ok(Some(value)) => value.as_object().ok_or("must be an object"),
+        Err(DuplicateKey) => Err(DuplicateKey::PROBLEM),
     }
 }
 
@@ -218,6 +210,15 @@ mod tests {
     use rstest::rstest;
     use serde_json::{Value, json};
 
+    /// The object at a dotted path, found without the code under test.
+    fn object_at<'v>(root: &'v Json<'v>, path: &str) -> &'v Object<'v> {
+        let mut value = root;
+        for key in path.split('.') {
+            value = json::field(value.as_object().unwrap(), key).unwrap();
+        }
+        value.as_object().unwrap()
+    }
+
     #[rstest]
     #[case("Deployment", "apps", Some(Kind::Deployment))]
     #[case("Pod", "", Some(Kind::Pod))]
@@ -235,7 +236,8 @@ mod tests {
     fn each_kind_keeps_its_pod_spec_in_one_place(#[case] kind: Kind, #[case] object: Value, #[case] path: &str) {
         let object = Json::from(&object);
         let workload = Workload::locate(kind, object.as_object().unwrap()).ok().unwrap();
-        assert_eq!(workload.spec_path().to_string(), path);
+        assert!(std::ptr::eq(workload.spec, object_at(&object, path)));
+        assert_eq!(kind.pod_spec_path().to_string(), path);
     }
 
     #[test]
