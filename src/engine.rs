@@ -144,7 +144,9 @@ pub fn answer(payload: &[u8]) -> Vec<u8> {
     // A mutation answers with the whole object: size the buffer once rather
     // than doubling it through the request's size.
     let mut out = Vec::with_capacity(payload.len() + 1024);
-    validate_payload(payload).write_response(&mut out);
+    let verdict = validate_payload(payload);
+    verdict.write_response(&mut out);
+    crate::arena::release(verdict);
     out
 }
 

@@ -5,6 +5,7 @@
 use kubewarden_policy_sdk::protocol_version_guest;
 use wapc_guest::{CallResult, register_function};
 
+mod arena;
 pub mod engine;
 pub mod findings;
 pub mod json;
@@ -26,7 +27,7 @@ pub extern "C" fn wapc_init() {
 /// Always answers with a ValidationResponse, whatever the payload: a policy
 /// error would fail the API request with an opaque message.
 fn validate(payload: &[u8]) -> CallResult {
-    Ok(engine::answer(payload))
+    Ok(arena::request_scope(|| engine::answer(payload)))
 }
 
 /// Unlike the SDK's helper, a settings payload that does not deserialise is a

@@ -353,11 +353,14 @@ impl Settings {
             {
                 return Ok(Rc::clone(settings));
             }
-            let value: serde_json::Value =
-                serde_json::from_str(raw).map_err(|error| format!("they are not JSON: {error}"))?;
-            let settings = Rc::new(Settings::from_json(&value)?);
-            *last = Some((raw.to_string(), Rc::clone(&settings)));
-            Ok(settings)
+            // Kept for the next request, so not in this request's arena.
+            crate::arena::outside_request_scope(|| {
+                let value: serde_json::Value =
+                    serde_json::from_str(raw).map_err(|error| format!("they are not JSON: {error}"))?;
+                let settings = Rc::new(Settings::from_json(&value)?);
+                *last = Some((raw.to_string(), Rc::clone(&settings)));
+                Ok(settings)
+            })
         })
     }
 

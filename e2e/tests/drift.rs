@@ -53,3 +53,57 @@ fn host_engine_and_wasm_module_give_identical_responses() {
     }
     assert!(compared > 80, "only {compared} payloads compared");
 }
+
+/// The module keeps the parsed settings between requests and evaluates each
+/// request in an arena that the next request reuses (src/arena.rs). Runs of
+/// requests with the same settings (answered from the kept settings), and a
+/// request too large for the arena between them, must leave every answer as
+/// the host engine gives it.
+#[test]
+fn answers_hold_across_kept_settings_and_a_request_larger_than_the_arena() {
+    let module =
+        PolicyModule::load(&default_module_path()).unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
+    let instance = module.instantiate().unwrap();
+    let requests: Vec<Value> = cases::load()
+        .unwrap()
+        .iter()
+        .map(|case| case.read_request().unwrap())
+        .collect();
+    let mut large = requests
+        .iter()
+        .find(|request| request["kind"]["kind"] == "Deployment")
+        .cloned()
+        .unwrap();
+    let container = large["object"]["spec"]["template"]["spec"]["containers"][0].clone();
+    large["object"]["spec"]["template"]["spec"]["containers"] = (0..5_000)
+        .map(|index| {
+            let mut copy = container.clone();
+            copy["name"] = json!(format!("c{index}"));
+            copy
+        })
+        .collect();
+
+    let mut compared = 0;
+    for settings in [
+        json!({}),
+        json!({"mode": "validate"}),
+        json!({"exemptImages": ["*busybox*"]}),
+    ] {
+        for (index, request) in requests.iter().enumerate() {
+            let mut check = |request: &Value, label: String| {
+                let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+                let from_wasm = instance
+                    .validate_raw(&payload)
+                    .unwrap_or_else(|error| panic!("{label}: {error:#}"));
+                let from_host: Value = serde_json::from_slice(&answer(&payload)).unwrap();
+                assert_eq!(from_wasm, from_host, "{label}: wasm and host answers differ");
+                compared += 1;
+            };
+            check(request, format!("request {index} with {settings}"));
+            if index == requests.len() / 2 {
+                check(&large, format!("5,000 containers with {settings}"));
+            }
+        }
+    }
+    assert!(compared > 80, "only {compared} payloads compared");
+}
