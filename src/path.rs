@@ -5,11 +5,12 @@
 //! container name, to report it), so list items carry both.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use smallvec::SmallVec;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Eq)]
 pub enum Segment {
     Key(&'static str),
     Item {
@@ -23,6 +24,45 @@ pub enum Segment {
         index: usize,
         name: Option<Rc<str>>,
     },
+}
+
+/// Keys are `&'static` names shared by the rules, so comparing their
+/// addresses settles most comparisons without reading the text: a
+/// container's path is compared with the pod spec's for every default the
+/// container receives.
+impl PartialEq for Segment {
+    fn eq(&self, other: &Segment) -> bool {
+        match (self, other) {
+            (Segment::Key(a), Segment::Key(b)) => std::ptr::eq(*a, *b) || a == b,
+            (Segment::Item { index: a, name: a_name }, Segment::Item { index: b, name: b_name }) => {
+                a == b && a_name == b_name
+            }
+            (
+                Segment::Container {
+                    list: a_list,
+                    index: a,
+                    name: a_name,
+                },
+                Segment::Container {
+                    list: b_list,
+                    index: b,
+                    name: b_name,
+                },
+            ) => a == b && a_list == b_list && a_name == b_name,
+            _ => false,
+        }
+    }
+}
+
+/// Consistent with `eq`: equal segments hash alike.
+impl Hash for Segment {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Segment::Key(key) => (0u8, key).hash(state),
+            Segment::Item { index, name } => (1u8, index, name).hash(state),
+            Segment::Container { list, index, name } => (2u8, list, index, name).hash(state),
+        }
+    }
 }
 
 /// The segments from the root. Rules read fields through
@@ -111,7 +151,8 @@ impl Place {
     }
 
     pub fn key(&self, key: &'static str) -> Place {
-        let mut keys = self.keys.clone();
+        // `from_slice` copies; `clone` would push key by key.
+        let mut keys = SmallVec::from_slice(&self.keys);
         keys.push(key);
         Place {
             base: Rc::clone(&self.base),
@@ -121,7 +162,7 @@ impl Place {
 
     /// This place with more keys below it, given in pieces.
     pub fn below(&self, pieces: &[&[&'static str]]) -> Place {
-        let mut keys = self.keys.clone();
+        let mut keys = SmallVec::from_slice(&self.keys);
         for piece in pieces {
             keys.extend_from_slice(piece);
         }
@@ -160,9 +201,7 @@ impl Place {
     }
 }
 
-/// Places built from the same base compare without walking it; keys are
-/// `&'static` names shared by the rules, so their addresses settle most
-/// comparisons.
+/// Places built from the same base compare without walking it.
 impl PartialEq for Place {
     fn eq(&self, other: &Place) -> bool {
         let same_keys = self.keys.len() == other.keys.len()
