@@ -11,7 +11,7 @@ use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::findings::{self, Findings, Violation};
+use crate::findings::{self, ByOwner, Findings, Violation};
 use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
 use crate::report::{self, POLICY_NAME};
@@ -333,8 +333,9 @@ fn decide<'a>(
         Mode::Mutate if !violations.is_empty() => reject(subject, violations),
         Mode::Mutate if gaps.is_empty() => Verdict::accept(),
         Mode::Mutate => {
-            let warnings = report::warnings(pod_spec, &gaps);
-            if let Err(violation) = findings::apply_all(&mut object, pod_spec, gaps) {
+            let by_owner = ByOwner::new(pod_spec, &gaps);
+            let warnings = report::warnings(pod_spec, &gaps, &by_owner);
+            if let Err(violation) = findings::apply_all(&mut object, pod_spec, gaps, &by_owner) {
                 return reject(subject, vec![violation]);
             }
             Verdict::Mutate {

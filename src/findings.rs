@@ -9,9 +9,10 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::Range;
 
 use crate::json::{self, Json, Object};
-use crate::path::{FieldPath, Place, Segment};
+use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Violation {
@@ -207,9 +208,115 @@ impl<'a> Findings<'a> {
     }
 }
 
-/// Applies gaps that all lie within the pod spec at `pod_spec`, which
-/// every rule writes under: that object is found once, not once per default.
-pub fn apply_all<'a>(root: &mut Object<'a>, pod_spec: &FieldPath, gaps: Vec<Gap<'a>>) -> Result<(), Violation> {
+/// Who receives a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    PodSpec,
+    /// A container, by its list (a position in [`CONTAINER_LISTS`]) and
+    /// its position in that list.
+    Container {
+        list: usize,
+        index: usize,
+    },
+    /// Neither the pod spec nor one of its containers: no rule writes there.
+    Elsewhere,
+}
+
+impl Gap<'_> {
+    pub fn owner(&self, pod_spec: &FieldPath) -> Owner {
+        match self.place.base_below(pod_spec) {
+            Some([]) => Owner::PodSpec,
+            Some([Segment::Container { list, index, .. }]) => CONTAINER_LISTS
+                .iter()
+                .position(|known| std::ptr::eq(*known, *list) || known == list)
+                .map_or(Owner::Elsewhere, |list| Owner::Container { list, index: *index }),
+            _ => Owner::Elsewhere,
+        }
+    }
+
+    /// True when both add the same default at the same field of their
+    /// owners, so that they read the same in a warning.
+    pub fn same_default(&self, other: &Gap) -> bool {
+        let (keys, other_keys) = (self.place.keys(), other.place.keys());
+        keys.len() == other_keys.len()
+            && keys.iter().zip(other_keys).all(|(a, b)| std::ptr::eq(*a, *b) || a == b)
+            && self.edit == other.edit
+            && self.what == other.what
+    }
+}
+
+/// Gaps grouped by owner: owners in the order first met, each one's gaps in
+/// the order recorded. Rules record gaps rule by rule, so one container's
+/// gaps are scattered; grouped, a warning names each owner once and
+/// applying finds each owner's object once.
+pub struct ByOwner {
+    groups: Vec<(Owner, Range<usize>)>,
+    /// Indices into the gaps, group after group.
+    order: Vec<usize>,
+}
+
+impl ByOwner {
+    pub fn new(pod_spec: &FieldPath, gaps: &[Gap]) -> ByOwner {
+        let mut owners: Vec<(Owner, usize)> = Vec::new();
+        let mut group_of = Vec::with_capacity(gaps.len());
+        // Where each owner is in `owners`, found without searching it.
+        let (mut pod_spec_group, mut elsewhere_group) = (None, None);
+        let mut container_groups: [Vec<Option<usize>>; CONTAINER_LISTS.len()] = Default::default();
+        for gap in gaps {
+            let owner = gap.owner(pod_spec);
+            let slot = match owner {
+                Owner::PodSpec => &mut pod_spec_group,
+                Owner::Elsewhere => &mut elsewhere_group,
+                Owner::Container { list, index } => {
+                    let by_index = &mut container_groups[list];
+                    if by_index.len() <= index {
+                        by_index.resize(index + 1, None);
+                    }
+                    &mut by_index[index]
+                }
+            };
+            let group = *slot.get_or_insert_with(|| {
+                owners.push((owner, 0));
+                owners.len() - 1
+            });
+            owners[group].1 += 1;
+            group_of.push(group);
+        }
+        let mut start = 0;
+        let groups: Vec<(Owner, Range<usize>)> = owners
+            .into_iter()
+            .map(|(owner, count)| {
+                start += count;
+                (owner, start - count..start)
+            })
+            .collect();
+        let mut next: Vec<usize> = groups.iter().map(|(_, range)| range.start).collect();
+        let mut order = vec![0; gaps.len()];
+        for (gap, group) in group_of.into_iter().enumerate() {
+            order[next[group]] = gap;
+            next[group] += 1;
+        }
+        ByOwner { groups, order }
+    }
+
+    /// Each owner with the indices of its gaps.
+    pub fn groups(&self) -> impl Iterator<Item = (Owner, &[usize])> {
+        self.groups
+            .iter()
+            .map(|(owner, range)| (*owner, &self.order[range.clone()]))
+    }
+}
+
+/// Applies gaps that all lie within the pod spec at `pod_spec`, which every
+/// rule writes under, grouped by owner (`by_owner`, of these gaps): that
+/// object is found once, and each owner's object once for all its
+/// defaults.
+pub fn apply_all<'a>(
+    root: &mut Object<'a>,
+    pod_spec: &FieldPath,
+    mut gaps: Vec<Gap<'a>>,
+    by_owner: &ByOwner,
+) -> Result<(), Violation> {
     let mut spec = Some(root);
     for segment in pod_spec.segments() {
         spec = match (spec, segment) {
@@ -220,10 +327,26 @@ pub fn apply_all<'a>(root: &mut Object<'a>, pod_spec: &FieldPath, gaps: Vec<Gap<
             _ => None,
         };
     }
-    for Gap { place, edit, .. } in gaps {
-        match (&mut spec, place.base_below(pod_spec)) {
-            (Some(spec), Some(below)) => apply(spec, below, &place, edit)?,
-            _ => return Err(cannot_edit(&place)),
+    for (owner, indices) in by_owner.groups() {
+        let mut target = match (owner, spec.as_deref_mut()) {
+            (Owner::PodSpec, spec) => spec,
+            (Owner::Container { list, index }, Some(spec)) => match spec.get_mut(CONTAINER_LISTS[list]) {
+                Some(Json::Array(items)) => match items.get_mut(index) {
+                    Some(Json::Object(container)) => Some(container),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        for &index in indices {
+            let gap = &mut gaps[index];
+            let Some(target) = target.as_deref_mut() else {
+                return Err(cannot_edit(&gap.place));
+            };
+            // Moved into the object; the gap is not read again.
+            let edit = std::mem::replace(&mut gap.edit, Edit::Set(Json::Null));
+            apply(target, &gap.place, edit)?;
         }
     }
     Ok(())
@@ -233,30 +356,17 @@ fn cannot_edit(place: &Place) -> Violation {
     Violation::new(place.path(), "cannot be edited here", "")
 }
 
-/// Applies an edit to `object`, from which `below` (a container, or
-/// nothing) and then the place's keys lead to the field: only adds, creating parent objects. Fails where the path
-/// runs through a value that is not an object or list; the read side reports
-/// such a value as a violation first, so a failure here means the rules and
-/// the object disagree, and the caller rejects.
-fn apply<'a>(object: &mut Object<'a>, below: &[Segment], place: &Place, edit: Edit<'a>) -> Result<(), Violation> {
+/// Applies an edit to `object`, the owner of the place, from which the
+/// place's keys lead to the field: only adds, creating parent objects.
+/// Fails where the path runs through a value that is not an object or list;
+/// the read side reports such a value as a violation first, so a failure
+/// here means the rules and the object disagree, and the caller rejects.
+fn apply<'a>(object: &mut Object<'a>, place: &Place, edit: Edit<'a>) -> Result<(), Violation> {
     let cannot = || cannot_edit(place);
     let Some((last, parents)) = place.keys().split_last() else {
         return Err(cannot());
     };
     let mut object = object;
-    for segment in below {
-        let Segment::Container { list, index, .. } = segment else {
-            return Err(cannot());
-        };
-        let container = match object.get_mut(list) {
-            Some(Json::Array(items)) => items.get_mut(*index),
-            _ => None,
-        };
-        let Some(Json::Object(container)) = container else {
-            return Err(cannot());
-        };
-        object = container;
-    }
     for key in parents {
         let slot = object.insert_or_get_mut(key, Json::Null);
         if slot.is_null() {
@@ -298,7 +408,9 @@ mod tests {
         let Json::Object(root) = &mut document else {
             panic!("test objects are objects");
         };
-        let result = apply_all(root, &pod_spec(), vec![gap.clone()]);
+        let gaps = vec![gap.clone()];
+        let by_owner = ByOwner::new(&pod_spec(), &gaps);
+        let result = apply_all(root, &pod_spec(), gaps, &by_owner);
         let after = json::to_serde(&document);
         match result {
             Ok(()) => Ok(after),
@@ -307,6 +419,36 @@ mod tests {
                 Err(problem)
             }
         }
+    }
+
+    #[test]
+    fn gaps_are_grouped_by_owner_in_the_order_first_met() {
+        let container = |list: &'static str, index| Rc::new(pod_spec().key(list).item(index, None));
+        let (web, init) = (container("containers", 0), container("initContainers", 0));
+        let at = |base: &Rc<FieldPath>, key| Gap::set(Place::new(Rc::clone(base)).key(key), Json::Bool(true));
+        let spec = Rc::new(pod_spec());
+        let elsewhere = Rc::new(FieldPath::from_keys(&["metadata"]));
+        let gaps = [
+            at(&web, "a"),
+            at(&spec, "b"),
+            at(&init, "c"),
+            at(&web, "d"),
+            at(&elsewhere, "e"),
+            at(&spec, "f"),
+        ];
+        let grouped: Vec<(Owner, Vec<usize>)> = ByOwner::new(&pod_spec(), &gaps)
+            .groups()
+            .map(|(owner, indices)| (owner, indices.to_vec()))
+            .collect();
+        assert_eq!(
+            grouped,
+            [
+                (Owner::Container { list: 0, index: 0 }, vec![0, 3]),
+                (Owner::PodSpec, vec![1, 5]),
+                (Owner::Container { list: 1, index: 0 }, vec![2]),
+                (Owner::Elsewhere, vec![4]),
+            ]
+        );
     }
 
     #[test]
@@ -349,6 +491,9 @@ mod tests {
     fn a_missing_list_item_is_an_error_not_an_insert() {
         let gap = Gap::set(container_field(&["securityContext"]), json::object([]));
         assert!(applied(json!({"spec": {}}), &gap).is_err());
+        let outside_the_pod_spec = Place::new(Rc::new(FieldPath::from_keys(&["metadata"]))).key("labels");
+        let gap = Gap::set(outside_the_pod_spec, json::object([]));
+        assert!(applied(json!({"spec": {}, "metadata": {}}), &gap).is_err());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! naming every default a mutation applied, grouped so that a pod of many
 //! containers still gets a short list.
 
-use crate::findings::{Edit, Gap, Violation};
-use crate::path::{CONTAINER_LISTS, FieldPath, Segment, write_field, write_segments};
+use crate::findings::{ByOwner, Edit, Gap, Owner, Violation};
+use crate::path::{FieldPath, write_field, write_segments};
 
 /// The API server truncates long messages; past this many lines the rest is
 /// counted, not listed.
@@ -33,88 +33,60 @@ pub fn rejection(subject: &str, violations: &[Violation]) -> String {
 /// `deployment-hardening: defaults added to containers[web]:
 /// securityContext.readOnlyRootFilesystem: true; volumeMounts: added a
 /// writable /tmp (volume tmp)`
-pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap]) -> Vec<String> {
-    // Each owner (the pod spec, or a container) with its list of defaults,
-    // in the order first met.
-    let mut owners: Vec<(Option<&Segment>, String)> = Vec::new();
-    // Where each owner is in `owners`: a pod of many containers would
-    // otherwise search the list for every default.
-    let mut pod_owner = None;
-    let mut container_owners: [Vec<Option<usize>>; CONTAINER_LISTS.len()] = Default::default();
-    for gap in gaps {
-        // A default belongs to the container it sits on, else to the pod.
-        let (owner, field) = match gap.place.base_below(pod_spec) {
-            Some([container @ Segment::Container { .. }, field @ ..]) => (Some(container), field),
-            Some(field) => (None, field),
-            None => (None, gap.place.base().segments()),
+pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap], by_owner: &ByOwner) -> Vec<String> {
+    // Each line: whom it names, and the gaps of the first of them. Lines are
+    // few, so a container's defaults are compared with each line's, gap by
+    // gap, before any text is written for it.
+    let mut lines: Vec<(String, &[usize], bool)> = Vec::new();
+    for (owner, indices) in by_owner.groups() {
+        let Some(&first) = indices.first() else {
+            continue;
         };
-        let slot = match owner {
-            Some(Segment::Container { list, index, .. }) => {
-                let by_index =
-                    &mut container_owners[CONTAINER_LISTS.iter().position(|known| known == list).unwrap_or(0)];
-                if by_index.len() <= *index {
-                    by_index.resize(index + 1, None);
-                }
-                by_index.get_mut(*index)
-            }
-            _ => Some(&mut pod_owner),
+        let base = gaps[first].place.base().segments();
+        // A container is named by its last segment (`containers[web]`), the
+        // pod spec by its path, a place nowhere expected by its whole path.
+        let name = match owner {
+            Owner::PodSpec => pod_spec.segments(),
+            Owner::Container { .. } => &base[base.len().saturating_sub(1)..],
+            Owner::Elsewhere => base,
         };
-        let position = match slot {
-            Some(Some(position)) => *position,
-            slot => {
-                owners.push((owner, String::with_capacity(256)));
-                if let Some(slot) = slot {
-                    *slot = Some(owners.len() - 1);
-                }
-                owners.len() - 1
-            }
+        let of_container = matches!(owner, Owner::Container { .. });
+        let same_defaults = |shown: &[usize]| {
+            shown.len() == indices.len()
+                && (shown.iter().zip(indices)).all(|(&shown, &index)| gaps[shown].same_default(&gaps[index]))
         };
-        let list = &mut owners[position].1;
-        if !list.is_empty() {
-            list.push_str("; ");
-        }
-        write_field(field, gap.place.keys(), list);
-        list.push_str(match gap.edit {
-            Edit::Set(_) => ": ",
-            Edit::Append(_) => ": added ",
-        });
-        gap.describe(list);
-    }
-
-    // Containers with the same list share the first one's line. Lines are
-    // few; comparing lists (lengths first) is cheaper than hashing them.
-    let mut lines: Vec<(String, &str, bool)> = Vec::with_capacity(owners.len());
-    for (owner, list) in &owners {
-        let shared = owner.and_then(|_| {
-            lines
-                .iter()
-                .position(|(_, known, of_containers)| *of_containers && *known == list.as_str())
-        });
-        match (shared, owner) {
-            (Some(line), Some(container)) => {
-                let subject = &mut lines[line].0;
-                subject.push_str(", ");
-                write_segments(std::slice::from_ref(*container), subject);
-            }
-            _ => {
-                let mut subject = String::with_capacity(64);
-                match owner {
-                    Some(container) => write_segments(std::slice::from_ref(*container), &mut subject),
-                    None => write_segments(pod_spec.segments(), &mut subject),
-                }
-                lines.push((subject, list, owner.is_some()));
-            }
+        let shared = lines
+            .iter_mut()
+            .find(|(_, shown, of_containers)| of_container && *of_containers && same_defaults(shown));
+        if let Some((subject, ..)) = shared {
+            subject.push_str(", ");
+            write_segments(name, subject);
+        } else {
+            let mut subject = String::with_capacity(64);
+            write_segments(name, &mut subject);
+            lines.push((subject, indices, of_container));
         }
     }
     lines
         .into_iter()
-        .map(|(subject, list, _)| {
-            let mut line = String::with_capacity(POLICY_NAME.len() + 20 + subject.len() + 2 + list.len());
+        .map(|(subject, shown, _)| {
+            let mut line = String::with_capacity(POLICY_NAME.len() + 20 + subject.len() + 2 + 64 * shown.len());
             line.push_str(POLICY_NAME);
             line.push_str(": defaults added to ");
             line.push_str(&subject);
             line.push_str(": ");
-            line.push_str(list);
+            for (position, &index) in shown.iter().enumerate() {
+                let gap = &gaps[index];
+                if position > 0 {
+                    line.push_str("; ");
+                }
+                write_field(&[], gap.place.keys(), &mut line);
+                line.push_str(match gap.edit {
+                    Edit::Set(_) => ": ",
+                    Edit::Append(_) => ": added ",
+                });
+                gap.describe(&mut line);
+            }
             line
         })
         .collect()
@@ -151,7 +123,7 @@ mod tests {
             ),
         ];
         assert_eq!(
-            warnings(&spec(), &gaps),
+            warnings(&spec(), &gaps, &ByOwner::new(&spec(), &gaps)),
             [
                 "deployment-hardening: defaults added to containers[web], containers[sidecar]: \
                  securityContext.readOnlyRootFilesystem: true",

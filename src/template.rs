@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use crate::findings::Violation;
 use crate::json::{self, DuplicateKey, Json, Object};
-use crate::path::{FieldPath, Place, Segment};
+use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment};
 
 /// An object in the request, and where it sits.
 #[derive(Clone)]
@@ -173,11 +173,12 @@ pub enum ContainerKind {
 impl ContainerKind {
     pub const ALL: [ContainerKind; 3] = [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral];
 
+    /// The same text as in [`CONTAINER_LISTS`], so paths compare by address.
     pub fn list_key(self) -> &'static str {
         match self {
-            ContainerKind::Container => "containers",
-            ContainerKind::Init => "initContainers",
-            ContainerKind::Ephemeral => "ephemeralContainers",
+            ContainerKind::Container => CONTAINER_LISTS[0],
+            ContainerKind::Init => CONTAINER_LISTS[1],
+            ContainerKind::Ephemeral => CONTAINER_LISTS[2],
         }
     }
 }
