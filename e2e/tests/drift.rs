@@ -4,14 +4,26 @@
 
 use deployment_hardening::engine::answer;
 use hardening_runner::cases;
-use hardening_runner::host::{PolicyModule, default_module_path};
+use hardening_runner::host::{PolicyInstance, PolicyModule, default_module_path};
 use serde_json::{Value, json};
+
+fn instance() -> PolicyInstance {
+    let module =
+        PolicyModule::load(&default_module_path()).unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
+    module.instantiate().unwrap()
+}
+
+fn assert_same_answer(instance: &PolicyInstance, label: &str, payload: &[u8]) {
+    let from_wasm = instance
+        .validate_raw(payload)
+        .unwrap_or_else(|error| panic!("{label}: {error:#}"));
+    let from_host: Value = serde_json::from_slice(&answer(payload)).unwrap();
+    assert_eq!(from_wasm, from_host, "{label}: wasm and host answers differ");
+}
 
 #[test]
 fn host_engine_and_wasm_module_give_identical_responses() {
-    let module =
-        PolicyModule::load(&default_module_path()).unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
-    let instance = module.instantiate().unwrap();
+    let instance = instance();
     let mut payloads: Vec<(String, Vec<u8>)> = Vec::new();
     for case in cases::load().unwrap() {
         let request = case.read_request().unwrap();
@@ -42,16 +54,10 @@ fn host_engine_and_wasm_module_give_identical_responses() {
         payloads.push((String::from_utf8_lossy(hostile).into_owned(), hostile.to_vec()));
     }
 
-    let mut compared = 0;
     for (label, payload) in &payloads {
-        let from_wasm = instance
-            .validate_raw(payload)
-            .unwrap_or_else(|error| panic!("{label}: {error:#}"));
-        let from_host: Value = serde_json::from_slice(&answer(payload)).unwrap();
-        assert_eq!(from_wasm, from_host, "{label}: wasm and host answers differ");
-        compared += 1;
+        assert_same_answer(&instance, label, payload);
     }
-    assert!(compared > 80, "only {compared} payloads compared");
+    assert!(payloads.len() > 80, "only {} payloads compared", payloads.len());
 }
 
 /// The module keeps the parsed settings between requests and evaluates each
@@ -61,9 +67,7 @@ fn host_engine_and_wasm_module_give_identical_responses() {
 /// the host engine gives it.
 #[test]
 fn answers_hold_across_kept_settings_and_a_request_larger_than_the_arena() {
-    let module =
-        PolicyModule::load(&default_module_path()).unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
-    let instance = module.instantiate().unwrap();
+    let instance = instance();
     let requests: Vec<Value> = cases::load()
         .unwrap()
         .iter()
@@ -92,11 +96,7 @@ fn answers_hold_across_kept_settings_and_a_request_larger_than_the_arena() {
         for (index, request) in requests.iter().enumerate() {
             let mut check = |request: &Value, label: String| {
                 let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
-                let from_wasm = instance
-                    .validate_raw(&payload)
-                    .unwrap_or_else(|error| panic!("{label}: {error:#}"));
-                let from_host: Value = serde_json::from_slice(&answer(&payload)).unwrap();
-                assert_eq!(from_wasm, from_host, "{label}: wasm and host answers differ");
+                assert_same_answer(&instance, &label, &payload);
                 compared += 1;
             };
             check(request, format!("request {index} with {settings}"));
