@@ -189,14 +189,13 @@ impl<'a> Findings<'a> {
         }
     }
 
-    /// True when a pod-level gap's path ends with these keys (given in
-    /// pieces): a default the pod's containers share, recorded already.
-    pub fn has_pod_level_gap(&self, tail: &[&[&str]]) -> bool {
-        let tail = || tail.iter().rev().flat_map(|keys| keys.iter().rev());
-        self.pod_level_gaps.iter().any(|&index| {
-            let mut keys = self.gaps[index].place.keys().iter().rev();
-            tail().all(|key| keys.next() == Some(key))
-        })
+    /// True when a pod-level gap sits at these keys (given in pieces) below
+    /// its owner: a default the pod's containers share, recorded already.
+    pub fn has_pod_level_gap(&self, pieces: &[&[&str]]) -> bool {
+        let wanted = || pieces.iter().flat_map(|keys| keys.iter());
+        self.pod_level_gaps
+            .iter()
+            .any(|&index| self.gaps[index].place.keys().iter().eq(wanted()))
     }
 
     /// Records a rule's partial result: the violation of a malformed field
