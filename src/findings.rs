@@ -12,7 +12,7 @@ use std::fmt;
 use std::ops::Range;
 
 use crate::json::{self, Json, Object};
-use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment};
+use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment, same_key, same_keys};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Violation {
@@ -227,7 +227,7 @@ impl Gap<'_> {
             Some([]) => Owner::PodSpec,
             Some([Segment::Container { list, index, .. }]) => CONTAINER_LISTS
                 .iter()
-                .position(|known| std::ptr::eq(*known, *list) || known == list)
+                .position(|known| same_key(known, list))
                 .map_or(Owner::Elsewhere, |list| Owner::Container { list, index: *index }),
             _ => Owner::Elsewhere,
         }
@@ -236,11 +236,7 @@ impl Gap<'_> {
     /// True when both add the same default at the same field of their
     /// owners, so that they read the same in a warning.
     pub fn same_default(&self, other: &Gap) -> bool {
-        let (keys, other_keys) = (self.place.keys(), other.place.keys());
-        keys.len() == other_keys.len()
-            && keys.iter().zip(other_keys).all(|(a, b)| std::ptr::eq(*a, *b) || a == b)
-            && self.edit == other.edit
-            && self.what == other.what
+        same_keys(self.place.keys(), other.place.keys()) && self.edit == other.edit && self.what == other.what
     }
 }
 

@@ -27,13 +27,21 @@ pub enum Segment {
 }
 
 /// Keys are `&'static` names shared by the rules, so comparing their
-/// addresses settles most comparisons without reading the text: a
-/// container's path is compared with the pod spec's for every default the
-/// container receives.
+/// addresses settles most comparisons without reading the text. Hot: a
+/// container's path is compared with the pod spec's, and one default's keys
+/// with another's, for every default a container receives.
+pub fn same_key(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+pub fn same_keys(a: &[&str], b: &[&str]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_key(a, b))
+}
+
 impl PartialEq for Segment {
     fn eq(&self, other: &Segment) -> bool {
         match (self, other) {
-            (Segment::Key(a), Segment::Key(b)) => std::ptr::eq(*a, *b) || a == b,
+            (Segment::Key(a), Segment::Key(b)) => same_key(a, b),
             (Segment::Item { index: a, name: a_name }, Segment::Item { index: b, name: b_name }) => {
                 a == b && a_name == b_name
             }
@@ -204,19 +212,7 @@ impl Place {
 /// Places built from the same base compare without walking it.
 impl PartialEq for Place {
     fn eq(&self, other: &Place) -> bool {
-        let same_keys = self.keys.len() == other.keys.len()
-            && (self.keys.iter().rev())
-                .zip(other.keys.iter().rev())
-                .all(|(a, b)| std::ptr::eq(*a, *b) || a == b);
-        same_keys && (Rc::ptr_eq(&self.base, &other.base) || self.base == other.base)
-    }
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::new();
-        write_field(self.base.segments(), &self.keys, &mut text);
-        f.write_str(&text)
+        same_keys(&self.keys, &other.keys) && (Rc::ptr_eq(&self.base, &other.base) || self.base == other.base)
     }
 }
 
@@ -303,7 +299,7 @@ mod tests {
         let container = Rc::new(spec.key("initContainers").item(0, Some("init")));
         let place = Place::new(Rc::clone(&container)).below(&[&["securityContext"], &["privileged"]]);
         assert_eq!(
-            place.to_string(),
+            place.path().to_string(),
             "spec.initContainers[init].securityContext.privileged"
         );
         assert_eq!(place.path(), container.join(&["securityContext", "privileged"]));
