@@ -11,6 +11,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 
+use smallvec::SmallVec;
+
 use crate::json::{self, Json, Object};
 use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment, same_key, same_keys};
 
@@ -192,10 +194,10 @@ impl<'a> Findings<'a> {
     /// True when a pod-level gap sits at these keys (given in pieces) below
     /// its owner: a default the pod's containers share, recorded already.
     pub fn has_pod_level_gap(&self, pieces: &[&[&str]]) -> bool {
-        let wanted = || pieces.iter().flat_map(|keys| keys.iter());
+        let wanted: SmallVec<[&str; 4]> = pieces.iter().flat_map(|keys| keys.iter().copied()).collect();
         self.pod_level_gaps
             .iter()
-            .any(|&index| self.gaps[index].place.keys().iter().eq(wanted()))
+            .any(|&index| same_keys(self.gaps[index].place.keys(), &wanted))
     }
 
     /// Records a rule's partial result: the violation of a malformed field

@@ -34,8 +34,10 @@ pub fn same_key(a: &str, b: &str) -> bool {
     std::ptr::eq(a, b) || a == b
 }
 
+/// Leaf first: keys below one owner mostly share their first keys
+/// (`securityContext`) and differ in their last.
 pub fn same_keys(a: &[&str], b: &[&str]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_key(a, b))
+    a.len() == b.len() && a.iter().rev().zip(b.iter().rev()).all(|(a, b)| same_key(a, b))
 }
 
 impl PartialEq for Segment {
