@@ -193,10 +193,9 @@ fn main() -> Result<()> {
     // Growth is a ratio of the policy's own times, so 1, 10 and 100
     // containers take turns too: measured one after the other, the
     // machine's drift between them moved this figure by a third.
-    let payloads = [1, 10, 100].map(|count| with_containers(count).map(|request| payload(&request)));
-    let [one, ten, hundred] = payloads;
+    let [one, ten, hundred] = [1, 10, 100].map(|count| with_containers(count).map(|request| payload(&request)));
     let (one, ten, hundred) = (one?, ten?, hundred?);
-    let [one, ten, hundred] = measure_interleaved(
+    let [with_one, with_ten, with_hundred] = measure_interleaved(
         (args.iterations / 2).max(20),
         [
             &mut || evaluate(&policy, &one),
@@ -204,11 +203,11 @@ fn main() -> Result<()> {
             &mut || evaluate(&policy, &hundred),
         ],
     )?;
-    let growth = |many: &Stats| many.median.as_secs_f64() / one.median.as_secs_f64();
+    let growth = |many: &Stats| many.median.as_secs_f64() / with_one.median.as_secs_f64();
     println!(
         "\ngrowth with containers (medians, taking turns): 10 = {:.1}x one container, 100 = {:.1}x",
-        growth(&ten),
-        growth(&hundred)
+        growth(&with_ten),
+        growth(&with_hundred)
     );
     Ok(())
 }
