@@ -18,7 +18,7 @@ use crate::report::{self, POLICY_NAME};
 use crate::rules::{self, Context};
 use crate::settings::{Mode, Settings};
 use crate::template::{self, ContainerKind, Node};
-use crate::workload::{self, Kind, Workload};
+use crate::workload::{self, ControllerRef, Kind, Workload};
 
 /// What the policy answers, over the object's document type: the borrowed
 /// tree inside the module, `serde_json::Value` for hosts and tests.
@@ -123,7 +123,26 @@ pub struct AdmissionRequest<'a> {
     pub object: Json<'a>,
     #[serde(borrow, rename = "oldObject", alias = "old_object")]
     pub old_object: Option<&'a RawValue>,
+    #[serde(borrow, rename = "userInfo", alias = "user_info")]
+    pub user_info: UserInfo<'a>,
 }
+
+/// Who sent the request, as the API server authenticated them: a client
+/// cannot write this, unlike anything in the object.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UserInfo<'a> {
+    #[serde(borrow)]
+    pub username: Cow<'a, str>,
+}
+
+/// The user names kube-controller-manager's Deployment controller acts
+/// under: its own service account with `--use-service-account-credentials`
+/// (kubeadm's default), the controller manager's identity without it.
+const DEPLOYMENT_CONTROLLER_USERS: [&str; 2] = [
+    "system:serviceaccount:kube-system:deployment-controller",
+    "system:kube-controller-manager",
+];
 
 /// The borrowed tree deserialises only for the input's own lifetime.
 fn borrowed_json<'de: 'a, 'a, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Json<'a>, D::Error> {
@@ -237,9 +256,6 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
             )],
         );
     };
-    if workload::is_controlled_by_evaluated_kind(&object) {
-        return Verdict::accept();
-    }
     // The old object is parsed only when an update needs it. It was
     // checked to be JSON with the envelope, so a failure here cannot happen;
     // were it to, the update would be judged like a create.
@@ -248,13 +264,20 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
         .and_then(|raw| serde_json::from_str(raw.get()).ok())
         .unwrap_or_default();
     let updating = request.operation == "UPDATE";
-    if updating && scope == Scope::Template && judged_inputs_unchanged(kind, &object, &old_object) {
-        return Verdict::accept();
+    if updating && scope == Scope::Template {
+        let by_deployment_controller = DEPLOYMENT_CONTROLLER_USERS.contains(&&*request.user_info.username);
+        if judged_inputs_unchanged(kind, &object, &old_object, by_deployment_controller) {
+            return Verdict::accept();
+        }
     }
-    let mode = if updating && scope == Scope::Template && kind.template_is_immutable() {
-        Mode::Validate
+    let treatment = if updating && scope == Scope::Template && kind.template_is_immutable() {
+        Treatment::Validate
     } else {
-        settings.mode
+        match settings.mode {
+            Mode::Validate => Treatment::Validate,
+            Mode::Mutate if template_compared_by_controller(kind, &object) => Treatment::RejectExplicit,
+            Mode::Mutate => Treatment::Mutate,
+        }
     };
     let old_ephemeral = ephemeral_container_names(&old_object);
 
@@ -262,7 +285,31 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
         Ok(inspected) => inspected,
         Err(violation) => return reject(&subject, vec![violation]),
     };
-    decide(mode, &subject, object, &pod_spec, findings)
+    decide(treatment, &subject, object, &pod_spec, findings)
+}
+
+/// What the engine does with the findings of one request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Treatment {
+    /// Reject explicit unsafe values and required gaps.
+    Validate,
+    /// Reject explicit unsafe values, fill every gap.
+    Mutate,
+    /// Reject explicit unsafe values, leave the gaps: mutate mode on an
+    /// object whose controller would not recognise it changed.
+    RejectExplicit,
+}
+
+/// True when the object's controller finds it by comparing pod templates
+/// (a Deployment's ReplicaSet), so filling a gap would make that controller
+/// create another object, and the next, without end. The owner reference is
+/// the client's word, which is enough here: the gaps it leaves are filled
+/// again on every Pod the ReplicaSet creates, and its explicit unsafe values
+/// are rejected all the same.
+fn template_compared_by_controller(kind: Kind, object: &Object) -> bool {
+    ControllerRef::of(object)
+        .and_then(|owner| owner.known_kind())
+        .is_some_and(|owner| kind.template_compared_by(owner))
 }
 
 fn inspect<'a>(
@@ -312,7 +359,7 @@ fn inspect<'a>(
 }
 
 fn decide<'a>(
-    mode: Mode,
+    treatment: Treatment,
     subject: &Subject,
     mut object: Object<'a>,
     pod_spec: &FieldPath,
@@ -321,18 +368,14 @@ fn decide<'a>(
     let Findings {
         mut violations, gaps, ..
     } = findings;
-    match mode {
-        Mode::Validate => {
-            violations.extend(gaps.iter().filter_map(findings::Gap::as_violation));
-            if violations.is_empty() {
-                Verdict::accept()
-            } else {
-                reject(subject, violations)
-            }
-        }
-        Mode::Mutate if !violations.is_empty() => reject(subject, violations),
-        Mode::Mutate if gaps.is_empty() => Verdict::accept(),
-        Mode::Mutate => {
+    if treatment == Treatment::Validate {
+        violations.extend(gaps.iter().filter_map(findings::Gap::as_violation));
+    }
+    match treatment {
+        _ if !violations.is_empty() => reject(subject, violations),
+        Treatment::Validate | Treatment::RejectExplicit => Verdict::accept(),
+        Treatment::Mutate if gaps.is_empty() => Verdict::accept(),
+        Treatment::Mutate => {
             let by_owner = ByOwner::new(pod_spec, &gaps);
             let warnings = report::warnings(pod_spec, &gaps, &by_owner);
             if let Err(violation) = findings::apply_all(&mut object, pod_spec, gaps, &by_owner) {
@@ -352,20 +395,55 @@ fn reject<O>(subject: &Subject, violations: Vec<Violation>) -> Verdict<O> {
     }
 }
 
-/// Like the Pod Security admission controller, an UPDATE that leaves the pod
-/// template and the replica count as they were is not judged again: it was
-/// judged when they were written, and mutating it now would start a rollout
-/// (or, for a Pod, be refused by the API server) on a label change. Fields
-/// are compared in order, as the API server writes them; a reordered
-/// template is judged again, which is the safe side.
-fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json) -> bool {
+/// Keys of a pod spec that an update may change and no rule reads: besides
+/// images, what the API server lets a Pod update change
+/// (`ValidatePodUpdate`, `pkg/apis/core/validation/validation.go`).
+const UNREAD_MUTABLE_POD_SPEC_KEYS: [&str; 4] = [
+    "activeDeadlineSeconds",
+    "tolerations",
+    "terminationGracePeriodSeconds",
+    "schedulingGates",
+];
+
+/// True when an UPDATE changes nothing the rules read, so it is not judged:
+/// the pod spec (but for [`UNREAD_MUTABLE_POD_SPEC_KEYS`]), a template's
+/// labels (which spread constraints must select), and whether the workload
+/// runs more than one replica. Never `metadata`: controllers and the
+/// garbage collector patch labels, annotations, finalizers and owner
+/// references of objects created before this policy, and must not be
+/// stopped by it.
+///
+/// Pod Security Admission's `isSignificantPodUpdate` re-evaluates a Pod
+/// only when a container image changes or an ephemeral container is added;
+/// here any change of a field a rule reads counts (for a Pod the API server
+/// allows nothing else there but images), and the `ephemeralcontainers`
+/// subresource is judged on its own path. For pod templates this policy
+/// skips more than Pod Security Admission, which evaluates every update of
+/// a workload in its warn and audit modes.
+///
+/// Only a rise of the replica count above 1 brings in a rule (topology
+/// spread): lowering it never does, and a rise carried out by the
+/// Deployment controller (`by_deployment_controller`, from the
+/// authenticated user) follows a scale of its Deployment, made through the
+/// scale subresource (kubectl scale, an autoscaler) or judged there;
+/// refusing it would stop the rollout. Fields are compared in order, as the
+/// API server writes them; a reordered spec is judged again, the safe side.
+fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json, by_deployment_controller: bool) -> bool {
     let Some(old_object) = old_object.as_object() else {
         return false;
     };
     let (Ok(new), Ok(old)) = (Workload::locate(kind, object), Workload::locate(kind, old_object)) else {
         return false;
     };
-    new.template == old.template && new.replicas() == old.replicas()
+    let read = |(key, _): &(&str, &Json)| !UNREAD_MUTABLE_POD_SPEC_KEYS.contains(key);
+    let same_spec = new.spec.iter().filter(read).eq(old.spec.iter().filter(read));
+    // A Pod's template is the Pod itself: its labels are its metadata.
+    let same_labels = kind == Kind::Pod || new.template_labels() == old.template_labels();
+    let newly_replicated = match (new.replicas(), old.replicas()) {
+        (Ok(now), Ok(before)) => now > 1 && before <= 1 && !by_deployment_controller,
+        (now, before) => now != before,
+    };
+    same_spec && same_labels && !newly_replicated
 }
 
 fn ephemeral_container_names<'a>(old_object: &'a Json<'a>) -> Vec<&'a str> {
@@ -395,6 +473,9 @@ struct Subject<'a> {
     name: Cow<'a, str>,
     /// The name is a `generateName` prefix.
     generated: bool,
+    /// `ReplicaSet web-5d8f`: the controller the object names, so that a
+    /// rejected Pod says which workload to fix.
+    controller: Option<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 impl<'a> Subject<'a> {
@@ -414,11 +495,23 @@ impl<'a> Subject<'a> {
             (None, Some(prefix)) => (prefix, true),
             (None, None) => (request.name.clone(), false),
         };
+        let controller = request
+            .object
+            .as_object()
+            .and_then(workload::controller_reference)
+            .map(|owner| {
+                let text = |key| match json::field(owner, key) {
+                    Some(Json::Str(text)) => text.clone(),
+                    _ => Cow::Borrowed("?"),
+                };
+                (text("kind"), text("name"))
+            });
         Subject {
             kind,
             namespace: request.namespace.clone(),
             name,
             generated,
+            controller,
         }
     }
 }
@@ -433,6 +526,9 @@ impl fmt::Display for Subject<'_> {
         f.write_str(&self.name)?;
         if self.generated {
             f.write_str("*")?;
+        }
+        if let Some((kind, name)) = &self.controller {
+            write!(f, " (created by {kind} {name})")?;
         }
         Ok(())
     }

@@ -186,22 +186,71 @@ fn child_object<'v, 'a>(parent: &'v Object<'a>, key: &'static str) -> Result<&'v
     }
 }
 
-/// True when the object's controlling owner is a kind this policy evaluates:
-/// that parent was checked, and mutating the child would make the parent's
-/// controller fight the webhook. Anything ambiguous counts as not controlled,
-/// so the object is evaluated.
-pub fn is_controlled_by_evaluated_kind(object: &Object) -> bool {
-    let owners = json::field(object, "metadata")
-        .and_then(Json::as_object)
-        .and_then(|metadata| json::field(metadata, "ownerReferences"))
-        .and_then(Json::as_array);
-    owners.into_iter().flatten().filter_map(Json::as_object).any(|owner| {
+/// The controller an object names in `metadata.ownerReferences` (the
+/// reference with `controller: true`), as the client wrote it. Kubernetes
+/// does not check that the owner exists or made the object, so this is
+/// never a reason to judge less: it only names the owner in a rejection and
+/// tells whether that owner's controller compares its child's template (see
+/// [`Kind::template_compared_by`]), which decides whether a gap is filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControllerRef<'v> {
+    /// `ReplicaSet`, as written.
+    pub kind: &'v str,
+    /// The API group from `apiVersion` (`apps` for `apps/v1`, empty for the
+    /// core group's `v1`).
+    pub group: &'v str,
+    pub name: &'v str,
+}
+
+impl<'v> ControllerRef<'v> {
+    /// The first owner reference with `controller: true` (the API server
+    /// refuses an object with two), or `None` where there is none or
+    /// `ownerReferences` is not a list of objects.
+    pub fn of(object: &'v Object) -> Option<ControllerRef<'v>> {
+        let owner = controller_reference(object)?;
         let text = |key| json::field(owner, key).and_then(Json::as_str).unwrap_or_default();
-        let is_controller = json::field(owner, "controller").and_then(Json::as_bool) == Some(true);
         // `apps/v1` has group `apps`; the core group's apiVersion is just `v1`.
         let group = text("apiVersion").rsplit_once('/').map_or("", |(group, _)| group);
-        is_controller && Kind::find(text("kind"), group).is_some()
-    })
+        Some(ControllerRef {
+            kind: text("kind"),
+            group,
+            name: text("name"),
+        })
+    }
+
+    /// The owner's kind, where it is one this policy knows.
+    pub fn known_kind(&self) -> Option<Kind> {
+        Kind::find(self.kind, self.group)
+    }
+}
+
+/// The owner reference with `controller: true`, as [`ControllerRef::of`]
+/// reads it, for a caller that keeps its strings beyond the view.
+pub fn controller_reference<'v, 'a>(object: &'v Object<'a>) -> Option<&'v Object<'a>> {
+    json::field(object, "metadata")
+        .and_then(Json::as_object)
+        .and_then(|metadata| json::field(metadata, "ownerReferences"))
+        .and_then(Json::as_array)?
+        .iter()
+        .filter_map(Json::as_object)
+        .find(|owner| json::field(owner, "controller").and_then(Json::as_bool) == Some(true))
+}
+
+impl Kind {
+    /// True when the controller of an `owner` finds this child by comparing
+    /// the child's pod template with its own, so that a child whose template
+    /// a webhook changed is not recognised and another child is made. Of
+    /// the built-in controllers only the Deployment controller does this, for
+    /// its ReplicaSets: `FindNewReplicaSet` keeps the ReplicaSet whose
+    /// template `EqualIgnoreHash` finds equal to the Deployment's
+    /// (`pkg/controller/deployment/util/deployment_util.go`), and creates a
+    /// new one under a bumped `collisionCount` when none is. The ReplicaSet,
+    /// StatefulSet, DaemonSet and Job controllers tell their pods apart by
+    /// owner, selector and the `controller-revision-hash` label, never by
+    /// their spec, and the CronJob controller its Jobs by owner.
+    pub fn template_compared_by(self, owner: Kind) -> bool {
+        self == Kind::ReplicaSet && owner == Kind::Deployment
+    }
 }
 
 #[cfg(test)]
@@ -254,16 +303,19 @@ mod tests {
     }
 
     #[rstest]
-    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "controller": true}]), true)]
-    #[case(json!([{"apiVersion": "batch/v1", "kind": "CronJob", "controller": true}]), true)]
-    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet"}]), false)]
-    #[case(json!([{"apiVersion": "example.com/v1", "kind": "Deployment", "controller": true}]), false)]
-    #[case(json!([{"apiVersion": "example.com/v1", "kind": "Database", "controller": true}]), false)]
-    #[case(json!("garbage"), false)]
-    fn owners_that_this_policy_evaluates_are_recognised(#[case] owners: Value, #[case] controlled: bool) {
+    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "controller": true}]), Some(("ReplicaSet", "apps", "web-1")))]
+    #[case(json!([{"apiVersion": "v1", "kind": "Node", "name": "a"}, {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "controller": true}]), Some(("CronJob", "batch", "nightly")))]
+    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1"}]), None)]
+    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "controller": "true"}]), None)]
+    #[case(json!("garbage"), None)]
+    fn the_controller_is_the_reference_marked_controller(
+        #[case] owners: Value,
+        #[case] expected: Option<(&str, &str, &str)>,
+    ) {
         let source = json!({"metadata": {"ownerReferences": owners}});
         let object = Json::from(&source);
-        assert_eq!(is_controlled_by_evaluated_kind(object.as_object().unwrap()), controlled);
+        let controller = ControllerRef::of(object.as_object().unwrap());
+        assert_eq!(controller.map(|owner| (owner.kind, owner.group, owner.name)), expected);
     }
 
     #[rstest]

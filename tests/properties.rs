@@ -440,6 +440,49 @@ proptest! {
     }
 
     #[test]
+    fn a_deployments_replicaset_and_pods_need_nothing_after_the_deployment(model in template()) {
+        let model = Template { kind: "Deployment", ..model };
+        let deployment = match run(&model.object(), json!({})) {
+            Verdict::Mutate { object, .. } => object,
+            Verdict::Accept { .. } => model.object(),
+            Verdict::Reject { .. } => return Ok(()),
+        };
+        let replica_set = replica_set_of(&deployment);
+        for mode in ["mutate", "validate"] {
+            let verdict = run(&replica_set, json!({"mode": mode}));
+            prop_assert!(matches!(&verdict, Verdict::Accept { warnings } if warnings.is_empty()), "ReplicaSet, {mode}: {verdict:?}");
+        }
+        let pod = pod_of(&replica_set);
+        for mode in ["mutate", "validate"] {
+            let verdict = run(&pod, json!({"mode": mode}));
+            prop_assert!(matches!(&verdict, Verdict::Accept { warnings } if warnings.is_empty()), "Pod, {mode}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn an_update_of_metadata_alone_is_accepted_untouched(
+        model in template(),
+        validate_mode in any::<bool>(),
+        change in 0..4usize,
+    ) {
+        let old = model.object();
+        let mut new = old.clone();
+        let metadata = &mut new["metadata"];
+        match change {
+            0 => metadata["labels"] = json!({"team": "payments"}),
+            1 => metadata["annotations"] = json!({"example.com/note": "x"}),
+            2 => metadata["finalizers"] = json!(["example.com/cleanup"]),
+            _ => metadata["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": "adopter", "uid": "1", "controller": true}]),
+        }
+        let mut update = request(&new, "UPDATE");
+        update.old_object = old;
+        let mode = if validate_mode { "validate" } else { "mutate" };
+        let verdict = run_request(update, json!({"mode": mode}));
+        prop_assert!(matches!(&verdict, Verdict::Accept { warnings } if warnings.is_empty()), "{verdict:?}");
+    }
+
+    #[test]
     fn any_json_in_the_object_gets_a_verdict(object in arbitrary_json()) {
         let mut request = request(&fixture("httpbin-bare.yaml"), "CREATE");
         request.object = object;
@@ -447,6 +490,61 @@ proptest! {
         // the verdict says: any verdict is fine.
         run_request(request, json!({}));
     }
+}
+
+/// The ReplicaSet the Deployment controller creates for `deployment`: its
+/// template with the `pod-template-hash` label added to the template, the
+/// selector and the object, and the Deployment as controller
+/// (`getNewReplicaSet`, `pkg/controller/deployment/sync.go`).
+fn replica_set_of(deployment: &Value) -> Value {
+    const HASH: &str = "5d8f7c9b6";
+    let mut template = deployment["spec"]["template"].clone();
+    template["metadata"]["labels"]["pod-template-hash"] = json!(HASH);
+    let mut selector = deployment["spec"]["selector"].clone();
+    selector["matchLabels"]["pod-template-hash"] = json!(HASH);
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": format!("demo-{HASH}"),
+            "namespace": "default",
+            "labels": template["metadata"]["labels"],
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "demo", "uid": "1", "controller": true}],
+        },
+        "spec": {"replicas": deployment["spec"]["replicas"], "selector": selector, "template": template},
+    })
+}
+
+/// A Pod the ReplicaSet controller creates from `replica_set`, as the API
+/// server stores it from 1.34: each spread constraint's `matchLabelKeys`
+/// merged into its `labelSelector` as `In` requirements on the pod's own
+/// labels (`applyMatchLabelKeysToTopologySpread`).
+fn pod_of(replica_set: &Value) -> Value {
+    let template = &replica_set["spec"]["template"];
+    let labels = template["metadata"]["labels"].clone();
+    let mut spec = template["spec"].clone();
+    for constraint in spec["topologySpreadConstraints"].as_array_mut().into_iter().flatten() {
+        let keys = constraint["matchLabelKeys"].as_array().cloned().unwrap_or_default();
+        for key in keys.iter().filter_map(Value::as_str) {
+            let requirement = json!({"key": key, "operator": "In", "values": [labels[key]]});
+            match constraint["labelSelector"]["matchExpressions"].as_array_mut() {
+                Some(requirements) => requirements.push(requirement),
+                None => constraint["labelSelector"]["matchExpressions"] = json!([requirement]),
+            }
+        }
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "generateName": format!("{}-", replica_set["metadata"]["name"].as_str().unwrap_or_default()),
+            "namespace": "default",
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": replica_set["metadata"]["name"], "uid": "2", "controller": true}],
+        },
+        "spec": spec,
+    })
 }
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {

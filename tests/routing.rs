@@ -63,47 +63,199 @@ fn a_deployment_named_custom_resource_is_not_mistaken_for_one() {
     assert!(matches!(verdict, Verdict::Accept { warnings } if warnings[0].contains("Deployment.example.com")));
 }
 
+/// `object` claiming `owner` (`apiVersion`, kind, name) as its controller.
+fn owned_by(mut object: Value, api_version: &str, owner: &str, name: &str) -> Value {
+    object["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": api_version, "kind": owner, "name": name, "uid": "1", "controller": true}]);
+    object
+}
+
+/// The fixture with a privileged root container: unsafe whoever owns it.
+fn privileged(name: &str) -> Value {
+    let mut object = fixture(name);
+    let spec = if object["kind"] == "Pod" {
+        &mut object["spec"]
+    } else {
+        &mut object["spec"]["template"]["spec"]
+    };
+    spec["containers"][0]["securityContext"] = json!({"privileged": true, "runAsUser": 0});
+    object
+}
+
 #[rstest]
-#[case::replicaset_of_a_deployment("replicaset.yaml", "apps/v1", "Deployment")]
+#[case::pod_claiming_a_replicaset("pod.yaml", "apps/v1", "ReplicaSet")]
+#[case::pod_claiming_a_statefulset("pod.yaml", "apps/v1", "StatefulSet")]
+#[case::replicaset_claiming_a_deployment("replicaset.yaml", "apps/v1", "Deployment")]
+#[case::job_claiming_a_cronjob("job.yaml", "batch/v1", "CronJob")]
+fn explicit_unsafe_values_are_rejected_whatever_the_owner(
+    #[case] name: &str,
+    #[case] api_version: &str,
+    #[case] owner: &str,
+    #[values("mutate", "validate")] mode: &str,
+) {
+    let object = owned_by(privileged(name), api_version, owner, "parent");
+    let message = rejection(run(&object, json!({"mode": mode})));
+    assert!(message.contains("securityContext.privileged: is true"), "{message}");
+    assert!(message.contains("securityContext.runAsUser: is 0 (root)"), "{message}");
+    assert!(
+        message.contains(&format!("(created by {owner} parent) is not compliant")),
+        "a controller's object names its owner: {message}"
+    );
+}
+
+#[rstest]
 #[case::pod_of_a_replicaset("pod.yaml", "apps/v1", "ReplicaSet")]
+#[case::replicaset_of_a_deployment("replicaset.yaml", "apps/v1", "Deployment")]
 #[case::job_of_a_cronjob("job.yaml", "batch/v1", "CronJob")]
-#[case::pod_of_a_statefulset("pod.yaml", "apps/v1", "StatefulSet")]
-fn objects_controlled_by_an_evaluated_kind_are_accepted_untouched(
+fn validate_mode_judges_owned_objects_like_any_other(
     #[case] name: &str,
     #[case] api_version: &str,
     #[case] owner: &str,
 ) {
-    let mut object = fixture(name);
-    object["metadata"]["ownerReferences"] =
-        json!([{"apiVersion": api_version, "kind": owner, "name": "parent", "uid": "1", "controller": true}]);
-    assert_accepted_untouched(&run(&object, json!({"mode": "validate"})));
+    let object = owned_by(fixture(name), api_version, owner, "parent");
+    let message = rejection(validate(&object));
+    assert!(message.contains("readOnlyRootFilesystem: not set"), "{message}");
 }
 
 #[test]
-fn objects_owned_by_an_operator_are_evaluated() {
-    let mut object = fixture("pod.yaml");
-    object["metadata"]["ownerReferences"] =
-        json!([{"apiVersion": "example.com/v1", "kind": "Database", "name": "db", "uid": "1", "controller": true}]);
-    assert!(matches!(run(&object, json!({})), Verdict::Mutate { .. }));
+fn a_deployments_replicaset_is_not_mutated_so_the_deployment_controller_still_finds_it() {
+    let object = owned_by(fixture("replicaset.yaml"), "apps/v1", "Deployment", "frontend");
+    assert_accepted_untouched(&run(&object, json!({})));
+    // The same ReplicaSet with a custom resource for an owner is mutated:
+    // only the Deployment controller compares its child's template.
+    let custom = owned_by(fixture("replicaset.yaml"), "example.com/v1", "Deployment", "frontend");
+    assert!(matches!(run(&custom, json!({})), Verdict::Mutate { .. }));
+}
+
+#[rstest]
+#[case::pod_of_a_replicaset("pod.yaml", "apps/v1", "ReplicaSet")]
+#[case::pod_of_a_statefulset("pod.yaml", "apps/v1", "StatefulSet")]
+#[case::pod_of_a_job("pod.yaml", "batch/v1", "Job")]
+#[case::job_of_a_cronjob("job.yaml", "batch/v1", "CronJob")]
+#[case::pod_of_an_operator("pod.yaml", "example.com/v1", "Database")]
+fn children_no_controller_compares_are_mutated_like_any_object(
+    #[case] name: &str,
+    #[case] api_version: &str,
+    #[case] owner: &str,
+) {
+    let object = owned_by(fixture(name), api_version, owner, "parent");
+    let (hardened, _) = mutated(&object);
+    assert_preserved(&object, &hardened, "");
+    // The child of a hardened parent: the mutation is a function of the
+    // template alone, so it gets nothing more.
+    assert_accepted_untouched(&run(&hardened, json!({})));
+}
+
+/// An UPDATE of `old` into `new`, sent by `username`.
+fn update(old: &Value, new: &Value, username: &str) -> kubewarden_policy_sdk::request::KubernetesAdmissionRequest {
+    let mut request = request(new, "UPDATE");
+    request.old_object = old.clone();
+    request.user_info.username = username.to_string();
+    request
+}
+
+type MetadataChange = fn(&mut Value);
+
+fn metadata_changes() -> Vec<(&'static str, MetadataChange)> {
+    vec![
+        ("label", |object| {
+            object["metadata"]["labels"]["team"] = json!("payments")
+        }),
+        ("annotation", |object| {
+            object["metadata"]["annotations"] = json!({"example.com/note": "hi"})
+        }),
+        ("finalizer removed", |object| {
+            object["metadata"]["finalizers"] = json!([])
+        }),
+        ("ownerReference released", |object| {
+            object["metadata"]["ownerReferences"] = json!([])
+        }),
+        ("ownerReference adopted", |object| {
+            object["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": "adopter", "uid": "2", "controller": true}])
+        }),
+    ]
+}
+
+#[rstest]
+#[case::pod("pod.yaml")]
+#[case::deployment("httpbin-bare.yaml")]
+#[case::unsafe_deployment("unsafe-everything.yaml")]
+fn metadata_only_updates_of_non_compliant_objects_are_accepted_untouched(
+    #[case] name: &str,
+    #[values("mutate", "validate")] mode: &str,
+) {
+    // As created before the policy, claimed by a controller, with a
+    // finalizer the garbage collector will remove.
+    let mut old = owned_by(fixture(name), "apps/v1", "ReplicaSet", "web-1");
+    old["metadata"]["finalizers"] = json!(["orphan"]);
+    for (change, apply) in metadata_changes() {
+        let mut new = old.clone();
+        apply(&mut new);
+        for user in ["jane", "system:serviceaccount:kube-system:generic-garbage-collector"] {
+            let verdict = run_request(update(&old, &new, user), json!({"mode": mode}));
+            assert!(
+                matches!(&verdict, Verdict::Accept { warnings } if warnings.is_empty()),
+                "{change} by {user}: {verdict:#?}"
+            );
+        }
+    }
 }
 
 #[test]
 fn an_update_that_leaves_the_template_and_replicas_alone_is_not_judged_again() {
     let old = fixture("httpbin-bare.yaml");
     let mut new = old.clone();
-    new["metadata"]["labels"]["team"] = json!("payments");
-    let mut relabel = request(&new, "UPDATE");
-    relabel.old_object = old.clone();
-    assert_accepted_untouched(&evaluate_sdk_request(&relabel, &settings(json!({}))));
+    new["spec"]["template"]["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/restartedAt": "now"});
+    new["spec"]["template"]["spec"]["tolerations"] = json!([{"key": "spot", "operator": "Exists"}]);
+    assert_accepted_untouched(&run_request(update(&old, &new, "jane"), json!({})));
 
-    // Scaling up is judged: the spread rule depends on the replica count.
-    new["spec"]["replicas"] = json!(5);
-    let mut scale_up = request(&new, "UPDATE");
-    scale_up.old_object = old;
+    // A template label is read (a spread constraint must select it).
+    let mut relabelled = old.clone();
+    relabelled["spec"]["template"]["metadata"]["labels"]["track"] = json!("canary");
     assert!(matches!(
-        evaluate_sdk_request(&scale_up, &settings(json!({}))),
+        run_request(update(&old, &relabelled, "jane"), json!({})),
         Verdict::Mutate { .. }
     ));
+}
+
+#[test]
+fn a_pods_mutable_fields_that_no_rule_reads_are_not_judged() {
+    let old = fixture("pod.yaml");
+    let mut new = old.clone();
+    new["spec"]["tolerations"] = json!([{"key": "spot", "operator": "Exists"}]);
+    new["spec"]["activeDeadlineSeconds"] = json!(60);
+    assert_accepted_untouched(&run_request(update(&old, &new, "jane"), json!({"mode": "validate"})));
+}
+
+#[rstest]
+#[case::scale_up_by_a_user(1, 5, "jane", true)]
+#[case::scale_up_above_one_already(3, 5, "jane", false)]
+#[case::scale_down(3, 1, "jane", false)]
+#[case::scale_to_zero_in_a_rollout(3, 0, "system:serviceaccount:kube-system:deployment-controller", false)]
+#[case::scale_up_by_the_deployment_controller(1, 3, "system:serviceaccount:kube-system:deployment-controller", false)]
+#[case::scale_up_by_the_controller_manager(1, 3, "system:kube-controller-manager", false)]
+fn only_a_users_scale_up_past_one_replica_is_judged(
+    #[case] before: i64,
+    #[case] after: i64,
+    #[case] username: &str,
+    #[case] judged: bool,
+) {
+    // No spread constraint: validate mode demands one above one replica.
+    let mut old = fixture("replicaset.yaml");
+    old["spec"]["replicas"] = json!(before);
+    let mut new = old.clone();
+    new["spec"]["replicas"] = json!(after);
+    let verdict = run_request(update(&old, &new, username), json!({"mode": "validate"}));
+    if judged {
+        let message = rejection(verdict);
+        assert!(
+            message.contains("topologySpreadConstraints: none on a workload of 5 replicas"),
+            "{message}"
+        );
+    } else {
+        assert_accepted_untouched(&verdict);
+    }
 }
 
 #[test]
@@ -167,6 +319,30 @@ fn an_ephemeral_debug_container_gets_the_security_context_rules_only() {
             .all(|warning| warning.contains("ephemeralContainers[debugger]")),
         "{warnings:#?}"
     );
+}
+
+#[rstest]
+#[case::mutate("mutate")]
+#[case::validate("validate")]
+fn an_ephemeral_container_added_to_a_controllers_pod_is_judged(#[case] mode: &str) {
+    // `kubectl debug` on a Deployment's pod: its owner exempts nothing.
+    let (old, new) = pod_with_debugger(json!({"name": "debugger", "image": "busybox:1.37"}));
+    let (old, new) = (
+        owned_by(old, "apps/v1", "ReplicaSet", "web-5d8f"),
+        owned_by(new, "apps/v1", "ReplicaSet", "web-5d8f"),
+    );
+    let verdict = run_request(ephemeral_request(old, &new), json!({"mode": mode}));
+    match verdict {
+        Verdict::Mutate { object, .. } if mode == "mutate" => assert_eq!(
+            object["spec"]["ephemeralContainers"][0]["securityContext"]["allowPrivilegeEscalation"],
+            json!(false)
+        ),
+        Verdict::Reject { message } if mode == "validate" => assert!(
+            message.contains("ephemeralContainers[debugger].securityContext.allowPrivilegeEscalation: not set"),
+            "{message}"
+        ),
+        other => panic!("{mode}: {other:#?}"),
+    }
 }
 
 #[test]
