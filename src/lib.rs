@@ -8,6 +8,7 @@ use wapc_guest::{CallResult, register_function};
 mod arena;
 pub mod engine;
 pub mod findings;
+mod image;
 pub mod json;
 pub mod path;
 pub mod quantity;

@@ -382,9 +382,17 @@ impl Settings {
     }
 
     pub fn is_image_exempt(&self, image: &str) -> bool {
-        self.exempt_images
-            .iter()
-            .any(|pattern| wildmatch::WildMatch::new(pattern).matches(image))
+        if self.exempt_images.is_empty() {
+            return false;
+        }
+        // A glob may be written for the reference as the manifest gives it
+        // or as the runtime resolves it (`docker.io/library/nginx:*`).
+        let resolved = crate::image::normalized(image);
+        let names = [image, &resolved];
+        self.exempt_images.iter().any(|pattern| {
+            let pattern = wildmatch::WildMatch::new(pattern);
+            names.iter().any(|name| pattern.matches(name))
+        })
     }
 }
 
@@ -516,10 +524,16 @@ mod tests {
     }
 
     #[rstest]
-    #[case("registry.example.com/istio/proxyv2:1.2", true)]
-    #[case("docker.io/library/nginx:1.27", false)]
-    fn image_exemptions_are_globs(#[case] image: &str, #[case] exempt: bool) {
-        let settings = Settings::from_json(&json!({"exemptImages": ["*/istio/proxyv2:*"]})).unwrap();
+    #[case("*/istio/proxyv2:*", "registry.example.com/istio/proxyv2:1.2", true)]
+    #[case("*/istio/proxyv2:*", "docker.io/library/nginx:1.27", false)]
+    #[case("docker.io/library/nginx:*", "nginx:1.27", true)]
+    #[case("docker.io/library/nginx:*", "nginx", true)]
+    #[case("docker.io/istio/proxyv2:*", "istio/proxyv2:1.22.0", true)]
+    #[case("nginx:*", "nginx:1.27", true)]
+    #[case("docker.io/library/nginx:*", "quay.io/nginx/nginx:1.27", false)]
+    #[case("*:latest", "busybox", true)]
+    fn image_exemptions_match_as_written_or_as_resolved(#[case] glob: &str, #[case] image: &str, #[case] exempt: bool) {
+        let settings = Settings::from_json(&json!({"exemptImages": [glob]})).unwrap();
         assert_eq!(settings.is_image_exempt(image), exempt);
     }
 

@@ -1,0 +1,110 @@
+//! Image references as the container runtime resolves them, so that an
+//! `exemptImages` glob written for the full name also matches the short
+//! name in a manifest: `nginx:1.27` is `docker.io/library/nginx:1.27`.
+//!
+//! Follows `ParseNormalizedNamed` and `TagNameOnly` of the reference
+//! package that containerd and Docker use (`distribution/reference`,
+//! `normalize.go`, `splitDockerDomain`). It is written here rather than
+//! taken from a crate: the crates that parse references (`docker-image`,
+//! `oci-spec`, `buildkit-rs-reference`) all bring the `regex` crate, which
+//! alone would take the module past its 400 KB budget, and `docker-image`
+//! also misreads `localhost:5000/app` as a path. Only normalising is needed,
+//! not validating: the API server and the runtime refuse a malformed
+//! reference, and an odd one simply matches fewer globs.
+
+use std::borrow::Cow;
+
+const DEFAULT_DOMAIN: &str = "docker.io";
+const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
+const OFFICIAL_REPOSITORY_PREFIX: &str = "library/";
+const DEFAULT_TAG: &str = ":latest";
+
+/// `image` with the default registry, the `library/` prefix of official
+/// images and the `latest` tag made explicit, digests kept:
+///
+/// | written | normalised |
+/// |---|---|
+/// | `nginx` | `docker.io/library/nginx:latest` |
+/// | `istio/proxyv2:1.22.0` | `docker.io/istio/proxyv2:1.22.0` |
+/// | `localhost:5000/app` | `localhost:5000/app:latest` |
+/// | `ghcr.io/org/app@sha256:…` | unchanged |
+///
+/// Borrowed when the reference is already in that form.
+pub fn normalized(image: &str) -> Cow<'_, str> {
+    let (written_domain, remainder) = split_domain(image);
+    let domain = match written_domain {
+        None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
+        Some(domain) => domain,
+    };
+    let bytes = remainder.as_bytes();
+    let official = domain == DEFAULT_DOMAIN && !bytes.contains(&b'/');
+    // A tag is a `:` after the last `/`; a digest follows `@`.
+    let last_segment = match bytes.iter().rposition(|&byte| byte == b'/') {
+        Some(slash) => &bytes[slash + 1..],
+        None => bytes,
+    };
+    let untagged = !last_segment.contains(&b':') && !bytes.contains(&b'@');
+    if written_domain == Some(domain) && !official && !untagged {
+        return Cow::Borrowed(image);
+    }
+    let mut full = String::with_capacity(image.len() + 32);
+    full.push_str(domain);
+    full.push('/');
+    if official {
+        full.push_str(OFFICIAL_REPOSITORY_PREFIX);
+    }
+    full.push_str(remainder);
+    if untagged {
+        full.push_str(DEFAULT_TAG);
+    }
+    Cow::Owned(full)
+}
+
+/// `splitDockerDomain`: the registry as written, if the first path
+/// component is one (it has a `.` or a `:`, is `localhost`, or has an
+/// upper-case letter), and the rest of the reference.
+fn split_domain(image: &str) -> (Option<&str>, &str) {
+    let Some(slash) = image.bytes().position(|byte| byte == b'/') else {
+        return (None, image);
+    };
+    let first = &image[..slash];
+    let is_domain = first == "localhost"
+        || first
+            .bytes()
+            .any(|byte| byte == b'.' || byte == b':' || byte.is_ascii_uppercase());
+    if is_domain {
+        (Some(first), &image[slash + 1..])
+    } else {
+        (None, image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("nginx", "docker.io/library/nginx:latest")]
+    #[case("nginx:1.27", "docker.io/library/nginx:1.27")]
+    #[case("library/nginx:1.27", "docker.io/library/nginx:1.27")]
+    #[case("istio/proxyv2:1.22.0", "docker.io/istio/proxyv2:1.22.0")]
+    #[case("docker.io/nginx", "docker.io/library/nginx:latest")]
+    #[case("index.docker.io/library/nginx:1.27", "docker.io/library/nginx:1.27")]
+    #[case("docker.io/library/nginx:1.27", "docker.io/library/nginx:1.27")]
+    #[case("localhost/app", "localhost/app:latest")]
+    #[case("localhost:5000/team/app:2", "localhost:5000/team/app:2")]
+    #[case("registry.example.com:443/app", "registry.example.com:443/app:latest")]
+    #[case("ghcr.io/org/app@sha256:0123abcd", "ghcr.io/org/app@sha256:0123abcd")]
+    #[case("nginx@sha256:0123abcd", "docker.io/library/nginx@sha256:0123abcd")]
+    #[case("nginx:1.27@sha256:0123abcd", "docker.io/library/nginx:1.27@sha256:0123abcd")]
+    #[case("Registry/app", "Registry/app:latest")]
+    fn references_resolve_as_the_runtime_resolves_them(#[case] written: &str, #[case] expected: &str) {
+        assert_eq!(normalized(written), expected);
+    }
+
+    #[test]
+    fn a_full_reference_is_not_copied() {
+        assert!(matches!(normalized("quay.io/org/app:1"), Cow::Borrowed(_)));
+    }
+}
