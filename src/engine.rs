@@ -353,6 +353,7 @@ fn inspect<'a>(
         every_container_evaluated: containers.len() == listed,
         containers,
         pod_spec_writable: scope == Scope::Template,
+        windows: workload.is_windows(),
     };
     rules::check_all(&context, &mut findings);
     Ok((pod_spec, findings))

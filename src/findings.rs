@@ -79,6 +79,13 @@ pub enum Edit<'a> {
     Set(Json<'a>),
     /// Append to the list, creating it if absent.
     Append(Json<'a>),
+    /// Set `key` of the list's item at `index`, an object where `key` is
+    /// absent (a spread constraint's `labelSelector`).
+    SetInItem {
+        index: usize,
+        key: &'static str,
+        value: Json<'a>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +121,24 @@ impl<'a> Gap<'a> {
         }
     }
 
+    /// Sets `key` in the item at `index` of the list at `place`; `what`
+    /// says it in words, `missing` why validate mode rejects its absence.
+    pub fn set_in_item(
+        place: Place,
+        index: usize,
+        key: &'static str,
+        value: Json<'a>,
+        what: impl Into<Text>,
+        missing: impl Into<Text>,
+    ) -> Gap<'a> {
+        Gap {
+            place,
+            edit: Edit::SetInItem { index, key, value },
+            what: Some(what.into()),
+            required: Some(missing.into()),
+        }
+    }
+
     pub fn optional(mut self) -> Gap<'a> {
         self.required = None;
         self
@@ -128,19 +153,29 @@ impl<'a> Gap<'a> {
     pub fn describe(&self, out: &mut String) {
         match (&self.what, &self.edit) {
             (Some(what), _) => out.push_str(what),
-            (None, Edit::Set(value) | Edit::Append(value)) => json::describe(value, out),
+            (None, Edit::Set(value) | Edit::Append(value) | Edit::SetInItem { value, .. }) => {
+                json::describe(value, out)
+            }
         }
     }
 
     /// The rejection validate mode gives for a required gap.
     pub fn as_violation(&self) -> Option<Violation> {
         let reason = self.required.as_ref()?;
-        let mut fix = String::from(match self.edit {
-            Edit::Set(_) => "set it to ",
-            Edit::Append(_) => "add ",
-        });
+        let (path, fix) = match &self.edit {
+            Edit::Set(_) => (self.place.path(), "set it to "),
+            Edit::Append(_) => (self.place.path(), "add "),
+            Edit::SetInItem { index, key, .. } => {
+                let item = self.place.path_to(Segment::Item {
+                    index: *index,
+                    name: None,
+                });
+                (item.key(key), "set it to ")
+            }
+        };
+        let mut fix = String::from(fix);
         self.describe(&mut fix);
-        Some(Violation::new(self.place.path(), reason.as_ref(), fix))
+        Some(Violation::new(path, reason.as_ref(), fix))
     }
 }
 
@@ -379,7 +414,16 @@ fn apply<'a>(object: &mut Object<'a>, place: &Place, edit: Edit<'a>) -> Result<(
         (Edit::Set(_), _) => {}
         (Edit::Append(value), slot @ Json::Null) => *slot = Json::Array(vec![value]),
         (Edit::Append(value), Json::Array(items)) => items.push(value),
-        (Edit::Append(_), _) => return Err(cannot()),
+        (Edit::SetInItem { index, key, value }, Json::Array(items)) => match items.get_mut(index) {
+            Some(Json::Object(item)) => {
+                let slot = item.insert_or_get_mut(key, Json::Null);
+                if slot.is_null() {
+                    *slot = value;
+                }
+            }
+            _ => return Err(cannot()),
+        },
+        (Edit::Append(_) | Edit::SetInItem { .. }, _) => return Err(cannot()),
     }
     Ok(())
 }
@@ -482,6 +526,32 @@ mod tests {
             applied(object, &gap).unwrap()["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"],
             json!(["NET_RAW", "ALL"])
         );
+    }
+
+    #[test]
+    fn set_in_item_fills_one_items_absent_key_only() {
+        let object = json!({"spec": {"topologySpreadConstraints": [{"maxSkew": 1}, {"maxSkew": 2}]}});
+        let place = Place::new(Rc::new(pod_spec())).key("topologySpreadConstraints");
+        let gap = Gap::set_in_item(
+            place.clone(),
+            1,
+            "labelSelector",
+            json::text("x"),
+            "the selector",
+            "not set",
+        );
+        assert_eq!(
+            applied(object.clone(), &gap).unwrap()["spec"]["topologySpreadConstraints"],
+            json!([{"maxSkew": 1}, {"maxSkew": 2, "labelSelector": "x"}])
+        );
+        assert_eq!(
+            gap.as_violation().unwrap().to_string(),
+            "spec.topologySpreadConstraints[1].labelSelector: not set; set it to the selector"
+        );
+        let set_already = json!({"spec": {"topologySpreadConstraints": [{}, {"labelSelector": "kept"}]}});
+        assert_eq!(applied(set_already.clone(), &gap).unwrap(), set_already);
+        let beyond = Gap::set_in_item(place, 5, "labelSelector", Json::Null, "", "");
+        assert!(applied(object, &beyond).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! containers still gets a short list.
 
 use crate::findings::{ByOwner, Edit, Gap, Owner, Violation};
-use crate::path::{FieldPath, write_field, write_segments};
+use crate::path::{FieldPath, Segment, write_field, write_segments};
 
 /// The API server truncates long messages; past this many lines the rest is
 /// counted, not listed.
@@ -81,8 +81,11 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap], by_owner: &ByOwner) -> Vec<S
                     line.push_str("; ");
                 }
                 write_field(&[], gap.place.keys(), &mut line);
+                if let Edit::SetInItem { index, key, .. } = gap.edit {
+                    write_field(&[Segment::Item { index, name: None }], &[key], &mut line);
+                }
                 line.push_str(match gap.edit {
-                    Edit::Set(_) => ": ",
+                    Edit::Set(_) | Edit::SetInItem { .. } => ": ",
                     Edit::Append(_) => ": added ",
                 });
                 gap.describe(&mut line);

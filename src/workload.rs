@@ -167,6 +167,36 @@ impl<'v, 'a> Workload<'v, 'a> {
         }
     }
 
+    /// True for a Windows pod template (`spec.os.name: windows`): the API
+    /// server then forbids the Linux-only security fields (`validateWindows`,
+    /// `pkg/apis/core/validation/validation.go`). A pod that names no OS is
+    /// read as Linux, as the API server reads it.
+    pub fn is_windows(&self) -> bool {
+        json::field(self.spec, "os")
+            .and_then(|os| os.get("name").as_str())
+            .is_some_and(|name| name == "windows")
+    }
+
+    /// Volume names a pod template's volumes cannot keep: a StatefulSet's
+    /// `volumeClaimTemplates`, whose claims the StatefulSet controller puts
+    /// in each pod in place of any template volume of the same name
+    /// (`updateStorage`, `pkg/controller/statefulset/stateful_set_utils.go`).
+    /// Empty for other kinds; names that are not strings are skipped.
+    pub fn claim_template_names(&self) -> impl Iterator<Item = &'v str> {
+        let claims = match self.kind {
+            Kind::StatefulSet => self
+                .spec_object()
+                .ok()
+                .and_then(|spec| json::field(spec, "volumeClaimTemplates")),
+            _ => None,
+        };
+        claims
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|claim| claim.get("metadata").get("name").as_str())
+    }
+
     /// The object's own `spec` (which `locate` found to be an object for
     /// every kind but Pod, whose spec is the pod spec).
     fn spec_object(&self) -> Result<&'v Object<'a>, &'static str> {

@@ -1,5 +1,5 @@
-//! Invariants over every fixture: no data lost, idempotent, and a mutated
-//! object passes validate mode.
+//! Invariants over every fixture: no data lost, idempotent, a mutated
+//! object passes validate mode and the API server's own checks.
 
 mod support;
 
@@ -55,6 +55,27 @@ fn mutating_twice_changes_nothing_and_the_result_passes_validate_mode() {
             matches!(validated, Verdict::Accept { .. }),
             "{name}: mutated object fails validate mode: {validated:#?}"
         );
+    }
+}
+
+#[test]
+fn every_mutated_fixture_passes_the_api_servers_checks() {
+    for name in workload_fixtures() {
+        let Verdict::Mutate { object, .. } = run(&fixture(name), json!({})) else {
+            continue;
+        };
+        assert_eq!(apiserver::violations(&object), Vec::<String>::new(), "{name}");
+    }
+    // With the optional defaults switched on as well.
+    let everything = json!({"resources": {"defaultMemoryLimit": "512Mi"}, "topologySpread": {"zoneTopologyKey": "topology.kubernetes.io/zone"}});
+    for name in workload_fixtures() {
+        if let Verdict::Mutate { object, .. } = run(&fixture(name), everything.clone()) {
+            assert_eq!(
+                apiserver::violations(&object),
+                Vec::<String>::new(),
+                "{name} with {everything}"
+            );
+        }
     }
 }
 

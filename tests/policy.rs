@@ -194,6 +194,26 @@ fn a_volume_named_tmp_that_is_not_an_empty_dir_is_never_reused() {
     assert_eq!(at(&object, &format!("{POD}/volumes/1/name")), &json!("writable-tmp"));
 }
 
+#[test]
+fn a_statefulset_claim_template_name_is_never_used_for_the_tmp_volume() {
+    // The StatefulSet controller replaces a template volume with the claim
+    // of the same name: /tmp would land on the persistent disk.
+    let mut object = fixture("statefulset.yaml");
+    object["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] = json!("tmp");
+    object["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] =
+        json!([{"name": "tmp", "mountPath": "/data"}]);
+    let (object, _) = mutated(&object);
+    let spec = &object["spec"]["template"]["spec"];
+    assert_eq!(
+        spec["volumes"],
+        json!([{"name": "writable-tmp", "emptyDir": {"sizeLimit": "64Mi"}}])
+    );
+    assert_eq!(
+        spec["containers"][0]["volumeMounts"],
+        json!([{"name": "tmp", "mountPath": "/data"}, {"name": "writable-tmp", "mountPath": "/tmp"}])
+    );
+}
+
 #[rstest]
 #[case::custom_size(json!({"sizeLimit": "1Gi"}), Some(json!({"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}})))]
 #[case::no_size_limit(json!({"sizeLimit": null}), Some(json!({"name": "tmp", "emptyDir": {}})))]
@@ -239,12 +259,84 @@ fn localhost_seccomp_is_accepted() {
 // ---------------------------------------------------------------- resources
 
 #[test]
-fn limits_only_container_gets_requests_capped_at_its_limits() {
+fn a_limit_is_a_request_already_so_none_is_added_or_demanded() {
+    // The API server defaults each missing request to its limit; a smaller
+    // default would take a Guaranteed pod down to Burstable.
     let (object, _) = mutated(&fixture("sidecar-and-limits.yaml"));
     let api = at(&object, "/spec/template/spec/containers/0/resources");
-    // cpu limit 50m is below the 100m default; memory limit 1Gi is above 128Mi.
-    assert_eq!(api["requests"], json!({"cpu": "50m", "memory": "128Mi"}));
-    assert_eq!(api["limits"], json!({"cpu": "50m", "memory": "1Gi"}));
+    assert_eq!(api, &json!({"limits": {"cpu": "50m", "memory": "1Gi"}}));
+    let message = rejection(validate(&fixture("sidecar-and-limits.yaml")));
+    assert!(message.contains("containers[api].securityContext"), "{message}");
+    assert!(!message.contains("containers[api].resources"), "{message}");
+}
+
+#[rstest]
+#[case::cpu_limit_only(json!({"limits": {"cpu": "2"}}), json!({"cpu": null, "memory": "128Mi"}))]
+#[case::both_limits(json!({"limits": {"cpu": "2", "memory": "1Gi"}}), json!(null))]
+#[case::memory_request_and_cpu_limit(json!({"requests": {"memory": "1Gi"}, "limits": {"cpu": "2"}}), json!({"cpu": null, "memory": "1Gi"}))]
+fn only_a_resource_with_neither_request_nor_limit_gets_a_default(#[case] resources: Value, #[case] requests: Value) {
+    let mut object = fixture("httpbin-bare.yaml");
+    object["spec"]["template"]["spec"]["containers"][0]["resources"] = resources;
+    let verdict = run(&object, json!({}));
+    let Verdict::Mutate { object, .. } = verdict else {
+        panic!("{verdict:#?}")
+    };
+    let added = object.pointer(&format!("{WEB}/resources/requests"));
+    for key in ["cpu", "memory"] {
+        assert_eq!(
+            added.and_then(|requests| requests.get(key)),
+            requests.get(key).filter(|value| !value.is_null()),
+            "{key}"
+        );
+    }
+}
+
+#[rstest]
+#[case::cpu_request(json!({"requests": {"cpu": "1"}}), &["memory"])]
+#[case::memory_limit(json!({"limits": {"memory": "1Gi"}}), &["cpu"])]
+#[case::both(json!({"requests": {"cpu": "1", "memory": "100Mi"}}), &[])]
+fn a_pod_level_budget_covers_its_containers(#[case] pod_resources: Value, #[case] defaulted: &[&str]) {
+    // Per-container defaults could add up to more than the pod-level
+    // request, which the API server refuses.
+    let mut object = fixture("sidecar-and-limits.yaml");
+    let spec = &mut object["spec"]["template"]["spec"];
+    spec["resources"] = pod_resources;
+    spec["containers"][0].as_object_mut().unwrap().remove("resources");
+    let (object, _) = mutated_with(&object, json!({"resources": {"defaultMemoryLimit": "512Mi"}}));
+    for container in ["containers/0", "initContainers/0"] {
+        let requests = object.pointer(&format!("/spec/template/spec/{container}/resources/requests"));
+        let keys: Vec<&str> = requests
+            .and_then(Value::as_object)
+            .map(|requests| requests.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, defaulted, "{container}");
+        let memory_limit = object.pointer(&format!("/spec/template/spec/{container}/resources/limits/memory"));
+        assert_eq!(
+            memory_limit.is_some(),
+            defaulted.contains(&"memory"),
+            "{container}: {memory_limit:?}"
+        );
+    }
+    // Validate mode demands exactly what mutate mode adds.
+    let mut bare = object.clone();
+    for container in ["containers", "initContainers"] {
+        bare["spec"]["template"]["spec"][container][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("resources");
+    }
+    let message = match validate(&bare) {
+        Verdict::Reject { message } => message,
+        Verdict::Accept { .. } => String::new(),
+        other => panic!("{other:#?}"),
+    };
+    for key in ["cpu", "memory"] {
+        assert_eq!(
+            message.contains(&format!("containers[api].resources.requests.{key}: not set")),
+            defaulted.contains(&key),
+            "{key}: {message}"
+        );
+    }
 }
 
 #[rstest]
@@ -361,18 +453,122 @@ fn validate_mode_rejects_multi_replica_workloads_without_spread_but_not_single_o
     assert_accepted_untouched(&validate(&object));
 }
 
-#[test]
-fn a_constraint_without_a_label_selector_is_rejected() {
-    let mut object = fixture("httpbin-hardened.yaml");
+fn without_label_selector(mut object: Value) -> Value {
     object["spec"]["template"]["spec"]["topologySpreadConstraints"][0]
         .as_object_mut()
         .unwrap()
         .remove("labelSelector");
-    let message = rejection(run(&object, json!({})));
+    object
+}
+
+#[test]
+fn a_constraint_without_a_label_selector_gets_the_workloads_selector_in_mutate_mode() {
+    let object = without_label_selector(fixture("httpbin-hardened.yaml"));
+    let (mutated, warnings) = mutated(&object);
+    assert_preserved(&object, &mutated, "");
+    assert_eq!(
+        at(&mutated, &format!("{POD}/topologySpreadConstraints/0/labelSelector")),
+        &json!({"matchLabels": {"app": "httpbin"}})
+    );
     assert!(
-        message.contains("topologySpreadConstraints[0].labelSelector: is not set, so this constraint counts no pods"),
+        warnings
+            .iter()
+            .any(|warning| warning.contains("topologySpreadConstraints[0].labelSelector: the workload's selector")),
+        "{warnings:#?}"
+    );
+    let message = rejection(validate(&object));
+    assert!(
+        message.contains(
+            "topologySpreadConstraints[0].labelSelector: is not set, so this constraint counts no pods and spreads nothing"
+        ),
         "{message}"
     );
+}
+
+#[test]
+fn a_selector_that_repeats_a_match_label_key_is_not_copied() {
+    // The API server refuses a key both in matchLabelKeys and the selector.
+    let mut object = without_label_selector(fixture("httpbin-hardened.yaml"));
+    object["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["matchLabelKeys"] = json!(["app"]);
+    let message = rejection(run(&object, json!({})));
+    assert!(
+        message.contains("topologySpreadConstraints[0].labelSelector: is not set"),
+        "{message}"
+    );
+}
+
+// ---------------------------------------------------------------- Windows pods
+
+/// Fields the API server forbids on a pod with `os.name: windows`
+/// (`validateWindows`), by pointer below the pod spec and a container.
+const LINUX_ONLY_POD_FIELDS: [&str; 4] = ["runAsUser", "runAsGroup", "fsGroup", "seccompProfile"];
+const LINUX_ONLY_CONTAINER_FIELDS: [&str; 7] = [
+    "runAsUser",
+    "runAsGroup",
+    "seccompProfile",
+    "capabilities",
+    "readOnlyRootFilesystem",
+    "privileged",
+    "allowPrivilegeEscalation",
+];
+
+#[test]
+fn a_windows_pod_gets_no_linux_only_field_and_a_non_administrator_user() {
+    let (object, _) = mutated(&fixture("windows.yaml"));
+    let pod = at(&object, &format!("{POD}/securityContext"));
+    for field in LINUX_ONLY_POD_FIELDS {
+        assert!(pod.get(field).is_none(), "pod-level {field}: {pod}");
+    }
+    assert_eq!(
+        pod,
+        &json!({"runAsNonRoot": true, "windowsOptions": {"runAsUserName": "ContainerUser"}})
+    );
+    let container = at(&object, WEB);
+    for field in LINUX_ONLY_CONTAINER_FIELDS {
+        assert!(
+            container["securityContext"].get(field).is_none(),
+            "container {field}: {container}"
+        );
+    }
+    assert!(
+        container.get("volumeMounts").is_none(),
+        "no /tmp on Windows: {container}"
+    );
+    assert_eq!(
+        container["resources"]["requests"],
+        json!({"cpu": "100m", "memory": "128Mi"})
+    );
+    assert!(object.pointer(&format!("{POD}/topologySpreadConstraints/0")).is_some());
+}
+
+#[test]
+fn validate_mode_demands_of_a_windows_pod_only_what_it_can_carry() {
+    let message = rejection(validate(&fixture("windows.yaml")));
+    let lines = violation_lines(&message);
+    assert_eq!(
+        lines,
+        [
+            "spec.template.spec.securityContext.runAsNonRoot: not set; set it to true",
+            "spec.template.spec.containers[iis].resources.requests.cpu: not set; set it to 100m",
+            "spec.template.spec.containers[iis].resources.requests.memory: not set; set it to 128Mi",
+            "spec.template.spec.topologySpreadConstraints: none on a workload of 2 replicas; add a constraint spreading replicas across kubernetes.io/hostname (maxSkew 1, ScheduleAnyway)",
+        ]
+    );
+}
+
+#[rstest]
+#[case::pod_host_process("/securityContext", json!({"windowsOptions": {"hostProcess": true}}), "spec.template.spec.securityContext.windowsOptions.hostProcess: is true")]
+#[case::container_host_process("/containers/0/securityContext", json!({"windowsOptions": {"hostProcess": true}}), "containers[iis].securityContext.windowsOptions.hostProcess: is true")]
+#[case::administrator("/containers/0/securityContext", json!({"windowsOptions": {"runAsUserName": "containeradministrator"}}), "containers[iis].securityContext.windowsOptions.runAsUserName: is ContainerAdministrator")]
+#[case::pod_administrator("/securityContext", json!({"windowsOptions": {"runAsUserName": "ContainerAdministrator"}}), "spec.template.spec.securityContext.windowsOptions.runAsUserName: is ContainerAdministrator")]
+fn windows_privileges_are_rejected_in_both_modes(#[case] at: &str, #[case] value: Value, #[case] expected: &str) {
+    let mut object = fixture("windows.yaml");
+    let (parent, key) = at.rsplit_once('/').unwrap();
+    object.pointer_mut(&format!("{POD}{parent}")).unwrap()[key] = value;
+    for mode in ["mutate", "validate"] {
+        let message = rejection(run(&object, json!({"mode": mode})));
+        assert!(message.contains(expected), "{mode}: {message}");
+    }
 }
 
 // ---------------------------------------------------------------- kinds

@@ -134,6 +134,12 @@ struct Template {
     spread: Option<bool>,
     replicas: i64,
     extra: Option<String>,
+    /// `os.name: windows`: the generated fields are the ones the API server
+    /// allows there.
+    windows: bool,
+    /// A pod-level request (`spec.resources`) for cpu, memory, or both,
+    /// large enough for any generated container requests.
+    pod_resources: (bool, bool),
 }
 
 fn template() -> impl Strategy<Value = Template> {
@@ -156,17 +162,26 @@ fn template() -> impl Strategy<Value = Template> {
         1i64..5,
         // Unknown values the answer must carry through, escapes and all.
         proptest::option::of("[a-z\"\\\\\n\u{1}é😀]{1,8}"),
+        (
+            proptest::bool::weighted(0.2),
+            proptest::bool::weighted(0.2),
+            proptest::bool::weighted(0.2),
+        ),
     )
         .prop_map(
-            |(kind, pod, containers, init, ephemeral, spread, replicas, extra)| Template {
-                kind,
-                pod,
-                containers,
-                init,
-                ephemeral,
-                spread,
-                replicas,
-                extra,
+            |(kind, pod, containers, init, ephemeral, spread, replicas, extra, (windows, pod_cpu, pod_memory))| {
+                Template {
+                    kind,
+                    pod,
+                    containers,
+                    init,
+                    ephemeral,
+                    spread,
+                    replicas,
+                    extra,
+                    windows,
+                    pod_resources: (pod_cpu, pod_memory),
+                }
             },
         )
 }
@@ -285,6 +300,44 @@ impl Template {
         if !context.is_empty() {
             spec["securityContext"] = Value::Object(context);
         }
+        if self.windows {
+            // Only what the API server allows on a Windows pod.
+            spec["os"] = json!({"name": "windows"});
+            let strip = |context: Option<&mut Value>, keys: &[&str]| {
+                if let Some(context) = context.and_then(Value::as_object_mut) {
+                    keys.iter().for_each(|key| {
+                        context.remove(*key);
+                    });
+                }
+            };
+            strip(spec.get_mut("securityContext"), &["runAsUser", "seccompProfile"]);
+            for list in ["containers", "initContainers", "ephemeralContainers"] {
+                for container in spec[list].as_array_mut().into_iter().flatten() {
+                    strip(
+                        container.get_mut("securityContext"),
+                        &[
+                            "runAsUser",
+                            "seccompProfile",
+                            "readOnlyRootFilesystem",
+                            "allowPrivilegeEscalation",
+                            "privileged",
+                            "capabilities",
+                        ],
+                    );
+                }
+            }
+        }
+        let (pod_cpu, pod_memory) = self.pod_resources;
+        if pod_cpu || pod_memory {
+            let mut requests = Map::new();
+            if pod_cpu {
+                requests.insert("cpu".into(), json!("100"));
+            }
+            if pod_memory {
+                requests.insert("memory".into(), json!("1E"));
+            }
+            spec["resources"] = json!({"requests": requests});
+        }
         if let Some(matches) = self.spread {
             let app = if matches { "demo" } else { "other" };
             spec["topologySpreadConstraints"] = json!([{
@@ -348,9 +401,14 @@ impl Template {
     fn explicit_violations(&self) -> Vec<String> {
         let prefix = self.spec_prefix();
         let mut found = Vec::new();
+        // A Windows pod carries none of the Linux-only fields (`pod_spec`).
+        let linux = !self.windows;
         let security = |found: &mut Vec<String>, at: &str, security: &Security| {
             if security.run_as_non_root == Some(false) {
                 found.push(format!("{at}.securityContext.runAsNonRoot: is false"));
+            }
+            if !linux {
+                return;
             }
             if security.run_as_user == Some(0) {
                 found.push(format!("{at}.securityContext.runAsUser: is 0"));
@@ -369,19 +427,20 @@ impl Template {
             for (index, container) in containers.iter().enumerate() {
                 let at = format!("{prefix}.{list}[{short}{index}]");
                 security(&mut found, &at, &container.security);
-                if container.read_only == Some(false) {
+                if linux && container.read_only == Some(false) {
                     found.push(format!("{at}.securityContext.readOnlyRootFilesystem: is false"));
                 }
-                if container.escalation == Some(true) {
+                if linux && container.escalation == Some(true) {
                     found.push(format!("{at}.securityContext.allowPrivilegeEscalation: is true"));
                 }
-                if container.privileged == Some(true) {
+                if linux && container.privileged == Some(true) {
                     found.push(format!("{at}.securityContext.privileged: is true"));
                 }
                 if let Some(position) = container
                     .add
                     .iter()
                     .position(|capability| *capability != "NET_BIND_SERVICE")
+                    && linux
                 {
                     found.push(format!("{at}.securityContext.capabilities.add[{position}]: adds"));
                 }
@@ -431,6 +490,8 @@ proptest! {
                 prop_assert!(matches!(&again, Verdict::Accept { warnings } if warnings.is_empty()), "second mutation: {again:?}");
                 let validated = validate(&object);
                 prop_assert!(matches!(validated, Verdict::Accept { .. }), "mutated object fails validate mode: {validated:?}");
+                let refused = apiserver::violations(&object);
+                prop_assert!(refused.is_empty(), "the API server would refuse the mutated object: {refused:#?}");
             }
             Verdict::Accept { warnings } => {
                 prop_assert!(expected.is_empty(), "accepted despite {expected:?}");

@@ -30,6 +30,9 @@ pub struct Case {
     pub expect: Expect,
     #[serde(default)]
     pub messages: Vec<String>,
+    /// Fragments the rejection must not contain.
+    #[serde(default)]
+    pub absent_messages: Vec<String>,
     /// A manifest file (relative to `e2e/`) equal to the mutated object.
     pub object: Option<String>,
     #[serde(default)]
@@ -112,7 +115,17 @@ impl Case {
             .find(|fragment| !message.contains(fragment.as_str()))
         {
             Some(missing) => Err(format!("case {:?}: {missing:?} missing from:\n{message}", self.name)),
-            None => Ok(()),
+            None => match self
+                .absent_messages
+                .iter()
+                .find(|fragment| message.contains(fragment.as_str()))
+            {
+                Some(present) => Err(format!(
+                    "case {:?}: {present:?} should not be in:\n{message}",
+                    self.name
+                )),
+                None => Ok(()),
+            },
         }
     }
 

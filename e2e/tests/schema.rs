@@ -13,6 +13,9 @@ use serde_json::json;
 const VERSIONS: [&str; 2] = ["1.30", "1.37"];
 /// Fixtures whose unknown fields are the point; validated without --strict.
 const CARRIES_UNKNOWN_FIELDS: &str = "unknown-fields.yaml";
+/// Fixtures of a feature newer than the oldest version (pod-level
+/// `spec.resources`, beta from 1.34): validated against the newest only.
+const NEWER_FEATURE: &str = "pod-level-resources.yaml";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -58,7 +61,7 @@ fn every_mutated_fixture_is_valid_for_the_api_server() {
         namespace: "default",
     };
 
-    let (mut strict, mut lenient) = (Vec::new(), Vec::new());
+    let (mut strict, mut lenient, mut newest_only) = (Vec::new(), Vec::new(), Vec::new());
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(workspace().join("test-data"))
         .unwrap()
         .filter_map(|entry| Some(entry.ok()?.path()))
@@ -77,6 +80,8 @@ fn every_mutated_fixture_is_valid_for_the_api_server() {
             std::fs::write(&file, serde_json::to_vec_pretty(mutated).unwrap()).unwrap();
             if name == CARRIES_UNKNOWN_FIELDS {
                 lenient.push(file);
+            } else if name == NEWER_FEATURE {
+                newest_only.push(file);
             } else {
                 strict.push(file);
             }
@@ -84,9 +89,11 @@ fn every_mutated_fixture_is_valid_for_the_api_server() {
     }
     assert!(strict.len() >= 9, "only {} mutated fixtures to validate", strict.len());
     assert_eq!(lenient.len(), 1, "the unknown-fields fixture was not mutated");
+    assert_eq!(newest_only.len(), 1, "the pod-level resources fixture was not mutated");
     for version in VERSIONS {
         run(&validator, version, true, &strict);
         run(&validator, version, false, &lenient);
     }
+    run(&validator, VERSIONS[VERSIONS.len() - 1], true, &newest_only);
     std::fs::remove_dir_all(&out).ok();
 }

@@ -1,8 +1,11 @@
 //! No privilege escalation: not privileged, `allowPrivilegeEscalation: false`,
 //! `capabilities.drop` containing `ALL` with nothing added but
 //! `NET_BIND_SERVICE`, and a `RuntimeDefault` or `Localhost` seccomp profile
-//! (the pod's or the container's). Mutate mode adds what is missing; explicit
-//! unsafe values are rejected.
+//! (the pod's or the container's); no HostProcess container. Mutate mode adds
+//! what is missing; explicit unsafe values are rejected. On a Windows pod
+//! only `privileged` and HostProcess are checked: the API server forbids the
+//! other fields there, and Pod Security Admission's restricted checks skip
+//! Windows pods for them.
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
@@ -13,9 +16,25 @@ const ALLOWED_SECCOMP: [&str; 2] = ["RuntimeDefault", "Localhost"];
 const ALLOWED_ADDED_CAPABILITY: &str = "NET_BIND_SERVICE";
 
 pub fn check(context: &Context, findings: &mut Findings) {
-    let pod_seccomp = context
-        .pod_security_context()
-        .and_then(|pod| pod.object_or_empty("seccompProfile"));
+    let pod = match context.pod_security_context() {
+        Ok(pod) => pod,
+        Err(violation) => return findings.violation(violation),
+    };
+    let pod_host_process = host_process(&pod, findings);
+    findings.record(pod_host_process);
+    if context.windows {
+        // Only `privileged` and HostProcess mean anything on a Windows pod;
+        // the API server forbids the Linux-only fields there.
+        for container in &context.containers {
+            let result = container
+                .node()
+                .object_or_empty("securityContext")
+                .and_then(|own| privileged(&own, findings));
+            findings.record(result);
+        }
+        return;
+    }
+    let pod_seccomp = pod.object_or_empty("seccompProfile");
     let pod_seccomp = match pod_seccomp {
         Ok(profile) => profile,
         Err(violation) => return findings.violation(violation),
@@ -44,16 +63,7 @@ fn check_container(
     findings: &mut Findings,
 ) -> Result<(), Violation> {
     let own = container.node().object_or_empty("securityContext")?;
-
-    if let Some(privileged) = own.bool("privileged")?
-        && privileged.value
-    {
-        findings.violation(Violation::new(
-            privileged.path(),
-            "is true",
-            "remove it; a privileged container is root on the node",
-        ));
-    }
+    privileged(&own, findings)?;
 
     match own.bool("allowPrivilegeEscalation")? {
         Some(allowed) if allowed.value => {
@@ -95,6 +105,38 @@ fn check_container(
             |path| Gap::set(path, json::text("RuntimeDefault")),
             findings,
         );
+    }
+    Ok(())
+}
+
+/// Rejects `privileged: true` and a HostProcess container in a container's
+/// `securityContext`.
+fn privileged(own: &Node, findings: &mut Findings) -> Result<(), Violation> {
+    if let Some(privileged) = own.bool("privileged")?
+        && privileged.value
+    {
+        findings.violation(Violation::new(
+            privileged.path(),
+            "is true",
+            "remove it; a privileged container is root on the node",
+        ));
+    }
+    host_process(own, findings)
+}
+
+/// Rejects `windowsOptions.hostProcess: true` in a pod's or container's
+/// `securityContext`: a HostProcess container runs on the Windows node with
+/// its privileges (Pod Security Standards "baseline", HostProcess).
+fn host_process(security_context: &Node, findings: &mut Findings) -> Result<(), Violation> {
+    let windows_options = security_context.object_or_empty("windowsOptions")?;
+    if let Some(host_process) = windows_options.bool("hostProcess")?
+        && host_process.value
+    {
+        findings.violation(Violation::new(
+            host_process.path(),
+            "is true",
+            "remove it; a HostProcess container has the node's privileges",
+        ));
     }
     Ok(())
 }

@@ -32,6 +32,12 @@ pub struct Context<'v, 'a> {
     /// inherit pod-level security defaults, so they go on each evaluated
     /// container instead.
     pub every_container_evaluated: bool,
+    /// A Windows pod (`spec.os.name: windows`): no rule adds or demands a
+    /// field the API server forbids there (`validateWindows`): pod-level
+    /// `runAsUser`, `runAsGroup`, `fsGroup`, `seccompProfile`; container-level
+    /// `runAsUser`, `runAsGroup`, `seccompProfile`, `capabilities`,
+    /// `readOnlyRootFilesystem`, `privileged`, `allowPrivilegeEscalation`.
+    pub windows: bool,
 }
 
 impl<'v> Context<'v, '_> {

@@ -2,11 +2,14 @@
 //! effective `runAsUser` is not 0 (a container's setting overrides the pod's).
 //! Mutate mode adds `runAsNonRoot: true` and the configured user, group and
 //! fsGroup where absent; an explicit `false` or `0` anywhere is rejected.
+//! On a Windows pod, where the API server forbids the numeric ids, the user
+//! is a name instead: mutate mode adds `windowsOptions.runAsUserName:
+//! ContainerUser`, and `ContainerAdministrator` is rejected.
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
-use crate::json::Json;
-use crate::template::{Container, Node};
+use crate::json::{self, Json};
+use crate::template::{Container, Node, Read};
 
 pub fn check(context: &Context, findings: &mut Findings) {
     let pod = match context.pod_security_context() {
@@ -34,13 +37,36 @@ fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(
     {
         findings.violation(root_user(user.path(), context));
     }
+    windows_user_name(pod, findings)?;
     Ok(())
+}
+
+/// The built-in account of Windows container images that is not their
+/// administrator (`ContainerAdministrator`).
+const WINDOWS_NON_ADMINISTRATOR: &str = "ContainerUser";
+
+/// `windowsOptions.runAsUserName` of a pod's or container's
+/// `securityContext`, rejected when it is `ContainerAdministrator`, a Windows
+/// container's root (Windows account names ignore case).
+fn windows_user_name<'a>(security_context: &Node<'a>, findings: &mut Findings) -> Read<&'a str> {
+    let windows_options = security_context.object_or_empty("windowsOptions")?;
+    let Some(user) = windows_options.str("runAsUserName")? else {
+        return Ok(None);
+    };
+    if user.value.eq_ignore_ascii_case("ContainerAdministrator") {
+        findings.violation(Violation::new(
+            user.path(),
+            "is ContainerAdministrator, the container's administrator",
+            format!("set it to {WINDOWS_NON_ADMINISTRATOR}, or remove it"),
+        ));
+    }
+    Ok(Some(user.value))
 }
 
 fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(), Violation> {
     // fsGroup exists only at pod level and does not make a container root,
     // so it is added even when some container is exempt.
-    if context.pod_spec_writable && pod.int("fsGroup")?.is_none() {
+    if context.pod_spec_writable && !context.windows && pod.int("fsGroup")?.is_none() {
         let fs_group = context.settings.non_root.fs_group;
         findings.gap(Gap::set(pod.field_place("fsGroup"), Json::from(fs_group)).optional());
     }
@@ -81,7 +107,7 @@ fn check_container(
         match own.int(key)? {
             Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path(), context)),
             Some(_) => {}
-            None if pod.int(key)?.is_some() => {}
+            None if pod.int(key)?.is_some() || context.windows => {}
             None => context.security_default(
                 container,
                 &[key],
@@ -89,6 +115,19 @@ fn check_container(
                 findings,
             ),
         }
+    }
+
+    // A Windows container is non-root by its user name: the kubelet refuses
+    // `runAsNonRoot` for ContainerAdministrator, the default of many images.
+    // Violations of the pod's own name are reported once, by `check_pod`.
+    let pod_user_name = pod.object_or_empty("windowsOptions")?.str("runAsUserName")?;
+    if windows_user_name(&own, findings)?.is_none() && pod_user_name.is_none() && context.windows {
+        context.security_default(
+            container,
+            &["windowsOptions", "runAsUserName"],
+            |path| Gap::set(path, json::text(WINDOWS_NON_ADMINISTRATOR)).optional(),
+            findings,
+        );
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! container. Because many servers (gunicorn, nginx, JVMs) crash without a
 //! writable `/tmp`, mutate mode also mounts an `emptyDir` at `/tmp` in each
 //! container that has nothing mounted there. Ephemeral containers cannot add
-//! volumes, so they get the flag only.
+//! volumes, so they get the flag only. Windows pods are left out: the API
+//! server forbids the field there.
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
@@ -10,7 +11,8 @@ use crate::json::{self, Json};
 use crate::template::{Container, ContainerKind};
 
 /// Volume names tried in turn; a name taken by a volume that is not an
-/// `emptyDir` is skipped, never reused.
+/// `emptyDir`, or by a StatefulSet's claim template, is skipped, never
+/// reused.
 const TMP_VOLUME_NAMES: [TmpName; 2] = [tmp_name!("tmp"), tmp_name!("writable-tmp")];
 
 /// A volume name, with the words warnings use for the volume and the mount
@@ -41,6 +43,10 @@ struct TmpVolume {
 }
 
 pub fn check(context: &Context, findings: &mut Findings) {
+    // The API server forbids `readOnlyRootFilesystem` on a Windows pod.
+    if context.windows {
+        return;
+    }
     let tmp_volume = match tmp_volume(context) {
         Ok(volume) => volume,
         Err(violation) => {
@@ -122,7 +128,11 @@ fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
             .flat_map(|volumes| volumes.value.iter())
             .find(|volume| text_field(volume, "name") == Some(name))
     };
+    let claimed = |name: &str| context.workload.claim_template_names().any(|claim| claim == name);
     for name in TMP_VOLUME_NAMES {
+        if claimed(name.name) {
+            continue;
+        }
         match existing(name.name) {
             None => {
                 let size_limit = tmp

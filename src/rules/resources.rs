@@ -1,8 +1,20 @@
 //! Resource requests: every container (and init container) requests CPU and
-//! memory. Mutate mode fills the configured defaults, never above an existing
-//! limit, so the result stays valid for the API server; it can also add a
-//! default memory limit. A request above its limit is rejected. Ephemeral
-//! containers cannot carry resources and are skipped.
+//! memory. Mutate mode fills the configured defaults where Kubernetes would
+//! not fill one itself; it can also add a default memory limit. A request
+//! above its limit is rejected. Ephemeral containers cannot carry resources
+//! and are skipped.
+//!
+//! Two things already give a container its request, so nothing is added or
+//! demanded there:
+//! - a limit: the API server defaults a missing request to its limit
+//!   (`SetDefaults_Pod`, `pkg/apis/core/v1/defaults.go`), which keeps a
+//!   Guaranteed pod Guaranteed; adding a smaller default would make it
+//!   Burstable;
+//! - a pod-level request or limit for the resource (`spec.resources`, beta
+//!   from 1.34): the pod's budget covers its containers, and the API server
+//!   refuses containers whose requests add up to more than the pod-level
+//!   request (`validatePodResourceConsistency`), which per-container
+//!   defaults could do.
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
@@ -10,16 +22,42 @@ use crate::json;
 use crate::quantity::Quantity;
 use crate::template::{Container, ContainerKind, Node, Read};
 
+const RESOURCES: [&str; 2] = ["cpu", "memory"];
+
 pub fn check(context: &Context, findings: &mut Findings) {
+    let pod_level = match pod_level_resources(context) {
+        Ok(covered) => covered,
+        Err(violation) => return findings.violation(violation),
+    };
     for container in &context.containers {
         if container.kind != ContainerKind::Ephemeral {
-            let result = check_container(context, container, findings);
+            let result = check_container(context, container, pod_level, findings);
             findings.record(result);
         }
     }
 }
 
-fn check_container(context: &Context, container: &Container, findings: &mut Findings) -> Result<(), Violation> {
+/// For cpu and memory, whether the pod spec sets a pod-level request or
+/// limit for it.
+fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
+    let resources = context.spec.object_or_empty("resources")?;
+    let (requests, limits) = (
+        resources.object_or_empty("requests")?,
+        resources.object_or_empty("limits")?,
+    );
+    let mut covered = [false; 2];
+    for (covers, key) in covered.iter_mut().zip(RESOURCES) {
+        *covers = requests.any(key)?.is_some() || limits.any(key)?.is_some();
+    }
+    Ok(covered)
+}
+
+fn check_container(
+    context: &Context,
+    container: &Container,
+    pod_level: [bool; 2],
+    findings: &mut Findings,
+) -> Result<(), Violation> {
     let defaults = &context.settings.resources;
     let resources = container.node().object_or_empty("resources")?;
     let requests = resources.object_or_empty("requests")?;
@@ -35,26 +73,38 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
     };
     let (cpu_request, cpu_limit) = (read(&requests, "cpu"), read(&limits, "cpu"));
     let (memory_request, memory_limit) = (read(&requests, "memory"), read(&limits, "memory"));
+    let [cpu_at_pod_level, memory_at_pod_level] = pod_level;
 
-    let memory_limit = match (memory_limit, &defaults.default_memory_limit) {
-        (Some(limit), _) => Some(limit),
-        (None, None) => None,
-        (None, Some(default_limit)) => {
-            // An explicit request above the default limit keeps the object
-            // valid by raising this container's limit to the request.
-            let limit = match &memory_request {
-                Some(request) if request > default_limit => request.clone(),
-                _ => default_limit.clone(),
-            };
-            let text = json::owned_text(limit.as_str().to_string());
-            findings.gap(Gap::set(limits.field_place("memory"), text).optional());
-            Some(limit)
-        }
-    };
+    // The default limit is not added under a pod-level memory budget, which
+    // it could exceed.
+    if let (None, Some(default_limit)) = (&memory_limit, &defaults.default_memory_limit)
+        && !memory_at_pod_level
+    {
+        // An explicit request above the default limit keeps the object
+        // valid by raising this container's limit to the request.
+        let limit = match &memory_request {
+            Some(request) if request > default_limit => request,
+            _ => default_limit,
+        };
+        let text = json::owned_text(limit.as_str().to_string());
+        findings.gap(Gap::set(limits.field_place("memory"), text).optional());
+    }
 
-    for (key, request, default, limit) in [
-        ("cpu", cpu_request, &defaults.default_cpu_request, cpu_limit),
-        ("memory", memory_request, &defaults.default_memory_request, memory_limit),
+    for (key, request, default, limit, at_pod_level) in [
+        (
+            "cpu",
+            cpu_request,
+            &defaults.default_cpu_request,
+            cpu_limit,
+            cpu_at_pod_level,
+        ),
+        (
+            "memory",
+            memory_request,
+            &defaults.default_memory_request,
+            memory_limit,
+            memory_at_pod_level,
+        ),
     ] {
         match (request, &limit) {
             (Some(request), Some(limit)) if request > *limit => findings.violation(Violation::new(
@@ -63,14 +113,13 @@ fn check_container(context: &Context, container: &Container, findings: &mut Find
                 format!("lower it to at most {limit}"),
             )),
             (Some(_), _) => {}
+            // The API server defaults the request to this limit.
+            (None, Some(_)) => {}
+            (None, None) if at_pod_level => {}
             // Set but malformed: already reported, not "not set".
-            (None, _) if !matches!(requests.any(key), Ok(None)) => {}
-            (None, limit) => {
-                let request = match limit {
-                    Some(limit) if limit < default => limit,
-                    _ => default,
-                };
-                let text = json::owned_text(request.as_str().to_string());
+            (None, None) if !matches!(requests.any(key), Ok(None)) => {}
+            (None, None) => {
+                let text = json::owned_text(default.as_str().to_string());
                 findings.gap(Gap::set(requests.field_place(key), text));
             }
         }

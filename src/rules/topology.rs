@@ -3,10 +3,9 @@
 //! nodes (and optionally zones), selecting the workload's own pods; validate
 //! mode rejects a multi-replica workload without one. In every kind, a
 //! constraint whose `labelSelector` does not select the template's own labels
-//! is rejected: it counts no pods, so it spreads nothing.
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use serde::Deserialize;
+//! is rejected: it counts no pods, so it spreads nothing. A constraint with no
+//! `labelSelector` at all gets the workload's selector in mutate mode and is
+//! rejected in validate mode.
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
@@ -27,7 +26,11 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
     for constraint in constraints.iter().flat_map(|list| list.value.iter().enumerate()) {
         let (index, raw) = constraint;
         let path = context.spec.field_path("topologySpreadConstraints").item(index, None);
-        findings.record(check_constraint(raw, &path, labels));
+        match check_constraint(raw, &path, labels) {
+            Ok(SelectorFound::Yes) => {}
+            Ok(SelectorFound::No) => fill_selector(context, index, raw, path, findings),
+            Err(violation) => findings.violation(violation),
+        }
     }
 
     let kind = context.workload.kind;
@@ -82,26 +85,27 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
     Ok(())
 }
 
-fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<(), Violation> {
+/// Whether a spread constraint has a `labelSelector` at all.
+enum SelectorFound {
+    Yes,
+    No,
+}
+
+/// Checks a constraint's `labelSelector` selects the template's labels.
+fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<SelectorFound, Violation> {
     let Some(constraint) = raw.as_object() else {
         return Err(Violation::wrong_type(path.clone(), "an object", raw));
     };
     let path = path.key("labelSelector");
     let selector = json::present(constraint, "labelSelector")
         .map_err(|json::DuplicateKey| Violation::new(path.clone(), json::DuplicateKey::PROBLEM, ""))?;
-    let selector = match selector {
-        None => {
-            return Err(Violation::new(
-                path,
-                "is not set, so this constraint counts no pods and spreads nothing",
-                "set it to the workload's selector",
-            ));
-        }
-        Some(selector) => LabelSelector::deserialize(selector)
-            .map_err(|error| Violation::new(path.clone(), format!("is not a label selector: {error}"), ""))?,
+    let Some(selector) = selector else {
+        return Ok(SelectorFound::No);
     };
-    if selects(&selector, labels) {
-        Ok(())
+    let selected = selects(selector, labels)
+        .map_err(|problem| Violation::new(path.clone(), format!("is not a label selector: {problem}"), ""))?;
+    if selected {
+        Ok(SelectorFound::Yes)
     } else {
         Err(Violation::new(
             path,
@@ -111,25 +115,81 @@ fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<(),
     }
 }
 
-/// Label selector semantics as Kubernetes defines them.
-fn selects(selector: &LabelSelector, labels: &Object) -> bool {
-    let label = |key: &str| json::field(labels, key).and_then(Json::as_str);
-    let matches_labels = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(key, value)| label(key) == Some(value.as_str()));
-    let matches_expressions = selector.match_expressions.iter().flatten().all(|requirement| {
-        let values = requirement.values.as_deref().unwrap_or_default();
-        let listed = |value: &str| values.iter().any(|candidate| candidate == value);
-        match (requirement.operator.as_str(), label(&requirement.key)) {
-            ("In", Some(value)) => listed(value),
-            ("NotIn", Some(value)) => !listed(value),
-            ("NotIn", None) | ("Exists", Some(_)) | ("DoesNotExist", None) => true,
-            _ => false,
-        }
+/// A constraint without `labelSelector` counts no pods, so it spreads
+/// nothing: mutate mode sets it to the workload's selector, validate mode
+/// rejects it. Where there is no selector to copy, or the selector names a
+/// key the constraint lists in `matchLabelKeys` (which the API server
+/// refuses, `validateMatchLabelKeysAndMismatchLabelKeys`), both modes
+/// reject it.
+fn fill_selector<'a>(
+    context: &Context<'_, 'a>,
+    index: usize,
+    raw: &Json,
+    path: FieldPath,
+    findings: &mut Findings<'a>,
+) {
+    const MISSING: &str = "is not set, so this constraint counts no pods and spreads nothing";
+    let selector = context.workload.selector().filter(|selector| {
+        let keys = raw.get("matchLabelKeys").iter_array().into_iter().flatten();
+        !keys.filter_map(Json::as_str).any(|key| mentions_label(selector, key))
     });
-    matches_labels && matches_expressions
+    match selector {
+        Some(selector) if context.pod_spec_writable => findings.gap(Gap::set_in_item(
+            context.spec.field_place("topologySpreadConstraints"),
+            index,
+            "labelSelector",
+            selector,
+            "the workload's selector",
+            MISSING,
+        )),
+        _ => findings.violation(Violation::new(
+            path.key("labelSelector"),
+            MISSING,
+            "set it to the workload's selector",
+        )),
+    }
+}
+
+/// Whether `selector` (a `LabelSelector`) selects `labels`, with the
+/// semantics of `LabelSelectorAsSelector` (`apimachinery/pkg/apis/meta/v1`):
+/// every `matchLabels` pair and every `matchExpressions` requirement must
+/// hold. Read from the borrowed document rather than deserialised into
+/// `k8s-openapi`'s type, which cost the module 8 KB. Errors name what is
+/// malformed.
+fn selects(selector: &Json, labels: &Object) -> Result<bool, &'static str> {
+    let selector = selector.as_object().ok_or("must be an object")?;
+    let label = |key: &str| json::field(labels, key).and_then(Json::as_str);
+    let mut selected = true;
+    if let Some(pairs) = json::field(selector, "matchLabels") {
+        let pairs = pairs.as_object().ok_or("matchLabels must be an object")?;
+        for (key, value) in pairs.iter() {
+            let value = value.as_str().ok_or("matchLabels values must be strings")?;
+            selected &= label(key) == Some(value);
+        }
+    }
+    if let Some(requirements) = json::field(selector, "matchExpressions") {
+        let requirements = requirements.as_array().ok_or("matchExpressions must be a list")?;
+        for requirement in requirements {
+            let text = |key| requirement.get(key).as_str();
+            let (Some(key), Some(operator)) = (text("key"), text("operator")) else {
+                return Err("each matchExpressions item needs a key and an operator");
+            };
+            let values = requirement.get("values");
+            let values = match values {
+                Json::Null => &[][..],
+                Json::Array(values) => values.as_slice(),
+                _ => return Err("matchExpressions values must be a list"),
+            };
+            let listed = |value: &str| values.iter().any(|candidate| candidate.as_str() == Some(value));
+            selected &= match (operator, label(key)) {
+                ("In", Some(value)) => listed(value),
+                ("NotIn", Some(value)) => !listed(value),
+                ("NotIn", None) | ("Exists", Some(_)) | ("DoesNotExist", None) => true,
+                _ => false,
+            };
+        }
+    }
+    Ok(selected)
 }
 
 /// Kubernetes rejects a key that is both in `matchLabelKeys` and the selector.
@@ -160,10 +220,25 @@ mod tests {
     #[case(json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]}), true)]
     #[case(json!({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}), false)]
     #[case(json!({"matchExpressions": [{"key": "app", "operator": "Sometimes"}]}), false)]
+    #[case(json!({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "Exists"}]}), false)]
     fn selectors_follow_kubernetes_semantics(#[case] selector: Value, #[case] selected: bool) {
         let labels = json!({"app": "web"});
         let labels = Json::from(&labels);
-        let selector = LabelSelector::deserialize(&selector).unwrap();
-        assert_eq!(selects(&selector, labels.as_object().unwrap()), selected);
+        let selector = Json::from(&selector);
+        assert_eq!(selects(&selector, labels.as_object().unwrap()), Ok(selected));
+    }
+
+    #[rstest]
+    #[case(json!("web"), "must be an object")]
+    #[case(json!({"matchLabels": ["app"]}), "matchLabels must be an object")]
+    #[case(json!({"matchLabels": {"app": 1}}), "matchLabels values must be strings")]
+    #[case(json!({"matchExpressions": {"key": "app"}}), "matchExpressions must be a list")]
+    #[case(json!({"matchExpressions": [{"operator": "Exists"}]}), "each matchExpressions item needs a key and an operator")]
+    #[case(json!({"matchExpressions": [{"key": "app", "operator": "In", "values": "web"}]}), "matchExpressions values must be a list")]
+    fn malformed_selectors_say_what_is_wrong(#[case] selector: Value, #[case] problem: &str) {
+        let labels = json!({"app": "web"});
+        let labels = Json::from(&labels);
+        let selector = Json::from(&selector);
+        assert_eq!(selects(&selector, labels.as_object().unwrap()), Err(problem));
     }
 }

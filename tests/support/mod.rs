@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: fixtures in, verdicts out.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod apiserver;
+
 use std::path::PathBuf;
 
 use deployment_hardening::engine::{Verdict, answer, evaluate_sdk_request};
@@ -33,6 +35,10 @@ pub fn workload_fixtures() -> Vec<&'static str> {
         "pod.yaml",
         "sidecar-and-limits.yaml",
         "unsafe-everything.yaml",
+        "windows.yaml",
+        "pod-level-resources.yaml",
+        "statefulset-claim-named-tmp.yaml",
+        "spread-without-selector.yaml",
     ]
 }
 
