@@ -18,7 +18,7 @@ use crate::report::{self, POLICY_NAME};
 use crate::rules::{self, Context};
 use crate::settings::{Mode, Settings};
 use crate::template::{self, ContainerKind, Node};
-use crate::workload::{self, ControllerRef, Kind, Workload};
+use crate::workload::{self, Kind, Workload};
 
 /// What the policy answers, over the object's document type: the borrowed
 /// tree inside the module, `serde_json::Value` for hosts and tests.
@@ -275,7 +275,7 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
     } else {
         match settings.mode {
             Mode::Validate => Treatment::Validate,
-            Mode::Mutate if template_compared_by_controller(kind, &object) => Treatment::RejectExplicit,
+            Mode::Mutate if subject.controller_compares_template() => Treatment::RejectExplicit,
             Mode::Mutate => Treatment::Mutate,
         }
     };
@@ -298,18 +298,6 @@ enum Treatment {
     /// Reject explicit unsafe values, leave the gaps: mutate mode on an
     /// object whose controller would not recognise it changed.
     RejectExplicit,
-}
-
-/// True when the object's controller finds it by comparing pod templates
-/// (a Deployment's ReplicaSet), so filling a gap would make that controller
-/// create another object, and the next, without end. The owner reference is
-/// the client's word, which is enough here: the gaps it leaves are filled
-/// again on every Pod the ReplicaSet creates, and its explicit unsafe values
-/// are rejected all the same.
-fn template_compared_by_controller(kind: Kind, object: &Object) -> bool {
-    ControllerRef::of(object)
-        .and_then(|owner| owner.known_kind())
-        .is_some_and(|owner| kind.template_compared_by(owner))
 }
 
 fn inspect<'a>(
@@ -474,9 +462,9 @@ struct Subject<'a> {
     name: Cow<'a, str>,
     /// The name is a `generateName` prefix.
     generated: bool,
-    /// `ReplicaSet web-5d8f`: the controller the object names, so that a
+    /// The controller the object names (`ReplicaSet web-5d8f`), so that a
     /// rejected Pod says which workload to fix.
-    controller: Option<(Cow<'a, str>, Cow<'a, str>)>,
+    controller: Option<Controller<'a>>,
 }
 
 impl<'a> Subject<'a> {
@@ -503,9 +491,13 @@ impl<'a> Subject<'a> {
             .map(|owner| {
                 let text = |key| match json::field(owner, key) {
                     Some(Json::Str(text)) => text.clone(),
-                    _ => Cow::Borrowed("?"),
+                    _ => Cow::Borrowed(""),
                 };
-                (text("kind"), text("name"))
+                Controller {
+                    api_version: text("apiVersion"),
+                    kind: text("kind"),
+                    name: text("name"),
+                }
             });
         Subject {
             kind,
@@ -514,6 +506,31 @@ impl<'a> Subject<'a> {
             generated,
             controller,
         }
+    }
+}
+
+/// An object's controller, from the owner reference marked `controller`,
+/// as the client wrote it.
+struct Controller<'a> {
+    api_version: Cow<'a, str>,
+    kind: Cow<'a, str>,
+    name: Cow<'a, str>,
+}
+
+impl Subject<'_> {
+    /// True when the object's controller finds it by comparing pod
+    /// templates (a Deployment's ReplicaSet), so filling a gap would make
+    /// that controller create another object, and the next, without end.
+    /// The owner reference is the client's word, which is enough here: the
+    /// gaps it leaves are filled again on every Pod the ReplicaSet creates,
+    /// and its explicit unsafe values are rejected all the same.
+    fn controller_compares_template(&self) -> bool {
+        let Some(controller) = &self.controller else {
+            return false;
+        };
+        // `apps/v1` has group `apps`; the core group's apiVersion is just `v1`.
+        let group = controller.api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        Kind::find(&controller.kind, group).is_some_and(|owner| self.kind.template_compared_by(owner))
     }
 }
 
@@ -528,7 +545,7 @@ impl fmt::Display for Subject<'_> {
         if self.generated {
             f.write_str("*")?;
         }
-        if let Some((kind, name)) = &self.controller {
+        if let Some(Controller { kind, name, .. }) = &self.controller {
             write!(f, " (created by {kind} {name})")?;
         }
         Ok(())

@@ -26,7 +26,6 @@ impl DuplicateKey {
 
 /// The value under `key`, if present: the whole object is scanned so that a
 /// repeated key is an error, not a silent choice.
-#[inline(never)]
 pub fn lookup<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v Json<'a>>, DuplicateKey> {
     let mut found = None;
     for (candidate, value) in object.iter() {

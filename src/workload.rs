@@ -216,46 +216,11 @@ fn child_object<'v, 'a>(parent: &'v Object<'a>, key: &'static str) -> Result<&'v
     }
 }
 
-/// The controller an object names in `metadata.ownerReferences` (the
-/// reference with `controller: true`), as the client wrote it. Kubernetes
-/// does not check that the owner exists or made the object, so this is
-/// never a reason to judge less: it only names the owner in a rejection and
-/// tells whether that owner's controller compares its child's template (see
-/// [`Kind::template_compared_by`]), which decides whether a gap is filled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ControllerRef<'v> {
-    /// `ReplicaSet`, as written.
-    pub kind: &'v str,
-    /// The API group from `apiVersion` (`apps` for `apps/v1`, empty for the
-    /// core group's `v1`).
-    pub group: &'v str,
-    pub name: &'v str,
-}
-
-impl<'v> ControllerRef<'v> {
-    /// The first owner reference with `controller: true` (the API server
-    /// refuses an object with two), or `None` where there is none or
-    /// `ownerReferences` is not a list of objects.
-    pub fn of(object: &'v Object) -> Option<ControllerRef<'v>> {
-        let owner = controller_reference(object)?;
-        let text = |key| json::field(owner, key).and_then(Json::as_str).unwrap_or_default();
-        // `apps/v1` has group `apps`; the core group's apiVersion is just `v1`.
-        let group = text("apiVersion").rsplit_once('/').map_or("", |(group, _)| group);
-        Some(ControllerRef {
-            kind: text("kind"),
-            group,
-            name: text("name"),
-        })
-    }
-
-    /// The owner's kind, where it is one this policy knows.
-    pub fn known_kind(&self) -> Option<Kind> {
-        Kind::find(self.kind, self.group)
-    }
-}
-
-/// The owner reference with `controller: true`, as [`ControllerRef::of`]
-/// reads it, for a caller that keeps its strings beyond the view.
+/// The owner reference marked `controller: true` in
+/// `metadata.ownerReferences` (the API server refuses an object with two),
+/// or `None` where there is none or the field is malformed. It is what the
+/// client wrote: Kubernetes does not check that the owner exists or made the
+/// object, so it never exempts anything (see `engine`).
 pub fn controller_reference<'v, 'a>(object: &'v Object<'a>) -> Option<&'v Object<'a>> {
     json::field(object, "metadata")
         .and_then(Json::as_object)
@@ -333,8 +298,8 @@ mod tests {
     }
 
     #[rstest]
-    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "controller": true}]), Some(("ReplicaSet", "apps", "web-1")))]
-    #[case(json!([{"apiVersion": "v1", "kind": "Node", "name": "a"}, {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "controller": true}]), Some(("CronJob", "batch", "nightly")))]
+    #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "controller": true}]), Some(("ReplicaSet", "apps/v1", "web-1")))]
+    #[case(json!([{"apiVersion": "v1", "kind": "Node", "name": "a"}, {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "controller": true}]), Some(("CronJob", "batch/v1", "nightly")))]
     #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1"}]), None)]
     #[case(json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "controller": "true"}]), None)]
     #[case(json!("garbage"), None)]
@@ -344,8 +309,11 @@ mod tests {
     ) {
         let source = json!({"metadata": {"ownerReferences": owners}});
         let object = Json::from(&source);
-        let controller = ControllerRef::of(object.as_object().unwrap());
-        assert_eq!(controller.map(|owner| (owner.kind, owner.group, owner.name)), expected);
+        let controller = controller_reference(object.as_object().unwrap()).map(|owner| {
+            let text = |key| json::field(owner, key).and_then(Json::as_str).unwrap_or_default();
+            (text("kind"), text("apiVersion"), text("name"))
+        });
+        assert_eq!(controller, expected);
     }
 
     #[rstest]

@@ -128,7 +128,9 @@ fn privileged(own: &Node, findings: &mut Findings) -> Result<(), Violation> {
 /// `securityContext`: a HostProcess container runs on the Windows node with
 /// its privileges (Pod Security Standards "baseline", HostProcess).
 fn host_process(security_context: &Node, findings: &mut Findings) -> Result<(), Violation> {
-    let windows_options = security_context.object_or_empty("windowsOptions")?;
+    let Some(windows_options) = security_context.object("windowsOptions")? else {
+        return Ok(());
+    };
     if let Some(host_process) = windows_options.bool("hostProcess")?
         && host_process.value
     {

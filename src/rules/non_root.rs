@@ -4,7 +4,8 @@
 //! fsGroup where absent; an explicit `false` or `0` anywhere is rejected.
 //! On a Windows pod, where the API server forbids the numeric ids, the user
 //! is a name instead: mutate mode adds `windowsOptions.runAsUserName:
-//! ContainerUser`, and `ContainerAdministrator` is rejected.
+//! ContainerUser`, and `ContainerAdministrator` is rejected (a Linux node
+//! ignores the name, so it is not read there).
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
@@ -37,7 +38,9 @@ fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(
     {
         findings.violation(root_user(user.path(), context));
     }
-    windows_user_name(pod, findings)?;
+    if context.windows {
+        windows_user_name(pod, findings)?;
+    }
     Ok(())
 }
 
@@ -120,8 +123,10 @@ fn check_container(
     // A Windows container is non-root by its user name: the kubelet refuses
     // `runAsNonRoot` for ContainerAdministrator, the default of many images.
     // Violations of the pod's own name are reported once, by `check_pod`.
-    let pod_user_name = pod.object_or_empty("windowsOptions")?.str("runAsUserName")?;
-    if windows_user_name(&own, findings)?.is_none() && pod_user_name.is_none() && context.windows {
+    if context.windows
+        && windows_user_name(&own, findings)?.is_none()
+        && pod.object_or_empty("windowsOptions")?.str("runAsUserName")?.is_none()
+    {
         context.security_default(
             container,
             &["windowsOptions", "runAsUserName"],

@@ -40,12 +40,14 @@ pub fn check(context: &Context, findings: &mut Findings) {
 /// For cpu and memory, whether the pod spec sets a pod-level request or
 /// limit for it.
 fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
-    let resources = context.spec.object_or_empty("resources")?;
+    let mut covered = [false; 2];
+    let Some(resources) = context.spec.object("resources")? else {
+        return Ok(covered);
+    };
     let (requests, limits) = (
         resources.object_or_empty("requests")?,
         resources.object_or_empty("limits")?,
     );
-    let mut covered = [false; 2];
     for (covers, key) in covered.iter_mut().zip(RESOURCES) {
         *covers = requests.any(key)?.is_some() || limits.any(key)?.is_some();
     }
