@@ -14,10 +14,27 @@ all: policy.wasm
 wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add '$(WASM_TARGET)'
 
-# cargo decides what is stale; make only copies the result.
+# binaryen's optimizer (Debian package binaryen): -O1 takes about 9% off the
+# module at the same speed under wasmtime (-O3 and -Os measured slower).
+# Rust's wasm32 target enables these features, so wasm-opt may keep using them.
+WASM_OPT          ?= wasm-opt
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+                     --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
+
+# `optimise IN OUT`: wasm-opt where installed, else a plain copy and a note.
+define optimise
+	@if command -v '$(WASM_OPT)' >/dev/null; then \
+	  '$(WASM_OPT)' -O1 $(WASM_OPT_FEATURES) '$(1)' -o '$(2)'; \
+	else \
+	  echo "note: $(WASM_OPT) (binaryen) is not installed, so $(2) is not size-optimised" >&2; \
+	  cp '$(1)' '$(2)'; \
+	fi
+endef
+
+# cargo decides what is stale; make only optimises the result.
 policy.wasm: wasm-target
 	cargo build --profile policy --target '$(WASM_TARGET)' -p deployment-hardening
-	cp '$(MODULE)' policy.wasm
+	$(call optimise,$(MODULE),policy.wasm)
 	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes"
 
 run: policy.wasm
@@ -37,10 +54,12 @@ test: policy.wasm $(KUBERNETES_VALIDATE)
 BASELINE := target/$(WASM_TARGET)/policy/baseline_policy.wasm
 
 # Figures, not assertions: size, compile and instantiate time, latency per
-# evaluation and its growth with containers, each against a baseline module.
+# evaluation and its growth with containers, each against a baseline module
+# built and optimised the same way.
 bench: policy.wasm
 	cargo build --profile policy --target '$(WASM_TARGET)' -p baseline-policy
-	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline '$(BASELINE)'
+	$(call optimise,$(BASELINE),target/baseline.wasm)
+	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline target/baseline.wasm
 
 # Coverage-guided fuzzing of validate (raw bytes and structured workloads)
 # and validate_settings, FUZZ_SECONDS each, seeded from the fixtures.

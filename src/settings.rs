@@ -5,6 +5,7 @@
 //! path of the offending key. [`Validatable::validate`] then lists every
 //! out-of-range value at once, so a user fixes them in one round.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -64,34 +65,130 @@ impl Default for NonRoot {
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct ReadOnlyRootFilesystem {
     pub enabled: bool,
-    pub writable_tmp: WritableTmp,
+    pub writable_paths: WritablePaths,
 }
 
 impl Default for ReadOnlyRootFilesystem {
     fn default() -> Self {
         ReadOnlyRootFilesystem {
             enabled: true,
-            writable_tmp: WritableTmp::default(),
+            writable_paths: WritablePaths::default(),
+        }
+    }
+}
+
+/// The paths that stay writable on a read-only root: in mutate mode, each
+/// container with nothing mounted at a path (or above it) gets an `emptyDir`
+/// mounted there, one volume per path shared by the pod's containers.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct WritablePaths {
+    /// Paths every container gets; `[]` for none.
+    pub paths: Vec<WritablePath>,
+    /// More paths for the containers whose image matches a glob (as
+    /// `exemptImages` matches), for images that write elsewhere.
+    pub by_image: Vec<ImageWritablePaths>,
+    /// Each volume's `sizeLimit`. `null` (or `""`, as Rancher's form sends)
+    /// switches it off; absent means the default.
+    #[serde(deserialize_with = "optional_quantity")]
+    pub size_limit: Option<Quantity>,
+}
+
+impl Default for WritablePaths {
+    fn default() -> Self {
+        WritablePaths {
+            paths: vec![WritablePath::TMP],
+            by_image: Vec::new(),
+            size_limit: Some(quantity("64Mi")),
         }
     }
 }
 
 #[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct WritableTmp {
-    pub enabled: bool,
-    /// `null` (or `""`, as Rancher's form sends) switches the size limit
-    /// off; absent means the default.
-    #[serde(deserialize_with = "optional_quantity")]
-    pub size_limit: Option<Quantity>,
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageWritablePaths {
+    /// Image globs: `*` any run of characters, `?` one.
+    pub images: Vec<String>,
+    pub paths: Vec<WritablePath>,
 }
 
-impl Default for WritableTmp {
-    fn default() -> Self {
-        WritableTmp {
-            enabled: true,
-            size_limit: Some(quantity("64Mi")),
+/// An absolute path kept writable, with the names its `emptyDir` volume
+/// may take (tried in turn: one taken by a volume that is not an `emptyDir`,
+/// or by a StatefulSet's claim template, is skipped) and the words warnings
+/// use. `/tmp` takes `tmp`, then `writable-tmp`; any other path its
+/// components joined by `-` (`/var/cache/nginx`: `var-cache-nginx`), then
+/// the same with `writable-` in front, each cut to a DNS-1123 label.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct WritablePath {
+    /// Without a trailing `/`.
+    pub path: Cow<'static, str>,
+    pub volume_names: [Cow<'static, str>; 2],
+    /// `emptyDir volume tmp`, for the volume's warning.
+    pub volume_words: [Cow<'static, str>; 2],
+    /// `a writable /tmp (volume tmp)`, for a mount's warning.
+    pub mount_words: [Cow<'static, str>; 2],
+}
+
+impl WritablePath {
+    /// The default, with words that are not formatted on every request.
+    const TMP: WritablePath = WritablePath {
+        path: Cow::Borrowed("/tmp"),
+        volume_names: [Cow::Borrowed("tmp"), Cow::Borrowed("writable-tmp")],
+        volume_words: [
+            Cow::Borrowed("emptyDir volume tmp"),
+            Cow::Borrowed("emptyDir volume writable-tmp"),
+        ],
+        mount_words: [
+            Cow::Borrowed("a writable /tmp (volume tmp)"),
+            Cow::Borrowed("a writable /tmp (volume writable-tmp)"),
+        ],
+    };
+}
+
+impl TryFrom<String> for WritablePath {
+    type Error = String;
+
+    fn try_from(path: String) -> Result<WritablePath, String> {
+        let trimmed = path.trim_end_matches('/');
+        let components: Vec<&str> = trimmed.split('/').skip(1).collect();
+        if !path.starts_with('/') || components.iter().any(|part| part.is_empty() || *part == "..") {
+            return Err(format!("{path:?} is not an absolute path such as /var/cache/nginx"));
         }
+        if trimmed.is_empty() {
+            return Err(format!("{path:?} is the root itself; name a directory below it"));
+        }
+        if trimmed == WritablePath::TMP.path {
+            return Ok(WritablePath::TMP);
+        }
+        let mut name = String::new();
+        for character in components.join("-").chars() {
+            let character = character.to_ascii_lowercase();
+            if character.is_ascii_lowercase() || character.is_ascii_digit() {
+                name.push(character);
+            } else if !name.is_empty() && !name.ends_with('-') {
+                name.push('-');
+            }
+        }
+        let label = |name: String| {
+            let mut label: String = name.chars().take(63).collect();
+            while label.ends_with('-') {
+                label.pop();
+            }
+            label
+        };
+        let names = [label(name.clone()), label(format!("writable-{name}"))];
+        if names[0].is_empty() {
+            return Err(format!("{path:?} has no letter or digit to name its volume by"));
+        }
+        let words = |name: &String| format!("emptyDir volume {name}");
+        let mount = |name: &String| format!("a writable {trimmed} (volume {name})");
+        Ok(WritablePath {
+            path: Cow::Owned(trimmed.to_string()),
+            volume_words: [Cow::Owned(words(&names[0])), Cow::Owned(words(&names[1]))],
+            mount_words: [Cow::Owned(mount(&names[0])), Cow::Owned(mount(&names[1]))],
+            volume_names: names.map(Cow::Owned),
+        })
     }
 }
 
@@ -212,11 +309,37 @@ impl Validatable for Settings {
             );
         }
 
-        if let Some(limit) = &self.read_only_root_filesystem.writable_tmp.size_limit {
+        let writable = &self.read_only_root_filesystem.writable_paths;
+        if let Some(limit) = &writable.size_limit {
             check(
                 limit > &quantity("0"),
                 format!(
-                    "readOnlyRootFilesystem.writableTmp.sizeLimit: {limit} must be above zero, or null for no limit"
+                    "readOnlyRootFilesystem.writablePaths.sizeLimit: {limit} must be above zero, or null for no limit"
+                ),
+            );
+        }
+        // Each path its own volume: two paths may not share a volume name.
+        let mut named: Vec<&WritablePath> = Vec::new();
+        for path in writable.every_path() {
+            let clash = named.iter().find(|other| {
+                other.path != path.path && other.volume_names.iter().any(|name| path.volume_names.contains(name))
+            });
+            match clash {
+                Some(other) => check(
+                    false,
+                    format!(
+                        "readOnlyRootFilesystem.writablePaths: {} and {} would share a volume name; write one of them differently",
+                        other.path, path.path
+                    ),
+                ),
+                None => named.push(path),
+            }
+        }
+        for (position, rule) in writable.by_image.iter().enumerate() {
+            check(
+                !rule.images.is_empty() && rule.images.iter().all(|image| !image.trim().is_empty()),
+                format!(
+                    "readOnlyRootFilesystem.writablePaths.byImage[{position}].images: needs at least one glob, none empty"
                 ),
             );
         }
@@ -331,9 +454,9 @@ impl Settings {
             require_object(&format!("settings.{section}"), raw.get(section))?;
         }
         require_object(
-            "settings.readOnlyRootFilesystem.writableTmp",
+            "settings.readOnlyRootFilesystem.writablePaths",
             raw.get("readOnlyRootFilesystem")
-                .and_then(|section| section.get("writableTmp")),
+                .and_then(|section| section.get("writablePaths")),
         )?;
         serde_path_to_error::deserialize(raw).map_err(describe_error)
     }
@@ -382,18 +505,40 @@ impl Settings {
     }
 
     pub fn is_image_exempt(&self, image: &str) -> bool {
-        if self.exempt_images.is_empty() {
-            return false;
-        }
-        // A glob may be written for the reference as the manifest gives it
-        // or as the runtime resolves it (`docker.io/library/nginx:*`).
-        let resolved = crate::image::normalized(image);
-        let names = [image, &resolved];
-        self.exempt_images.iter().any(|pattern| {
-            let pattern = wildmatch::WildMatch::new(pattern);
-            names.iter().any(|name| pattern.matches(name))
-        })
+        image_matches(&self.exempt_images, image)
     }
+}
+
+impl WritablePaths {
+    /// Every configured path, the shared ones first.
+    pub fn every_path(&self) -> impl Iterator<Item = &WritablePath> {
+        (self.paths.iter()).chain(self.by_image.iter().flat_map(|rule| rule.paths.iter()))
+    }
+
+    /// The paths a container running `image` keeps writable: the shared
+    /// ones and those of every `byImage` rule its image matches.
+    pub fn for_image<'s>(&'s self, image: Option<&str>) -> impl Iterator<Item = &'s WritablePath> {
+        let extra = self
+            .by_image
+            .iter()
+            .filter(move |rule| image.is_some_and(|image| image_matches(&rule.images, image)))
+            .flat_map(|rule| rule.paths.iter());
+        self.paths.iter().chain(extra)
+    }
+}
+
+/// True when `image` matches a glob, as written or as the container runtime
+/// resolves it (`docker.io/library/nginx:*` matches `nginx:1.27`).
+fn image_matches(globs: &[String], image: &str) -> bool {
+    if globs.is_empty() {
+        return false;
+    }
+    let resolved = crate::image::normalized(image);
+    let names = [image, &resolved];
+    globs.iter().any(|glob| {
+        let glob = wildmatch::WildMatch::new(glob);
+        names.iter().any(|name| glob.matches(name))
+    })
 }
 
 /// An object, or absent; anything else is named.
@@ -436,15 +581,9 @@ mod tests {
         assert_eq!(settings.mode, Mode::Mutate);
         assert_eq!(settings.non_root.run_as_user, 1000);
         assert_eq!(settings.resources.default_cpu_request.as_str(), "100m");
-        assert_eq!(
-            settings
-                .read_only_root_filesystem
-                .writable_tmp
-                .size_limit
-                .as_ref()
-                .map(Quantity::as_str),
-            Some("64Mi")
-        );
+        let writable = &settings.read_only_root_filesystem.writable_paths;
+        assert_eq!(writable.size_limit.as_ref().map(Quantity::as_str), Some("64Mi"));
+        assert_eq!(writable.paths, [WritablePath::TMP]);
         assert!(Settings::from_json(&serde_json::Value::Null).is_ok());
     }
 
@@ -460,12 +599,18 @@ mod tests {
     #[case(json!({"topologySpread": {"topologyKey": ""}}), "topologySpread.topologyKey: \"\" is not a label key")]
     #[case(json!({"topologySpread": {"maxSkew": 0}}), "topologySpread.maxSkew: 0 must be at least 1")]
     #[case(json!({"resources": {"defaultMemoryLimit": "64Mi"}}), "resources.defaultMemoryLimit: 64Mi is below resources.defaultMemoryRequest 128Mi")]
-    #[case(json!({"readOnlyRootFilesystem": {"writableTmp": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not an absolute path")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/../etc"]}}}), "is not an absolute path")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/"]}}}), "\"/\" is the root itself")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/run", "/var-run"]}}}), "readOnlyRootFilesystem.writablePaths: /var/run and /var-run would share a volume name")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"images": [], "paths": ["/data"]}]}}}), "byImage[0].images: needs at least one glob")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"paths": ["/data"]}]}}}), "missing field `images`")]
     #[case(json!({"exemptImages": ["*"]}), "exemptImages[0]: \"*\" exempts every container")]
     #[case(json!({"exemptNamespaces": [""]}), "exemptNamespaces[0]: must not be empty")]
     #[case(json!([1, 2]), "settings: must be an object of keys and values, found a list")]
     #[case(json!({"nonRoot": []}), "settings.nonRoot: must be an object of keys and values, found a list")]
-    #[case(json!({"readOnlyRootFilesystem": {"writableTmp": [true]}}), "settings.readOnlyRootFilesystem.writableTmp: must be an object of keys and values, found a list")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": [true]}}), "settings.readOnlyRootFilesystem.writablePaths: must be an object of keys and values, found a list")]
     #[case(json!({"resources": null}), "settings.resources: must be an object of keys and values, found null")]
     #[case(json!("validate"), "settings: must be an object of keys and values, found a string")]
     fn bad_settings_are_named(#[case] raw: serde_json::Value, #[case] expected: &str) {
@@ -503,24 +648,48 @@ mod tests {
     #[test]
     fn empty_strings_from_forms_switch_optional_settings_off() {
         let settings = Settings::from_json(&json!({
-            "readOnlyRootFilesystem": {"writableTmp": {"sizeLimit": ""}},
+            "readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": ""}},
             "resources": {"defaultMemoryLimit": ""},
             "topologySpread": {"zoneTopologyKey": ""}
         }))
         .unwrap();
         assert!(settings.validate().is_ok());
-        assert!(settings.read_only_root_filesystem.writable_tmp.size_limit.is_none());
+        assert!(settings.read_only_root_filesystem.writable_paths.size_limit.is_none());
         assert!(settings.resources.default_memory_limit.is_none());
         assert!(settings.topology_spread.zone_topology_key.is_none());
         let bad = Settings::from_json(&json!({"resources": {"defaultMemoryLimit": "lots"}}));
         assert!(bad.unwrap_err().contains("`lots` is not a quantity"));
     }
 
+    #[rstest]
+    #[case("/tmp", "/tmp", ["tmp", "writable-tmp"])]
+    #[case("/tmp/", "/tmp", ["tmp", "writable-tmp"])]
+    #[case("/var/cache/nginx", "/var/cache/nginx", ["var-cache-nginx", "writable-var-cache-nginx"])]
+    #[case("/var/run/", "/var/run", ["var-run", "writable-var-run"])]
+    #[case("/App_Data/Logs", "/App_Data/Logs", ["app-data-logs", "writable-app-data-logs"])]
+    fn each_writable_path_names_its_volume(#[case] written: &str, #[case] path: &str, #[case] names: [&str; 2]) {
+        let writable = WritablePath::try_from(written.to_string()).unwrap();
+        assert_eq!(writable.path, path);
+        assert_eq!(writable.volume_names, names.map(Cow::Borrowed));
+        assert_eq!(
+            writable.mount_words[0],
+            format!("a writable {path} (volume {})", names[0])
+        );
+    }
+
+    #[test]
+    fn a_long_path_gets_a_dns_label_volume_name() {
+        let writable = WritablePath::try_from(format!("/{}", "a".repeat(100))).unwrap();
+        assert_eq!(writable.volume_names[0].len(), 63);
+        assert_eq!(writable.volume_names[1].len(), 63);
+        assert!(writable.volume_names[1].starts_with("writable-"));
+    }
+
     #[test]
     fn null_size_limit_switches_it_off() {
         let settings =
-            Settings::from_json(&json!({"readOnlyRootFilesystem": {"writableTmp": {"sizeLimit": null}}})).unwrap();
-        assert!(settings.read_only_root_filesystem.writable_tmp.size_limit.is_none());
+            Settings::from_json(&json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": null}}})).unwrap();
+        assert!(settings.read_only_root_filesystem.writable_paths.size_limit.is_none());
     }
 
     #[rstest]

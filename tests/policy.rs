@@ -217,11 +217,11 @@ fn a_statefulset_claim_template_name_is_never_used_for_the_tmp_volume() {
 #[rstest]
 #[case::custom_size(json!({"sizeLimit": "1Gi"}), Some(json!({"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}})))]
 #[case::no_size_limit(json!({"sizeLimit": null}), Some(json!({"name": "tmp", "emptyDir": {}})))]
-#[case::switched_off(json!({"enabled": false}), None)]
-fn writable_tmp_is_configurable(#[case] writable_tmp: Value, #[case] volume: Option<Value>) {
+#[case::switched_off(json!({"paths": []}), None)]
+fn the_writable_tmp_is_configurable(#[case] writable_paths: Value, #[case] volume: Option<Value>) {
     let (object, _) = mutated_with(
         &fixture("httpbin-bare.yaml"),
-        json!({"readOnlyRootFilesystem": {"writableTmp": writable_tmp}}),
+        json!({"readOnlyRootFilesystem": {"writablePaths": writable_paths}}),
     );
     assert_eq!(object.pointer(&format!("{POD}/volumes/0")), volume.as_ref());
     assert_eq!(
@@ -232,6 +232,73 @@ fn writable_tmp_is_configurable(#[case] writable_tmp: Value, #[case] volume: Opt
         at(&object, &format!("{WEB}/securityContext/readOnlyRootFilesystem")),
         &json!(true)
     );
+}
+
+/// The official nginx image on a Deployment, and a sidecar beside it.
+fn nginx_with_sidecar() -> Value {
+    let mut object = fixture("httpbin-bare.yaml");
+    object["spec"]["template"]["spec"]["containers"] = json!([
+        {"name": "nginx", "image": "nginx:1.27"},
+        {"name": "sidecar", "image": "registry.example.com/sidecar:1"}
+    ]);
+    object
+}
+
+#[test]
+fn images_that_write_elsewhere_get_their_own_writable_paths() {
+    // The official nginx image writes /var/cache/nginx and /var/run.
+    let settings = json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [
+        {"images": ["docker.io/library/nginx:*"], "paths": ["/var/cache/nginx", "/var/run"]}
+    ]}}});
+    let (object, warnings) = mutated_with(&nginx_with_sidecar(), settings);
+    let spec = at(&object, POD);
+    assert_eq!(
+        spec["containers"][0]["volumeMounts"],
+        json!([
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "var-cache-nginx", "mountPath": "/var/cache/nginx"},
+            {"name": "var-run", "mountPath": "/var/run"}
+        ])
+    );
+    assert_eq!(
+        spec["containers"][1]["volumeMounts"],
+        json!([{"name": "tmp", "mountPath": "/tmp"}])
+    );
+    assert_eq!(
+        spec["volumes"],
+        json!([
+            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+            {"name": "var-cache-nginx", "emptyDir": {"sizeLimit": "64Mi"}},
+            {"name": "var-run", "emptyDir": {"sizeLimit": "64Mi"}}
+        ])
+    );
+    let nginx_line = warnings.iter().find(|line| line.contains("containers[nginx]")).unwrap();
+    assert!(
+        nginx_line.contains("volumeMounts: added a writable /var/cache/nginx (volume var-cache-nginx)"),
+        "the warning says which paths stay writable: {nginx_line}"
+    );
+    assert_eq!(apiserver::violations(&object), Vec::<String>::new());
+}
+
+#[rstest]
+#[case::mounted_at_the_path("/var/run", true)]
+#[case::mounted_above_it("/var", true)]
+#[case::mounted_beside_it("/var/runner", false)]
+#[case::mounted_below_it("/var/run/app", false)]
+fn a_mount_at_or_above_a_writable_path_already_decides_it(#[case] mount_path: &str, #[case] covered: bool) {
+    let mut object = nginx_with_sidecar();
+    let spec = &mut object["spec"]["template"]["spec"];
+    spec["volumes"] = json!([{"name": "state", "emptyDir": {}}]);
+    spec["containers"][0]["volumeMounts"] = json!([{"name": "state", "mountPath": mount_path}]);
+    let settings = json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/run"]}}});
+    let (object, _) = mutated_with(&object, settings);
+    let mounts = at(&object, &format!("{POD}/containers/0/volumeMounts"));
+    let added = mounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|mount| mount["name"] == "var-run");
+    assert_eq!(added, !covered, "{mounts}");
 }
 
 // ---------------------------------------------------------------- escalation

@@ -1,45 +1,27 @@
 //! Read-only root filesystem: `readOnlyRootFilesystem: true` on every
-//! container. Because many servers (gunicorn, nginx, JVMs) crash without a
-//! writable `/tmp`, mutate mode also mounts an `emptyDir` at `/tmp` in each
-//! container that has nothing mounted there. Ephemeral containers cannot add
+//! container. Because many programs crash when they cannot write where they
+//! expect to (`/tmp` for most; the official nginx image also writes
+//! `/var/cache/nginx` and `/var/run`), mutate mode also mounts an `emptyDir`
+//! at each writable path (setting `readOnlyRootFilesystem.writablePaths`) in
+//! every container that has nothing mounted there or above it. Validate mode
+//! demands the flag, not the mounts. Ephemeral containers cannot add
 //! volumes, so they get the flag only. Windows pods are left out: the API
 //! server forbids the field there.
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
 use crate::json::{self, Json};
+use crate::settings::WritablePath;
 use crate::template::{Container, ContainerKind};
 
-/// Volume names tried in turn; a name taken by a volume that is not an
-/// `emptyDir`, or by a StatefulSet's claim template, is skipped, never
-/// reused.
-const TMP_VOLUME_NAMES: [TmpName; 2] = [tmp_name!("tmp"), tmp_name!("writable-tmp")];
-
-/// A volume name, with the words warnings use for the volume and the mount
-/// (fixed, so they are not formatted on every request).
-#[derive(Clone, Copy)]
-struct TmpName {
-    name: &'static str,
-    volume: &'static str,
-    mount: &'static str,
-}
-
-macro_rules! tmp_name {
-    ($name:literal) => {
-        TmpName {
-            name: $name,
-            volume: concat!("emptyDir volume ", $name),
-            mount: concat!("a writable /tmp (volume ", $name, ")"),
-        }
-    };
-}
-use tmp_name;
-
-/// The emptyDir volume that `/tmp` mounts use.
-struct TmpVolume {
-    name: TmpName,
-    /// The volume to add, or `None` when the pod already has it.
-    missing: Option<Json<'static>>,
+/// The `emptyDir` volume a writable path is mounted from in this pod.
+struct PathVolume {
+    /// Which of the path's volume names it took.
+    choice: usize,
+    /// False when the pod has that `emptyDir` already.
+    missing: bool,
+    /// Some container mounts it, so a missing one is added.
+    used: bool,
 }
 
 pub fn check(context: &Context, findings: &mut Findings) {
@@ -47,38 +29,37 @@ pub fn check(context: &Context, findings: &mut Findings) {
     if context.windows {
         return;
     }
-    let tmp_volume = match tmp_volume(context) {
-        Ok(volume) => volume,
-        Err(violation) => {
-            findings.violation(violation);
-            None
-        }
-    };
-    let mut mounted = false;
+    // Each path's volume (`None`: every name it may take is taken),
+    // resolved when a container first needs it.
+    let mut volumes: Vec<(&WritablePath, Option<PathVolume>)> = Vec::new();
     for container in &context.containers {
-        match check_container(container, tmp_volume.as_ref(), findings) {
-            Ok(mounts_tmp) => mounted |= mounts_tmp,
-            Err(violation) => findings.violation(violation),
-        }
+        let result = check_container(context, container, &mut volumes, findings);
+        findings.record(result);
     }
-    // One volume serves every container's mount.
-    if let Some(TmpVolume {
-        name,
-        missing: Some(definition),
-    }) = tmp_volume
-        && mounted
-    {
-        let volumes = context.spec.field_place("volumes");
-        findings.gap(Gap::append(volumes, definition, name.volume, "").optional());
+    let size_limit = &context.settings.read_only_root_filesystem.writable_paths.size_limit;
+    for (path, volume) in volumes {
+        let Some(volume) = volume.filter(|volume| volume.used && volume.missing) else {
+            continue;
+        };
+        let name = &path.volume_names[volume.choice];
+        let size_limit = size_limit
+            .iter()
+            .map(|limit| ("sizeLimit", json::owned_text(limit.as_str().to_string())));
+        let definition = json::object([
+            ("name", Json::Str(name.clone())),
+            ("emptyDir", json::object(size_limit)),
+        ]);
+        let words = path.volume_words[volume.choice].clone();
+        findings.gap(Gap::append(context.spec.field_place("volumes"), definition, words, "").optional());
     }
 }
 
-/// Returns whether it added a /tmp mount, which needs the volume.
-fn check_container(
+fn check_container<'s>(
+    context: &'s Context,
     container: &Container,
-    tmp_volume: Option<&TmpVolume>,
+    volumes: &mut Vec<(&'s WritablePath, Option<PathVolume>)>,
     findings: &mut Findings,
-) -> Result<bool, Violation> {
+) -> Result<(), Violation> {
     let own = container.node().object_or_empty("securityContext")?;
     match own.bool("readOnlyRootFilesystem")? {
         Some(read_only) if !read_only.value => findings.violation(Violation::new(
@@ -90,37 +71,55 @@ fn check_container(
         None => findings.gap(Gap::set(own.field_place("readOnlyRootFilesystem"), Json::Bool(true))),
     }
 
-    let Some(volume) = tmp_volume.filter(|_| container.kind != ContainerKind::Ephemeral) else {
-        return Ok(false);
-    };
-    let mounts = container.node().array("volumeMounts")?;
-    let mounts_tmp = mounts
-        .iter()
-        .flat_map(|mounts| mounts.value.iter())
-        .any(|mount| text_field(mount, "mountPath").is_some_and(|path| path.trim_end_matches('/') == "/tmp"));
-    if mounts_tmp {
-        return Ok(false);
+    if container.kind == ContainerKind::Ephemeral || !context.pod_spec_writable {
+        return Ok(());
     }
-    findings.gap(
-        Gap::append(
-            container.node().field_place("volumeMounts"),
-            json::object([
-                ("name", json::text(volume.name.name)),
-                ("mountPath", json::text("/tmp")),
-            ]),
-            volume.name.mount,
-            "",
-        )
-        .optional(),
-    );
-    Ok(true)
+    let mounts = container.node().array("volumeMounts")?;
+    let mount_paths = || {
+        mounts
+            .iter()
+            .flat_map(|mounts| mounts.value.iter())
+            .filter_map(|mount| text_field(mount, "mountPath"))
+            .map(|path| path.trim_end_matches('/'))
+    };
+    let writable = &context.settings.read_only_root_filesystem.writable_paths;
+    for path in writable.for_image(container.image()) {
+        // A mount at the path or above it already decides what is there.
+        let covered = mount_paths().any(|mount| {
+            path.path == mount
+                || path
+                    .path
+                    .strip_prefix(mount)
+                    .is_some_and(|below| below.starts_with('/'))
+        });
+        if covered {
+            continue;
+        }
+        let slot = match volumes.iter().position(|(known, _)| known.path == path.path) {
+            Some(slot) => slot,
+            None => {
+                volumes.push((path, path_volume(context, path)?));
+                volumes.len() - 1
+            }
+        };
+        let Some(volume) = volumes[slot].1.as_mut() else {
+            continue;
+        };
+        volume.used = true;
+        let mount = json::object([
+            ("name", Json::Str(path.volume_names[volume.choice].clone())),
+            ("mountPath", Json::Str(path.path.clone())),
+        ]);
+        let words = path.mount_words[volume.choice].clone();
+        findings.gap(Gap::append(container.node().field_place("volumeMounts"), mount, words, "").optional());
+    }
+    Ok(())
 }
 
-fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
-    let tmp = &context.settings.read_only_root_filesystem.writable_tmp;
-    if !tmp.enabled || !context.pod_spec_writable {
-        return Ok(None);
-    }
+/// The volume `path` is mounted from: the first of its names that no
+/// volume other than an `emptyDir` and no StatefulSet claim template takes,
+/// or `None` when both are taken.
+fn path_volume(context: &Context, path: &WritablePath) -> Result<Option<PathVolume>, Violation> {
     let volumes = context.spec.array("volumes")?;
     let existing = |name: &str| {
         volumes
@@ -129,25 +128,20 @@ fn tmp_volume(context: &Context) -> Result<Option<TmpVolume>, Violation> {
             .find(|volume| text_field(volume, "name") == Some(name))
     };
     let claimed = |name: &str| context.workload.claim_template_names().any(|claim| claim == name);
-    for name in TMP_VOLUME_NAMES {
-        if claimed(name.name) {
+    for (choice, name) in path.volume_names.iter().enumerate() {
+        if claimed(name) {
             continue;
         }
-        match existing(name.name) {
-            None => {
-                let size_limit = tmp
-                    .size_limit
-                    .iter()
-                    .map(|limit| ("sizeLimit", json::owned_text(limit.as_str().to_string())));
-                let empty_dir = json::object(size_limit);
-                let missing = Some(json::object([("name", json::text(name.name)), ("emptyDir", empty_dir)]));
-                return Ok(Some(TmpVolume { name, missing }));
-            }
-            Some(volume) if volume.as_object().is_some_and(|volume| volume.contains_key("emptyDir")) => {
-                return Ok(Some(TmpVolume { name, missing: None }));
-            }
-            Some(_) => {}
-        }
+        let missing = match existing(name) {
+            None => true,
+            Some(volume) if volume.as_object().is_some_and(|volume| volume.contains_key("emptyDir")) => false,
+            Some(_) => continue,
+        };
+        return Ok(Some(PathVolume {
+            choice,
+            missing,
+            used: false,
+        }));
     }
     Ok(None)
 }
