@@ -264,18 +264,23 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
         .and_then(|raw| serde_json::from_str(raw.get()).ok())
         .unwrap_or_default();
     let updating = request.operation == "UPDATE";
-    if updating && scope == Scope::Template {
-        let by_deployment_controller = DEPLOYMENT_CONTROLLER_USERS.contains(&&*request.user_info.username);
-        if judged_inputs_unchanged(kind, &object, &old_object, by_deployment_controller) {
-            return Verdict::accept();
-        }
+    let by_deployment_controller = DEPLOYMENT_CONTROLLER_USERS.contains(&&*request.user_info.username);
+    if updating
+        && scope == Scope::Template
+        && judged_inputs_unchanged(kind, &object, &old_object, by_deployment_controller)
+    {
+        return Verdict::accept();
     }
     let treatment = if updating && scope == Scope::Template && kind.template_is_immutable() {
         Treatment::Validate
     } else {
         match settings.mode {
             Mode::Validate => Treatment::Validate,
-            Mode::Mutate if subject.controller_compares_template() => Treatment::RejectExplicit,
+            // Only the Deployment controller itself: a ReplicaSet a user
+            // writes with a Deployment for owner is mutated like any other.
+            Mode::Mutate if by_deployment_controller && subject.controller_compares_template() => {
+                Treatment::RejectExplicit
+            }
             Mode::Mutate => Treatment::Mutate,
         }
     };
@@ -387,11 +392,15 @@ fn reject<O>(subject: &Subject, violations: Vec<Violation>) -> Verdict<O> {
 /// Keys of a pod spec that an update may change and no rule reads: besides
 /// images, what the API server lets a Pod update change
 /// (`ValidatePodUpdate`, `pkg/apis/core/validation/validation.go`).
-const UNREAD_MUTABLE_POD_SPEC_KEYS: [&str; 4] = [
+/// `nodeSelector` and `affinity` may change on a suspended Job's template
+/// and on a Pod held by scheduling gates (how Kueue admits a workload).
+const UNREAD_MUTABLE_POD_SPEC_KEYS: [&str; 6] = [
     "activeDeadlineSeconds",
     "tolerations",
     "terminationGracePeriodSeconds",
     "schedulingGates",
+    "nodeSelector",
+    "affinity",
 ];
 
 /// True when an UPDATE changes nothing the rules read, so it is not judged:
@@ -521,9 +530,8 @@ impl Subject<'_> {
     /// True when the object's controller finds it by comparing pod
     /// templates (a Deployment's ReplicaSet), so filling a gap would make
     /// that controller create another object, and the next, without end.
-    /// The owner reference is the client's word, which is enough here: the
-    /// gaps it leaves are filled again on every Pod the ReplicaSet creates,
-    /// and its explicit unsafe values are rejected all the same.
+    /// The owner reference is the client's word: the engine asks this only
+    /// of a request the Deployment controller itself sent.
     fn controller_compares_template(&self) -> bool {
         let Some(controller) = &self.controller else {
             return false;

@@ -392,8 +392,8 @@ impl Validatable for Settings {
                 format!("exemptImages[{position}]: must not be empty"),
             );
             check(
-                image.trim() != "*",
-                format!("exemptImages[{position}]: \"*\" exempts every container; switch the rules off instead"),
+                !matches_every_image(image),
+                format!("exemptImages[{position}]: {image:?} exempts every container; switch the rules off instead"),
             );
         }
 
@@ -527,6 +527,14 @@ impl WritablePaths {
     }
 }
 
+/// True for a glob that matches any image, such as `*`, `*/*` or `*:*`
+/// (every resolved reference has a `/` and a `:`): tried on references of
+/// every shape, resolved as `image_matches` resolves them.
+fn matches_every_image(glob: &str) -> bool {
+    const SHAPES: [&str; 4] = ["a", "b/c:1", "d.example:5000/e/f@sha256:0", "localhost/g"];
+    SHAPES.iter().all(|image| image_matches(&[glob.to_string()], image))
+}
+
 /// True when `image` matches a glob, as written or as the container runtime
 /// resolves it (`docker.io/library/nginx:*` matches `nginx:1.27`).
 fn image_matches(globs: &[String], image: &str) -> bool {
@@ -607,6 +615,8 @@ mod tests {
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"images": [], "paths": ["/data"]}]}}}), "byImage[0].images: needs at least one glob")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"paths": ["/data"]}]}}}), "missing field `images`")]
     #[case(json!({"exemptImages": ["*"]}), "exemptImages[0]: \"*\" exempts every container")]
+    #[case(json!({"exemptImages": ["nginx:*", "*/*"]}), "exemptImages[1]: \"*/*\" exempts every container")]
+    #[case(json!({"exemptImages": ["*:*"]}), "exemptImages[0]: \"*:*\" exempts every container")]
     #[case(json!({"exemptNamespaces": [""]}), "exemptNamespaces[0]: must not be empty")]
     #[case(json!([1, 2]), "settings: must be an object of keys and values, found a list")]
     #[case(json!({"nonRoot": []}), "settings.nonRoot: must be an object of keys and values, found a list")]

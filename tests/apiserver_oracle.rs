@@ -48,6 +48,7 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::volume_name_not_a_label(&[("/spec/template/spec/volumes/0/name", json!("Tmp_Dir")), ("/spec/template/spec/containers/0/volumeMounts/0/name", json!("Tmp_Dir"))], "volumes[0].name: Invalid value: must be a lowercase RFC 1123 label")]
 #[case::negative_size_limit(&[("/spec/template/spec/volumes/0/emptyDir/sizeLimit", json!("-64Mi"))], "emptyDir.sizeLimit: Forbidden")]
 #[case::mount_of_no_volume(&[("/spec/template/spec/containers/0/volumeMounts/0/name", json!("scratch"))], "containers[0].volumeMounts[0].name: Not found")]
+#[case::mount_on_a_device_path(&[("/spec/template/spec/containers/0/volumeDevices", json!([{"name": "tmp", "devicePath": "/tmp"}]))], "containers[0].volumeMounts[0].mountPath: Invalid value: must not already exist as a path in volumeDevices")]
 #[case::mount_path_twice(&[("/spec/template/spec/containers/0/volumeMounts/1", json!({"name": "tmp", "mountPath": "/tmp"}))], "containers[0].volumeMounts[1].mountPath: Invalid value: must be unique")]
 // validateTopologySpreadConstraints
 #[case::zero_skew(&[("/spec/template/spec/topologySpreadConstraints/0/maxSkew", json!(0))], "topologySpreadConstraints[0].maxSkew: Invalid value: must be greater than zero")]

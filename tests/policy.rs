@@ -280,6 +280,36 @@ fn images_that_write_elsewhere_get_their_own_writable_paths() {
     assert_eq!(apiserver::violations(&object), Vec::<String>::new());
 }
 
+#[test]
+fn a_path_listed_twice_is_mounted_once() {
+    // In `paths` and in two `byImage` rules that both match, and as /tmp/.
+    let settings = json!({"readOnlyRootFilesystem": {"writablePaths": {
+        "paths": ["/tmp", "/tmp/"],
+        "byImage": [
+            {"images": ["docker.io/library/nginx:*"], "paths": ["/var/run", "/tmp"]},
+            {"images": ["*nginx*"], "paths": ["/var/run/"]}
+        ]
+    }}});
+    let (object, _) = mutated_with(&nginx_with_sidecar(), settings.clone());
+    assert_eq!(
+        at(&object, &format!("{POD}/containers/0/volumeMounts")),
+        &json!([{"name": "tmp", "mountPath": "/tmp"}, {"name": "var-run", "mountPath": "/var/run"}])
+    );
+    assert_eq!(apiserver::violations(&object), Vec::<String>::new());
+    assert_accepted_untouched(&run(&object, settings));
+}
+
+#[test]
+fn a_block_device_at_a_writable_path_keeps_it() {
+    // The API server refuses a mount on a device's path.
+    let mut object = nginx_with_sidecar();
+    object["spec"]["template"]["spec"]["containers"][0]["volumeDevices"] =
+        json!([{"name": "raw", "devicePath": "/var/run"}]);
+    let settings = json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/run"]}}});
+    let (object, _) = mutated_with(&object, settings);
+    assert!(object.pointer(&format!("{POD}/containers/0/volumeMounts")).is_none());
+}
+
 #[rstest]
 #[case::mounted_at_the_path("/var/run", true)]
 #[case::mounted_above_it("/var", true)]

@@ -94,7 +94,11 @@ fn explicit_unsafe_values_are_rejected_whatever_the_owner(
     #[values("mutate", "validate")] mode: &str,
 ) {
     let object = owned_by(privileged(name), api_version, owner, "parent");
-    let message = rejection(run(&object, json!({"mode": mode})));
+    // Even from the Deployment controller, which leaves gaps unfilled.
+    let message = rejection(run_request(
+        create_by(&object, DEPLOYMENT_CONTROLLER),
+        json!({"mode": mode}),
+    ));
     assert!(message.contains("securityContext.privileged: is true"), "{message}");
     assert!(message.contains("securityContext.runAsUser: is 0 (root)"), "{message}");
     assert!(
@@ -117,14 +121,41 @@ fn validate_mode_judges_owned_objects_like_any_other(
     assert!(message.contains("readOnlyRootFilesystem: not set"), "{message}");
 }
 
+const DEPLOYMENT_CONTROLLER: &str = "system:serviceaccount:kube-system:deployment-controller";
+
+/// A CREATE of `object` sent by `username`.
+fn create_by(object: &Value, username: &str) -> kubewarden_policy_sdk::request::KubernetesAdmissionRequest {
+    let mut request = request(object, "CREATE");
+    request.user_info.username = username.to_string();
+    request
+}
+
 #[test]
 fn a_deployments_replicaset_is_not_mutated_so_the_deployment_controller_still_finds_it() {
     let object = owned_by(fixture("replicaset.yaml"), "apps/v1", "Deployment", "frontend");
-    assert_accepted_untouched(&run(&object, json!({})));
+    assert_accepted_untouched(&run_request(create_by(&object, DEPLOYMENT_CONTROLLER), json!({})));
     // The same ReplicaSet with a custom resource for an owner is mutated:
     // only the Deployment controller compares its child's template.
     let custom = owned_by(fixture("replicaset.yaml"), "example.com/v1", "Deployment", "frontend");
-    assert!(matches!(run(&custom, json!({})), Verdict::Mutate { .. }));
+    assert!(matches!(
+        run_request(create_by(&custom, DEPLOYMENT_CONTROLLER), json!({})),
+        Verdict::Mutate { .. }
+    ));
+}
+
+#[test]
+fn a_replicaset_a_user_writes_with_a_deployment_for_owner_gains_nothing() {
+    // Left unmutated, it would keep its replicas unspread: the Pods it
+    // creates get every default but a spread constraint.
+    let object = owned_by(fixture("replicaset.yaml"), "apps/v1", "Deployment", "frontend");
+    let Verdict::Mutate { object: hardened, .. } = run_request(create_by(&object, "jane"), json!({})) else {
+        panic!("a user's ReplicaSet is mutated")
+    };
+    assert!(
+        hardened
+            .pointer("/spec/template/spec/topologySpreadConstraints/0")
+            .is_some()
+    );
 }
 
 #[rstest]
@@ -226,6 +257,28 @@ fn a_pods_mutable_fields_that_no_rule_reads_are_not_judged() {
     new["spec"]["tolerations"] = json!([{"key": "spot", "operator": "Exists"}]);
     new["spec"]["activeDeadlineSeconds"] = json!(60);
     assert_accepted_untouched(&run_request(update(&old, &new, "jane"), json!({"mode": "validate"})));
+}
+
+#[test]
+fn kueue_admitting_a_suspended_job_is_not_judged() {
+    // Kueue resumes a Job and sets where it runs: the template's
+    // nodeSelector and affinity may change while it is suspended.
+    let mut old = fixture("job.yaml");
+    old["spec"]["suspend"] = json!(true);
+    let mut new = old.clone();
+    new["spec"]["suspend"] = json!(false);
+    new["spec"]["template"]["spec"]["nodeSelector"] = json!({"cloud.example.com/pool": "spot"});
+    new["spec"]["template"]["spec"]["affinity"] = json!({"nodeAffinity": {}});
+    for mode in ["mutate", "validate"] {
+        assert_accepted_untouched(&run_request(
+            update(
+                &old,
+                &new,
+                "system:serviceaccount:kueue-system:kueue-controller-manager",
+            ),
+            json!({"mode": mode}),
+        ));
+    }
 }
 
 #[rstest]
@@ -343,6 +396,21 @@ fn an_ephemeral_container_added_to_a_controllers_pod_is_judged(#[case] mode: &st
         ),
         other => panic!("{mode}: {other:#?}"),
     }
+}
+
+#[test]
+fn the_debug_container_is_judged_alone_not_the_pods_spreading() {
+    // The pod spec cannot change under this subresource, so a spread
+    // constraint without labelSelector (created before the policy) is not
+    // the debug container's to fix.
+    let (old, new) = pod_with_debugger(json!({"name": "debugger", "image": "busybox:1.37"}));
+    let spread =
+        json!([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway"}]);
+    let (mut old, mut new) = (old, new);
+    old["spec"]["topologySpreadConstraints"] = spread.clone();
+    new["spec"]["topologySpreadConstraints"] = spread;
+    let verdict = run_request(ephemeral_request(old, &new), json!({}));
+    assert!(matches!(verdict, Verdict::Mutate { .. }), "{verdict:#?}");
 }
 
 #[test]

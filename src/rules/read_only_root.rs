@@ -74,27 +74,28 @@ fn check_container<'s>(
     if container.kind == ContainerKind::Ephemeral || !context.pod_spec_writable {
         return Ok(());
     }
+    // A mount or a block device at the path or above it already decides
+    // what is there (the API server refuses a mount on a device's path).
     let mounts = container.node().array("volumeMounts")?;
-    let mount_paths = || {
-        mounts
-            .iter()
-            .flat_map(|mounts| mounts.value.iter())
-            .filter_map(|mount| text_field(mount, "mountPath"))
+    let devices = container.node().array("volumeDevices")?;
+    let taken = || {
+        let mounts = mounts.iter().flat_map(|mounts| mounts.value.iter());
+        let devices = devices.iter().flat_map(|devices| devices.value.iter());
+        (mounts.filter_map(|mount| text_field(mount, "mountPath")))
+            .chain(devices.filter_map(|device| text_field(device, "devicePath")))
             .map(|path| path.trim_end_matches('/'))
     };
+    let covers =
+        |taken: &str, path: &str| path == taken || path.strip_prefix(taken).is_some_and(|below| below.starts_with('/'));
     let writable = &context.settings.read_only_root_filesystem.writable_paths;
+    // Paths mounted here already: a path listed twice (in `paths` and a
+    // `byImage` rule, or in two rules) is mounted once.
+    let mut added: Vec<&str> = Vec::new();
     for path in writable.for_image(container.image()) {
-        // A mount at the path or above it already decides what is there.
-        let covered = mount_paths().any(|mount| {
-            path.path == mount
-                || path
-                    .path
-                    .strip_prefix(mount)
-                    .is_some_and(|below| below.starts_with('/'))
-        });
-        if covered {
+        if taken().any(|taken| covers(taken, &path.path)) || added.iter().any(|added| *added == path.path) {
             continue;
         }
+        added.push(&path.path);
         let slot = match volumes.iter().position(|(known, _)| known.path == path.path) {
             Some(slot) => slot,
             None => {

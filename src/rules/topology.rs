@@ -21,6 +21,11 @@ pub fn check<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
 }
 
 fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) -> Result<(), Violation> {
+    // Under `pods/ephemeralcontainers` the pod spec cannot change: only the
+    // debug containers being added are judged, and spreading is not theirs.
+    if !context.pod_spec_writable {
+        return Ok(());
+    }
     let constraints = context.spec.array("topologySpreadConstraints")?;
     let labels = context.workload.template_labels();
     for constraint in constraints.iter().flat_map(|list| list.value.iter().enumerate()) {
@@ -35,7 +40,7 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
 
     let kind = context.workload.kind;
     let has_constraints = constraints.is_some_and(|list| !list.value.is_empty());
-    if has_constraints || !kind.is_replicated() || !context.pod_spec_writable {
+    if has_constraints || !kind.is_replicated() {
         return Ok(());
     }
     let replicas = context
@@ -134,7 +139,7 @@ fn fill_selector<'a>(
         !keys.filter_map(Json::as_str).any(|key| mentions_label(selector, key))
     });
     match selector {
-        Some(selector) if context.pod_spec_writable => findings.gap(Gap::set_in_item(
+        Some(selector) => findings.gap(Gap::set_in_item(
             context.spec.field_place("topologySpreadConstraints"),
             index,
             "labelSelector",

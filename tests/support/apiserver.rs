@@ -345,7 +345,7 @@ fn validate_security_context(context: &Value, path: &str, report: &mut Report) {
 
 /// `ValidateVolumes` and `ValidateVolumeMounts`: unique DNS-1123 label
 /// names, a non-negative `emptyDir.sizeLimit`, mounts that name a volume
-/// and mount paths unique per container. For a StatefulSet the claim
+/// and mount paths unique per container and not a block device's path. For a StatefulSet the claim
 /// templates are volumes too, and one named like a template volume replaces
 /// it (`updateStorage`, `pkg/controller/statefulset/stateful_set_utils.go`).
 fn validate_volumes(spec: &Value, prefix: &str, claims: &[&str], report: &mut Report) {
@@ -378,6 +378,10 @@ fn validate_volumes(spec: &Value, prefix: &str, claims: &[&str], report: &mut Re
     }
     names.extend_from_slice(claims);
     for (path, container) in containers(spec, prefix) {
+        let device_paths: Vec<&str> = list(&container["volumeDevices"])
+            .iter()
+            .filter_map(|device| device["devicePath"].as_str())
+            .collect();
         let mut mount_paths: Vec<&str> = Vec::new();
         for (index, mount) in list(&container["volumeMounts"]).iter().enumerate() {
             let mount_path = mount["mountPath"].as_str().unwrap_or_default();
@@ -388,6 +392,12 @@ fn validate_volumes(spec: &Value, prefix: &str, claims: &[&str], report: &mut Re
                 report(
                     format!("{path}.volumeMounts[{index}].mountPath"),
                     "Invalid value: must be unique",
+                );
+            }
+            if device_paths.contains(&mount_path) {
+                report(
+                    format!("{path}.volumeMounts[{index}].mountPath"),
+                    "Invalid value: must not already exist as a path in volumeDevices",
                 );
             }
             mount_paths.push(mount_path);
