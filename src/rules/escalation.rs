@@ -112,15 +112,12 @@ fn check_container(
 /// Rejects `privileged: true` and a HostProcess container in a container's
 /// `securityContext`.
 fn privileged(own: &Node, findings: &mut Findings) -> Result<(), Violation> {
-    if let Some(privileged) = own.bool("privileged")?
-        && privileged.value
-    {
-        findings.violation(Violation::new(
-            privileged.path(),
-            "is true",
-            "remove it; a privileged container is root on the node",
-        ));
-    }
+    reject_true(
+        own,
+        "privileged",
+        "remove it; a privileged container is root on the node",
+        findings,
+    )?;
     host_process(own, findings)
 }
 
@@ -128,17 +125,23 @@ fn privileged(own: &Node, findings: &mut Findings) -> Result<(), Violation> {
 /// `securityContext`: a HostProcess container runs on the Windows node with
 /// its privileges (Pod Security Standards "baseline", HostProcess).
 fn host_process(security_context: &Node, findings: &mut Findings) -> Result<(), Violation> {
-    let Some(windows_options) = security_context.object("windowsOptions")? else {
-        return Ok(());
-    };
-    if let Some(host_process) = windows_options.bool("hostProcess")?
-        && host_process.value
-    {
-        findings.violation(Violation::new(
-            host_process.path(),
-            "is true",
+    match security_context.object("windowsOptions")? {
+        Some(windows_options) => reject_true(
+            &windows_options,
+            "hostProcess",
             "remove it; a HostProcess container has the node's privileges",
-        ));
+            findings,
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Rejects the flag `key` of `node` where it is `true`, with `fix`.
+fn reject_true(node: &Node, key: &'static str, fix: &'static str, findings: &mut Findings) -> Result<(), Violation> {
+    if let Some(flag) = node.bool(key)?
+        && flag.value
+    {
+        findings.violation(Violation::new(flag.path(), "is true", fix));
     }
     Ok(())
 }
