@@ -3,7 +3,11 @@
 # `make test` runs every test suite, including the wasm-level one.
 
 WASM_TARGET := wasm32-wasip1
-MODULE      := target/$(WASM_TARGET)/policy/deployment_hardening.wasm
+# Where cargo writes, from cargo itself: CARGO_TARGET_DIR (or a
+# .cargo/config.toml) moves it away from ./target.
+TARGET_DIR  := $(shell cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+TARGET_DIR  := $(or $(TARGET_DIR),target)
+MODULE      := $(TARGET_DIR)/$(WASM_TARGET)/policy/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
 EXAMPLES    := policy/examples/workloads/*.yaml
 
@@ -51,15 +55,15 @@ $(KUBERNETES_VALIDATE):
 test: policy.wasm $(KUBERNETES_VALIDATE)
 	KUBERNETES_VALIDATE='$(abspath $(KUBERNETES_VALIDATE))' cargo test --workspace
 
-BASELINE := target/$(WASM_TARGET)/policy/baseline_policy.wasm
+BASELINE := $(TARGET_DIR)/$(WASM_TARGET)/policy/baseline_policy.wasm
 
 # Figures, not assertions: size, compile and instantiate time, latency per
 # evaluation and its growth with containers, each against a baseline module
 # built and optimised the same way.
 bench: policy.wasm
 	cargo build --profile policy --target '$(WASM_TARGET)' -p baseline-policy
-	$(call optimise,$(BASELINE),target/baseline.wasm)
-	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline target/baseline.wasm
+	$(call optimise,$(BASELINE),$(TARGET_DIR)/baseline.wasm)
+	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline '$(TARGET_DIR)/baseline.wasm'
 
 # Coverage-guided fuzzing of validate (raw bytes and structured workloads)
 # and validate_settings, FUZZ_SECONDS each, seeded from the fixtures.
