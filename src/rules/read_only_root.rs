@@ -8,6 +8,8 @@
 //! volumes, so they get the flag only. Windows pods are left out: the API
 //! server forbids the field there.
 
+use smallvec::SmallVec;
+
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
 use crate::json::{self, Json};
@@ -31,7 +33,7 @@ pub fn check(context: &Context, findings: &mut Findings) {
     }
     // Each path's volume (`None`: every name it may take is taken),
     // resolved when a container first needs it.
-    let mut volumes: Vec<(&WritablePath, Option<PathVolume>)> = Vec::new();
+    let mut volumes: SmallVec<[(&WritablePath, Option<PathVolume>); 4]> = SmallVec::new();
     for container in &context.containers {
         let result = check_container(context, container, &mut volumes, findings);
         findings.record(result);
@@ -57,7 +59,7 @@ pub fn check(context: &Context, findings: &mut Findings) {
 fn check_container<'s>(
     context: &'s Context,
     container: &Container,
-    volumes: &mut Vec<(&'s WritablePath, Option<PathVolume>)>,
+    volumes: &mut SmallVec<[(&'s WritablePath, Option<PathVolume>); 4]>,
     findings: &mut Findings,
 ) -> Result<(), Violation> {
     let own = container.node().object_or_empty("securityContext")?;
@@ -90,7 +92,7 @@ fn check_container<'s>(
     let writable = &context.settings.read_only_root_filesystem.writable_paths;
     // Paths mounted here already: a path listed twice (in `paths` and a
     // `byImage` rule, or in two rules) is mounted once.
-    let mut added: Vec<&str> = Vec::new();
+    let mut added: SmallVec<[&str; 4]> = SmallVec::new();
     for path in writable.for_image(container.image()) {
         if taken().any(|taken| covers(taken, &path.path)) || added.iter().any(|added| *added == path.path) {
             continue;
