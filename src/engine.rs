@@ -11,6 +11,7 @@ use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::cluster::ClusterContext;
 use crate::findings::{self, ByOwner, Findings, Violation};
 use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
@@ -158,19 +159,20 @@ pub struct GroupKind<'a> {
     pub kind: Cow<'a, str>,
 }
 
-/// The whole `validate` call: the response bytes for a payload.
-pub fn answer(payload: &[u8]) -> Vec<u8> {
+/// The whole `validate` call: the response bytes for a payload, with
+/// `cluster` answering what the policy reads besides the request.
+pub fn answer(payload: &[u8], cluster: &dyn ClusterContext) -> Vec<u8> {
     // A mutation answers with the whole object: size the buffer once rather
     // than doubling it through the request's size.
     let mut out = Vec::with_capacity(payload.len() + 1024);
-    let verdict = validate_payload(payload);
+    let verdict = validate_payload(payload, cluster);
     verdict.write_response(&mut out);
     crate::arena::release(verdict);
     out
 }
 
 /// The verdict for a `validate` payload, from raw bytes.
-pub fn validate_payload(payload: &[u8]) -> Verdict<Json<'_>> {
+pub fn validate_payload<'a>(payload: &'a [u8], cluster: &dyn ClusterContext) -> Verdict<Json<'a>> {
     // serde_json's own error (with line and column) is enough here: only a
     // hand-made request is malformed, and a path-tracking deserializer over
     // the whole envelope would cost 30 KB of module.
@@ -188,7 +190,7 @@ pub fn validate_payload(payload: &[u8]) -> Verdict<Json<'_>> {
         }
     };
     match Settings::from_raw_cached(envelope.settings.map(RawValue::get)) {
-        Ok(settings) => evaluate(envelope.request, &settings),
+        Ok(settings) => evaluate(envelope.request, &settings, cluster),
         Err(problem) => Verdict::Reject {
             message: format!("{POLICY_NAME}: the policy's settings are invalid: {problem}"),
         },
@@ -197,7 +199,11 @@ pub fn validate_payload(payload: &[u8]) -> Verdict<Json<'_>> {
 
 /// [`evaluate`] for a host holding the SDK's request type (tests, tools):
 /// the same path, through the request's JSON.
-pub fn evaluate_sdk_request(request: &KubernetesAdmissionRequest, settings: &Settings) -> Verdict<serde_json::Value> {
+pub fn evaluate_sdk_request(
+    request: &KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &dyn ClusterContext,
+) -> Verdict<serde_json::Value> {
     let text = match serde_json::to_string(request) {
         Ok(text) => text,
         Err(error) => {
@@ -207,7 +213,7 @@ pub fn evaluate_sdk_request(request: &KubernetesAdmissionRequest, settings: &Set
         }
     };
     match serde_json::from_str::<AdmissionRequest>(&text) {
-        Ok(request) => evaluate(request, settings).to_serde(),
+        Ok(request) => evaluate(request, settings, cluster).to_serde(),
         Err(error) => Verdict::Reject {
             message: format!("{POLICY_NAME}: the admission request is malformed: {error}"),
         },
@@ -224,7 +230,11 @@ enum Scope {
     NewEphemeralContainers,
 }
 
-pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdict<Json<'a>> {
+pub fn evaluate<'a>(
+    request: AdmissionRequest<'a>,
+    settings: &Settings,
+    cluster: &dyn ClusterContext,
+) -> Verdict<Json<'a>> {
     if !matches!(&*request.operation, "CREATE" | "UPDATE") {
         return Verdict::accept();
     }
@@ -286,7 +296,14 @@ pub fn evaluate<'a>(request: AdmissionRequest<'a>, settings: &Settings) -> Verdi
     };
     let old_ephemeral = ephemeral_container_names(&old_object);
 
-    let (pod_spec, findings) = match inspect(kind, &object, settings, scope, &old_ephemeral) {
+    let reading = Reading {
+        kind,
+        settings,
+        scope,
+        namespace: &request.namespace,
+        cluster,
+    };
+    let (pod_spec, findings) = match inspect(&reading, &object, &old_ephemeral) {
         Ok(inspected) => inspected,
         Err(violation) => return reject(&subject, vec![violation]),
     };
@@ -305,13 +322,27 @@ enum Treatment {
     RejectExplicit,
 }
 
-fn inspect<'a>(
+/// What an evaluation reads besides the object.
+struct Reading<'r> {
     kind: Kind,
-    object: &Object<'a>,
-    settings: &Settings,
+    settings: &'r Settings,
     scope: Scope,
+    namespace: &'r str,
+    cluster: &'r dyn ClusterContext,
+}
+
+fn inspect<'a>(
+    reading: &Reading,
+    object: &Object<'a>,
     old_ephemeral: &[&str],
 ) -> Result<(Rc<FieldPath>, Findings<'a>), Violation> {
+    let &Reading {
+        kind,
+        settings,
+        scope,
+        namespace,
+        cluster,
+    } = reading;
     let workload = Workload::locate(kind, object).map_err(|(path, problem)| Violation::new(path, problem, ""))?;
     // Shared by every finding's place, and by `decide`, which writes there.
     let pod_spec = Rc::new(kind.pod_spec_path());
@@ -342,6 +373,8 @@ fn inspect<'a>(
     let context = Context {
         settings,
         workload: &workload,
+        namespace,
+        cluster,
         spec,
         every_container_evaluated: containers.len() == listed,
         containers,
@@ -360,7 +393,10 @@ fn decide<'a>(
     findings: Findings<'a>,
 ) -> Verdict<Json<'a>> {
     let Findings {
-        mut violations, gaps, ..
+        mut violations,
+        gaps,
+        notes,
+        ..
     } = findings;
     if treatment == Treatment::Validate {
         violations.extend(gaps.iter().filter_map(findings::Gap::as_violation));
@@ -371,7 +407,10 @@ fn decide<'a>(
         Treatment::Mutate if gaps.is_empty() => Verdict::accept(),
         Treatment::Mutate => {
             let by_owner = ByOwner::new(pod_spec, &gaps);
-            let warnings = report::warnings(pod_spec, &gaps, &by_owner);
+            let mut warnings = report::warnings(pod_spec, &gaps, &by_owner);
+            // Only where defaults are added: what they could not take into
+            // account.
+            warnings.extend(notes.into_iter().map(str::to_string));
             if let Err(violation) = findings::apply_all(&mut object, pod_spec, gaps, &by_owner) {
                 return reject(subject, vec![violation]);
             }

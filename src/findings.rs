@@ -185,6 +185,9 @@ impl<'a> Gap<'a> {
 pub struct Findings<'a> {
     pub violations: Vec<Violation>,
     pub gaps: Vec<Gap<'a>>,
+    /// Warnings about the evaluation itself rather than a field (the
+    /// namespace's LimitRanges could not be read), each once.
+    pub notes: Vec<&'static str>,
     /// Indices into `gaps` of the pod-level ones, the only ones that repeat.
     pod_level_gaps: Vec<usize>,
     seen_violations: HashSet<Violation>,
@@ -197,6 +200,7 @@ impl Default for Findings<'_> {
         Findings {
             violations: Vec::new(),
             gaps: Vec::with_capacity(16),
+            notes: Vec::new(),
             pod_level_gaps: Vec::new(),
             seen_violations: HashSet::new(),
         }
@@ -208,6 +212,12 @@ impl<'a> Findings<'a> {
         if !self.seen_violations.contains(&violation) {
             self.seen_violations.insert(violation.clone());
             self.violations.push(violation);
+        }
+    }
+
+    pub fn note(&mut self, note: &'static str) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
         }
     }
 

@@ -6,10 +6,12 @@ use kubewarden_policy_sdk::protocol_version_guest;
 use wapc_guest::{CallResult, register_function};
 
 mod arena;
+pub mod cluster;
 pub mod engine;
 pub mod findings;
 mod image;
 pub mod json;
+pub mod limit_range;
 pub mod path;
 pub mod quantity;
 pub mod report;
@@ -28,7 +30,9 @@ pub extern "C" fn wapc_init() {
 /// Always answers with a ValidationResponse, whatever the payload: a policy
 /// error would fail the API request with an opaque message.
 fn validate(payload: &[u8]) -> CallResult {
-    Ok(arena::request_scope(|| engine::answer(payload)))
+    Ok(arena::request_scope(|| {
+        engine::answer(payload, &cluster::KubewardenHost)
+    }))
 }
 
 /// Unlike the SDK's helper, a settings payload that does not deserialise is a

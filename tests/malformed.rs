@@ -2,6 +2,7 @@
 
 mod support;
 
+use deployment_hardening::cluster::KubewardenHost;
 use deployment_hardening::engine::{Verdict, answer, validate_payload};
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -33,7 +34,7 @@ fn envelope(object: Value) -> Vec<u8> {
 #[case::spread_not_a_list(json!({"spec": {"template": {"spec": {"topologySpreadConstraints": 1, "containers": [{"name": "web"}]}}}}), "- spec.template.spec.topologySpreadConstraints: must be a list, found the number 1")]
 #[case::bad_label_selector(json!({"spec": {"template": {"spec": {"topologySpreadConstraints": [{"labelSelector": {"matchLabels": [1]}}], "containers": [{"name": "web"}]}}}}), "- spec.template.spec.topologySpreadConstraints[0].labelSelector: is not a label selector")]
 fn malformed_objects_are_rejected_with_the_field_named(#[case] object: Value, #[case] expected: &str) {
-    let message = rejection(validate_payload(&envelope(object)).to_serde());
+    let message = rejection(validate_payload(&envelope(object), &KubewardenHost).to_serde());
     assert!(message.contains(expected), "{message:?} should contain {expected:?}");
 }
 
@@ -44,7 +45,7 @@ fn malformed_objects_are_rejected_with_the_field_named(#[case] object: Value, #[
 #[case::operation_a_number(br#"{"request": {"operation": 5}}"#.as_slice(), "the admission request is malformed: invalid type: integer `5`, expected a string")]
 #[case::bad_settings(br#"{"request": {"operation": "CREATE"}, "settings": {"mdoe": 1}}"#.as_slice(), "the policy's settings are invalid: settings.mdoe: unknown field `mdoe`")]
 fn malformed_envelopes_are_rejected_not_trapped(#[case] payload: &[u8], #[case] expected: &str) {
-    let message = rejection(validate_payload(payload).to_serde());
+    let message = rejection(validate_payload(payload, &KubewardenHost).to_serde());
     assert!(message.contains(expected), "{message:?} should contain {expected:?}");
 }
 
@@ -55,7 +56,7 @@ fn many_malformed_fields_are_all_listed() {
         {"name": "b", "resources": {"requests": {"cpu": "x"}}},
         "c"
     ]}}}});
-    let message = rejection(validate_payload(&envelope(object)).to_serde());
+    let message = rejection(validate_payload(&envelope(object), &KubewardenHost).to_serde());
     for expected in [
         "containers[a].securityContext: must be an object",
         "containers[b].resources.requests.cpu: `x` is not a quantity",
@@ -69,7 +70,7 @@ fn many_malformed_fields_are_all_listed() {
 fn a_malformed_quantity_does_not_hide_the_other_resource() {
     let object = json!({"spec": {"template": {"spec": {"containers": [{"name": "web",
         "resources": {"requests": {"cpu": "lots", "memory": "2Gi"}, "limits": {"memory": "1Gi"}}}]}}}});
-    let message = rejection(validate_payload(&envelope(object)).to_serde());
+    let message = rejection(validate_payload(&envelope(object), &KubewardenHost).to_serde());
     let lines = violation_lines(&message);
     assert!(
         lines.iter().any(|line| line
@@ -83,16 +84,17 @@ fn a_malformed_quantity_does_not_hide_the_other_resource() {
 #[test]
 fn a_full_envelope_round_trips_to_a_mutation() {
     let payload = envelope(fixture("httpbin-bare.yaml"));
-    let verdict = validate_payload(&payload);
+    let verdict = validate_payload(&payload, &KubewardenHost);
     assert!(matches!(verdict, Verdict::Mutate { .. }), "{verdict:#?}");
-    let response: Value = serde_json::from_slice(&answer(&payload)).unwrap();
+    let response: Value = serde_json::from_slice(&answer(&payload, &KubewardenHost)).unwrap();
     // Field for field what the SDK's ValidationResponse would deserialise.
     let sdk: kubewarden_policy_sdk::response::ValidationResponse = serde_json::from_value(response.clone()).unwrap();
     assert!(sdk.accepted && sdk.message.is_none() && sdk.mutated_object.is_some());
     assert_eq!(response["accepted"], json!(true));
     assert!(response["mutated_object"].is_object());
-    // One line for the pod, one for its container.
-    assert_eq!(response["warnings"].as_array().map(Vec::len), Some(2));
+    // One line for the pod, one for its container, one for the namespace's
+    // LimitRanges, which no host answers here.
+    assert_eq!(response["warnings"].as_array().map(Vec::len), Some(3));
 }
 
 /// Kubernetes keeps the last of two equal keys; a reader that kept the first
@@ -117,7 +119,7 @@ fn a_key_given_twice_is_rejected_not_resolved(#[case] fields: &str, #[case] path
         r#"{{"request": {{"operation": "CREATE", "kind": {{"group": "apps", "kind": "Deployment"}},
             "object": {{"spec": {{"template": {{"spec": {{"containers": [{{"name": "web", {fields}}}]}}}}}}}}}}}}"#
     );
-    let message = rejection(validate_payload(payload.as_bytes()).to_serde());
+    let message = rejection(validate_payload(payload.as_bytes(), &KubewardenHost).to_serde());
     assert!(
         message.contains(&format!("{path}: is given more than once in the same object")),
         "{message}"

@@ -3,6 +3,7 @@
 mod support;
 
 use deployment_hardening::engine::Verdict;
+use deployment_hardening::limit_range::UNREADABLE_WARNING;
 use rstest::rstest;
 use serde_json::{Value, json};
 use support::*;
@@ -41,6 +42,8 @@ fn bare_httpbin_is_hardened_exactly_as_documented() {
              securityContext.readOnlyRootFilesystem: true; volumeMounts: added a writable /tmp (volume tmp); \
              securityContext.allowPrivilegeEscalation: false; securityContext.capabilities.drop: [ALL]; \
              resources.requests.cpu: 100m; resources.requests.memory: 128Mi",
+            // No host here answers the LimitRange list.
+            UNREADABLE_WARNING,
         ]
     );
 }

@@ -6,9 +6,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::host::PolicyInstance;
+use crate::host::{HostCapabilities, PolicyModule};
 use crate::input;
 use crate::render::patch;
+use crate::replay::Replay;
 
 #[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -43,6 +44,10 @@ pub struct Case {
     pub patch: Option<Vec<String>>,
     /// How many warnings a mutation carries.
     pub warnings: Option<usize>,
+    /// A kwctl replay file under `e2e/host-capabilities/` answering the
+    /// policy's calls to the cluster, every exchange of which the case must
+    /// use; without it they are refused.
+    pub host_capabilities: Option<String>,
 }
 
 fn empty_settings() -> Value {
@@ -70,10 +75,23 @@ impl Case {
         Ok(serde_json::from_str(&text)?)
     }
 
-    /// Runs the case; the error says which expectation broke and shows what
-    /// the policy answered.
-    pub fn check(&self, instance: &PolicyInstance) -> Result<(), String> {
+    pub fn host_capabilities_path(&self) -> Option<PathBuf> {
+        let file = self.host_capabilities.as_ref()?;
+        Some(e2e_dir().join("host-capabilities").join(file))
+    }
+
+    /// Runs the case on a fresh instance of `module`; the error says which
+    /// expectation broke and shows what the policy answered.
+    pub fn check(&self, module: &PolicyModule) -> Result<(), String> {
         let fail = |what: String| Err(format!("case {:?}: {what}", self.name));
+        let replay = match self.host_capabilities_path() {
+            Some(path) => Some(std::sync::Arc::new(Replay::load(&path).map_err(|e| format!("{e:#}"))?)),
+            None => None,
+        };
+        let capabilities = replay
+            .clone()
+            .map_or(HostCapabilities::Denied, HostCapabilities::Replay);
+        let instance = module.instantiate_with(capabilities).map_err(|e| format!("{e:#}"))?;
         let settings = instance.validate_settings(&self.settings).map_err(|e| e.to_string())?;
         if self.expect == Expect::InvalidSettings {
             if settings.valid {
@@ -100,10 +118,13 @@ impl Case {
             return fail(format!("expected {:?}, got {actual:?}: {response:#}", self.expect));
         }
         if actual == Expect::Rejected {
-            return self.check_messages(response["message"].as_str().unwrap_or_default());
+            self.check_messages(response["message"].as_str().unwrap_or_default())?;
         }
         if actual == Expect::Mutated {
             self.check_mutation(&request["object"], mutated, &response)?;
+        }
+        if let Some(left_over) = replay.map(|replay| replay.left_over()).filter(|&count| count > 0) {
+            return fail(format!("{left_over} recorded exchanges were not used"));
         }
         Ok(())
     }

@@ -4,16 +4,57 @@
 //! answer `"v1"`), then `validate_settings` with the settings JSON, then
 //! `validate` with `{"request": <AdmissionRequest>, "settings": ...}`. A
 //! module built with the SDK may call back into the host under the
-//! `kubewarden` binding; logging is answered, every context-aware capability
-//! (Kubernetes, OCI, DNS, crypto) is refused with a clear error, as a
-//! policy-server without context-aware permissions would.
+//! `kubewarden` binding; logging is answered, and the context-aware
+//! capabilities as [`HostCapabilities`] says: refused by default, as by
+//! `kwctl run` without `--allow-context-aware` and by a policy-server whose
+//! policy declares no `contextAwareResources`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use wapc::WapcHost;
 use wasmtime_provider::{ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+use crate::replay::Replay;
+
+/// How the host answers the module's calls to Kubernetes
+/// (`kubernetes/list_resources_by_namespace`, the only one the policy makes).
+#[derive(Clone, Default)]
+pub enum HostCapabilities {
+    /// Refused with policy-server's words for a resource not granted.
+    #[default]
+    Denied,
+    /// Answered from a kwctl replay file, in order, across instances.
+    Replay(Arc<Replay>),
+    /// Granted, in a namespace with no such objects: every list is empty.
+    /// What a policy-server answers in most namespaces (the benchmarks).
+    EmptyNamespace,
+}
+
+impl HostCapabilities {
+    fn list_resources_by_namespace(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            HostCapabilities::Denied => {
+                let asked: Value = serde_json::from_slice(payload).unwrap_or_default();
+                Err(format!(
+                    "Policy has not been granted access to Kubernetes {}/{} resources. The violation has been \
+                     reported.",
+                    asked["api_version"].as_str().unwrap_or_default(),
+                    asked["kind"].as_str().unwrap_or_default()
+                ))
+            }
+            HostCapabilities::Replay(replay) => replay.list_resources_by_namespace(payload),
+            HostCapabilities::EmptyNamespace => {
+                let asked: Value = serde_json::from_slice(payload).map_err(|error| error.to_string())?;
+                let kind = asked["kind"].as_str().unwrap_or_default();
+                let list = json!({"apiVersion": asked["api_version"], "kind": format!("{kind}List"), "metadata": {}, "items": []});
+                Ok(list.to_string().into_bytes())
+            }
+        }
+    }
+}
 
 /// A compiled policy module, ready to be instantiated many times.
 pub struct PolicyModule {
@@ -68,13 +109,23 @@ impl PolicyModule {
         Ok(PolicyModule { pre })
     }
 
-    /// A fresh instance, with `wapc_init` run and the protocol checked.
+    /// A fresh instance, with `wapc_init` run and the protocol checked;
+    /// its calls to Kubernetes are refused.
     pub fn instantiate(&self) -> Result<PolicyInstance> {
+        self.instantiate_with(HostCapabilities::Denied)
+    }
+
+    /// [`PolicyModule::instantiate`], with the calls to Kubernetes answered
+    /// as `capabilities` says.
+    pub fn instantiate_with(&self, capabilities: HostCapabilities) -> Result<PolicyInstance> {
         let engine = self
             .pre
             .rehydrate(None)
             .map_err(|error| anyhow::anyhow!("cannot instantiate the module: {error}"))?;
-        let host = WapcHost::new(Box::new(engine), Some(Box::new(answer_host_call)))
+        let answer = move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+            answer_host_call(&capabilities, binding, namespace, operation, payload)
+        };
+        let host = WapcHost::new(Box::new(engine), Some(Box::new(answer)))
             .map_err(|error| anyhow::anyhow!("the module does not start as a waPC guest: {error}"))?;
         let instance = PolicyInstance { host };
         let version = instance.call_json("protocol_version", b"")?;
@@ -86,7 +137,7 @@ impl PolicyModule {
 }
 
 fn answer_host_call(
-    _id: u64,
+    capabilities: &HostCapabilities,
     binding: &str,
     namespace: &str,
     operation: &str,
@@ -98,6 +149,9 @@ fn answer_host_call(
                 eprintln!("policy log: {}", String::from_utf8_lossy(payload));
             }
             Ok(Vec::new())
+        }
+        ("kubewarden", "kubernetes", "list_resources_by_namespace") => {
+            Ok(capabilities.list_resources_by_namespace(payload)?)
         }
         _ => Err(format!(
             "host capability {binding}/{namespace}/{operation} is not available in this runner \

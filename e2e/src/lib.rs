@@ -6,3 +6,4 @@ pub mod cases;
 pub mod host;
 pub mod input;
 pub mod render;
+pub mod replay;

@@ -9,10 +9,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
-use hardening_runner::host::{self, PolicyModule};
+use hardening_runner::host::{self, HostCapabilities, PolicyModule};
 use hardening_runner::input::{self, RequestDefaults};
 use hardening_runner::render::{self, Outcome};
+use hardening_runner::replay::Replay;
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +52,13 @@ struct Cli {
     /// for `kwctl run --request-path`.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
+
+    /// Answers the policy's calls to the cluster (the namespace's
+    /// LimitRanges) from this file, in the format of kwctl's option of the
+    /// same name; without it they are refused, as by `kwctl run` without
+    /// `--allow-context-aware`.
+    #[arg(long, value_name = "FILE")]
+    replay_host_capabilities_interactions: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -108,7 +117,14 @@ fn run(cli: &Cli) -> Result<bool> {
     let settings = read_settings(cli)?;
     let policy_path = cli.policy.clone().unwrap_or_else(host::default_module_path);
     let module = PolicyModule::load(&policy_path)?;
-    let instance = module.instantiate()?;
+    let replay = match &cli.replay_host_capabilities_interactions {
+        Some(path) => Some(Arc::new(Replay::load(path)?)),
+        None => None,
+    };
+    let capabilities = replay
+        .clone()
+        .map_or(HostCapabilities::Denied, HostCapabilities::Replay);
+    let instance = module.instantiate_with(capabilities)?;
     let verdict = instance.validate_settings(&settings)?;
     if !verdict.valid {
         bail!(
@@ -134,6 +150,9 @@ fn run(cli: &Cli) -> Result<bool> {
                 Output::Json | Output::Request => println!("{response}"),
             }
         }
+    }
+    if let Some(left_over) = replay.map(|replay| replay.left_over()).filter(|&count| count > 0) {
+        eprintln!("hardening-run: warning: {left_over} recorded host capability exchanges were not replayed");
     }
     Ok(any_rejected)
 }

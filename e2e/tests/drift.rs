@@ -2,6 +2,7 @@
 //! must answer every input identically, so the host tests can never drift
 //! from what ships.
 
+use deployment_hardening::cluster::KubewardenHost;
 use deployment_hardening::engine::answer;
 use hardening_runner::cases;
 use hardening_runner::host::{PolicyInstance, PolicyModule, default_module_path};
@@ -17,7 +18,7 @@ fn assert_same_answer(instance: &PolicyInstance, label: &str, payload: &[u8]) {
     let from_wasm = instance
         .validate_raw(payload)
         .unwrap_or_else(|error| panic!("{label}: {error:#}"));
-    let from_host: Value = serde_json::from_slice(&answer(payload)).unwrap();
+    let from_host: Value = serde_json::from_slice(&answer(payload, &KubewardenHost)).unwrap();
     assert_eq!(from_wasm, from_host, "{label}: wasm and host answers differ");
 }
 

@@ -4,6 +4,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
+use deployment_hardening::cluster::KubewardenHost;
 use deployment_hardening::engine::{Verdict, validate_payload};
 use deployment_hardening::workload::Kind;
 use libfuzzer_sys::fuzz_target;
@@ -149,15 +150,15 @@ fn envelope(request: &Value, validate_mode: bool) -> Vec<u8> {
 
 fuzz_target!(|input: Input| {
     let request = request(&input);
-    let first = validate_payload(&envelope(&request, input.validate_mode)).to_serde();
+    let first = validate_payload(&envelope(&request, input.validate_mode), &KubewardenHost).to_serde();
     if let Verdict::Mutate { object, .. } = first {
         let mut again = request.clone();
         again["object"] = object;
         let payload = envelope(&again, false);
-        let second = validate_payload(&payload);
+        let second = validate_payload(&payload, &KubewardenHost);
         assert!(matches!(&second, Verdict::Accept { warnings } if warnings.is_empty()), "not idempotent: {second:?}");
         let payload = envelope(&again, true);
-        let validated = validate_payload(&payload);
+        let validated = validate_payload(&payload, &KubewardenHost);
         assert!(matches!(validated, Verdict::Accept { .. }), "mutated object fails validate mode: {validated:?}");
     }
 });

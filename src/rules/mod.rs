@@ -9,6 +9,7 @@ mod read_only_root;
 mod resources;
 mod topology;
 
+use crate::cluster::ClusterContext;
 use crate::findings::{Findings, Gap, Violation};
 use crate::path::Place;
 use crate::settings::Settings;
@@ -20,6 +21,11 @@ use crate::workload::Workload;
 pub struct Context<'v, 'a> {
     pub settings: &'v Settings,
     pub workload: &'v Workload<'v, 'a>,
+    /// The request's namespace, empty for a hand-made request without one.
+    pub namespace: &'v str,
+    /// Where the namespace's LimitRanges are read, only when a resource
+    /// default is about to be added.
+    pub cluster: &'v dyn ClusterContext,
     pub spec: Node<'v>,
     /// The containers under evaluation: exempt images and, for the
     /// `ephemeralcontainers` subresource, every container not being added are

@@ -14,27 +14,50 @@
 //!   from 1.34): the pod's budget covers its containers, and the API server
 //!   refuses containers whose requests add up to more than the pod-level
 //!   request (`validatePodResourceConsistency`), which per-container
-//!   defaults could do.
+//!   defaults could do;
+//! - the namespace's LimitRanges ([`crate::limit_range`]): a resource they
+//!   give a default request to gets LimitRanger's when each pod is created,
+//!   and a default of the policy's could break their `max` per pod.
+//!
+//! Where they cannot be read, the defaults apply as if there were none, and
+//! a warning says so.
 
 use super::Context;
 use crate::findings::{Findings, Gap, Violation};
 use crate::json;
+use crate::limit_range::{NamespaceLimits, RESOURCES, ResourceLimits, UNREADABLE_WARNING};
 use crate::quantity::Quantity;
 use crate::template::{Container, ContainerKind, Node, Read};
-
-const RESOURCES: [&str; 2] = ["cpu", "memory"];
 
 pub fn check(context: &Context, findings: &mut Findings) {
     let pod_level = match pod_level_resources(context) {
         Ok(covered) => covered,
         Err(violation) => return findings.violation(violation),
     };
+    // Listed from the host only when a default is about to be added.
+    let mut namespace_limits = None;
     for container in &context.containers {
         if container.kind != ContainerKind::Ephemeral {
-            let result = check_container(context, container, pod_level, findings);
+            let result = check_container(context, container, pod_level, &mut namespace_limits, findings);
             findings.record(result);
         }
     }
+}
+
+/// What the namespace's LimitRanges say about `RESOURCES[index]`, read on
+/// first use; `None` (and the warning, once) when they cannot be read.
+fn namespace_limits<'n>(
+    context: &Context,
+    read: &'n mut Option<NamespaceLimits>,
+    index: usize,
+    findings: &mut Findings,
+) -> Option<&'n ResourceLimits> {
+    let limits = read.get_or_insert_with(|| NamespaceLimits::read(context.cluster, context.namespace));
+    let resource = limits.resource(index);
+    if resource.is_none() {
+        findings.note(UNREADABLE_WARNING);
+    }
+    resource
 }
 
 /// For cpu and memory, whether the pod spec sets a pod-level request or
@@ -58,6 +81,7 @@ fn check_container(
     context: &Context,
     container: &Container,
     pod_level: [bool; 2],
+    namespace: &mut Option<NamespaceLimits>,
     findings: &mut Findings,
 ) -> Result<(), Violation> {
     let defaults = &context.settings.resources;
@@ -78,9 +102,11 @@ fn check_container(
     let [cpu_at_pod_level, memory_at_pod_level] = pod_level;
 
     // The default limit is not added under a pod-level memory budget, which
-    // it could exceed.
+    // it could exceed, nor where a LimitRange speaks of memory: its own
+    // default, max, min or ratio decides the limit there.
     if let (None, Some(default_limit)) = (&memory_limit, &defaults.default_memory_limit)
         && !memory_at_pod_level
+        && !namespace_limits(context, namespace, 1, findings).is_some_and(|memory| memory.named)
     {
         // An explicit request above the default limit keeps the object
         // valid by raising this container's limit to the request.
@@ -92,7 +118,7 @@ fn check_container(
         findings.gap(Gap::set(limits.field_place("memory"), text).optional());
     }
 
-    for (key, request, default, limit, at_pod_level) in [
+    for (index, (key, request, default, limit, at_pod_level)) in [
         (
             "cpu",
             cpu_request,
@@ -107,7 +133,10 @@ fn check_container(
             memory_limit,
             memory_at_pod_level,
         ),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         match (request, &limit) {
             (Some(request), Some(limit)) if request > *limit => findings.violation(Violation::new(
                 requests.field_path(key),
@@ -120,10 +149,26 @@ fn check_container(
             (None, None) if at_pod_level => {}
             // Set but malformed: already reported, not "not set".
             (None, None) if !matches!(requests.any(key), Ok(None)) => {}
-            (None, None) => {
-                let text = json::owned_text(default.as_str().to_string());
-                findings.gap(Gap::set(requests.field_place(key), text));
-            }
+            (None, None) => match namespace_limits(context, namespace, index, findings) {
+                // LimitRanger sets it on each pod.
+                Some(ResourceLimits {
+                    default_request: Some(_),
+                    ..
+                }) => {}
+                // Other containers may already take up the pod's share.
+                Some(ResourceLimits { pod_max: Some(max), .. }) => findings.violation(Violation::new(
+                    requests.field_path(key),
+                    format!(
+                        "not set, and the namespace's LimitRange caps a pod's total at {max}, \
+                         so the policy adds no default"
+                    ),
+                    "set a request that fits",
+                )),
+                _ => {
+                    let text = json::owned_text(default.as_str().to_string());
+                    findings.gap(Gap::set(requests.field_place(key), text));
+                }
+            },
         }
     }
     Ok(())

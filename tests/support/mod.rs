@@ -2,9 +2,11 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod apiserver;
+pub mod limit_ranger;
 
 use std::path::PathBuf;
 
+use deployment_hardening::cluster::{ClusterContext, KubewardenHost};
 use deployment_hardening::engine::{Verdict, answer, evaluate_sdk_request};
 use deployment_hardening::settings::Settings;
 use kubewarden_policy_sdk::request::{GroupVersionKind, KubernetesAdmissionRequest};
@@ -75,9 +77,18 @@ pub fn run(object: &Value, raw_settings: Value) -> Verdict<Value> {
 
 /// The verdict for `request`, checked against the answer's bytes as in [`run`].
 pub fn run_request(request: KubernetesAdmissionRequest, raw_settings: Value) -> Verdict<Value> {
-    let verdict = evaluate_sdk_request(&request, &settings(raw_settings.clone()));
+    run_request_in(request, raw_settings, &KubewardenHost)
+}
+
+/// [`run_request`] with `cluster` answering the LimitRange list.
+pub fn run_request_in(
+    request: KubernetesAdmissionRequest,
+    raw_settings: Value,
+    cluster: &dyn ClusterContext,
+) -> Verdict<Value> {
+    let verdict = evaluate_sdk_request(&request, &settings(raw_settings.clone()), cluster);
     let payload = serde_json::to_vec(&json!({"request": request, "settings": raw_settings})).unwrap();
-    let wire: ValidationResponse = serde_json::from_slice(&answer(&payload))
+    let wire: ValidationResponse = serde_json::from_slice(&answer(&payload, cluster))
         .unwrap_or_else(|error| panic!("the answer is not a ValidationResponse: {error}"));
     let (accepted, message, object, warnings) = match &verdict {
         Verdict::Accept { warnings } => (true, None, None, warnings.clone()),
@@ -157,4 +168,35 @@ pub fn assert_preserved(input: &Value, output: &Value, path: &str) {
 /// The message lines of a rejection that start with "- ".
 pub fn violation_lines(message: &str) -> Vec<&str> {
     message.lines().filter_map(|line| line.strip_prefix("- ")).collect()
+}
+
+/// [`evaluate_sdk_request`] where the namespace's LimitRanges cannot be
+/// read, as in the runner without a replay file.
+pub fn evaluate_sdk(request: &KubernetesAdmissionRequest, settings: &Settings) -> Verdict<Value> {
+    evaluate_sdk_request(request, settings, &KubewardenHost)
+}
+
+/// A namespace whose LimitRanges are these objects, as a granted host
+/// lists them; it counts the calls.
+pub struct Namespace {
+    pub limit_ranges: Vec<Value>,
+    pub calls: std::cell::Cell<usize>,
+}
+
+impl Namespace {
+    pub fn with(limit_ranges: Vec<Value>) -> Namespace {
+        Namespace {
+            limit_ranges,
+            calls: std::cell::Cell::new(0),
+        }
+    }
+}
+
+impl ClusterContext for Namespace {
+    fn list_in_namespace(&self, api_version: &str, kind: &str, namespace: &str) -> Result<Vec<u8>, String> {
+        assert_eq!((api_version, kind, namespace), ("v1", "LimitRange", "default"));
+        self.calls.set(self.calls.get() + 1);
+        let list = json!({"apiVersion": "v1", "kind": "LimitRangeList", "metadata": {}, "items": self.limit_ranges});
+        Ok(list.to_string().into_bytes())
+    }
 }

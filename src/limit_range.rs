@@ -1,0 +1,250 @@
+//! The namespace's LimitRanges, read the way the LimitRanger admission
+//! plugin applies them to every pod the workload will create, so that the
+//! resource defaults never make a pod LimitRanger refuses
+//! (`plugin/pkg/admission/limitranger/admission.go`):
+//! - on a Pod CREATE, a container (or init container) without a request or
+//!   limit gets the `defaultRequest` and `default` of the namespace's
+//!   `Container` items (`defaultContainerResourceRequirements`,
+//!   `mergeContainerResources`); the API server stores each `Container` item
+//!   with a `defaultRequest` for every resource it names in `default`, `max`
+//!   or `min` (`SetDefaults_LimitRangeItem`, `pkg/apis/core/v1/defaults.go`),
+//!   applied here too, so a LimitRange that names a resource per container
+//!   always fills its request;
+//! - then `PodValidateLimitFunc` checks `min`, `max` and
+//!   `maxLimitRequestRatio` per container and, for `Pod` items, over the
+//!   pod's total: a `Pod` `max` bounds the sum of the requests.
+
+use crate::cluster::ClusterContext;
+use crate::json::Json;
+use crate::quantity::Quantity;
+
+/// The resources the policy defaults, in the order of [`NamespaceLimits::resources`].
+pub const RESOURCES: [&str; 2] = ["cpu", "memory"];
+
+/// What the namespace's LimitRanges say about one resource.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResourceLimits {
+    /// A request LimitRanger gives a container with no request and no
+    /// limit (the first one read, where several items give one); the
+    /// policy adds none of its own there.
+    pub default_request: Option<Quantity>,
+    /// The smallest `max` of a `Pod` item: the pod's requests together may
+    /// not exceed it, which per-container defaults could make them do.
+    pub pod_max: Option<Quantity>,
+    /// Some item of type `Container` or `Pod` names the resource: the
+    /// namespace's administrator decides its limits there, so the policy's
+    /// optional default limit stays out.
+    pub named: bool,
+}
+
+/// The LimitRanges of the request's namespace, for cpu and memory.
+// One per request, made once: the size of `Known` costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum NamespaceLimits {
+    Known {
+        resources: [ResourceLimits; 2],
+    },
+    /// The host would not list them (the capability is not granted, no
+    /// cluster) or answered something that is not a list: the defaults
+    /// apply as if there were none, and [`UNREADABLE_WARNING`] says so.
+    Unreadable,
+}
+
+/// The warning, once per response, for [`NamespaceLimits::Unreadable`]: a
+/// fixed text, so that every host (policy-server, kwctl, the runner) says
+/// the same.
+pub const UNREADABLE_WARNING: &str = "deployment-hardening: the namespace's LimitRanges could not be read, so the \
+    resource defaults ignore them; grant the policy contextAwareResources [{apiVersion: v1, kind: LimitRange}]";
+
+impl NamespaceLimits {
+    /// Lists the LimitRanges of `namespace` through `cluster`. A request
+    /// with no namespace (a hand-made one) has none to respect.
+    pub fn read(cluster: &dyn ClusterContext, namespace: &str) -> NamespaceLimits {
+        if namespace.is_empty() {
+            return NamespaceLimits::Known {
+                resources: Default::default(),
+            };
+        }
+        match cluster.list_in_namespace("v1", "LimitRange", namespace) {
+            Ok(list) => NamespaceLimits::from_list(&list),
+            Err(_) => NamespaceLimits::Unreadable,
+        }
+    }
+
+    /// Reads the JSON of a `LimitRangeList`. Only the shape matters: a value
+    /// the API server would not have stored (a malformed quantity, an
+    /// unknown type) is skipped, as no LimitRange with it can exist.
+    pub fn from_list(list: &[u8]) -> NamespaceLimits {
+        let Ok(list) = serde_json::from_slice::<Json>(list) else {
+            return NamespaceLimits::Unreadable;
+        };
+        let Some(items) = list.get("items").iter_array() else {
+            return match list.get("items") {
+                Json::Null if list.as_object().is_some() => NamespaceLimits::Known {
+                    resources: Default::default(),
+                },
+                _ => NamespaceLimits::Unreadable,
+            };
+        };
+        let mut resources: [ResourceLimits; 2] = Default::default();
+        let limits = items.flat_map(|item| item.get("spec").get("limits").iter_array().into_iter().flatten());
+        for limit in limits {
+            let limit_type = limit.get("type").as_str();
+            for (resource, known) in RESOURCES.iter().zip(resources.iter_mut()) {
+                let value = |field: &str| Quantity::from_json(limit.get(field).get(*resource)).ok();
+                match limit_type {
+                    Some("Container") => {
+                        // SetDefaults_LimitRangeItem: default from max, then
+                        // defaultRequest from default, then from min.
+                        let default_request = value("defaultRequest")
+                            .or_else(|| value("default"))
+                            .or_else(|| value("max"))
+                            .or_else(|| value("min"));
+                        known.named |= default_request.is_some() || value("maxLimitRequestRatio").is_some();
+                        if known.default_request.is_none() {
+                            known.default_request = default_request;
+                        }
+                    }
+                    Some("Pod") => {
+                        let max = value("max");
+                        known.named |=
+                            max.is_some() || value("min").is_some() || value("maxLimitRequestRatio").is_some();
+                        if let Some(max) = max
+                            && known.pod_max.as_ref().is_none_or(|smallest| max < *smallest)
+                        {
+                            known.pod_max = Some(max);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        NamespaceLimits::Known { resources }
+    }
+
+    /// What the LimitRanges say about `RESOURCES[index]`; nothing when
+    /// they could not be read.
+    pub fn resource(&self, index: usize) -> Option<&ResourceLimits> {
+        match self {
+            NamespaceLimits::Known { resources } => resources.get(index),
+            NamespaceLimits::Unreadable => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(items: &str) -> NamespaceLimits {
+        NamespaceLimits::from_list(format!(r#"{{"kind":"LimitRangeList","items":[{items}]}}"#).as_bytes())
+    }
+
+    fn range(limits: &str) -> String {
+        format!(r#"{{"metadata":{{"name":"limits"}},"spec":{{"limits":[{limits}]}}}}"#)
+    }
+
+    fn quantity(text: &str) -> Option<Quantity> {
+        Some(Quantity::parse(text).unwrap())
+    }
+
+    #[test]
+    fn a_container_item_fills_the_request_from_the_first_field_set_defaulting_follows() {
+        let cases = [
+            (
+                r#""defaultRequest":{"memory":"64Mi"},"default":{"memory":"1Gi"}"#,
+                "64Mi",
+            ),
+            (r#""default":{"memory":"256Mi"},"max":{"memory":"1Gi"}"#, "256Mi"),
+            (r#""max":{"memory":"1Gi"},"min":{"memory":"8Mi"}"#, "1Gi"),
+            (r#""min":{"memory":"8Mi"}"#, "8Mi"),
+        ];
+        for (fields, expected) in cases {
+            let known = limits(&range(&format!(r#"{{"type":"Container",{fields}}}"#)));
+            let memory = known.resource(1).unwrap();
+            assert_eq!(memory.default_request, quantity(expected), "{fields}");
+            assert!(memory.named);
+            assert_eq!(known.resource(0), Some(&ResourceLimits::default()), "cpu is not named");
+        }
+    }
+
+    #[test]
+    fn the_first_limit_range_that_fills_a_request_wins() {
+        let first = range(r#"{"type":"Container","defaultRequest":{"cpu":"250m"}}"#);
+        let second = range(r#"{"type":"Container","defaultRequest":{"cpu":"1"}}"#);
+        let known = limits(&format!("{first},{second}"));
+        assert_eq!(known.resource(0).unwrap().default_request, quantity("250m"));
+    }
+
+    #[test]
+    fn a_pod_item_bounds_the_total_with_its_smallest_max_and_fills_nothing() {
+        let known = limits(&range(
+            r#"{"type":"Pod","max":{"memory":"2Gi"}},{"type":"Pod","max":{"memory":"1Gi"}}"#,
+        ));
+        let memory = known.resource(1).unwrap();
+        assert_eq!(memory.pod_max, quantity("1Gi"));
+        assert_eq!(memory.default_request, None);
+        assert!(memory.named);
+    }
+
+    #[test]
+    fn a_ratio_alone_names_the_resource_without_filling_it() {
+        let known = limits(&range(r#"{"type":"Container","maxLimitRequestRatio":{"memory":"2"}}"#));
+        let memory = known.resource(1).unwrap();
+        assert!(memory.named);
+        assert_eq!(memory.default_request, None);
+    }
+
+    #[test]
+    fn other_types_and_values_no_limit_range_could_hold_are_ignored() {
+        let known = limits(&range(
+            r#"{"type":"PersistentVolumeClaim","min":{"memory":"1Gi"}},{"type":"Container","default":{"memory":"lots"}}"#,
+        ));
+        assert_eq!(known.resource(1), Some(&ResourceLimits::default()));
+    }
+
+    #[test]
+    fn an_empty_list_is_known_and_a_non_list_is_unreadable() {
+        assert_eq!(
+            NamespaceLimits::from_list(br#"{"apiVersion":"v1","kind":"LimitRangeList","metadata":{},"items":[]}"#),
+            NamespaceLimits::Known {
+                resources: Default::default()
+            }
+        );
+        // kube-rs leaves `items` out of an empty list.
+        assert!(matches!(
+            NamespaceLimits::from_list(br#"{"metadata":{}}"#),
+            NamespaceLimits::Known { .. }
+        ));
+        for answer in [&b"not json"[..], b"[]", br#"{"items":{}}"#, b"null"] {
+            assert_eq!(NamespaceLimits::from_list(answer), NamespaceLimits::Unreadable);
+        }
+    }
+
+    struct Answers(Result<&'static str, &'static str>);
+
+    impl ClusterContext for Answers {
+        fn list_in_namespace(&self, api_version: &str, kind: &str, _namespace: &str) -> Result<Vec<u8>, String> {
+            assert_eq!((api_version, kind), ("v1", "LimitRange"));
+            self.0.map(|list| list.as_bytes().to_vec()).map_err(str::to_string)
+        }
+    }
+
+    #[test]
+    fn a_refused_call_is_unreadable_and_no_namespace_needs_no_call() {
+        let refused = Answers(Err(
+            "Policy has not been granted access to Kubernetes v1/LimitRange resources",
+        ));
+        assert_eq!(NamespaceLimits::read(&refused, "apps"), NamespaceLimits::Unreadable);
+        assert!(matches!(
+            NamespaceLimits::read(&refused, ""),
+            NamespaceLimits::Known { .. }
+        ));
+        let granted = Answers(Ok(r#"{"items":[]}"#));
+        assert!(matches!(
+            NamespaceLimits::read(&granted, "apps"),
+            NamespaceLimits::Known { .. }
+        ));
+    }
+}

@@ -1,0 +1,280 @@
+//! Resource defaults in a namespace with LimitRanges: every mutated
+//! template becomes pods the LimitRanger admission plugin admits
+//! (`support::limit_ranger`, an oracle from its source), in both modes,
+//! and the oracle itself is proved to refuse what LimitRanger refuses.
+
+mod support;
+
+use deployment_hardening::engine::Verdict;
+use deployment_hardening::limit_range::UNREADABLE_WARNING;
+use serde_json::{Value, json};
+use support::limit_ranger::refusals;
+use support::*;
+
+fn limit_range(limits: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits", "namespace": "default"},
+           "spec": {"limits": limits}})
+}
+
+fn template_spec(object: &Value) -> &Value {
+    &object["spec"]["template"]["spec"]
+}
+
+fn run_in(object: &Value, raw_settings: Value, namespace: &Namespace) -> Verdict<Value> {
+    run_request_in(request(object, "CREATE"), raw_settings, namespace)
+}
+
+#[test]
+fn the_oracle_refuses_what_limit_ranger_refuses() {
+    let container = |resources: Value| json!({"containers": [{"name": "app", "resources": resources}]});
+    let cases = [
+        (
+            "a request above the default limit",
+            container(json!({"requests": {"memory": "128Mi"}})),
+            json!([{"type": "Container", "default": {"memory": "64Mi"}}]),
+            "memory request must be less than or equal to memory limit",
+        ),
+        (
+            "a request below min",
+            container(json!({"requests": {"cpu": "100m"}})),
+            json!([{"type": "Container", "min": {"cpu": "200m"}}]),
+            "minimum cpu usage per Container",
+        ),
+        (
+            "a limit above max",
+            container(json!({"limits": {"memory": "2Gi"}})),
+            json!([{"type": "Container", "max": {"memory": "1Gi"}}]),
+            "maximum memory usage per Container",
+        ),
+        (
+            "a limit too far above its request",
+            container(json!({"requests": {"memory": "128Mi"}, "limits": {"memory": "1Gi"}})),
+            json!([{"type": "Container", "maxLimitRequestRatio": {"memory": "2"}}]),
+            "memory max limit to request ratio per Container",
+        ),
+        (
+            "a pod whose requests add up above a Pod max",
+            json!({"containers": [
+                {"name": "a", "resources": {"requests": {"memory": "200Mi"}, "limits": {"memory": "200Mi"}}},
+                {"name": "b", "resources": {"requests": {"memory": "128Mi"}}}]}),
+            json!([{"type": "Pod", "max": {"memory": "256Mi"}}]),
+            "maximum memory usage per Pod",
+        ),
+        (
+            "a Pod min no container requests",
+            container(json!({})),
+            json!([{"type": "Pod", "min": {"cpu": "100m"}}]),
+            "No request is specified",
+        ),
+    ];
+    for (name, spec, limits, refusal) in cases {
+        let found = refusals(&spec, &[limit_range(limits)]);
+        assert!(found.iter().any(|found| found.contains(refusal)), "{name}: {found:?}");
+    }
+    let fitting = container(json!({"requests": {"cpu": "200m", "memory": "64Mi"}}));
+    let limits = json!([{"type": "Container", "default": {"memory": "64Mi"}, "min": {"cpu": "200m"}, "max": {"memory": "1Gi"}},
+                        {"type": "Pod", "max": {"memory": "256Mi"}}]);
+    assert_eq!(refusals(&fitting, &[limit_range(limits)]), Vec::<String>::new());
+}
+
+/// The fault this module fixes: defaults made without reading the
+/// namespace's LimitRange give pods LimitRanger refuses.
+#[test]
+fn defaults_that_ignore_a_small_default_limit_make_pods_that_never_start() {
+    let bare = fixture("httpbin-bare.yaml");
+    let small_limit = vec![limit_range(
+        json!([{"type": "Container", "default": {"memory": "64Mi"}}]),
+    )];
+    let (blind, warnings) = mutated(&bare);
+    assert!(
+        warnings.iter().any(|warning| warning == UNREADABLE_WARNING),
+        "{warnings:?}"
+    );
+    assert!(!refusals(template_spec(&blind), &small_limit).is_empty());
+
+    let Verdict::Mutate { object, warnings } = run_in(&bare, json!({}), &Namespace::with(small_limit.clone())) else {
+        panic!("bare httpbin is mutated")
+    };
+    assert_eq!(refusals(template_spec(&object), &small_limit), Vec::<String>::new());
+    let requests = &template_spec(&object)["containers"][0]["resources"]["requests"];
+    assert_eq!(requests, &json!({"cpu": "100m"}), "memory is left to the LimitRange");
+    assert!(
+        !warnings.iter().any(|warning| warning == UNREADABLE_WARNING),
+        "{warnings:?}"
+    );
+}
+
+/// For each namespace: the requests mutate mode adds to the bare httpbin
+/// container, and what validate mode then demands.
+#[test]
+fn defaults_yield_to_what_limit_ranger_fills_in_both_modes() {
+    let cases: [(&str, Value, Value, &[&str]); 7] = [
+        (
+            "no LimitRange",
+            json!([]),
+            json!({"cpu": "100m", "memory": "128Mi"}),
+            &["cpu", "memory"],
+        ),
+        (
+            "a default limit",
+            json!([{"type": "Container", "default": {"memory": "64Mi"}}]),
+            json!({"cpu": "100m"}),
+            &["cpu"],
+        ),
+        (
+            "default requests",
+            json!([{"type": "Container", "defaultRequest": {"cpu": "250m", "memory": "256Mi"}}]),
+            Value::Null,
+            &[],
+        ),
+        (
+            "a min above the policy's default",
+            json!([{"type": "Container", "min": {"cpu": "200m"}}]),
+            json!({"memory": "128Mi"}),
+            &["memory"],
+        ),
+        (
+            "a max below the policy's default",
+            json!([{"type": "Container", "max": {"memory": "100Mi", "cpu": "50m"}}]),
+            Value::Null,
+            &[],
+        ),
+        (
+            "a PersistentVolumeClaim bound only",
+            json!([{"type": "PersistentVolumeClaim", "max": {"storage": "10Gi"}}]),
+            json!({"cpu": "100m", "memory": "128Mi"}),
+            &["cpu", "memory"],
+        ),
+        (
+            "a Pod min",
+            json!([{"type": "Pod", "min": {"memory": "64Mi"}}]),
+            json!({"cpu": "100m", "memory": "128Mi"}),
+            &["cpu", "memory"],
+        ),
+    ];
+    let bare = fixture("httpbin-bare.yaml");
+    for (name, limits, added, demanded) in cases {
+        let namespace = Namespace::with(vec![limit_range(limits)]);
+        let Verdict::Mutate { object, warnings } = run_in(&bare, json!({}), &namespace) else {
+            panic!("{name}: bare httpbin is mutated")
+        };
+        // `run_in` evaluates twice: the verdict, then the answer's bytes.
+        assert_eq!(namespace.calls.get(), 2, "{name}: one list per evaluation");
+        assert_eq!(
+            template_spec(&object)["containers"][0]["resources"]["requests"],
+            added,
+            "{name}"
+        );
+        assert_eq!(
+            refusals(template_spec(&object), &namespace.limit_ranges),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        assert!(!warnings.iter().any(|warning| warning == UNREADABLE_WARNING), "{name}");
+        // Idempotent, and what it returns passes validate mode.
+        assert_accepted_untouched(&run_in(&object, json!({}), &namespace));
+        assert!(
+            matches!(
+                run_in(&object, json!({"mode": "validate"}), &namespace),
+                Verdict::Accept { .. }
+            ),
+            "{name}"
+        );
+
+        let verdict = run_in(&bare, json!({"mode": "validate"}), &namespace);
+        let message = rejection(verdict);
+        for resource in ["cpu", "memory"] {
+            let line = format!("containers[httpbin].resources.requests.{resource}: not set");
+            assert_eq!(
+                message.contains(&line),
+                demanded.contains(&resource),
+                "{name}: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pod_max_gets_no_default_that_could_exceed_it_and_says_so_in_both_modes() {
+    let namespace = Namespace::with(vec![limit_range(json!([{"type": "Pod", "max": {"memory": "1Gi"}}]))]);
+    for mode in ["mutate", "validate"] {
+        let message = rejection(run_in(&fixture("httpbin-bare.yaml"), json!({"mode": mode}), &namespace));
+        assert!(
+            message.contains(
+                "spec.template.spec.containers[httpbin].resources.requests.memory: not set, and the namespace's \
+                 LimitRange caps a pod's total at 1Gi, so the policy adds no default; set a request that fits"
+            ),
+            "{mode}: {message}"
+        );
+        if mode == "mutate" {
+            assert!(
+                !message.contains("requests.cpu"),
+                "cpu has no Pod max, so it is filled: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_default_memory_limit_stays_out_where_a_limit_range_names_memory() {
+    let settings = json!({"resources": {"defaultMemoryLimit": "512Mi"}});
+    let cases = [
+        json!([{"type": "Container", "min": {"memory": "1Gi"}}]),
+        json!([{"type": "Container", "maxLimitRequestRatio": {"memory": "2"}}]),
+        json!([{"type": "Pod", "max": {"memory": "4Gi"}}]),
+    ];
+    let mut container_with_request = fixture("httpbin-bare.yaml");
+    container_with_request["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "100m", "memory": "128Mi"}});
+    for limits in cases {
+        let namespace = Namespace::with(vec![limit_range(limits.clone())]);
+        let Verdict::Mutate { object, .. } = run_in(&container_with_request, settings.clone(), &namespace) else {
+            panic!("{limits}: mutated")
+        };
+        let resources = &template_spec(&object)["containers"][0]["resources"];
+        assert_eq!(resources["limits"], Value::Null, "{limits}");
+    }
+    // Where no LimitRange names memory, the limit is added, and admitted.
+    let namespace = Namespace::with(vec![limit_range(json!([{"type": "Container", "min": {"cpu": "10m"}}]))]);
+    let Verdict::Mutate { object, .. } = run_in(&container_with_request, settings, &namespace) else {
+        panic!("mutated")
+    };
+    assert_eq!(
+        template_spec(&object)["containers"][0]["resources"]["limits"],
+        json!({"memory": "512Mi"})
+    );
+    assert_eq!(
+        refusals(template_spec(&object), &namespace.limit_ranges),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn unreadable_limit_ranges_are_said_once_and_only_where_defaults_are_added() {
+    let mut three = fixture("httpbin-bare.yaml");
+    let container = three["spec"]["template"]["spec"]["containers"][0].clone();
+    let containers: Vec<Value> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            let mut copy = container.clone();
+            copy["name"] = json!(name);
+            copy
+        })
+        .collect();
+    three["spec"]["template"]["spec"]["containers"] = json!(containers);
+    let (_, warnings) = mutated(&three);
+    assert_eq!(
+        warnings.iter().filter(|warning| *warning == UNREADABLE_WARNING).count(),
+        1,
+        "{warnings:?}"
+    );
+    assert!(
+        UNREADABLE_WARNING.len() <= 256,
+        "the SDK documents truncation past 256 characters"
+    );
+
+    // Requests already set: nothing to read, nothing to say.
+    let namespace = Namespace::with(Vec::new());
+    assert_accepted_untouched(&run_in(&fixture("httpbin-hardened.yaml"), json!({}), &namespace));
+    assert_eq!(namespace.calls.get(), 0);
+}
