@@ -60,10 +60,15 @@ BASELINE := $(TARGET_DIR)/$(WASM_TARGET)/policy/baseline_policy.wasm
 # Figures, not assertions: size, compile and instantiate time, latency per
 # evaluation and its growth with containers, each against a baseline module
 # built and optimised the same way.
+# The context-aware baseline also makes the policy's one host call (listing
+# the namespace's LimitRanges), so its ratio is the policy's own work.
 bench: policy.wasm
 	cargo build --profile policy --target '$(WASM_TARGET)' -p baseline-policy
 	$(call optimise,$(BASELINE),$(TARGET_DIR)/baseline.wasm)
-	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm --baseline '$(TARGET_DIR)/baseline.wasm'
+	cargo build --profile policy --target '$(WASM_TARGET)' -p baseline-policy --features context-aware
+	$(call optimise,$(BASELINE),$(TARGET_DIR)/baseline-context-aware.wasm)
+	cargo run --quiet --release -p hardening-runner --bin hardening-bench -- --policy policy.wasm \
+	  --baseline '$(TARGET_DIR)/baseline.wasm' --context-aware-baseline '$(TARGET_DIR)/baseline-context-aware.wasm'
 
 # Coverage-guided fuzzing of validate (raw bytes and structured workloads)
 # and validate_settings, FUZZ_SECONDS each, seeded from the fixtures.

@@ -88,7 +88,11 @@ fn metadata_rules_name_exactly_the_evaluated_kinds() {
     assert_eq!(metadata["mutating"], true);
     assert_eq!(metadata["executionMode"], "kubewarden-wapc");
     assert_eq!(metadata["backgroundAudit"], true);
-    assert_eq!(metadata["contextAwareResources"], serde_json::json!([]));
+    // The one kind the policy lists (src/limit_range.rs), and nothing more.
+    assert_eq!(
+        metadata["contextAwareResources"],
+        serde_json::json!([{"apiVersion": "v1", "kind": "LimitRange"}])
+    );
 }
 
 #[test]
@@ -99,6 +103,25 @@ fn artifacthub_rules_match_the_metadata() {
         serde_norway::from_str(artifacthub["annotations"]["kubewarden/rules"].as_str().unwrap()).unwrap();
     assert_eq!(rule_resources(&rules), rule_resources(&metadata["rules"]));
     assert_eq!(artifacthub["annotations"]["kubewarden/mutation"], "true");
+    let context_aware: Value = serde_norway::from_str(
+        artifacthub["annotations"]["kubewarden/contextAwareResources"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(context_aware, metadata["contextAwareResources"]);
+}
+
+#[test]
+fn every_cluster_example_grants_what_the_metadata_declares() {
+    let metadata = yaml("policy/metadata.yml");
+    for example in ["cluster-mutate.yaml", "cluster-audit.yaml"] {
+        let policy = yaml(&format!("policy/examples/{example}"));
+        assert_eq!(
+            policy["spec"]["contextAwareResources"], metadata["contextAwareResources"],
+            "{example}"
+        );
+    }
 }
 
 /// The settings block of the README, which documents every setting.

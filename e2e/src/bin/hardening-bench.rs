@@ -19,6 +19,10 @@ struct Args {
     policy: PathBuf,
     #[arg(long, default_value = "target/wasm32-wasip1/policy/baseline_policy.wasm")]
     baseline: PathBuf,
+    /// The baseline built with its `context-aware` feature: it also lists
+    /// the namespace's LimitRanges through the host, as the policy does.
+    #[arg(long)]
+    context_aware_baseline: PathBuf,
     /// Evaluations per scenario (fewer for the 100-container one).
     #[arg(long, default_value_t = 2000)]
     iterations: usize,
@@ -149,6 +153,8 @@ fn main() -> Result<()> {
     // container without requests lists them once.
     let policy = policy.instantiate_with(HostCapabilities::EmptyNamespace)?;
     let baseline = baseline.instantiate()?;
+    let context_aware_baseline =
+        PolicyModule::load(&args.context_aware_baseline)?.instantiate_with(HostCapabilities::EmptyNamespace)?;
     let scenarios = [
         (
             "accept: hardened httpbin",
@@ -170,26 +176,32 @@ fn main() -> Result<()> {
         ),
     ];
     println!(
-        "{:<28} {:>12} {:>12} {:>16} {:>8}",
-        "per evaluation", "median", "p99", "baseline median", "ratio"
+        "{:<28} {:>10} {:>10} {:>10} {:>7} {:>13} {:>7}",
+        "per evaluation", "median", "p99", "baseline", "ratio", "context-aware", "ratio"
     );
     for (name, request, iterations) in &scenarios {
         let payload = payload(request);
-        // Both answer well before being timed.
+        // Each answers well before being timed.
         policy.validate_raw(&payload)?;
         baseline.validate_raw(&payload)?;
-        let [ours, theirs] = measure_interleaved(
+        context_aware_baseline.validate_raw(&payload)?;
+        let [ours, plain, context_aware] = measure_interleaved(
             *iterations,
-            [&mut || evaluate(&policy, &payload), &mut || {
-                evaluate(&baseline, &payload)
-            }],
+            [
+                &mut || evaluate(&policy, &payload),
+                &mut || evaluate(&baseline, &payload),
+                &mut || evaluate(&context_aware_baseline, &payload),
+            ],
         )?;
-        let ratio = ours.median.as_secs_f64() / theirs.median.as_secs_f64();
+        let ratio = |theirs: &Stats| ours.median.as_secs_f64() / theirs.median.as_secs_f64();
         println!(
-            "{name:<28} {:>12} {:>12} {:>16} {ratio:>7.2}x",
+            "{name:<28} {:>10} {:>10} {:>10} {:>6.2}x {:>13} {:>6.2}x",
             micros(ours.median),
             micros(ours.p99),
-            micros(theirs.median)
+            micros(plain.median),
+            ratio(&plain),
+            micros(context_aware.median),
+            ratio(&context_aware)
         );
     }
 
