@@ -19,6 +19,7 @@ readonly REGISTRY_HOST_PORT=5001
 readonly POLICY_REF="registry://${REGISTRY}:5000/deployment-hardening:e2e"
 readonly NAMESPACE=hardening-e2e
 readonly EXEMPT_NAMESPACE=hardening-e2e-exempt
+readonly LIMITED_NAMESPACE=hardening-e2e-limited
 readonly WAIT=300s
 
 for tool in docker kind helm kubectl kwctl; do
@@ -85,6 +86,10 @@ helm install kubewarden kubewarden/admission-controller --version "$KUBEWARDEN_C
 kubectl patch policyserver default --type merge \
   -p "{\"spec\":{\"insecureSources\":[\"${REGISTRY}:5000\"]}}"
 kubectl -n kubewarden rollout status deployment/policy-server-default --timeout "$WAIT"
+# The policy lists LimitRanges (contextAwareResources); its PolicyServer may.
+service_account=$(kubectl -n kubewarden get deployment policy-server-default \
+  -o jsonpath='{.spec.template.spec.serviceAccountName}')
+sed "s/SERVICE_ACCOUNT/${service_account:-default}/" e2e/kind/limitrange-reader.yaml | kubectl apply -f -
 
 # apply_policy FILE NAME SETTINGS_JSON MODE: an example policy pointing at the
 # local registry, with the given settings and mode; waits until it serves.
@@ -121,6 +126,20 @@ read_only=$(kubectl -n "$NAMESPACE" get pods -l app=httpbin \
 nodes=$(kubectl -n "$NAMESPACE" get pods -l app=httpbin -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u | wc -l)
 [ "$nodes" -eq 3 ] || fail "the 3 replicas landed on $nodes nodes"
 echo "ok: 3 Ready replicas on 3 nodes, read-only root"
+
+log "a LimitRange's default limit below the policy's request: LimitRanger gives the request, pods start"
+kubectl create namespace "$LIMITED_NAMESPACE"
+kubectl apply -n "$LIMITED_NAMESPACE" -f - <<'LIMITS'
+apiVersion: v1
+kind: LimitRange
+metadata: {name: small-memory}
+spec:
+  limits: [{type: Container, default: {memory: 64Mi}}]
+LIMITS
+bare_httpbin limited | kubectl apply -n "$LIMITED_NAMESPACE" -f -
+expect_jsonpath deployment/limited "$LIMITED_NAMESPACE" "${pod_spec}.containers[0].resources.requests}" '{"cpu":"100m"}'
+kubectl -n "$LIMITED_NAMESPACE" rollout status deployment/limited --timeout "$WAIT"
+echo "ok: no memory default against a 64Mi default limit, and the pods run"
 
 log "an explicit runAsUser: 0 is rejected with the policy's message"
 if output=$(bare_httpbin root-user | sed 's/ports:/securityContext: {runAsUser: 0}\n          ports:/' \
