@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::cluster::ClusterContext;
-use crate::findings::{self, ByOwner, Findings, Violation};
+use crate::findings::{Findings, Violation};
 use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
 use crate::report::{self, POLICY_NAME};
@@ -390,28 +390,22 @@ fn decide<'a>(
     subject: &Subject,
     mut object: Object<'a>,
     pod_spec: &FieldPath,
-    findings: Findings<'a>,
+    mut findings: Findings<'a>,
 ) -> Verdict<Json<'a>> {
-    let Findings {
-        mut violations,
-        gaps,
-        notes,
-        ..
-    } = findings;
+    let mut violations = std::mem::take(&mut findings.violations);
     if treatment == Treatment::Validate {
-        violations.extend(gaps.iter().filter_map(findings::Gap::as_violation));
+        violations.extend(findings.gaps().iter().filter_map(|gap| gap.as_violation(pod_spec)));
     }
     match treatment {
         _ if !violations.is_empty() => reject(subject, violations),
         Treatment::Validate | Treatment::RejectExplicit => Verdict::accept(),
-        Treatment::Mutate if gaps.is_empty() => Verdict::accept(),
+        Treatment::Mutate if findings.gaps().is_empty() => Verdict::accept(),
         Treatment::Mutate => {
-            let by_owner = ByOwner::new(pod_spec, &gaps);
-            let mut warnings = report::warnings(pod_spec, &gaps, &by_owner);
+            let mut warnings = report::warnings(pod_spec, &findings);
             // Only where defaults are added: what they could not take into
             // account.
-            warnings.extend(notes.into_iter().map(str::to_string));
-            if let Err(violation) = findings::apply_all(&mut object, pod_spec, gaps, &by_owner) {
+            warnings.extend(findings.notes.iter().map(|note| note.to_string()));
+            if let Err(violation) = findings.apply(&mut object, pod_spec) {
                 return reject(subject, vec![violation]);
             }
             Verdict::Mutate {

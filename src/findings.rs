@@ -9,12 +9,11 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
-use std::ops::Range;
-
-use smallvec::SmallVec;
+use std::rc::Rc;
 
 use crate::json::{self, Json, Object};
-use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment, same_key, same_keys};
+use crate::path::{FieldPath, Segment};
+use crate::template::ContainerKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Violation {
@@ -72,6 +71,93 @@ impl fmt::Display for Violation {
 /// from settings, so fixed words are not copied on every call.
 pub type Text = Cow<'static, str>;
 
+/// Who receives a default: the pod spec, or one of its containers, by its
+/// list and its position there (its path, shared with the rules' reads, only
+/// to show it).
+#[derive(Debug, Clone)]
+pub enum Owner {
+    PodSpec,
+    Container {
+        kind: ContainerKind,
+        index: usize,
+        path: Rc<FieldPath>,
+    },
+}
+
+/// The same owner: the same list and position.
+impl PartialEq for Owner {
+    fn eq(&self, other: &Owner) -> bool {
+        match (self, other) {
+            (Owner::PodSpec, Owner::PodSpec) => true,
+            (Owner::Container { kind, index, .. }, Owner::Container { kind: k, index: i, .. }) => {
+                kind == k && index == i
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Every field this policy may add, below its owner: the closed list of what
+/// a mutation can write (as Pod Security Admission lists its restricted
+/// fields). Pod-level and container-level `securityContext` share their
+/// names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `securityContext.runAsNonRoot` (pod or container).
+    RunAsNonRoot,
+    /// `securityContext.runAsUser` (pod or container).
+    RunAsUser,
+    /// `securityContext.runAsGroup` (pod or container).
+    RunAsGroup,
+    /// `securityContext.fsGroup` (pod).
+    FsGroup,
+    /// `securityContext.windowsOptions.runAsUserName` (pod or container).
+    WindowsRunAsUserName,
+    /// `securityContext.seccompProfile.type` (pod or container).
+    SeccompProfileType,
+    /// `securityContext.readOnlyRootFilesystem` (container).
+    ReadOnlyRootFilesystem,
+    /// `securityContext.allowPrivilegeEscalation` (container).
+    AllowPrivilegeEscalation,
+    /// `securityContext.capabilities.drop` (container).
+    CapabilitiesDrop,
+    /// `volumeMounts` (container).
+    VolumeMounts,
+    /// `resources.requests.cpu` (container).
+    CpuRequest,
+    /// `resources.requests.memory` (container).
+    MemoryRequest,
+    /// `resources.limits.memory` (container).
+    MemoryLimit,
+    /// `volumes` (pod).
+    Volumes,
+    /// `topologySpreadConstraints` (pod).
+    TopologySpreadConstraints,
+}
+
+impl Field {
+    /// The keys from the owner down to the field.
+    pub const fn keys(self) -> &'static [&'static str] {
+        match self {
+            Field::RunAsNonRoot => &["securityContext", "runAsNonRoot"],
+            Field::RunAsUser => &["securityContext", "runAsUser"],
+            Field::RunAsGroup => &["securityContext", "runAsGroup"],
+            Field::FsGroup => &["securityContext", "fsGroup"],
+            Field::WindowsRunAsUserName => &["securityContext", "windowsOptions", "runAsUserName"],
+            Field::SeccompProfileType => &["securityContext", "seccompProfile", "type"],
+            Field::ReadOnlyRootFilesystem => &["securityContext", "readOnlyRootFilesystem"],
+            Field::AllowPrivilegeEscalation => &["securityContext", "allowPrivilegeEscalation"],
+            Field::CapabilitiesDrop => &["securityContext", "capabilities", "drop"],
+            Field::VolumeMounts => &["volumeMounts"],
+            Field::CpuRequest => &["resources", "requests", "cpu"],
+            Field::MemoryRequest => &["resources", "requests", "memory"],
+            Field::MemoryLimit => &["resources", "limits", "memory"],
+            Field::Volumes => &["volumes"],
+            Field::TopologySpreadConstraints => &["topologySpreadConstraints"],
+        }
+    }
+}
+
 /// How a default is written into the object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit<'a> {
@@ -88,9 +174,12 @@ pub enum Edit<'a> {
     },
 }
 
+/// A missing field and its safe default, recorded by the rule that knows
+/// whose it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gap<'a> {
-    pub place: Place,
+    pub owner: Owner,
+    pub field: Field,
     pub edit: Edit<'a>,
     /// The default in words, for warnings and rejections, where the value
     /// itself does not say it (`a writable /tmp (volume tmp)`); `None` for a
@@ -103,36 +192,45 @@ pub struct Gap<'a> {
 }
 
 impl<'a> Gap<'a> {
-    pub fn set(place: Place, value: Json<'a>) -> Gap<'a> {
+    pub fn set(owner: Owner, field: Field, value: Json<'a>) -> Gap<'a> {
         Gap {
-            place,
+            owner,
+            field,
             edit: Edit::Set(value),
             what: None,
             required: Some(Text::Borrowed("not set")),
         }
     }
 
-    pub fn append(place: Place, value: Json<'a>, what: impl Into<Text>, missing: impl Into<Text>) -> Gap<'a> {
+    pub fn append(
+        owner: Owner,
+        field: Field,
+        value: Json<'a>,
+        what: impl Into<Text>,
+        missing: impl Into<Text>,
+    ) -> Gap<'a> {
         Gap {
-            place,
+            owner,
+            field,
             edit: Edit::Append(value),
             what: Some(what.into()),
             required: Some(missing.into()),
         }
     }
 
-    /// Sets `key` in the item at `index` of the list at `place`; `what`
-    /// says it in words, `missing` why validate mode rejects its absence.
+    /// Sets `key` in the item at `index` of the list `field`; `what` says it
+    /// in words, `missing` why validate mode rejects its absence.
     pub fn set_in_item(
-        place: Place,
-        index: usize,
-        key: &'static str,
+        owner: Owner,
+        field: Field,
+        (index, key): (usize, &'static str),
         value: Json<'a>,
         what: impl Into<Text>,
         missing: impl Into<Text>,
     ) -> Gap<'a> {
         Gap {
-            place,
+            owner,
+            field,
             edit: Edit::SetInItem { index, key, value },
             what: Some(what.into()),
             required: Some(missing.into()),
@@ -159,14 +257,25 @@ impl<'a> Gap<'a> {
         }
     }
 
+    /// The path of the field, from the object's root, where the pod spec is
+    /// at `pod_spec`.
+    pub fn path(&self, pod_spec: &FieldPath) -> FieldPath {
+        let keys = self.field.keys();
+        match &self.owner {
+            Owner::PodSpec => pod_spec.join(keys),
+            Owner::Container { path, .. } => path.join(keys),
+        }
+    }
+
     /// The rejection validate mode gives for a required gap.
-    pub fn as_violation(&self) -> Option<Violation> {
+    pub fn as_violation(&self, pod_spec: &FieldPath) -> Option<Violation> {
         let reason = self.required.as_ref()?;
         let (path, fix) = match &self.edit {
-            Edit::Set(_) => (self.place.path(), "set it to "),
-            Edit::Append(_) => (self.place.path(), "add "),
+            Edit::Set(_) => (self.path(pod_spec), "set it to "),
+            Edit::Append(_) => (self.path(pod_spec), "add "),
             Edit::SetInItem { index, key, .. } => {
-                let item = self.place.path_to(Segment::Item {
+                let mut item = self.path(pod_spec);
+                item.push(Segment::Item {
                     index: *index,
                     name: None,
                 });
@@ -177,19 +286,32 @@ impl<'a> Gap<'a> {
         self.describe(&mut fix);
         Some(Violation::new(path, reason.as_ref(), fix))
     }
+
+    /// True when both add the same default at the same field of their
+    /// owners, so that they read the same in a warning.
+    pub fn same_default(&self, other: &Gap) -> bool {
+        self.field == other.field && self.edit == other.edit && self.what == other.what
+    }
 }
 
 /// Everything the rules found in one pod template, each item once: a
 /// pod-level gap or violation is reached from every container, so those are
 /// deduplicated; a container's own findings are unique by construction.
+/// Gaps are kept in the order recorded (validate mode lists them so) and
+/// indexed by owner as they come (warnings and edits go owner by owner).
 pub struct Findings<'a> {
     pub violations: Vec<Violation>,
-    pub gaps: Vec<Gap<'a>>,
+    gaps: Vec<Gap<'a>>,
+    /// Owners in the order their first gap came, each with the indices of
+    /// its gaps.
+    owners: Vec<(Owner, Vec<usize>)>,
+    /// Where each owner is in `owners`, found without searching: the pod
+    /// spec's, then each container list's by position.
+    pod_spec_slot: Option<usize>,
+    container_slots: [Vec<Option<usize>>; 3],
     /// Warnings about the evaluation itself rather than a field (the
     /// namespace's LimitRanges could not be read), each once.
     pub notes: Vec<&'static str>,
-    /// Indices into `gaps` of the pod-level ones, the only ones that repeat.
-    pod_level_gaps: Vec<usize>,
     seen_violations: HashSet<Violation>,
 }
 
@@ -200,8 +322,10 @@ impl Default for Findings<'_> {
         Findings {
             violations: Vec::new(),
             gaps: Vec::with_capacity(16),
+            owners: Vec::with_capacity(4),
+            pod_spec_slot: None,
+            container_slots: Default::default(),
             notes: Vec::new(),
-            pod_level_gaps: Vec::new(),
             seen_violations: HashSet::new(),
         }
     }
@@ -222,27 +346,42 @@ impl<'a> Findings<'a> {
     }
 
     pub fn gap(&mut self, gap: Gap<'a>) {
-        if gap.place.base().is_in_container() {
-            self.gaps.push(gap);
-            return;
-        }
-        let repeated = self
-            .pod_level_gaps
-            .iter()
-            .any(|&index| self.gaps[index].place == gap.place && self.gaps[index].edit == gap.edit);
-        if !repeated {
-            self.pod_level_gaps.push(self.gaps.len());
-            self.gaps.push(gap);
-        }
+        let slot = match &gap.owner {
+            Owner::PodSpec => {
+                let repeated = self
+                    .pod_spec_gaps()
+                    .any(|known| known.field == gap.field && known.edit == gap.edit);
+                if repeated {
+                    return;
+                }
+                &mut self.pod_spec_slot
+            }
+            Owner::Container { kind, index, .. } => {
+                let by_index = &mut self.container_slots[kind.position()];
+                if by_index.len() <= *index {
+                    by_index.resize(index + 1, None);
+                }
+                &mut by_index[*index]
+            }
+        };
+        let owners = &mut self.owners;
+        let at = *slot.get_or_insert_with(|| {
+            owners.push((gap.owner.clone(), Vec::with_capacity(8)));
+            owners.len() - 1
+        });
+        owners[at].1.push(self.gaps.len());
+        self.gaps.push(gap);
     }
 
-    /// True when a pod-level gap sits at these keys (given in pieces) below
-    /// its owner: a default the pod's containers share, recorded already.
-    pub fn has_pod_level_gap(&self, pieces: &[&[&str]]) -> bool {
-        let wanted: SmallVec<[&str; 4]> = pieces.iter().flat_map(|keys| keys.iter().copied()).collect();
-        self.pod_level_gaps
-            .iter()
-            .any(|&index| same_keys(self.gaps[index].place.keys(), &wanted))
+    fn pod_spec_gaps(&self) -> impl Iterator<Item = &Gap<'a>> {
+        let indices = self.pod_spec_slot.map_or(&[][..], |at| &self.owners[at].1);
+        indices.iter().map(|&index| &self.gaps[index])
+    }
+
+    /// True when the pod spec receives a default at `field` already: one
+    /// its containers share.
+    pub fn has_pod_spec_gap(&self, field: Field) -> bool {
+        self.pod_spec_gaps().any(|gap| gap.field == field)
     }
 
     /// Records a rule's partial result: the violation of a malformed field
@@ -252,161 +391,74 @@ impl<'a> Findings<'a> {
             self.violation(violation);
         }
     }
-}
 
-/// Who receives a default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Owner {
-    PodSpec,
-    /// A container, by its list (a position in [`CONTAINER_LISTS`]) and
-    /// its position in that list.
-    Container {
-        list: usize,
-        index: usize,
-    },
-    /// Neither the pod spec nor one of its containers: no rule writes there.
-    Elsewhere,
-}
-
-impl Gap<'_> {
-    pub fn owner(&self, pod_spec: &FieldPath) -> Owner {
-        match self.place.base_below(pod_spec) {
-            Some([]) => Owner::PodSpec,
-            Some([Segment::Container { list, index, .. }]) => CONTAINER_LISTS
-                .iter()
-                .position(|known| same_key(known, list))
-                .map_or(Owner::Elsewhere, |list| Owner::Container { list, index: *index }),
-            _ => Owner::Elsewhere,
-        }
+    /// Every gap, in the order recorded.
+    pub fn gaps(&self) -> &[Gap<'a>] {
+        &self.gaps
     }
 
-    /// True when both add the same default at the same field of their
-    /// owners, so that they read the same in a warning.
-    pub fn same_default(&self, other: &Gap) -> bool {
-        same_keys(self.place.keys(), other.place.keys()) && self.edit == other.edit && self.what == other.what
-    }
-}
-
-/// Gaps grouped by owner: owners in the order first met, each one's gaps in
-/// the order recorded. Rules record gaps rule by rule, so one container's
-/// gaps are scattered; grouped, a warning names each owner once and
-/// applying finds each owner's object once.
-pub struct ByOwner {
-    groups: Vec<(Owner, Range<usize>)>,
-    /// Indices into the gaps, group after group.
-    order: Vec<usize>,
-}
-
-impl ByOwner {
-    pub fn new(pod_spec: &FieldPath, gaps: &[Gap]) -> ByOwner {
-        let mut owners: Vec<(Owner, usize)> = Vec::new();
-        let mut group_of = Vec::with_capacity(gaps.len());
-        // Where each owner is in `owners`, found without searching it.
-        let (mut pod_spec_group, mut elsewhere_group) = (None, None);
-        let mut container_groups: [Vec<Option<usize>>; CONTAINER_LISTS.len()] = Default::default();
-        for gap in gaps {
-            let owner = gap.owner(pod_spec);
-            let slot = match owner {
-                Owner::PodSpec => &mut pod_spec_group,
-                Owner::Elsewhere => &mut elsewhere_group,
-                Owner::Container { list, index } => {
-                    let by_index = &mut container_groups[list];
-                    if by_index.len() <= index {
-                        by_index.resize(index + 1, None);
-                    }
-                    &mut by_index[index]
-                }
-            };
-            let group = *slot.get_or_insert_with(|| {
-                owners.push((owner, 0));
-                owners.len() - 1
-            });
-            owners[group].1 += 1;
-            group_of.push(group);
-        }
-        let mut start = 0;
-        let groups: Vec<(Owner, Range<usize>)> = owners
-            .into_iter()
-            .map(|(owner, count)| {
-                start += count;
-                (owner, start - count..start)
-            })
-            .collect();
-        let mut next: Vec<usize> = groups.iter().map(|(_, range)| range.start).collect();
-        let mut order = vec![0; gaps.len()];
-        for (gap, group) in group_of.into_iter().enumerate() {
-            order[next[group]] = gap;
-            next[group] += 1;
-        }
-        ByOwner { groups, order }
+    /// Each owner, in the order its first gap came, with the indices of its
+    /// gaps in [`Findings::gaps`].
+    pub fn by_owner(&self) -> impl Iterator<Item = (&Owner, &[usize])> {
+        self.owners.iter().map(|(owner, indices)| (owner, indices.as_slice()))
     }
 
-    /// Each owner with the indices of its gaps.
-    pub fn groups(&self) -> impl Iterator<Item = (Owner, &[usize])> {
-        self.groups
-            .iter()
-            .map(|(owner, range)| (*owner, &self.order[range.clone()]))
-    }
-}
-
-/// Applies gaps that all lie within the pod spec at `pod_spec`, which every
-/// rule writes under, grouped by owner (`by_owner`, of these gaps): that
-/// object is found once, and each owner's object once for all its
-/// defaults.
-pub fn apply_all<'a>(
-    root: &mut Object<'a>,
-    pod_spec: &FieldPath,
-    mut gaps: Vec<Gap<'a>>,
-    by_owner: &ByOwner,
-) -> Result<(), Violation> {
-    let mut spec = Some(root);
-    for segment in pod_spec.segments() {
-        spec = match (spec, segment) {
-            (Some(object), Segment::Key(key)) => match object.get_mut(key) {
-                Some(Json::Object(child)) => Some(child),
-                _ => None,
-            },
-            _ => None,
-        };
-    }
-    for (owner, indices) in by_owner.groups() {
-        let mut target = match (owner, spec.as_deref_mut()) {
-            (Owner::PodSpec, spec) => spec,
-            (Owner::Container { list, index }, Some(spec)) => match spec.get_mut(CONTAINER_LISTS[list]) {
-                Some(Json::Array(items)) => match items.get_mut(index) {
-                    Some(Json::Object(container)) => Some(container),
+    /// Writes every gap into `root`, whose pod spec is at `pod_spec`: each
+    /// owner's object is found once for all its defaults. Fails, naming the
+    /// field, where the object has no place for a default (the rules read it
+    /// first, so that means they and the object disagree).
+    pub fn apply(self, root: &mut Object<'a>, pod_spec: &FieldPath) -> Result<(), Violation> {
+        let Findings { mut gaps, owners, .. } = self;
+        let mut spec = Some(root);
+        for segment in pod_spec.segments() {
+            spec = match (spec, segment) {
+                (Some(object), Segment::Key(key)) => match object.get_mut(key) {
+                    Some(Json::Object(child)) => Some(child),
                     _ => None,
                 },
                 _ => None,
-            },
-            _ => None,
-        };
-        for &index in indices {
-            let gap = &mut gaps[index];
-            let Some(target) = target.as_deref_mut() else {
-                return Err(cannot_edit(&gap.place));
             };
-            // Moved into the object; the gap is not read again.
-            let edit = std::mem::replace(&mut gap.edit, Edit::Set(Json::Null));
-            apply(target, &gap.place, edit)?;
         }
+        for (owner, indices) in owners {
+            let target = match (&owner, spec.as_deref_mut()) {
+                (Owner::PodSpec, spec) => spec,
+                (Owner::Container { kind, index, .. }, Some(spec)) => match spec.get_mut(kind.list_key()) {
+                    Some(Json::Array(items)) => match items.get_mut(*index) {
+                        Some(Json::Object(container)) => Some(container),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some(target) = target else {
+                return Err(cannot_edit(&gaps[indices[0]], pod_spec));
+            };
+            for index in indices {
+                let gap = &mut gaps[index];
+                // Moved into the object; the gap is not read again.
+                let edit = std::mem::replace(&mut gap.edit, Edit::Set(Json::Null));
+                if !apply(target, gap.field.keys(), edit) {
+                    return Err(cannot_edit(gap, pod_spec));
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
-fn cannot_edit(place: &Place) -> Violation {
-    Violation::new(place.path(), "cannot be edited here", "")
+fn cannot_edit(gap: &Gap, pod_spec: &FieldPath) -> Violation {
+    Violation::new(gap.path(pod_spec), "cannot be edited here", "")
 }
 
-/// Applies an edit to `object`, the owner of the place, from which the
-/// place's keys lead to the field: only adds, creating parent objects.
-/// Fails where the path runs through a value that is not an object or list;
-/// the read side reports such a value as a violation first, so a failure
-/// here means the rules and the object disagree, and the caller rejects.
-fn apply<'a>(object: &mut Object<'a>, place: &Place, edit: Edit<'a>) -> Result<(), Violation> {
-    let cannot = || cannot_edit(place);
-    let Some((last, parents)) = place.keys().split_last() else {
-        return Err(cannot());
+/// Applies an edit to `object`, the owner of the field at `keys`: only
+/// adds, creating parent objects. False where the path runs through a value
+/// that is not an object or list; the read side reports such a value as a
+/// violation first, so this means the rules and the object disagree, and
+/// the caller rejects.
+fn apply<'a>(object: &mut Object<'a>, keys: &[&'static str], edit: Edit<'a>) -> bool {
+    let Some((last, parents)) = keys.split_last() else {
+        return false;
     };
     let mut object = object;
     for key in parents {
@@ -415,7 +467,7 @@ fn apply<'a>(object: &mut Object<'a>, place: &Place, edit: Edit<'a>) -> Result<(
             *slot = Json::Object(Object::default());
         }
         let Json::Object(child) = slot else {
-            return Err(cannot());
+            return false;
         };
         object = child;
     }
@@ -431,26 +483,28 @@ fn apply<'a>(object: &mut Object<'a>, place: &Place, edit: Edit<'a>) -> Result<(
                     *slot = value;
                 }
             }
-            _ => return Err(cannot()),
+            _ => return false,
         },
-        (Edit::Append(_) | Edit::SetInItem { .. }, _) => return Err(cannot()),
+        (Edit::Append(_) | Edit::SetInItem { .. }, _) => return false,
     }
-    Ok(())
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::rc::Rc;
 
     fn pod_spec() -> FieldPath {
         FieldPath::from_keys(&["spec"])
     }
 
-    fn container_field(keys: &[&'static str]) -> Place {
-        let container = pod_spec().key("containers").item(0, Some("web"));
-        Place::new(Rc::new(container)).below(&[keys])
+    fn container(kind: ContainerKind, index: usize) -> Owner {
+        Owner::Container {
+            kind,
+            index,
+            path: Rc::new(pod_spec().key(kind.list_key()).item(index, Some("web"))),
+        }
     }
 
     /// The object after the gap, or the error with the object unchanged.
@@ -459,9 +513,9 @@ mod tests {
         let Json::Object(root) = &mut document else {
             panic!("test objects are objects");
         };
-        let gaps = vec![gap.clone()];
-        let by_owner = ByOwner::new(&pod_spec(), &gaps);
-        let result = apply_all(root, &pod_spec(), gaps, &by_owner);
+        let mut findings = Findings::default();
+        findings.gap(gap.clone());
+        let result = findings.apply(root, &pod_spec());
         let after = json::to_serde(&document);
         match result {
             Ok(()) => Ok(after),
@@ -473,40 +527,52 @@ mod tests {
     }
 
     #[test]
-    fn gaps_are_grouped_by_owner_in_the_order_first_met() {
-        let container = |list: &'static str, index| Rc::new(pod_spec().key(list).item(index, None));
-        let (web, init) = (container("containers", 0), container("initContainers", 0));
-        let at = |base: &Rc<FieldPath>, key| Gap::set(Place::new(Rc::clone(base)).key(key), Json::Bool(true));
-        let spec = Rc::new(pod_spec());
-        let elsewhere = Rc::new(FieldPath::from_keys(&["metadata"]));
-        let gaps = [
-            at(&web, "a"),
-            at(&spec, "b"),
-            at(&init, "c"),
-            at(&web, "d"),
-            at(&elsewhere, "e"),
-            at(&spec, "f"),
-        ];
-        let grouped: Vec<(Owner, Vec<usize>)> = ByOwner::new(&pod_spec(), &gaps)
-            .groups()
-            .map(|(owner, indices)| (owner, indices.to_vec()))
+    fn gaps_are_grouped_by_owner_in_the_order_first_met_and_pod_spec_gaps_kept_once() {
+        let at = |owner: &Owner, field| Gap::set(owner.clone(), field, Json::Bool(true));
+        let (web, init) = (
+            container(ContainerKind::Container, 0),
+            container(ContainerKind::Init, 0),
+        );
+        let mut findings = Findings::default();
+        for gap in [
+            at(&web, Field::ReadOnlyRootFilesystem),
+            at(&Owner::PodSpec, Field::RunAsNonRoot),
+            at(&init, Field::ReadOnlyRootFilesystem),
+            at(&web, Field::AllowPrivilegeEscalation),
+            at(&Owner::PodSpec, Field::RunAsNonRoot),
+            at(&Owner::PodSpec, Field::SeccompProfileType),
+        ] {
+            findings.gap(gap);
+        }
+        let grouped: Vec<(Owner, Vec<usize>)> = findings
+            .by_owner()
+            .map(|(owner, indices)| (owner.clone(), indices.to_vec()))
             .collect();
         assert_eq!(
             grouped,
-            [
-                (Owner::Container { list: 0, index: 0 }, vec![0, 3]),
-                (Owner::PodSpec, vec![1, 5]),
-                (Owner::Container { list: 1, index: 0 }, vec![2]),
-                (Owner::Elsewhere, vec![4]),
-            ]
+            [(web, vec![0, 3]), (Owner::PodSpec, vec![1, 4]), (init, vec![2])]
         );
+        assert!(findings.has_pod_spec_gap(Field::SeccompProfileType));
+        assert!(!findings.has_pod_spec_gap(Field::FsGroup));
+    }
+
+    #[test]
+    fn a_gap_is_shown_at_its_owners_path() {
+        let gap = Gap::set(container(ContainerKind::Init, 2), Field::CapabilitiesDrop, Json::Null);
+        assert_eq!(
+            gap.path(&pod_spec()).to_string(),
+            "spec.initContainers[web].securityContext.capabilities.drop"
+        );
+        let pod = Gap::set(Owner::PodSpec, Field::FsGroup, Json::Null);
+        assert_eq!(pod.path(&pod_spec()).to_string(), "spec.securityContext.fsGroup");
     }
 
     #[test]
     fn set_creates_parents_and_keeps_siblings() {
         let object = json!({"spec": {"containers": [{"name": "web", "x-unknown": {"a": 1}}]}});
         let gap = Gap::set(
-            container_field(&["securityContext", "readOnlyRootFilesystem"]),
+            container(ContainerKind::Container, 0),
+            Field::ReadOnlyRootFilesystem,
             Json::Bool(true),
         );
         assert_eq!(
@@ -519,7 +585,11 @@ mod tests {
     #[test]
     fn set_never_overwrites_an_explicit_value() {
         let object = json!({"spec": {"containers": [{"securityContext": {"runAsUser": 0}}]}});
-        let gap = Gap::set(container_field(&["securityContext", "runAsUser"]), Json::from(1000i64));
+        let gap = Gap::set(
+            container(ContainerKind::Container, 0),
+            Field::RunAsUser,
+            Json::from(1000i64),
+        );
         assert_eq!(applied(object.clone(), &gap).unwrap(), object);
     }
 
@@ -527,7 +597,8 @@ mod tests {
     fn append_extends_an_existing_list() {
         let object = json!({"spec": {"containers": [{"securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]}});
         let gap = Gap::append(
-            container_field(&["securityContext", "capabilities", "drop"]),
+            container(ContainerKind::Container, 0),
+            Field::CapabilitiesDrop,
             json::text("ALL"),
             "ALL",
             "does not drop ALL",
@@ -541,48 +612,57 @@ mod tests {
     #[test]
     fn set_in_item_fills_one_items_absent_key_only() {
         let object = json!({"spec": {"topologySpreadConstraints": [{"maxSkew": 1}, {"maxSkew": 2}]}});
-        let place = Place::new(Rc::new(pod_spec())).key("topologySpreadConstraints");
-        let gap = Gap::set_in_item(
-            place.clone(),
-            1,
-            "labelSelector",
-            json::text("x"),
-            "the selector",
-            "not set",
-        );
+        let in_item = |index| {
+            Gap::set_in_item(
+                Owner::PodSpec,
+                Field::TopologySpreadConstraints,
+                (index, "labelSelector"),
+                json::text("x"),
+                "the selector",
+                "not set",
+            )
+        };
+        let gap = in_item(1);
         assert_eq!(
             applied(object.clone(), &gap).unwrap()["spec"]["topologySpreadConstraints"],
             json!([{"maxSkew": 1}, {"maxSkew": 2, "labelSelector": "x"}])
         );
         assert_eq!(
-            gap.as_violation().unwrap().to_string(),
+            gap.as_violation(&pod_spec()).unwrap().to_string(),
             "spec.topologySpreadConstraints[1].labelSelector: not set; set it to the selector"
         );
         let set_already = json!({"spec": {"topologySpreadConstraints": [{}, {"labelSelector": "kept"}]}});
         assert_eq!(applied(set_already.clone(), &gap).unwrap(), set_already);
-        let beyond = Gap::set_in_item(place, 5, "labelSelector", Json::Null, "", "");
-        assert!(applied(object, &beyond).is_err());
+        assert!(applied(object, &in_item(5)).is_err());
     }
 
     #[test]
-    fn a_missing_list_item_is_an_error_not_an_insert() {
-        let gap = Gap::set(container_field(&["securityContext"]), json::object([]));
-        assert!(applied(json!({"spec": {}}), &gap).is_err());
-        let outside_the_pod_spec = Place::new(Rc::new(FieldPath::from_keys(&["metadata"]))).key("labels");
-        let gap = Gap::set(outside_the_pod_spec, json::object([]));
-        assert!(applied(json!({"spec": {}, "metadata": {}}), &gap).is_err());
+    fn a_missing_container_is_an_error_not_an_insert() {
+        let gap = Gap::set(
+            container(ContainerKind::Container, 0),
+            Field::AllowPrivilegeEscalation,
+            Json::Bool(false),
+        );
+        let error = applied(json!({"spec": {}}), &gap).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "spec.containers[web].securityContext.allowPrivilegeEscalation: cannot be edited here"
+        );
+        let through_a_string = Gap::set(Owner::PodSpec, Field::FsGroup, Json::from(2000i64));
+        assert!(applied(json!({"spec": {"securityContext": "oops"}}), &through_a_string).is_err());
     }
 
     #[test]
     fn validate_mode_message_names_the_path_and_the_fix() {
         let gap = Gap::set(
-            container_field(&["securityContext", "allowPrivilegeEscalation"]),
+            container(ContainerKind::Container, 0),
+            Field::AllowPrivilegeEscalation,
             Json::Bool(false),
         );
         assert_eq!(
-            gap.as_violation().unwrap().to_string(),
+            gap.as_violation(&pod_spec()).unwrap().to_string(),
             "spec.containers[web].securityContext.allowPrivilegeEscalation: not set; set it to false"
         );
-        assert!(gap.optional().as_violation().is_none());
+        assert!(gap.optional().as_violation(&pod_spec()).is_none());
     }
 }

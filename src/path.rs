@@ -5,12 +5,11 @@
 //! container name, to report it), so list items carry both.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use smallvec::SmallVec;
 
-#[derive(Debug, Clone, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Segment {
     Key(&'static str),
     Item {
@@ -24,55 +23,6 @@ pub enum Segment {
         index: usize,
         name: Option<Rc<str>>,
     },
-}
-
-/// Keys are `&'static` names shared by the rules, so comparing their
-/// addresses settles most comparisons without reading the text. Hot: a
-/// container's path is compared with the pod spec's, and one default's keys
-/// with another's, for every default a container receives.
-pub fn same_key(a: &str, b: &str) -> bool {
-    std::ptr::eq(a, b) || a == b
-}
-
-/// Leaf first: keys below one owner mostly share their first keys
-/// (`securityContext`) and differ in their last.
-pub fn same_keys(a: &[&str], b: &[&str]) -> bool {
-    a.len() == b.len() && a.iter().rev().zip(b.iter().rev()).all(|(a, b)| same_key(a, b))
-}
-
-impl PartialEq for Segment {
-    fn eq(&self, other: &Segment) -> bool {
-        match (self, other) {
-            (Segment::Key(a), Segment::Key(b)) => same_key(a, b),
-            (Segment::Item { index: a, name: a_name }, Segment::Item { index: b, name: b_name }) => {
-                a == b && a_name == b_name
-            }
-            (
-                Segment::Container {
-                    list: a_list,
-                    index: a,
-                    name: a_name,
-                },
-                Segment::Container {
-                    list: b_list,
-                    index: b,
-                    name: b_name,
-                },
-            ) => a == b && a_list == b_list && a_name == b_name,
-            _ => false,
-        }
-    }
-}
-
-/// Consistent with `eq`: equal segments hash alike.
-impl Hash for Segment {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        match self {
-            Segment::Key(key) => (0u8, key).hash(state),
-            Segment::Item { index, name } => (1u8, index, name).hash(state),
-            Segment::Container { list, index, name } => (2u8, list, index, name).hash(state),
-        }
-    }
 }
 
 /// The segments from the root. Rules read fields through
@@ -133,19 +83,12 @@ impl FieldPath {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// True for a path that runs through a container list item.
-    pub fn is_in_container(&self) -> bool {
-        self.0
-            .iter()
-            .any(|segment| matches!(segment, Segment::Container { .. }))
-    }
 }
 
-/// Where a field is, as a shared base path (the pod spec's, a container's)
-/// and the few keys below it. Rules read dozens of fields in every container
-/// and add a dozen defaults, so a place costs no allocation: the full path
-/// is built only to show a finding.
+/// Where a field the rules read is, as a shared base path (the pod spec's,
+/// a container's) and the few keys below it. Rules read dozens of fields in
+/// every container, so a place costs no allocation: the full path is built
+/// only to show a finding.
 #[derive(Clone, Debug)]
 pub struct Place {
     base: Rc<FieldPath>,
@@ -170,35 +113,6 @@ impl Place {
         }
     }
 
-    /// This place with more keys below it, given in pieces.
-    pub fn below(&self, pieces: &[&[&'static str]]) -> Place {
-        let mut keys = SmallVec::from_slice(&self.keys);
-        for piece in pieces {
-            keys.extend_from_slice(piece);
-        }
-        Place {
-            base: Rc::clone(&self.base),
-            keys,
-        }
-    }
-
-    pub fn base(&self) -> &FieldPath {
-        &self.base
-    }
-
-    pub fn keys(&self) -> &[&'static str] {
-        &self.keys
-    }
-
-    /// The segments from `ancestor` down to this place's base (none when the
-    /// base is `ancestor` itself), or `None` when the base is not below it.
-    pub fn base_below(&self, ancestor: &FieldPath) -> Option<&[Segment]> {
-        if std::ptr::eq(self.base.as_ref(), ancestor) {
-            return Some(&[]);
-        }
-        self.base.segments().strip_prefix(ancestor.segments())
-    }
-
     pub fn path(&self) -> FieldPath {
         self.base.join(&self.keys)
     }
@@ -208,13 +122,6 @@ impl Place {
         let mut path = self.path();
         path.push(last);
         path
-    }
-}
-
-/// Places built from the same base compare without walking it.
-impl PartialEq for Place {
-    fn eq(&self, other: &Place) -> bool {
-        same_keys(&self.keys, &other.keys) && (Rc::ptr_eq(&self.base, &other.base) || self.base == other.base)
     }
 }
 
@@ -230,10 +137,10 @@ pub fn write_field(segments: &[Segment], keys: &[&str], out: &mut String) {
     for segment in segments {
         match segment {
             Segment::Key(key) => write_key(key, start, out),
-            Segment::Item { index, name } => write_item(*index, name.as_deref(), out),
+            Segment::Item { index, name } => write_index(*index, name.as_deref(), out),
             Segment::Container { list, index, name } => {
                 write_key(list, start, out);
-                write_item(*index, name.as_deref(), out);
+                write_index(*index, name.as_deref(), out);
             }
         }
     }
@@ -249,7 +156,7 @@ fn write_key(key: &str, start: usize, out: &mut String) {
     out.push_str(key);
 }
 
-fn write_item(index: usize, name: Option<&str>, out: &mut String) {
+fn write_index(index: usize, name: Option<&str>, out: &mut String) {
     out.push('[');
     match name {
         Some(name) => out.push_str(name),
@@ -297,32 +204,17 @@ mod tests {
 
     #[test]
     fn a_place_is_its_base_and_the_keys_below_it() {
-        let spec = FieldPath::from_keys(&["spec"]);
-        let container = Rc::new(spec.key("initContainers").item(0, Some("init")));
-        let place = Place::new(Rc::clone(&container)).below(&[&["securityContext"], &["privileged"]]);
+        let container = Rc::new(
+            FieldPath::from_keys(&["spec"])
+                .key("initContainers")
+                .item(0, Some("init")),
+        );
+        let place = Place::new(Rc::clone(&container)).key("securityContext");
         assert_eq!(
-            place.path().to_string(),
+            place.path_to(Segment::Key("privileged")).to_string(),
             "spec.initContainers[init].securityContext.privileged"
         );
-        assert_eq!(place.path(), container.join(&["securityContext", "privileged"]));
-        let mut below = String::new();
-        write_segments(place.base_below(&spec).unwrap(), &mut below);
-        assert_eq!(below, "initContainers[init]");
-        assert_eq!(place.base_below(&FieldPath::from_keys(&["metadata"])), None);
-        assert!(place.base().is_in_container());
-        assert!(!FieldPath::from_keys(&["spec", "containers"]).is_in_container());
-    }
-
-    #[test]
-    fn places_compare_by_where_they_lead() {
-        let container = || Rc::new(FieldPath::from_keys(&["spec", "containers"]).item(0, Some("web")));
-        let shared = container();
-        let read_only = Place::new(Rc::clone(&shared))
-            .key("securityContext")
-            .key("readOnlyRootFilesystem");
-        let same_again = Place::new(container()).below(&[&["securityContext", "readOnlyRootFilesystem"]]);
-        assert_eq!(read_only, same_again);
-        assert_ne!(read_only, Place::new(shared).key("securityContext"));
+        assert_eq!(place.path(), container.join(&["securityContext"]));
     }
 
     #[test]

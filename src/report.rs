@@ -2,7 +2,7 @@
 //! naming every default a mutation applied, grouped so that a pod of many
 //! containers still gets a short list.
 
-use crate::findings::{ByOwner, Edit, Gap, Owner, Violation};
+use crate::findings::{Edit, Findings, Owner, Violation};
 use crate::path::{FieldPath, Segment, write_field, write_segments};
 
 /// The API server truncates long messages; past this many lines the rest is
@@ -33,23 +33,13 @@ pub fn rejection(subject: &str, violations: &[Violation]) -> String {
 /// `deployment-hardening: defaults added to containers[web]:
 /// securityContext.readOnlyRootFilesystem: true; volumeMounts: added a
 /// writable /tmp (volume tmp)`
-pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap], by_owner: &ByOwner) -> Vec<String> {
+pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
+    let gaps = findings.gaps();
     // Each line: whom it names, and the gaps of the first of them. Lines are
     // few, so a container's defaults are compared with each line's, gap by
     // gap, before any text is written for it.
     let mut lines: Vec<(String, &[usize], bool)> = Vec::new();
-    for (owner, indices) in by_owner.groups() {
-        let Some(&first) = indices.first() else {
-            continue;
-        };
-        let base = gaps[first].place.base().segments();
-        // A container is named by its last segment (`containers[web]`), the
-        // pod spec by its path, a place nowhere expected by its whole path.
-        let name = match owner {
-            Owner::PodSpec => pod_spec.segments(),
-            Owner::Container { .. } => &base[base.len().saturating_sub(1)..],
-            Owner::Elsewhere => base,
-        };
+    for (owner, indices) in findings.by_owner() {
         let of_container = matches!(owner, Owner::Container { .. });
         let same_defaults = |shown: &[usize]| {
             shown.len() == indices.len()
@@ -58,14 +48,22 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap], by_owner: &ByOwner) -> Vec<S
         let shared = lines
             .iter_mut()
             .find(|(_, shown, of_containers)| of_container && *of_containers && same_defaults(shown));
-        if let Some((subject, ..)) = shared {
-            subject.push_str(", ");
-            write_segments(name, subject);
-        } else {
-            let mut subject = String::with_capacity(64);
-            write_segments(name, &mut subject);
-            lines.push((subject, indices, of_container));
-        }
+        let subject = match shared {
+            Some((subject, ..)) => {
+                subject.push_str(", ");
+                subject
+            }
+            None => {
+                lines.push((String::with_capacity(64), indices, of_container));
+                &mut lines.last_mut().expect("just pushed").0
+            }
+        };
+        // A container is named by its last segment (`containers[web]`).
+        let name = match owner {
+            Owner::PodSpec => pod_spec.segments(),
+            Owner::Container { path, .. } => &path.segments()[path.segments().len().saturating_sub(1)..],
+        };
+        write_segments(name, subject);
     }
     lines
         .into_iter()
@@ -80,7 +78,7 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap], by_owner: &ByOwner) -> Vec<S
                 if position > 0 {
                     line.push_str("; ");
                 }
-                write_field(&[], gap.place.keys(), &mut line);
+                write_field(&[], gap.field.keys(), &mut line);
                 if let Edit::SetInItem { index, key, .. } = gap.edit {
                     write_field(&[Segment::Item { index, name: None }], &[key], &mut line);
                 }
@@ -98,8 +96,9 @@ pub fn warnings(pod_spec: &FieldPath, gaps: &[Gap], by_owner: &ByOwner) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::{Field, Gap};
     use crate::json::Json;
-    use crate::path::Place;
+    use crate::template::ContainerKind;
     use std::rc::Rc;
 
     fn spec() -> FieldPath {
@@ -108,25 +107,30 @@ mod tests {
 
     #[test]
     fn containers_with_the_same_defaults_share_one_warning() {
-        let container = |index, name| Place::new(Rc::new(spec().key("containers").item(index, Some(name))));
-        let read_only = |index, name| container(index, name).below(&[&["securityContext", "readOnlyRootFilesystem"]]);
-        let gaps = [
-            Gap::set(read_only(0, "web"), Json::Bool(true)),
-            Gap::set(read_only(1, "sidecar"), Json::Bool(true)),
-            Gap::set(read_only(2, "debug"), Json::Bool(true)),
-            Gap::set(
-                Place::new(Rc::new(spec())).below(&[&["securityContext", "runAsNonRoot"]]),
-                Json::Bool(true),
-            ),
+        let container = |index, name| Owner::Container {
+            kind: ContainerKind::Container,
+            index,
+            path: Rc::new(spec().key("containers").item(index, Some(name))),
+        };
+        let read_only = |index, name| Gap::set(container(index, name), Field::ReadOnlyRootFilesystem, Json::Bool(true));
+        let mut findings = Findings::default();
+        for gap in [
+            read_only(0, "web"),
+            read_only(1, "sidecar"),
+            read_only(2, "debug"),
+            Gap::set(Owner::PodSpec, Field::RunAsNonRoot, Json::Bool(true)),
             Gap::append(
-                container(2, "debug").key("volumeMounts"),
+                container(2, "debug"),
+                Field::VolumeMounts,
                 Json::Null,
                 "a writable /tmp (volume tmp)",
                 "",
             ),
-        ];
+        ] {
+            findings.gap(gap);
+        }
         assert_eq!(
-            warnings(&spec(), &gaps, &ByOwner::new(&spec(), &gaps)),
+            warnings(&spec(), &findings),
             [
                 "deployment-hardening: defaults added to containers[web], containers[sidecar]: \
                  securityContext.readOnlyRootFilesystem: true",

@@ -9,7 +9,7 @@
 use std::rc::Rc;
 use std::sync::LazyLock;
 
-use crate::findings::Violation;
+use crate::findings::{Owner, Violation};
 use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment};
 
@@ -47,16 +47,6 @@ impl<'a> Node<'a> {
     /// The path of this node's field `key`, for a finding about it.
     pub fn field_path(&self, key: &'static str) -> FieldPath {
         self.place.path_to(Segment::Key(key))
-    }
-
-    /// Where this node's field `key` is, for a default written there.
-    pub fn field_place(&self, key: &'static str) -> Place {
-        self.place.key(key)
-    }
-
-    /// Where a field further below this node is, its keys given in pieces.
-    pub fn place_below(&self, pieces: &[&[&'static str]]) -> Place {
-        self.place.below(pieces)
     }
 
     /// `null` is how Kubernetes clients spell "not set", so it reads as absent.
@@ -173,19 +163,26 @@ pub enum ContainerKind {
 impl ContainerKind {
     pub const ALL: [ContainerKind; 3] = [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral];
 
-    /// The same text as in [`CONTAINER_LISTS`], so paths compare by address.
-    pub fn list_key(self) -> &'static str {
+    /// Its position in [`ContainerKind::ALL`] and [`CONTAINER_LISTS`].
+    pub fn position(self) -> usize {
         match self {
-            ContainerKind::Container => CONTAINER_LISTS[0],
-            ContainerKind::Init => CONTAINER_LISTS[1],
-            ContainerKind::Ephemeral => CONTAINER_LISTS[2],
+            ContainerKind::Container => 0,
+            ContainerKind::Init => 1,
+            ContainerKind::Ephemeral => 2,
         }
+    }
+
+    /// The pod spec's key for the list.
+    pub fn list_key(self) -> &'static str {
+        CONTAINER_LISTS[self.position()]
     }
 }
 
 /// One container of the pod template, with its path.
 pub struct Container<'a> {
     pub kind: ContainerKind,
+    /// Its position in its list.
+    pub index: usize,
     pub name: Option<&'a str>,
     pub fields: &'a Object<'a>,
     pub path: Rc<FieldPath>,
@@ -194,6 +191,15 @@ pub struct Container<'a> {
 impl<'a> Container<'a> {
     pub fn node(&self) -> Node<'a> {
         Node::new(self.fields, Rc::clone(&self.path))
+    }
+
+    /// The container as the owner of the defaults it receives.
+    pub fn owner(&self) -> Owner {
+        Owner::Container {
+            kind: self.kind,
+            index: self.index,
+            path: Rc::clone(&self.path),
+        }
     }
 
     /// The image, where it is a single unambiguous string.
@@ -233,6 +239,7 @@ pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<C
                 .filter(|name| !name.is_empty());
             found.push(Container {
                 kind,
+                index,
                 name,
                 fields,
                 path: Rc::new(list_path.item(index, name)),

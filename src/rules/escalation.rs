@@ -8,7 +8,7 @@
 //! Windows pods for them.
 
 use super::Context;
-use crate::findings::{Findings, Gap, Violation};
+use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json::{self, Json};
 use crate::template::{Container, Node};
 
@@ -70,17 +70,23 @@ fn check_container(
             findings.violation(Violation::new(allowed.path(), "is true", "set it to false"));
         }
         Some(_) => {}
-        None => findings.gap(Gap::set(own.field_place("allowPrivilegeEscalation"), Json::Bool(false))),
+        None => findings.gap(Gap::set(
+            container.owner(),
+            Field::AllowPrivilegeEscalation,
+            Json::Bool(false),
+        )),
     }
 
     let capabilities = own.object_or_empty("capabilities")?;
     match capabilities.strings("drop")? {
         None => findings.gap(Gap::set(
-            capabilities.field_place("drop"),
+            container.owner(),
+            Field::CapabilitiesDrop,
             Json::Array(vec![json::text("ALL")]),
         )),
         Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
-            capabilities.field_place("drop"),
+            container.owner(),
+            Field::CapabilitiesDrop,
             json::text("ALL"),
             "ALL",
             "does not drop ALL",
@@ -101,8 +107,9 @@ fn check_container(
     if !seccomp_type(&own_seccomp, findings)? && !pod_sets_type {
         context.security_default(
             container,
-            &["seccompProfile", "type"],
-            |path| Gap::set(path, json::text("RuntimeDefault")),
+            Field::SeccompProfileType,
+            json::text("RuntimeDefault"),
+            true,
             findings,
         );
     }

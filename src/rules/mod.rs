@@ -10,8 +10,8 @@ mod resources;
 mod topology;
 
 use crate::cluster::ClusterContext;
-use crate::findings::{Findings, Gap, Violation};
-use crate::path::Place;
+use crate::findings::{Field, Findings, Gap, Owner, Violation};
+use crate::json::Json;
 use crate::settings::Settings;
 use crate::template::{Container, Node};
 use crate::workload::Workload;
@@ -52,23 +52,27 @@ impl<'v> Context<'v, '_> {
         self.spec.object_or_empty("securityContext")
     }
 
-    /// Records a missing `securityContext` default shared by pod and
-    /// containers, built by `gap` from its place: on the pod when every
+    /// Records a missing `securityContext` default (`field`, set to
+    /// `value`) shared by pod and containers: on the pod when every
     /// container may inherit it (once, however many containers lack it),
-    /// else on the container.
+    /// else on the container. `required`: validate mode demands it.
     pub fn security_default<'a>(
         &self,
         container: &Container,
-        keys: &[&'static str],
-        gap: impl FnOnce(Place) -> Gap<'a>,
+        field: Field,
+        value: Json<'a>,
+        required: bool,
         findings: &mut Findings<'a>,
     ) {
-        let pieces = [&["securityContext"][..], keys];
-        if !(self.pod_spec_writable && self.every_container_evaluated) {
-            findings.gap(gap(container.node().place_below(&pieces)));
-        } else if !findings.has_pod_level_gap(&pieces) {
-            findings.gap(gap(self.spec.place_below(&pieces)));
-        }
+        let owner = if !(self.pod_spec_writable && self.every_container_evaluated) {
+            container.owner()
+        } else if !findings.has_pod_spec_gap(field) {
+            Owner::PodSpec
+        } else {
+            return;
+        };
+        let gap = Gap::set(owner, field, value);
+        findings.gap(if required { gap } else { gap.optional() });
     }
 }
 

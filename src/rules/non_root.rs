@@ -8,7 +8,7 @@
 //! ignores the name, so it is not read there).
 
 use super::Context;
-use crate::findings::{Findings, Gap, Violation};
+use crate::findings::{Field, Findings, Gap, Owner, Violation};
 use crate::json::{self, Json};
 use crate::template::{Container, Node, Read};
 
@@ -71,7 +71,7 @@ fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<()
     // so it is added even when some container is exempt.
     if context.pod_spec_writable && !context.windows && pod.int("fsGroup")?.is_none() {
         let fs_group = context.settings.non_root.fs_group;
-        findings.gap(Gap::set(pod.field_place("fsGroup"), Json::from(fs_group)).optional());
+        findings.gap(Gap::set(Owner::PodSpec, Field::FsGroup, Json::from(fs_group)).optional());
     }
     Ok(())
 }
@@ -92,31 +92,21 @@ fn check_container(
         Some(_) => {}
         // An explicit pod-level value is judged once, in check_pod.
         None if pod.bool("runAsNonRoot")?.is_some() => {}
-        None => context.security_default(
-            container,
-            &["runAsNonRoot"],
-            |path| Gap::set(path, Json::Bool(true)),
-            findings,
-        ),
+        None => context.security_default(container, Field::RunAsNonRoot, Json::Bool(true), true, findings),
     }
 
     // Without runAsUser the kubelet enforces runAsNonRoot against the image's
     // USER, so validate mode does not demand one; mutate mode adds it so that
     // images that default to root still start.
-    for (key, default) in [
-        ("runAsUser", defaults.run_as_user),
-        ("runAsGroup", defaults.run_as_group),
+    for (key, field, default) in [
+        ("runAsUser", Field::RunAsUser, defaults.run_as_user),
+        ("runAsGroup", Field::RunAsGroup, defaults.run_as_group),
     ] {
         match own.int(key)? {
             Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path(), context)),
             Some(_) => {}
             None if pod.int(key)?.is_some() || context.windows => {}
-            None => context.security_default(
-                container,
-                &[key],
-                |path| Gap::set(path, Json::from(default)).optional(),
-                findings,
-            ),
+            None => context.security_default(container, field, Json::from(default), false, findings),
         }
     }
 
@@ -129,8 +119,9 @@ fn check_container(
     {
         context.security_default(
             container,
-            &["windowsOptions", "runAsUserName"],
-            |path| Gap::set(path, json::text(WINDOWS_NON_ADMINISTRATOR)).optional(),
+            Field::WindowsRunAsUserName,
+            json::text(WINDOWS_NON_ADMINISTRATOR),
+            false,
             findings,
         );
     }

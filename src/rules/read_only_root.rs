@@ -11,7 +11,7 @@
 use smallvec::SmallVec;
 
 use super::Context;
-use crate::findings::{Findings, Gap, Violation};
+use crate::findings::{Field, Findings, Gap, Owner, Violation};
 use crate::json::{self, Json};
 use crate::settings::WritablePath;
 use crate::template::{Container, ContainerKind};
@@ -52,7 +52,7 @@ pub fn check(context: &Context, findings: &mut Findings) {
             ("emptyDir", json::object(size_limit)),
         ]);
         let words = path.volume_words[volume.choice].clone();
-        findings.gap(Gap::append(context.spec.field_place("volumes"), definition, words, "").optional());
+        findings.gap(Gap::append(Owner::PodSpec, Field::Volumes, definition, words, "").optional());
     }
 }
 
@@ -70,7 +70,11 @@ fn check_container<'s>(
             "set it to true, and mount an emptyDir where the app writes",
         )),
         Some(_) => {}
-        None => findings.gap(Gap::set(own.field_place("readOnlyRootFilesystem"), Json::Bool(true))),
+        None => findings.gap(Gap::set(
+            container.owner(),
+            Field::ReadOnlyRootFilesystem,
+            Json::Bool(true),
+        )),
     }
 
     if container.kind == ContainerKind::Ephemeral || !context.pod_spec_writable {
@@ -114,7 +118,7 @@ fn check_container<'s>(
             ("mountPath", Json::Str(path.path.clone())),
         ]);
         let words = path.mount_words[volume.choice].clone();
-        findings.gap(Gap::append(container.node().field_place("volumeMounts"), mount, words, "").optional());
+        findings.gap(Gap::append(container.owner(), Field::VolumeMounts, mount, words, "").optional());
     }
     Ok(())
 }

@@ -23,7 +23,7 @@
 //! a warning says so.
 
 use super::Context;
-use crate::findings::{Findings, Gap, Violation};
+use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json;
 use crate::limit_range::{NamespaceLimits, RESOURCES, ResourceLimits, UNREADABLE_WARNING};
 use crate::quantity::Quantity;
@@ -115,7 +115,7 @@ fn check_container(
             _ => default_limit,
         };
         let text = json::owned_text(limit.as_str().to_string());
-        findings.gap(Gap::set(limits.field_place("memory"), text).optional());
+        findings.gap(Gap::set(container.owner(), Field::MemoryLimit, text).optional());
     }
 
     for (index, (key, request, default, limit, at_pod_level)) in [
@@ -166,7 +166,8 @@ fn check_container(
                 )),
                 _ => {
                     let text = json::owned_text(default.as_str().to_string());
-                    findings.gap(Gap::set(requests.field_place(key), text));
+                    let field = [Field::CpuRequest, Field::MemoryRequest][index];
+                    findings.gap(Gap::set(container.owner(), field, text));
                 }
             },
         }

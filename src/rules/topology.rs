@@ -8,7 +8,7 @@
 //! rejected in validate mode.
 
 use super::Context;
-use crate::findings::{Findings, Gap, Violation};
+use crate::findings::{Field, Findings, Gap, Owner, Violation};
 use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
 
@@ -75,12 +75,7 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
             spread.max_skew,
             spread.when_unsatisfiable.as_str()
         );
-        let gap = Gap::append(
-            context.spec.field_place("topologySpreadConstraints"),
-            constraint,
-            what,
-            "",
-        );
+        let gap = Gap::append(Owner::PodSpec, Field::TopologySpreadConstraints, constraint, what, "");
         findings.gap(if replicas > 1 {
             gap.required_because(format!("none on a workload of {replicas} replicas"))
         } else {
@@ -140,9 +135,9 @@ fn fill_selector<'a>(
     });
     match selector {
         Some(selector) => findings.gap(Gap::set_in_item(
-            context.spec.field_place("topologySpreadConstraints"),
-            index,
-            "labelSelector",
+            Owner::PodSpec,
+            Field::TopologySpreadConstraints,
+            (index, "labelSelector"),
             selector,
             "the workload's selector",
             MISSING,
