@@ -209,3 +209,94 @@ fn artifacthub_carries_the_rancher_form() {
         serde_norway::from_str(artifacthub["annotations"]["kubewarden/questions-ui"].as_str().unwrap()).unwrap();
     assert_eq!(embedded, yaml("policy/questions-ui.yml"));
 }
+
+fn annotations(metadata: &Value) -> std::collections::BTreeMap<String, String> {
+    serde_json::from_value(metadata["annotations"].clone()).expect("annotations are strings")
+}
+
+#[test]
+fn kwctl_scaffold_artifacthub_accepts_the_metadata() {
+    let metadata = yaml("policy/metadata.yml");
+    let questions = std::fs::read_to_string(test_data("../policy/questions-ui.yml")).unwrap();
+    let refusals = kwctl_metadata::refusals(&annotations(&metadata), env!("CARGO_PKG_VERSION"), &questions);
+    assert_eq!(refusals, Vec::<String>::new());
+    // The package lists the same maintainers kwctl reads from the author.
+    let authors = kwctl_metadata::maintainers(&annotations(&metadata)[kwctl_metadata::AUTHOR]).unwrap();
+    let listed: Vec<(String, String)> = yaml("artifacthub-pkg.yml")["maintainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|maintainer| {
+            let text = |key: &str| maintainer[key].as_str().unwrap().to_string();
+            (text("name"), text("email"))
+        })
+        .collect();
+    assert_eq!(authors, listed);
+}
+
+#[test]
+fn the_kwctl_oracle_refuses_what_kwctl_refuses() {
+    let good = annotations(&yaml("policy/metadata.yml"));
+    let with = |key: &str, value: Option<&str>| {
+        let mut changed = good.clone();
+        match value {
+            Some(value) => changed.insert(key.to_string(), value.to_string()),
+            None => changed.remove(key),
+        };
+        changed
+    };
+    use kwctl_metadata::*;
+    let cases = [
+        (
+            with(AUTHOR, Some("deployment-hardening maintainers")),
+            "0.1.0",
+            "q",
+            "must be csv values of \"name <email>\"",
+        ),
+        (
+            with(AUTHOR, Some("Foo foo@example.com, Bar <bar@example.com>")),
+            "0.1.0",
+            "q",
+            "name <email>",
+        ),
+        (with(AUTHOR, Some("Bar <#$%#$%>")), "0.1.0", "q", "name <email>"),
+        (with(AUTHOR, Some("")), "0.1.0", "q", "name <email>"),
+        (
+            with(KEYWORDS, Some("pod,,security")),
+            "0.1.0",
+            "q",
+            "must be csv values",
+        ),
+        (with(URL, Some("not a url")), "0.1.0", "q", "well formed URL"),
+        (with(HIDDEN_UI, Some("yes")), "0.1.0", "q", "\"true\" or \"false\""),
+        (
+            with(TITLE, None),
+            "0.1.0",
+            "q",
+            "must specify \"io.kubewarden.policy.title\"",
+        ),
+        (
+            with(OCI_URL, None),
+            "0.1.0",
+            "q",
+            "must specify \"io.kubewarden.policy.ociUrl\"",
+        ),
+        (good.clone(), "v0.1", "q", "semver"),
+        (good.clone(), "0.1.0", "", "questions-ui content cannot be empty"),
+        (Default::default(), "0.1.0", "q", "no annotations"),
+    ];
+    for (annotations, version, questions, refusal) in cases {
+        let found = refusals(&annotations, version, questions);
+        assert!(
+            found.iter().any(|found| found.contains(refusal)),
+            "{refusal}: {found:?}"
+        );
+    }
+    assert_eq!(
+        maintainers("Tux Tuxedo <tux@example.com>,, Pidgin <pidgin@example.com>"),
+        Some(vec![
+            ("Tux Tuxedo".to_string(), "tux@example.com".to_string()),
+            ("Pidgin".to_string(), "pidgin@example.com".to_string())
+        ])
+    );
+}

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod apiserver;
+pub mod kwctl_metadata;
 pub mod limit_ranger;
 
 use std::path::PathBuf;
