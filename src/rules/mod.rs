@@ -3,11 +3,13 @@
 //! malformed fields) and gaps (missing fields with their safe defaults); the
 //! engine decides per mode what to do with the gaps.
 
-mod escalation;
 mod non_root;
-mod read_only_root;
+mod privilege_escalation;
+mod read_only_root_filesystem;
 mod resources;
-mod topology;
+#[cfg(test)]
+mod table;
+mod topology_spread;
 
 use crate::cluster::ClusterContext;
 use crate::findings::{Field, Findings, Gap, Owner, Violation};
@@ -82,15 +84,15 @@ pub fn check_all<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
         non_root::check(context, findings);
     }
     if rules.read_only_root_filesystem.enabled {
-        read_only_root::check(context, findings);
+        read_only_root_filesystem::check(context, findings);
     }
     if rules.privilege_escalation.enabled {
-        escalation::check(context, findings);
+        privilege_escalation::check(context, findings);
     }
     if rules.resources.enabled {
         resources::check(context, findings);
     }
     if rules.topology_spread.enabled {
-        topology::check(context, findings);
+        topology_spread::check(context, findings);
     }
 }

@@ -1,11 +1,20 @@
-//! Non-root: each container's effective `runAsNonRoot` is true and its
-//! effective `runAsUser` is not 0 (a container's setting overrides the pod's).
-//! Mutate mode adds `runAsNonRoot: true` and the configured user, group and
-//! fsGroup where absent; an explicit `false` or `0` anywhere is rejected.
-//! On a Windows pod, where the API server forbids the numeric ids, the user
-//! is a name instead: mutate mode adds `windowsOptions.runAsUserName:
-//! ContainerUser`, and `ContainerAdministrator` is rejected (a Linux node
-//! ignores the name, so it is not read there).
+//! Non-root (setting `nonRoot`; Pod Security Standards restricted, "Running
+//! as Non-root" and "Running as Non-root user").
+//!
+//! - Reads: `securityContext.runAsNonRoot`, `runAsUser` and `runAsGroup` of
+//!   the pod and of each container (a container's value overrides the
+//!   pod's), the pod's `fsGroup`; on a Windows pod
+//!   `windowsOptions.runAsUserName` instead of the ids, which the API server
+//!   forbids there (a Linux node ignores the name, so it is not read there).
+//! - Rejects: `runAsNonRoot: false` and `runAsUser: 0` at any level;
+//!   `runAsUserName: ContainerAdministrator` on a Windows pod.
+//! - Adds: `runAsNonRoot: true` and the settings' `runAsUser` and
+//!   `runAsGroup` where no level sets them (on the pod when every container
+//!   inherits it, else on each container), the pod's `fsGroup`; on a Windows
+//!   pod `runAsNonRoot` and `windowsOptions.runAsUserName: ContainerUser`.
+//! - Validate mode demands: an effective `runAsNonRoot: true`. The ids are
+//!   conveniences: with `runAsNonRoot` the kubelet refuses an image whose
+//!   user is root.
 
 use super::Context;
 use crate::findings::{Field, Findings, Gap, Owner, Violation};
@@ -137,4 +146,105 @@ fn root_user(path: crate::path::FieldPath, context: &Context) -> Violation {
             context.settings.non_root.run_as_user
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::rules::table::{Case, Expect, check_table, pod, spec_with};
+
+    fn without(spec: &mut Value, key: &str) {
+        spec["securityContext"].as_object_mut().unwrap().remove(key);
+    }
+
+    /// A Windows pod every rule accepts: a user name, no Linux-only field.
+    fn windows_spec(user: Option<&str>) -> Value {
+        let mut context = json!({"runAsNonRoot": true});
+        if let Some(user) = user {
+            context["windowsOptions"] = json!({"runAsUserName": user});
+        }
+        json!({
+            "os": {"name": "windows"},
+            "securityContext": context,
+            "containers": [{"name": "app", "image": "registry.example/app:1",
+                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]
+        })
+    }
+
+    #[test]
+    fn table() {
+        check_table(vec![
+            Case {
+                name: "a container's own runAsNonRoot and user are accepted",
+                object: pod(spec_with(|spec| {
+                    without(spec, "runAsNonRoot");
+                    spec["containers"][0]["securityContext"]["runAsNonRoot"] = json!(true);
+                })),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "runAsNonRoot: false on a container is rejected",
+                object: pod(spec_with(|spec| {
+                    spec["containers"][0]["securityContext"]["runAsNonRoot"] = json!(false)
+                })),
+                expect: Expect::Rejected("spec.containers[app].securityContext.runAsNonRoot: is false; set it to true"),
+            },
+            Case {
+                name: "runAsUser: 0 on the pod is rejected",
+                object: pod(spec_with(|spec| spec["securityContext"]["runAsUser"] = json!(0))),
+                expect: Expect::Rejected(
+                    "spec.securityContext.runAsUser: is 0 (root); set a non-root user id such as 1000, or remove it",
+                ),
+            },
+            Case {
+                name: "no runAsNonRoot anywhere gets it on the pod",
+                object: pod(spec_with(|spec| without(spec, "runAsNonRoot"))),
+                expect: Expect::Added {
+                    pointer: "/spec/securityContext/runAsNonRoot",
+                    value: json!(true),
+                    demanded: Some("spec.securityContext.runAsNonRoot: not set; set it to true"),
+                },
+            },
+            Case {
+                name: "no runAsUser gets the settings' id, not demanded",
+                object: pod(spec_with(|spec| without(spec, "runAsUser"))),
+                expect: Expect::Added {
+                    pointer: "/spec/securityContext/runAsUser",
+                    value: json!(1000),
+                    demanded: None,
+                },
+            },
+            Case {
+                name: "no fsGroup gets the settings' group, not demanded",
+                object: pod(spec_with(|spec| without(spec, "fsGroup"))),
+                expect: Expect::Added {
+                    pointer: "/spec/securityContext/fsGroup",
+                    value: json!(2000),
+                    demanded: None,
+                },
+            },
+            Case {
+                name: "a Windows pod running as ContainerUser is accepted",
+                object: pod(windows_spec(Some("ContainerUser"))),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "a Windows pod running as ContainerAdministrator is rejected",
+                object: pod(windows_spec(Some("ContainerAdministrator"))),
+                expect: Expect::Rejected(
+                    "spec.securityContext.windowsOptions.runAsUserName: is ContainerAdministrator, the container's administrator",
+                ),
+            },
+            Case {
+                name: "a Windows pod without a user name gets ContainerUser, not numeric ids",
+                object: pod(windows_spec(None)),
+                expect: Expect::Added {
+                    pointer: "/spec/securityContext/windowsOptions/runAsUserName",
+                    value: json!("ContainerUser"),
+                    demanded: None,
+                },
+            },
+        ]);
+    }
 }

@@ -1,10 +1,18 @@
-//! Resource requests: every container (and init container) requests CPU and
-//! memory. Mutate mode fills the configured defaults where Kubernetes would
-//! not fill one itself; it can also add a default memory limit. A request
-//! above its limit is rejected. Ephemeral containers cannot carry resources
-//! and are skipped.
+//! Resource requests (setting `resources`).
 //!
-//! Two things already give a container its request, so nothing is added or
+//! - Reads: `resources.requests` and `resources.limits` (cpu, memory) of each
+//!   container and init container (ephemeral containers cannot carry
+//!   resources); the pod-level `spec.resources`; the namespace's
+//!   LimitRanges ([`crate::limit_range`]), listed only when a default is
+//!   about to be added.
+//! - Rejects: a request above its limit; a malformed quantity; a missing
+//!   request under a LimitRange `max` per pod, which no per-container
+//!   default can be sure to fit.
+//! - Adds: the settings' cpu and memory requests where nothing below gives
+//!   the container one; optionally the settings' memory limit.
+//! - Validate mode demands: a request exactly where mutate mode adds one.
+//!
+//! Three things already give a container its request, so nothing is added or
 //! demanded there:
 //! - a limit: the API server defaults a missing request to its limit
 //!   (`SetDefaults_Pod`, `pkg/apis/core/v1/defaults.go`), which keeps a
@@ -15,12 +23,11 @@
 //!   refuses containers whose requests add up to more than the pod-level
 //!   request (`validatePodResourceConsistency`), which per-container
 //!   defaults could do;
-//! - the namespace's LimitRanges ([`crate::limit_range`]): a resource they
-//!   give a default request to gets LimitRanger's when each pod is created,
-//!   and a default of the policy's could break their `max` per pod.
+//! - the namespace's LimitRanges: a resource they give a default request to
+//!   gets LimitRanger's when each pod is created.
 //!
-//! Where they cannot be read, the defaults apply as if there were none, and
-//! a warning says so.
+//! Where the LimitRanges cannot be read, the defaults apply as if there were
+//! none, and a warning says so.
 
 use super::Context;
 use crate::findings::{Field, Findings, Gap, Violation};
@@ -182,4 +189,64 @@ fn quantity(node: &Node, key: &'static str) -> Read<Quantity> {
     Quantity::from_json(field.value)
         .map(Some)
         .map_err(|problem| Violation::new(field.path(), problem, "use a quantity such as 500m or 128Mi"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::rules::table::{Case, Expect, check_table, pod, spec_with};
+
+    fn with_resources(resources: Value) -> Value {
+        pod(spec_with(|spec| spec["containers"][0]["resources"] = resources))
+    }
+
+    #[test]
+    fn table() {
+        check_table(vec![
+            Case {
+                name: "requests below their limits are accepted",
+                object: with_resources(
+                    json!({"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}),
+                ),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "limits alone are requests already (Guaranteed stays Guaranteed)",
+                object: with_resources(json!({"limits": {"cpu": "2", "memory": "1Gi"}})),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "a pod-level budget covers its containers",
+                object: pod(spec_with(|spec| {
+                    spec["containers"][0].as_object_mut().unwrap().remove("resources");
+                    spec["resources"] = json!({"requests": {"cpu": "1", "memory": "1Gi"}});
+                })),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "a request above its limit is rejected",
+                object: with_resources(
+                    json!({"requests": {"cpu": "2", "memory": "128Mi"}, "limits": {"cpu": "1500m"}}),
+                ),
+                expect: Expect::Rejected(
+                    "spec.containers[app].resources.requests.cpu: 2 is above its limit 1500m; lower it to at most 1500m",
+                ),
+            },
+            Case {
+                name: "a malformed quantity is rejected",
+                object: with_resources(json!({"requests": {"cpu": "lots", "memory": "128Mi"}})),
+                expect: Expect::Rejected("spec.containers[app].resources.requests.cpu: `lots` is not a quantity"),
+            },
+            Case {
+                name: "no cpu request gets the default",
+                object: with_resources(json!({"requests": {"memory": "128Mi"}})),
+                expect: Expect::Added {
+                    pointer: "/spec/containers/0/resources/requests/cpu",
+                    value: json!("100m"),
+                    demanded: Some("spec.containers[app].resources.requests.cpu: not set; set it to 100m"),
+                },
+            },
+        ]);
+    }
 }

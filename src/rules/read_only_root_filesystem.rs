@@ -1,12 +1,19 @@
-//! Read-only root filesystem: `readOnlyRootFilesystem: true` on every
-//! container. Because many programs crash when they cannot write where they
-//! expect to (`/tmp` for most; the official nginx image also writes
-//! `/var/cache/nginx` and `/var/run`), mutate mode also mounts an `emptyDir`
-//! at each writable path (setting `readOnlyRootFilesystem.writablePaths`) in
-//! every container that has nothing mounted there or above it. Validate mode
-//! demands the flag, not the mounts. Ephemeral containers cannot add
-//! volumes, so they get the flag only. Windows pods are left out: the API
-//! server forbids the field there.
+//! Read-only root filesystem (setting `readOnlyRootFilesystem`).
+//!
+//! - Reads: `securityContext.readOnlyRootFilesystem`, `volumeMounts` and
+//!   `volumeDevices` of each container; the pod's `volumes`; a
+//!   StatefulSet's claim templates (their names are taken).
+//! - Rejects: `readOnlyRootFilesystem: false`.
+//! - Adds: `readOnlyRootFilesystem: true`; and, because many programs crash
+//!   when they cannot write where they expect to (`/tmp` for most; the
+//!   official nginx image also writes `/var/cache/nginx` and `/var/run`), an
+//!   `emptyDir` mounted at each writable path (setting
+//!   `readOnlyRootFilesystem.writablePaths`) in every container with nothing
+//!   mounted there or above it. Ephemeral containers cannot add volumes, so
+//!   they get the flag only.
+//! - Validate mode demands: the flag, not the mounts.
+//!
+//! Windows pods are left out: the API server forbids the field there.
 
 use smallvec::SmallVec;
 
@@ -157,4 +164,69 @@ fn path_volume(context: &Context, path: &WritablePath) -> Result<Option<PathVolu
 /// object that gives it once.
 fn text_field<'a>(item: &'a Json<'a>, key: &str) -> Option<&'a str> {
     json::field(item.as_object()?, key)?.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::rules::table::{Case, Expect, check_table, pod, spec_with};
+
+    fn with_flag(value: Value) -> Value {
+        pod(spec_with(|spec| {
+            let context = spec["containers"][0]["securityContext"].as_object_mut().unwrap();
+            match value {
+                Value::Null => context.remove("readOnlyRootFilesystem"),
+                value => context.insert("readOnlyRootFilesystem".into(), value),
+            };
+        }))
+    }
+
+    #[test]
+    fn table() {
+        check_table(vec![
+            Case {
+                name: "a read-only root with /tmp mounted is accepted",
+                object: with_flag(json!(true)),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "false is rejected",
+                object: with_flag(json!(false)),
+                expect: Expect::Rejected(
+                    "spec.containers[app].securityContext.readOnlyRootFilesystem: is false; set it to true, and mount an emptyDir where the app writes",
+                ),
+            },
+            Case {
+                name: "absent gets true",
+                object: with_flag(Value::Null),
+                expect: Expect::Added {
+                    pointer: "/spec/containers/0/securityContext/readOnlyRootFilesystem",
+                    value: json!(true),
+                    demanded: Some(
+                        "spec.containers[app].securityContext.readOnlyRootFilesystem: not set; set it to true",
+                    ),
+                },
+            },
+            Case {
+                name: "nothing at /tmp gets a size-limited emptyDir mounted there, not demanded",
+                object: pod(spec_with(|spec| {
+                    spec["containers"][0].as_object_mut().unwrap().remove("volumeMounts");
+                    spec.as_object_mut().unwrap().remove("volumes");
+                })),
+                expect: Expect::Added {
+                    pointer: "/spec/volumes",
+                    value: json!([{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]),
+                    demanded: None,
+                },
+            },
+            Case {
+                name: "a mount above /tmp keeps it",
+                object: pod(spec_with(|spec| {
+                    spec["containers"][0]["volumeMounts"] = json!([{"name": "tmp", "mountPath": "/"}])
+                })),
+                expect: Expect::Accepted,
+            },
+        ]);
+    }
 }

@@ -1,11 +1,16 @@
-//! Topology spread, for kinds that run replicas: when the pod template has no
-//! `topologySpreadConstraints`, mutate mode adds one spreading replicas across
-//! nodes (and optionally zones), selecting the workload's own pods; validate
-//! mode rejects a multi-replica workload without one. In every kind, a
-//! constraint whose `labelSelector` does not select the template's own labels
-//! is rejected: it counts no pods, so it spreads nothing. A constraint with no
-//! `labelSelector` at all gets the workload's selector in mutate mode and is
-//! rejected in validate mode.
+//! Topology spread (setting `topologySpread`).
+//!
+//! - Reads: the pod template's `topologySpreadConstraints` and labels; the
+//!   workload's replica count and selector.
+//! - Rejects: a constraint whose `labelSelector` does not select the
+//!   template's own labels (it counts no pods, so it spreads nothing); a
+//!   replicated workload without a selector to spread by.
+//! - Adds: for kinds that run replicas and have no constraint, one spreading
+//!   them across nodes (and optionally zones) that selects the workload's
+//!   own pods (and, for Deployments, each rollout revision); a constraint's
+//!   missing `labelSelector`, from the workload's selector.
+//! - Validate mode demands: a constraint on a workload of more than one
+//!   replica; a `labelSelector` in each constraint.
 
 use super::Context;
 use crate::findings::{Field, Findings, Gap, Owner, Violation};
@@ -207,8 +212,71 @@ fn mentions_label(selector: &Json, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::table::{Case, Expect, check_table, compliant_spec, deployment, pod, spec_with};
     use rstest::rstest;
     use serde_json::{Value, json};
+
+    fn spread(selector: Value) -> Value {
+        let mut constraint = json!({"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                    "whenUnsatisfiable": "ScheduleAnyway"});
+        if !selector.is_null() {
+            constraint["labelSelector"] = selector;
+        }
+        spec_with(|spec| spec["topologySpreadConstraints"] = json!([constraint]))
+    }
+
+    #[test]
+    fn table() {
+        check_table(vec![
+            Case {
+                name: "a constraint selecting the template's labels is accepted",
+                object: deployment(spread(json!({"matchLabels": {"app": "web"}})), 3),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "a Pod is not replicated: nothing to spread",
+                object: pod(compliant_spec()),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "a constraint selecting other pods is rejected",
+                object: deployment(spread(json!({"matchLabels": {"app": "other"}})), 3),
+                expect: Expect::Rejected(
+                    "spec.template.spec.topologySpreadConstraints[0].labelSelector: does not select the pod template's own labels",
+                ),
+            },
+            Case {
+                name: "three replicas without a constraint get one across nodes and each revision",
+                object: deployment(compliant_spec(), 3),
+                expect: Expect::Added {
+                    pointer: "/spec/template/spec/topologySpreadConstraints/0",
+                    value: json!({"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                  "whenUnsatisfiable": "ScheduleAnyway",
+                                  "labelSelector": {"matchLabels": {"app": "web"}},
+                                  "matchLabelKeys": ["pod-template-hash"]}),
+                    demanded: Some("spec.template.spec.topologySpreadConstraints: none on a workload of 3 replicas"),
+                },
+            },
+            Case {
+                name: "one replica gets the constraint for when it scales, not demanded",
+                object: deployment(compliant_spec(), 1),
+                expect: Expect::Added {
+                    pointer: "/spec/template/spec/topologySpreadConstraints/0/topologyKey",
+                    value: json!("kubernetes.io/hostname"),
+                    demanded: None,
+                },
+            },
+            Case {
+                name: "a constraint without labelSelector gets the workload's selector",
+                object: deployment(spread(Value::Null), 3),
+                expect: Expect::Added {
+                    pointer: "/spec/template/spec/topologySpreadConstraints/0/labelSelector",
+                    value: json!({"matchLabels": {"app": "web"}}),
+                    demanded: Some("spec.template.spec.topologySpreadConstraints[0].labelSelector: is not set"),
+                },
+            },
+        ]);
+    }
 
     #[rstest]
     #[case(json!({"matchLabels": {"app": "web"}}), true)]

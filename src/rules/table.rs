@@ -1,0 +1,167 @@
+//! The test helper behind each rule file's table of cases, as Pod Security
+//! Admission keeps a `check_*_test.go` beside each check: a case takes a pod
+//! spec that every rule accepts ([`compliant_spec`]), changes one thing, and
+//! says what the whole engine must do with it, in both modes.
+
+use serde_json::{Value, json};
+
+use crate::cluster::KubewardenHost;
+use crate::engine::{Verdict, validate_payload};
+
+/// What the engine must answer for a case.
+pub enum Expect {
+    /// Accepted untouched in both modes.
+    Accepted,
+    /// Rejected in both modes, with a line containing this.
+    Rejected(&'static str),
+    /// Mutate mode sets the field at this JSON pointer (from the object's
+    /// root) to this value; validate mode rejects the object with a line
+    /// containing the `demanded` text, or accepts it where that is `None`
+    /// (a convenience default).
+    Added {
+        pointer: &'static str,
+        value: Value,
+        demanded: Option<&'static str>,
+    },
+}
+
+/// One row of a rule's table: a name, the object, the expected answer.
+pub struct Case {
+    pub name: &'static str,
+    pub object: Value,
+    pub expect: Expect,
+}
+
+/// A pod spec every rule accepts with the default settings: one container
+/// `app`, non-root, read-only root with a writable `/tmp`, no escalation,
+/// requests.
+pub fn compliant_spec() -> Value {
+    json!({
+        "securityContext": {
+            "runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 2000,
+            "seccompProfile": {"type": "RuntimeDefault"}
+        },
+        "containers": [{
+            "name": "app",
+            "image": "registry.example/app:1",
+            "securityContext": {
+                "readOnlyRootFilesystem": true,
+                "allowPrivilegeEscalation": false,
+                "capabilities": {"drop": ["ALL"]}
+            },
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]
+        }],
+        "volumes": [{"name": "tmp", "emptyDir": {}}]
+    })
+}
+
+/// A Pod with `spec`.
+pub fn pod(spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"}, "spec": spec})
+}
+
+/// A Deployment of `replicas` pods labelled `app: web`, with `spec` as its
+/// pod template's spec.
+pub fn deployment(spec: Value, replicas: i64) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": spec}
+        }
+    })
+}
+
+/// `compliant_spec` with `change` applied to it.
+pub fn spec_with(change: impl FnOnce(&mut Value)) -> Value {
+    let mut spec = compliant_spec();
+    change(&mut spec);
+    spec
+}
+
+/// The verdict for a CREATE of `object` in `mode`.
+pub fn verdict(object: &Value, mode: &str) -> Verdict<Value> {
+    let (group, version) = match object["apiVersion"].as_str().unwrap_or_default().rsplit_once('/') {
+        Some((group, version)) => (group.to_string(), version.to_string()),
+        None => (
+            String::new(),
+            object["apiVersion"].as_str().unwrap_or_default().to_string(),
+        ),
+    };
+    let envelope = json!({
+        "request": {
+            "kind": {"group": group, "version": version, "kind": object["kind"]},
+            "operation": "CREATE", "namespace": "default", "name": object["metadata"]["name"],
+            "object": object
+        },
+        "settings": {"mode": mode}
+    });
+    let payload = serde_json::to_vec(&envelope).expect("a JSON value serialises");
+    validate_payload(&payload, &KubewardenHost).to_serde()
+}
+
+/// Runs every case and fails with all the cases that did not hold.
+pub fn check_table(cases: Vec<Case>) {
+    let failures: Vec<String> = cases.into_iter().filter_map(check_case).collect();
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn check_case(case: Case) -> Option<String> {
+    let (mutate, validate) = (verdict(&case.object, "mutate"), verdict(&case.object, "validate"));
+    let rejected_with = |verdict: &Verdict<Value>, fragment: &str| match verdict {
+        Verdict::Reject { message } => message.contains(fragment),
+        _ => false,
+    };
+    let holds = match &case.expect {
+        Expect::Accepted => {
+            matches!(&mutate, Verdict::Accept { warnings } if warnings.is_empty())
+                && matches!(&validate, Verdict::Accept { .. })
+        }
+        Expect::Rejected(fragment) => rejected_with(&mutate, fragment) && rejected_with(&validate, fragment),
+        Expect::Added {
+            pointer,
+            value,
+            demanded,
+        } => {
+            let added = matches!(&mutate, Verdict::Mutate { object, .. } if object.pointer(pointer) == Some(value));
+            let demanded = match demanded {
+                Some(fragment) => rejected_with(&validate, fragment),
+                None => matches!(&validate, Verdict::Accept { .. }),
+            };
+            added && demanded
+        }
+    };
+    (!holds).then(|| format!("- {}:\n  mutate: {mutate:?}\n  validate: {validate:?}", case.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compliant_spec_is_accepted_as_a_pod() {
+        check_table(vec![Case {
+            name: "pod",
+            object: pod(compliant_spec()),
+            expect: Expect::Accepted,
+        }]);
+    }
+
+    #[test]
+    #[should_panic(expected = "1 case(s) failed")]
+    fn a_case_that_does_not_hold_fails_the_table() {
+        check_table(vec![Case {
+            name: "claims a rejection the engine does not make",
+            object: pod(compliant_spec()),
+            expect: Expect::Rejected("anything"),
+        }]);
+    }
+}
