@@ -343,7 +343,7 @@ fn inspect<'a>(
         namespace,
         cluster,
     } = reading;
-    let workload = Workload::locate(kind, object).map_err(|(path, problem)| Violation::new(path, problem, ""))?;
+    let workload = Workload::locate(kind, object)?;
     // Shared by every finding's place, and by `decide`, which writes there.
     let pod_spec = Rc::new(kind.pod_spec_path());
     let spec = Node::new(workload.spec, Rc::clone(&pod_spec));

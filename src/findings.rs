@@ -15,11 +15,17 @@ use crate::json::{self, Json, Object};
 use crate::path::{FieldPath, Segment};
 use crate::template::ContainerKind;
 
+/// What is wrong with the document, where, and how to fix it: the one
+/// error shape of every read of the request's object (an explicit unsafe
+/// value, a malformed or missing field).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Violation {
+    /// Where, from the object's root; empty for the object as a whole.
     pub path: FieldPath,
+    /// What is wrong (`is 0 (root)`), read after the path.
     pub problem: String,
-    pub fix: String,
+    /// What to do (`set it to true`), where the problem does not say it.
+    pub fix: Option<String>,
 }
 
 impl Violation {
@@ -27,7 +33,16 @@ impl Violation {
         Violation {
             path,
             problem: problem.into(),
-            fix: fix.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    /// A violation whose problem says what to do (`must be an integer`).
+    pub fn without_fix(path: FieldPath, problem: impl Into<String>) -> Violation {
+        Violation {
+            path,
+            problem: problem.into(),
+            fix: None,
         }
     }
 
@@ -40,7 +55,7 @@ impl Violation {
             Json::Array(_) => "a list".to_string(),
             Json::Object(_) => "an object".to_string(),
         };
-        Violation::new(path, format!("must be {expected}, found {found}"), "")
+        Violation::without_fix(path, format!("must be {expected}, found {found}"))
     }
 }
 
@@ -60,8 +75,8 @@ impl fmt::Display for Violation {
         } else {
             write!(f, "{}: {}", self.path, self.problem)?;
         }
-        if !self.fix.is_empty() {
-            write!(f, "; {}", self.fix)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "; {fix}")?;
         }
         Ok(())
     }
@@ -448,7 +463,7 @@ impl<'a> Findings<'a> {
 }
 
 fn cannot_edit(gap: &Gap, pod_spec: &FieldPath) -> Violation {
-    Violation::new(gap.path(pod_spec), "cannot be edited here", "")
+    Violation::without_fix(gap.path(pod_spec), "cannot be edited here")
 }
 
 /// Applies an edit to `object`, the owner of the field at `keys`: only

@@ -8,6 +8,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use std::sync::LazyLock;
 
+use crate::findings::Violation;
 use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::{FieldPath, Segment};
 
@@ -97,6 +98,21 @@ impl Kind {
     pub fn template_is_immutable(self) -> bool {
         matches!(self, Kind::Pod | Kind::Job)
     }
+
+    /// True when the controller of an `owner` finds this child by comparing
+    /// the child's pod template with its own, so that a child whose template
+    /// a webhook changed is not recognised and another child is made. Of
+    /// the built-in controllers only the Deployment controller does this, for
+    /// its ReplicaSets: `FindNewReplicaSet` keeps the ReplicaSet whose
+    /// template `EqualIgnoreHash` finds equal to the Deployment's
+    /// (`pkg/controller/deployment/util/deployment_util.go`), and creates a
+    /// new one under a bumped `collisionCount` when none is. The ReplicaSet,
+    /// StatefulSet, DaemonSet and Job controllers tell their pods apart by
+    /// owner, selector and the `controller-revision-hash` label, never by
+    /// their spec, and the CronJob controller its Jobs by owner.
+    pub fn template_compared_by(self, owner: Kind) -> bool {
+        self == Kind::ReplicaSet && owner == Kind::Deployment
+    }
 }
 
 /// A workload object located in the request: its kind and pod template.
@@ -115,14 +131,13 @@ pub struct Workload<'v, 'a> {
 impl<'v, 'a> Workload<'v, 'a> {
     /// Finds the pod template, or says which step of the path is missing or
     /// not an object.
-    pub fn locate(kind: Kind, object: &'v Object<'a>) -> Result<Workload<'v, 'a>, (FieldPath, &'static str)> {
+    pub fn locate(kind: Kind, object: &'v Object<'a>) -> Result<Workload<'v, 'a>, Violation> {
         let keys = kind.template_keys();
         let mut template = object;
         for (depth, &key) in keys.iter().enumerate() {
-            template =
-                child_object(template, key).map_err(|problem| (FieldPath::from_keys(&keys[..=depth]), problem))?;
+            template = child_object(template, key, || FieldPath::from_keys(&keys[..=depth]))?;
         }
-        let spec = child_object(template, "spec").map_err(|problem| (kind.pod_spec_path(), problem))?;
+        let spec = child_object(template, "spec", || kind.pod_spec_path())?;
         Ok(Workload {
             kind,
             object,
@@ -141,12 +156,15 @@ impl<'v, 'a> Workload<'v, 'a> {
     }
 
     /// `spec.replicas`, which Kubernetes defaults to 1.
-    pub fn replicas(&self) -> Result<i64, &'static str> {
+    pub fn replicas(&self) -> Result<i64, Violation> {
         let spec = self.spec_object()?;
+        let path = || FieldPath::from_keys(&["spec", "replicas"]);
         match json::present(spec, "replicas") {
             Ok(None) => Ok(1),
-            Ok(Some(value)) => value.as_i64().ok_or("must be an integer"),
-            Err(DuplicateKey) => Err(DuplicateKey::PROBLEM),
+            Ok(Some(value)) => value
+                .as_i64()
+                .ok_or_else(|| Violation::wrong_type(path(), "an integer", value)),
+            Err(DuplicateKey) => Err(duplicate(path())),
         }
     }
 
@@ -199,21 +217,29 @@ impl<'v, 'a> Workload<'v, 'a> {
 
     /// The object's own `spec` (which `locate` found to be an object for
     /// every kind but Pod, whose spec is the pod spec).
-    fn spec_object(&self) -> Result<&'v Object<'a>, &'static str> {
-        match json::present(self.object, "spec") {
-            Ok(spec) => spec.and_then(Json::as_object).ok_or("must be an object"),
-            Err(DuplicateKey) => Err(DuplicateKey::PROBLEM),
-        }
+    fn spec_object(&self) -> Result<&'v Object<'a>, Violation> {
+        child_object(self.object, "spec", || FieldPath::from_keys(&["spec"]))
     }
 }
 
-/// The object under `key` in `parent`, or what is wrong with it.
-fn child_object<'v, 'a>(parent: &'v Object<'a>, key: &'static str) -> Result<&'v Object<'a>, &'static str> {
+/// The object under `key` in `parent` (whose field `key` is at `path`), or
+/// what is wrong with it.
+fn child_object<'v, 'a>(
+    parent: &'v Object<'a>,
+    key: &'static str,
+    path: impl FnOnce() -> FieldPath,
+) -> Result<&'v Object<'a>, Violation> {
     match json::present(parent, key) {
-        Ok(None) => Err("is missing"),
-        Ok(Some(value)) => value.as_object().ok_or("must be an object"),
-        Err(DuplicateKey) => Err(DuplicateKey::PROBLEM),
+        Ok(None) => Err(Violation::without_fix(path(), "is missing")),
+        Ok(Some(value)) => value
+            .as_object()
+            .ok_or_else(|| Violation::wrong_type(path(), "an object", value)),
+        Err(DuplicateKey) => Err(duplicate(path())),
     }
+}
+
+fn duplicate(path: FieldPath) -> Violation {
+    Violation::new(path, DuplicateKey::PROBLEM, "keep only the value you mean")
 }
 
 /// The owner reference marked `controller: true` in
@@ -229,23 +255,6 @@ pub fn controller_reference<'v, 'a>(object: &'v Object<'a>) -> Option<&'v Object
         .iter()
         .filter_map(Json::as_object)
         .find(|owner| json::field(owner, "controller").and_then(Json::as_bool) == Some(true))
-}
-
-impl Kind {
-    /// True when the controller of an `owner` finds this child by comparing
-    /// the child's pod template with its own, so that a child whose template
-    /// a webhook changed is not recognised and another child is made. Of
-    /// the built-in controllers only the Deployment controller does this, for
-    /// its ReplicaSets: `FindNewReplicaSet` keeps the ReplicaSet whose
-    /// template `EqualIgnoreHash` finds equal to the Deployment's
-    /// (`pkg/controller/deployment/util/deployment_util.go`), and creates a
-    /// new one under a bumped `collisionCount` when none is. The ReplicaSet,
-    /// StatefulSet, DaemonSet and Job controllers tell their pods apart by
-    /// owner, selector and the `controller-revision-hash` label, never by
-    /// their spec, and the CronJob controller its Jobs by owner.
-    pub fn template_compared_by(self, owner: Kind) -> bool {
-        self == Kind::ReplicaSet && owner == Kind::Deployment
-    }
 }
 
 #[cfg(test)]
@@ -288,13 +297,19 @@ mod tests {
     fn a_missing_template_names_the_missing_step() {
         let source = json!({"spec": {"jobTemplate": {"spec": "nope"}}});
         let object = Json::from(&source);
-        let (path, problem) = Workload::locate(Kind::CronJob, object.as_object().unwrap())
+        let violation = Workload::locate(Kind::CronJob, object.as_object().unwrap())
             .err()
             .unwrap();
         assert_eq!(
-            (path.to_string().as_str(), problem),
-            ("spec.jobTemplate.spec", "must be an object")
+            violation.to_string(),
+            "spec.jobTemplate.spec: must be an object, found the string \"nope\""
         );
+        let missing = json!({"spec": {}});
+        let object = Json::from(&missing);
+        let violation = Workload::locate(Kind::CronJob, object.as_object().unwrap())
+            .err()
+            .unwrap();
+        assert_eq!(violation.to_string(), "spec.jobTemplate: is missing");
     }
 
     #[rstest]

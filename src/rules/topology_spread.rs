@@ -48,10 +48,7 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
     if has_constraints || !kind.is_replicated() {
         return Ok(());
     }
-    let replicas = context
-        .workload
-        .replicas()
-        .map_err(|problem| Violation::new(FieldPath::from_keys(&["spec", "replicas"]), problem, ""))?;
+    let replicas = context.workload.replicas()?;
     let Some(selector) = context.workload.selector() else {
         return Err(Violation::new(
             FieldPath::from_keys(&["spec", "selector"]),
@@ -102,13 +99,17 @@ fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<Sel
         return Err(Violation::wrong_type(path.clone(), "an object", raw));
     };
     let path = path.key("labelSelector");
-    let selector = json::present(constraint, "labelSelector")
-        .map_err(|json::DuplicateKey| Violation::new(path.clone(), json::DuplicateKey::PROBLEM, ""))?;
+    let selector = json::present(constraint, "labelSelector").map_err(|json::DuplicateKey| {
+        Violation::new(
+            path.clone(),
+            json::DuplicateKey::PROBLEM,
+            "keep only the value you mean",
+        )
+    })?;
     let Some(selector) = selector else {
         return Ok(SelectorFound::No);
     };
-    let selected = selects(selector, labels)
-        .map_err(|problem| Violation::new(path.clone(), format!("is not a label selector: {problem}"), ""))?;
+    let selected = selects(selector, labels, &path)?;
     if selected {
         Ok(SelectorFound::Yes)
     } else {
@@ -160,30 +161,37 @@ fn fill_selector<'a>(
 /// every `matchLabels` pair and every `matchExpressions` requirement must
 /// hold. Read from the borrowed document rather than deserialised into
 /// `k8s-openapi`'s type, which cost the module 8 KB. Errors name what is
-/// malformed.
-fn selects(selector: &Json, labels: &Object) -> Result<bool, &'static str> {
-    let selector = selector.as_object().ok_or("must be an object")?;
+/// malformed, at `path`, the selector's.
+fn selects(selector: &Json, labels: &Object, path: &FieldPath) -> Result<bool, Violation> {
+    let malformed = |problem: &str| Violation::without_fix(path.clone(), format!("is not a label selector: {problem}"));
+    let selector = selector.as_object().ok_or_else(|| malformed("must be an object"))?;
     let label = |key: &str| json::field(labels, key).and_then(Json::as_str);
     let mut selected = true;
     if let Some(pairs) = json::field(selector, "matchLabels") {
-        let pairs = pairs.as_object().ok_or("matchLabels must be an object")?;
+        let pairs = pairs
+            .as_object()
+            .ok_or_else(|| malformed("matchLabels must be an object"))?;
         for (key, value) in pairs.iter() {
-            let value = value.as_str().ok_or("matchLabels values must be strings")?;
+            let value = value
+                .as_str()
+                .ok_or_else(|| malformed("matchLabels values must be strings"))?;
             selected &= label(key) == Some(value);
         }
     }
     if let Some(requirements) = json::field(selector, "matchExpressions") {
-        let requirements = requirements.as_array().ok_or("matchExpressions must be a list")?;
+        let requirements = requirements
+            .as_array()
+            .ok_or_else(|| malformed("matchExpressions must be a list"))?;
         for requirement in requirements {
             let text = |key| requirement.get(key).as_str();
             let (Some(key), Some(operator)) = (text("key"), text("operator")) else {
-                return Err("each matchExpressions item needs a key and an operator");
+                return Err(malformed("each matchExpressions item needs a key and an operator"));
             };
             let values = requirement.get("values");
             let values = match values {
                 Json::Null => &[][..],
                 Json::Array(values) => values.as_slice(),
-                _ => return Err("matchExpressions values must be a list"),
+                _ => return Err(malformed("matchExpressions values must be a list")),
             };
             let listed = |value: &str| values.iter().any(|candidate| candidate.as_str() == Some(value));
             selected &= match (operator, label(key)) {
@@ -293,7 +301,8 @@ mod tests {
         let labels = json!({"app": "web"});
         let labels = Json::from(&labels);
         let selector = Json::from(&selector);
-        assert_eq!(selects(&selector, labels.as_object().unwrap()), Ok(selected));
+        let path = FieldPath::from_keys(&["labelSelector"]);
+        assert_eq!(selects(&selector, labels.as_object().unwrap(), &path), Ok(selected));
     }
 
     #[rstest]
@@ -307,6 +316,11 @@ mod tests {
         let labels = json!({"app": "web"});
         let labels = Json::from(&labels);
         let selector = Json::from(&selector);
-        assert_eq!(selects(&selector, labels.as_object().unwrap()), Err(problem));
+        let path = FieldPath::from_keys(&["labelSelector"]);
+        let violation = selects(&selector, labels.as_object().unwrap(), &path).unwrap_err();
+        assert_eq!(
+            violation.to_string(),
+            format!("labelSelector: is not a label selector: {problem}")
+        );
     }
 }
