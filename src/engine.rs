@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::rc::Rc;
 
-use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -56,7 +55,7 @@ impl Verdict<Json<'_>> {
     /// Writes the `ValidationResponse` exactly as the SDK's type serialises
     /// (every field, `null` where unset), without first copying the object
     /// into the SDK's `serde_json::Value`.
-    pub fn write_response(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_response(&self, out: &mut Vec<u8>) {
         let (accepted, message, mutated_object, warnings) = match self {
             Verdict::Accept { warnings } => (true, None, None, warnings.as_slice()),
             Verdict::Reject { message } => (false, Some(message), None, &[][..]),
@@ -109,32 +108,32 @@ struct Envelope<'a> {
 /// use. Absent fields read as empty, as the SDK reads them.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct AdmissionRequest<'a> {
+pub(crate) struct AdmissionRequest<'a> {
     #[serde(borrow)]
-    pub kind: GroupKind<'a>,
+    pub(crate) kind: GroupKind<'a>,
     #[serde(borrow, rename = "subResource", alias = "sub_resource")]
-    pub sub_resource: Cow<'a, str>,
+    pub(crate) sub_resource: Cow<'a, str>,
     #[serde(borrow)]
-    pub name: Cow<'a, str>,
+    pub(crate) name: Cow<'a, str>,
     #[serde(borrow)]
-    pub namespace: Cow<'a, str>,
+    pub(crate) namespace: Cow<'a, str>,
     #[serde(borrow)]
-    pub operation: Cow<'a, str>,
+    pub(crate) operation: Cow<'a, str>,
     #[serde(borrow, deserialize_with = "borrowed_json")]
-    pub object: Json<'a>,
+    pub(crate) object: Json<'a>,
     #[serde(borrow, rename = "oldObject", alias = "old_object")]
-    pub old_object: Option<&'a RawValue>,
+    pub(crate) old_object: Option<&'a RawValue>,
     #[serde(borrow, rename = "userInfo", alias = "user_info")]
-    pub user_info: UserInfo<'a>,
+    pub(crate) user_info: UserInfo<'a>,
 }
 
 /// Who sent the request, as the API server authenticated them: a client
 /// cannot write this, unlike anything in the object.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct UserInfo<'a> {
+pub(crate) struct UserInfo<'a> {
     #[serde(borrow)]
-    pub username: Cow<'a, str>,
+    pub(crate) username: Cow<'a, str>,
 }
 
 /// The user names kube-controller-manager's Deployment controller acts
@@ -152,11 +151,11 @@ fn borrowed_json<'de: 'a, 'a, D: serde::Deserializer<'de>>(deserializer: D) -> R
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct GroupKind<'a> {
+pub(crate) struct GroupKind<'a> {
     #[serde(borrow)]
-    pub group: Cow<'a, str>,
+    pub(crate) group: Cow<'a, str>,
     #[serde(borrow)]
-    pub kind: Cow<'a, str>,
+    pub(crate) kind: Cow<'a, str>,
 }
 
 /// The whole `validate` call: the response bytes for a payload, with
@@ -197,29 +196,6 @@ pub fn validate_payload<'a>(payload: &'a [u8], cluster: &dyn ClusterContext) -> 
     }
 }
 
-/// [`evaluate`] for a host holding the SDK's request type (tests, tools):
-/// the same path, through the request's JSON.
-pub fn evaluate_sdk_request(
-    request: &KubernetesAdmissionRequest,
-    settings: &Settings,
-    cluster: &dyn ClusterContext,
-) -> Verdict<serde_json::Value> {
-    let text = match serde_json::to_string(request) {
-        Ok(text) => text,
-        Err(error) => {
-            return Verdict::Reject {
-                message: error.to_string(),
-            };
-        }
-    };
-    match serde_json::from_str::<AdmissionRequest>(&text) {
-        Ok(request) => evaluate(request, settings, cluster).to_serde(),
-        Err(error) => Verdict::Reject {
-            message: format!("{POLICY_NAME}: the admission request is malformed: {error}"),
-        },
-    }
-}
-
 /// Which containers a request may change.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -230,7 +206,7 @@ enum Scope {
     NewEphemeralContainers,
 }
 
-pub fn evaluate<'a>(
+pub(crate) fn evaluate<'a>(
     request: AdmissionRequest<'a>,
     settings: &Settings,
     cluster: &dyn ClusterContext,

@@ -5,19 +5,21 @@
 use kubewarden_policy_sdk::protocol_version_guest;
 use wapc_guest::{CallResult, register_function};
 
+// What the runner, the tests and the fuzz targets use is `pub`; the rest
+// is the crate's own, so the compiler reports what nothing reads.
 mod arena;
 pub mod cluster;
 pub mod engine;
-pub mod findings;
+mod findings;
 mod image;
-pub mod json;
+mod json;
 pub mod limit_range;
-pub mod path;
-pub mod quantity;
-pub mod report;
-pub mod rules;
+mod path;
+mod quantity;
+mod report;
+mod rules;
 pub mod settings;
-pub mod template;
+mod template;
 pub mod workload;
 
 #[unsafe(no_mangle)]

@@ -19,29 +19,29 @@ use crate::json::Json;
 use crate::quantity::Quantity;
 
 /// The resources the policy defaults, in the order of [`NamespaceLimits::resources`].
-pub const RESOURCES: [&str; 2] = ["cpu", "memory"];
+pub(crate) const RESOURCES: [&str; 2] = ["cpu", "memory"];
 
 /// What the namespace's LimitRanges say about one resource.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResourceLimits {
+pub(crate) struct ResourceLimits {
     /// A request LimitRanger gives a container with no request and no
     /// limit (the first one read, where several items give one); the
     /// policy adds none of its own there.
-    pub default_request: Option<Quantity>,
+    pub(crate) default_request: Option<Quantity>,
     /// The smallest `max` of a `Pod` item: the pod's requests together may
     /// not exceed it, which per-container defaults could make them do.
-    pub pod_max: Option<Quantity>,
+    pub(crate) pod_max: Option<Quantity>,
     /// Some item of type `Container` or `Pod` names the resource: the
     /// namespace's administrator decides its limits there, so the policy's
     /// optional default limit stays out.
-    pub named: bool,
+    pub(crate) named: bool,
 }
 
 /// The LimitRanges of the request's namespace, for cpu and memory.
 // One per request, made once: the size of `Known` costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
-pub enum NamespaceLimits {
+pub(crate) enum NamespaceLimits {
     Known {
         resources: [ResourceLimits; 2],
     },
@@ -60,7 +60,7 @@ pub const UNREADABLE_WARNING: &str = "deployment-hardening: the namespace's Limi
 impl NamespaceLimits {
     /// Lists the LimitRanges of `namespace` through `cluster`. A request
     /// with no namespace (a hand-made one) has none to respect.
-    pub fn read(cluster: &dyn ClusterContext, namespace: &str) -> NamespaceLimits {
+    pub(crate) fn read(cluster: &dyn ClusterContext, namespace: &str) -> NamespaceLimits {
         if namespace.is_empty() {
             return NamespaceLimits::Known {
                 resources: Default::default(),
@@ -75,7 +75,7 @@ impl NamespaceLimits {
     /// Reads the JSON of a `LimitRangeList`. Only the shape matters: a value
     /// the API server would not have stored (a malformed quantity, an
     /// unknown type) is skipped, as no LimitRange with it can exist.
-    pub fn from_list(list: &[u8]) -> NamespaceLimits {
+    pub(crate) fn from_list(list: &[u8]) -> NamespaceLimits {
         let Ok(list) = serde_json::from_slice::<Json>(list) else {
             return NamespaceLimits::Unreadable;
         };
@@ -125,7 +125,7 @@ impl NamespaceLimits {
 
     /// What the LimitRanges say about `RESOURCES[index]`; nothing when
     /// they could not be read.
-    pub fn resource(&self, index: usize) -> Option<&ResourceLimits> {
+    pub(crate) fn resource(&self, index: usize) -> Option<&ResourceLimits> {
         match self {
             NamespaceLimits::Known { resources } => resources.get(index),
             NamespaceLimits::Unreadable => None,

@@ -17,7 +17,7 @@ use crate::quantity::Quantity;
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Fill in every missing field with a safe default.
     #[default]
     Mutate,
@@ -28,26 +28,26 @@ pub enum Mode {
 #[derive(Deserialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Settings {
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// Namespaces whose objects are accepted untouched.
-    pub exempt_namespaces: Vec<String>,
+    pub(crate) exempt_namespaces: Vec<String>,
     /// Container images (globs: `*` any run of characters, `?` one) left out
     /// of every container rule.
-    pub exempt_images: Vec<String>,
-    pub non_root: NonRoot,
-    pub read_only_root_filesystem: ReadOnlyRootFilesystem,
-    pub privilege_escalation: PrivilegeEscalation,
-    pub resources: Resources,
-    pub topology_spread: TopologySpread,
+    pub(crate) exempt_images: Vec<String>,
+    pub(crate) non_root: NonRoot,
+    pub(crate) read_only_root_filesystem: ReadOnlyRootFilesystem,
+    pub(crate) privilege_escalation: PrivilegeEscalation,
+    pub(crate) resources: Resources,
+    pub(crate) topology_spread: TopologySpread,
 }
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct NonRoot {
-    pub enabled: bool,
-    pub run_as_user: i64,
-    pub run_as_group: i64,
-    pub fs_group: i64,
+pub(crate) struct NonRoot {
+    pub(crate) enabled: bool,
+    pub(crate) run_as_user: i64,
+    pub(crate) run_as_group: i64,
+    pub(crate) fs_group: i64,
 }
 
 impl Default for NonRoot {
@@ -63,9 +63,9 @@ impl Default for NonRoot {
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct ReadOnlyRootFilesystem {
-    pub enabled: bool,
-    pub writable_paths: WritablePaths,
+pub(crate) struct ReadOnlyRootFilesystem {
+    pub(crate) enabled: bool,
+    pub(crate) writable_paths: WritablePaths,
 }
 
 impl Default for ReadOnlyRootFilesystem {
@@ -82,16 +82,16 @@ impl Default for ReadOnlyRootFilesystem {
 /// mounted there, one volume per path shared by the pod's containers.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct WritablePaths {
+pub(crate) struct WritablePaths {
     /// Paths every container gets; `[]` for none.
-    pub paths: Vec<WritablePath>,
+    pub(crate) paths: Vec<WritablePath>,
     /// More paths for the containers whose image matches a glob (as
     /// `exemptImages` matches), for images that write elsewhere.
-    pub by_image: Vec<ImageWritablePaths>,
+    pub(crate) by_image: Vec<ImageWritablePaths>,
     /// Each volume's `sizeLimit`. `null` (or `""`, as Rancher's form sends)
     /// switches it off; absent means the default.
     #[serde(deserialize_with = "optional_quantity")]
-    pub size_limit: Option<Quantity>,
+    pub(crate) size_limit: Option<Quantity>,
 }
 
 impl Default for WritablePaths {
@@ -106,10 +106,10 @@ impl Default for WritablePaths {
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ImageWritablePaths {
+pub(crate) struct ImageWritablePaths {
     /// Image globs: `*` any run of characters, `?` one.
-    pub images: Vec<String>,
-    pub paths: Vec<WritablePath>,
+    pub(crate) images: Vec<String>,
+    pub(crate) paths: Vec<WritablePath>,
 }
 
 /// An absolute path kept writable, with the names its `emptyDir` volume
@@ -120,14 +120,14 @@ pub struct ImageWritablePaths {
 /// the same with `writable-` in front, each cut to a DNS-1123 label.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
-pub struct WritablePath {
+pub(crate) struct WritablePath {
     /// Without a trailing `/`.
-    pub path: Cow<'static, str>,
-    pub volume_names: [Cow<'static, str>; 2],
+    pub(crate) path: Cow<'static, str>,
+    pub(crate) volume_names: [Cow<'static, str>; 2],
     /// `emptyDir volume tmp`, for the volume's warning.
-    pub volume_words: [Cow<'static, str>; 2],
+    pub(crate) volume_words: [Cow<'static, str>; 2],
     /// `a writable /tmp (volume tmp)`, for a mount's warning.
-    pub mount_words: [Cow<'static, str>; 2],
+    pub(crate) mount_words: [Cow<'static, str>; 2],
 }
 
 impl WritablePath {
@@ -194,8 +194,8 @@ impl TryFrom<String> for WritablePath {
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct PrivilegeEscalation {
-    pub enabled: bool,
+pub(crate) struct PrivilegeEscalation {
+    pub(crate) enabled: bool,
 }
 
 impl Default for PrivilegeEscalation {
@@ -206,13 +206,13 @@ impl Default for PrivilegeEscalation {
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct Resources {
-    pub enabled: bool,
-    pub default_cpu_request: Quantity,
-    pub default_memory_request: Quantity,
+pub(crate) struct Resources {
+    pub(crate) enabled: bool,
+    pub(crate) default_cpu_request: Quantity,
+    pub(crate) default_memory_request: Quantity,
     /// Off unless set: a memory limit added to containers that have none.
     #[serde(deserialize_with = "optional_quantity")]
-    pub default_memory_limit: Option<Quantity>,
+    pub(crate) default_memory_limit: Option<Quantity>,
 }
 
 impl Default for Resources {
@@ -227,13 +227,13 @@ impl Default for Resources {
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WhenUnsatisfiable {
+pub(crate) enum WhenUnsatisfiable {
     ScheduleAnyway,
     DoNotSchedule,
 }
 
 impl WhenUnsatisfiable {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             WhenUnsatisfiable::ScheduleAnyway => "ScheduleAnyway",
             WhenUnsatisfiable::DoNotSchedule => "DoNotSchedule",
@@ -243,15 +243,15 @@ impl WhenUnsatisfiable {
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct TopologySpread {
-    pub enabled: bool,
-    pub max_skew: i64,
-    pub topology_key: String,
-    pub when_unsatisfiable: WhenUnsatisfiable,
+pub(crate) struct TopologySpread {
+    pub(crate) enabled: bool,
+    pub(crate) max_skew: i64,
+    pub(crate) topology_key: String,
+    pub(crate) when_unsatisfiable: WhenUnsatisfiable,
     /// Off unless set: a second constraint spreading across this key (for
     /// example `topology.kubernetes.io/zone`).
     #[serde(deserialize_with = "optional_text")]
-    pub zone_topology_key: Option<String>,
+    pub(crate) zone_topology_key: Option<String>,
 }
 
 impl Default for TopologySpread {
@@ -465,7 +465,7 @@ impl Settings {
     /// remembering the last one: the policy-server sends the same settings
     /// with every request, so they are parsed and validated once, not per
     /// request. `None` (no settings at all) means the defaults.
-    pub fn from_raw_cached(raw: Option<&str>) -> Result<Rc<Settings>, String> {
+    pub(crate) fn from_raw_cached(raw: Option<&str>) -> Result<Rc<Settings>, String> {
         thread_local! {
             static LAST: RefCell<Option<(String, Rc<Settings>)>> = const { RefCell::new(None) };
         }
@@ -500,24 +500,24 @@ impl Settings {
         }
     }
 
-    pub fn is_namespace_exempt(&self, namespace: &str) -> bool {
+    pub(crate) fn is_namespace_exempt(&self, namespace: &str) -> bool {
         self.exempt_namespaces.iter().any(|exempt| exempt == namespace)
     }
 
-    pub fn is_image_exempt(&self, image: &str) -> bool {
+    pub(crate) fn is_image_exempt(&self, image: &str) -> bool {
         image_matches(&self.exempt_images, image)
     }
 }
 
 impl WritablePaths {
     /// Every configured path, the shared ones first.
-    pub fn every_path(&self) -> impl Iterator<Item = &WritablePath> {
+    pub(crate) fn every_path(&self) -> impl Iterator<Item = &WritablePath> {
         (self.paths.iter()).chain(self.by_image.iter().flat_map(|rule| rule.paths.iter()))
     }
 
     /// The paths a container running `image` keeps writable: the shared
     /// ones and those of every `byImage` rule its image matches.
-    pub fn for_image<'s>(&'s self, image: Option<&str>) -> impl Iterator<Item = &'s WritablePath> {
+    pub(crate) fn for_image<'s>(&'s self, image: Option<&str>) -> impl Iterator<Item = &'s WritablePath> {
         let extra = self
             .by_image
             .iter()

@@ -50,7 +50,7 @@ impl Kind {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.name_and_group().0
     }
 
@@ -64,7 +64,7 @@ impl Kind {
     }
 
     /// Path to the object holding the pod template's `metadata` and `spec`.
-    pub fn template_keys(self) -> &'static [&'static str] {
+    pub(crate) fn template_keys(self) -> &'static [&'static str] {
         match self {
             Kind::Pod => &[],
             Kind::CronJob => &["spec", "jobTemplate", "spec", "template"],
@@ -73,14 +73,14 @@ impl Kind {
     }
 
     /// Path to the pod spec: the template's `spec`.
-    pub fn pod_spec_path(self) -> FieldPath {
+    pub(crate) fn pod_spec_path(self) -> FieldPath {
         let mut path = FieldPath::default().join(self.template_keys());
         path.push(Segment::Key("spec"));
         path
     }
 
     /// Kinds that run several copies of one template, which topology spread is for.
-    pub fn is_replicated(self) -> bool {
+    pub(crate) fn is_replicated(self) -> bool {
         matches!(
             self,
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::ReplicationController
@@ -89,13 +89,13 @@ impl Kind {
 
     /// A Deployment's rolling update labels each revision's pods with
     /// `pod-template-hash`; spreading by it keeps each revision spread.
-    pub fn spreads_each_revision(self) -> bool {
+    pub(crate) fn spreads_each_revision(self) -> bool {
         self == Kind::Deployment
     }
 
     /// Kubernetes forbids changing a Pod's spec or a Job's template after
     /// creation, so on UPDATE these are checked, never mutated.
-    pub fn template_is_immutable(self) -> bool {
+    pub(crate) fn template_is_immutable(self) -> bool {
         matches!(self, Kind::Pod | Kind::Job)
     }
 
@@ -110,7 +110,7 @@ impl Kind {
     /// StatefulSet, DaemonSet and Job controllers tell their pods apart by
     /// owner, selector and the `controller-revision-hash` label, never by
     /// their spec, and the CronJob controller its Jobs by owner.
-    pub fn template_compared_by(self, owner: Kind) -> bool {
+    pub(crate) fn template_compared_by(self, owner: Kind) -> bool {
         self == Kind::ReplicaSet && owner == Kind::Deployment
     }
 }
@@ -119,19 +119,19 @@ impl Kind {
 ///
 /// Views are borrowed for `'v`; the document's own strings live for `'a`,
 /// so a value copied out (the selector, into a default) outlives the view.
-pub struct Workload<'v, 'a> {
-    pub kind: Kind,
-    pub object: &'v Object<'a>,
+pub(crate) struct Workload<'v, 'a> {
+    pub(crate) kind: Kind,
+    pub(crate) object: &'v Object<'a>,
     /// The object holding the template's `metadata` and `spec`.
-    pub template: &'v Object<'a>,
+    pub(crate) template: &'v Object<'a>,
     /// The pod spec: `template.spec`.
-    pub spec: &'v Object<'a>,
+    pub(crate) spec: &'v Object<'a>,
 }
 
 impl<'v, 'a> Workload<'v, 'a> {
     /// Finds the pod template, or says which step of the path is missing or
     /// not an object.
-    pub fn locate(kind: Kind, object: &'v Object<'a>) -> Result<Workload<'v, 'a>, Violation> {
+    pub(crate) fn locate(kind: Kind, object: &'v Object<'a>) -> Result<Workload<'v, 'a>, Violation> {
         let keys = kind.template_keys();
         let mut template = object;
         for (depth, &key) in keys.iter().enumerate() {
@@ -147,7 +147,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     }
 
     /// The pod template's labels; empty when absent or ambiguous.
-    pub fn template_labels(&self) -> &'v Object<'a> {
+    pub(crate) fn template_labels(&self) -> &'v Object<'a> {
         static NONE: LazyLock<Object<'static>> = LazyLock::new(Object::default);
         json::field(self.template, "metadata")
             .and_then(|metadata| json::field(metadata.as_object()?, "labels"))
@@ -156,7 +156,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     }
 
     /// `spec.replicas`, which Kubernetes defaults to 1.
-    pub fn replicas(&self) -> Result<i64, Violation> {
+    pub(crate) fn replicas(&self) -> Result<i64, Violation> {
         let spec = self.spec_object()?;
         let path = || FieldPath::from_keys(&["spec", "replicas"]);
         match json::present(spec, "replicas") {
@@ -171,7 +171,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// The workload's selector as a `LabelSelector`, or the template's labels
     /// where the object has none (a ReplicationController defaults its
     /// selector to them). `None` when there is nothing to select by.
-    pub fn selector(&self) -> Option<Json<'a>> {
+    pub(crate) fn selector(&self) -> Option<Json<'a>> {
         let declared = self.spec_object().ok().and_then(|spec| json::field(spec, "selector"));
         let match_labels = |labels: Json<'a>| json::object([("matchLabels", labels)]);
         match (self.kind, declared) {
@@ -189,7 +189,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// server then forbids the Linux-only security fields (`validateWindows`,
     /// `pkg/apis/core/validation/validation.go`). A pod that names no OS is
     /// read as Linux, as the API server reads it.
-    pub fn is_windows(&self) -> bool {
+    pub(crate) fn is_windows(&self) -> bool {
         json::field(self.spec, "os")
             .and_then(|os| os.get("name").as_str())
             .is_some_and(|name| name == "windows")
@@ -200,7 +200,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// in each pod in place of any template volume of the same name
     /// (`updateStorage`, `pkg/controller/statefulset/stateful_set_utils.go`).
     /// Empty for other kinds; names that are not strings are skipped.
-    pub fn claim_template_names(&self) -> impl Iterator<Item = &'v str> {
+    pub(crate) fn claim_template_names(&self) -> impl Iterator<Item = &'v str> {
         let claims = match self.kind {
             Kind::StatefulSet => self
                 .spec_object()
@@ -247,7 +247,7 @@ fn duplicate(path: FieldPath) -> Violation {
 /// or `None` where there is none or the field is malformed. It is what the
 /// client wrote: Kubernetes does not check that the owner exists or made the
 /// object, so it never exempts anything (see `engine`).
-pub fn controller_reference<'v, 'a>(object: &'v Object<'a>) -> Option<&'v Object<'a>> {
+pub(crate) fn controller_reference<'v, 'a>(object: &'v Object<'a>) -> Option<&'v Object<'a>> {
     json::field(object, "metadata")
         .and_then(Json::as_object)
         .and_then(|metadata| json::field(metadata, "ownerReferences"))

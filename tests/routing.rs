@@ -14,7 +14,7 @@ fn evaluate_request(
 ) -> Verdict<Value> {
     let mut request = request(&fixture("httpbin-bare.yaml"), "CREATE");
     mutate(&mut request);
-    evaluate_sdk(&request, &settings(raw_settings))
+    evaluate_sdk(&request, raw_settings)
 }
 
 #[rstest]
@@ -320,7 +320,7 @@ fn a_changed_pod_is_checked_but_never_mutated_on_update() {
     new["spec"]["containers"][0]["image"] = json!("busybox:1.38");
     let mut request = request(&new, "UPDATE");
     request.old_object = old;
-    let message = rejection(evaluate_sdk(&request, &settings(json!({}))));
+    let message = rejection(evaluate_sdk(&request, json!({})));
     assert!(
         message.contains("spec.containers[shell].securityContext.readOnlyRootFilesystem: not set"),
         "{message}"
@@ -345,7 +345,7 @@ fn ephemeral_request(old: Value, new: &Value) -> kubewarden_policy_sdk::request:
 fn an_ephemeral_debug_container_gets_the_security_context_rules_only() {
     let (old, new) =
         pod_with_debugger(json!({"name": "debugger", "image": "busybox:1.37", "targetContainerName": "shell"}));
-    let verdict = evaluate_sdk(&ephemeral_request(old.clone(), &new), &settings(json!({})));
+    let verdict = evaluate_sdk(&ephemeral_request(old.clone(), &new), json!({}));
     let Verdict::Mutate { object, warnings } = verdict else {
         panic!("{verdict:#?}")
     };
@@ -417,7 +417,7 @@ fn the_debug_container_is_judged_alone_not_the_pods_spreading() {
 fn a_root_ephemeral_container_is_rejected() {
     let (old, new) =
         pod_with_debugger(json!({"name": "debugger", "image": "busybox", "securityContext": {"runAsUser": 0}}));
-    let message = rejection(evaluate_sdk(&ephemeral_request(old, &new), &settings(json!({}))));
+    let message = rejection(evaluate_sdk(&ephemeral_request(old, &new), json!({})));
     assert!(
         message.contains("spec.ephemeralContainers[debugger].securityContext.runAsUser: is 0 (root)"),
         "{message}"
@@ -433,10 +433,7 @@ fn ephemeral_containers_already_in_the_pod_are_not_judged_again() {
         .as_array_mut()
         .unwrap()
         .push(json!({"name": "new", "image": "busybox", "securityContext": {"readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}));
-    assert_accepted_untouched(&evaluate_sdk(
-        &ephemeral_request(with_old_debugger, &new),
-        &settings(json!({})),
-    ));
+    assert_accepted_untouched(&evaluate_sdk(&ephemeral_request(with_old_debugger, &new), json!({})));
 }
 
 #[test]
@@ -445,7 +442,7 @@ fn on_a_legacy_pod_without_pod_level_defaults_the_debugger_gets_its_own() {
     legacy["spec"]["containers"][0]["securityContext"] = json!({"runAsNonRoot": true});
     let mut new = legacy.clone();
     new["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": "busybox"}]);
-    let verdict = evaluate_sdk(&ephemeral_request(legacy, &new), &settings(json!({})));
+    let verdict = evaluate_sdk(&ephemeral_request(legacy, &new), json!({}));
     let Verdict::Mutate { object, .. } = verdict else {
         panic!("{verdict:#?}")
     };

@@ -8,7 +8,7 @@ pub mod limit_ranger;
 use std::path::PathBuf;
 
 use deployment_hardening::cluster::{ClusterContext, KubewardenHost};
-use deployment_hardening::engine::{Verdict, answer, evaluate_sdk_request};
+use deployment_hardening::engine::{Verdict, answer, validate_payload};
 use deployment_hardening::settings::Settings;
 use kubewarden_policy_sdk::request::{GroupVersionKind, KubernetesAdmissionRequest};
 use kubewarden_policy_sdk::response::ValidationResponse;
@@ -87,8 +87,8 @@ pub fn run_request_in(
     raw_settings: Value,
     cluster: &dyn ClusterContext,
 ) -> Verdict<Value> {
-    let verdict = evaluate_sdk_request(&request, &settings(raw_settings.clone()), cluster);
     let payload = serde_json::to_vec(&json!({"request": request, "settings": raw_settings})).unwrap();
+    let verdict = validate_payload(&payload, cluster).to_serde();
     let wire: ValidationResponse = serde_json::from_slice(&answer(&payload, cluster))
         .unwrap_or_else(|error| panic!("the answer is not a ValidationResponse: {error}"));
     let (accepted, message, object, warnings) = match &verdict {
@@ -171,10 +171,12 @@ pub fn violation_lines(message: &str) -> Vec<&str> {
     message.lines().filter_map(|line| line.strip_prefix("- ")).collect()
 }
 
-/// [`evaluate_sdk_request`] where the namespace's LimitRanges cannot be
-/// read, as in the runner without a replay file.
-pub fn evaluate_sdk(request: &KubernetesAdmissionRequest, settings: &Settings) -> Verdict<Value> {
-    evaluate_sdk_request(request, settings, &KubewardenHost)
+/// The verdict for the SDK's request type with these settings, where the
+/// namespace's LimitRanges cannot be read (as in the runner without a
+/// replay file).
+pub fn evaluate_sdk(request: &KubernetesAdmissionRequest, raw_settings: Value) -> Verdict<Value> {
+    let payload = serde_json::to_vec(&json!({"request": request, "settings": raw_settings})).unwrap();
+    validate_payload(&payload, &KubewardenHost).to_serde()
 }
 
 /// A namespace whose LimitRanges are these objects, as a granted host
