@@ -14,14 +14,17 @@
 //!   allocator, and one outside it always is.
 //! - Nothing allocated in a scope outlives it. The one thing the policy keeps
 //!   between requests, the parsed settings, is built [`outside_request_scope`]
-//!   ([`crate::settings::Settings::from_raw_cached`]). The answer itself is
+//!   ([`crate::settings::Settings::from_raw_cached`]). `clippy.toml` refuses
+//!   lazily built statics (`LazyLock`, `OnceLock`, `OnceCell`,
+//!   `thread_local!`), so a new one cannot be added without an `allow` saying
+//!   why it is safe. The answer itself is
 //!   copied out by waPC's `__guest_call` before the next request begins.
 //! - A request larger than the region spills over to the system allocator,
 //!   so a huge input costs memory, never a failure.
 //!
 //! The arena is the global allocator of the wasm module only, which is
 //! single-threaded (`wasm32-wasip1` has no threads; the `Sync` claim below
-//! relies on it). Host builds (unit tests, the runner's drift check against
+//! relies on it, and `build.rs` refuses a threaded wasm build). Host builds (unit tests, the runner's drift check against
 //! the module) use the system allocator; the arena's own logic is tested on
 //! the host through a local instance.
 
@@ -86,7 +89,10 @@ pub struct ScopedArena {
     spilled: Cell<bool>,
 }
 
-// SAFETY: the policy module runs on a single thread; see the module comment.
+// SAFETY: the arena's cells are shared without locks, sound only where one
+// thread runs the module: `wasm32-wasip1` has no threads, and `build.rs`
+// refuses a threaded wasm build (`wasm32-wasip1-threads`, `+atomics`). Host
+// builds use the arena only in single-threaded unit tests.
 unsafe impl Sync for ScopedArena {}
 
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]

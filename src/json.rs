@@ -52,6 +52,15 @@ pub fn field<'v, 'a>(object: &'v Object<'a>, key: &str) -> Option<&'v Json<'a>> 
     present(object, key).ok().flatten()
 }
 
+/// An empty object, for a field that is absent: the one lazily built
+/// static of the module, allowed because building it allocates nothing (an
+/// empty vector), so the request arena holds none of it.
+#[allow(clippy::disallowed_types)]
+pub fn empty_object() -> &'static Object<'static> {
+    static EMPTY: std::sync::LazyLock<Object<'static>> = std::sync::LazyLock::new(Object::default);
+    &EMPTY
+}
+
 /// A string from this policy's own constants (`RuntimeDefault`, `/tmp`).
 /// Like every string the parser borrowed from the request, it needs no
 /// escaping, which [`write`] relies on.

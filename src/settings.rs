@@ -465,6 +465,9 @@ impl Settings {
     /// remembering the last one: the policy-server sends the same settings
     /// with every request, so they are parsed and validated once, not per
     /// request. `None` (no settings at all) means the defaults.
+    // The one static that keeps what a request built: the settings, built
+    // outside the request's arena (below).
+    #[allow(clippy::disallowed_types)]
     pub(crate) fn from_raw_cached(raw: Option<&str>) -> Result<Rc<Settings>, String> {
         thread_local! {
             static LAST: RefCell<Option<(String, Rc<Settings>)>> = const { RefCell::new(None) };

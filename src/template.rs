@@ -7,7 +7,6 @@
 //! crate does not model are never at risk.
 
 use std::rc::Rc;
-use std::sync::LazyLock;
 
 use crate::findings::{Owner, Violation};
 use crate::json::{self, DuplicateKey, Json, Object};
@@ -80,9 +79,8 @@ impl<'a> Node<'a> {
     /// the same path, so rules treat "no securityContext" and "empty
     /// securityContext" alike and gaps still get the right path.
     pub fn object_or_empty(&self, key: &'static str) -> Result<Node<'a>, Violation> {
-        static EMPTY: LazyLock<Object<'static>> = LazyLock::new(Object::default);
         Ok(self.object(key)?.unwrap_or_else(|| Node {
-            fields: &EMPTY,
+            fields: json::empty_object(),
             place: self.place.key(key),
         }))
     }

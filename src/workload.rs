@@ -6,7 +6,6 @@ use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
-use std::sync::LazyLock;
 
 use crate::findings::Violation;
 use crate::json::{self, DuplicateKey, Json, Object};
@@ -148,11 +147,10 @@ impl<'v, 'a> Workload<'v, 'a> {
 
     /// The pod template's labels; empty when absent or ambiguous.
     pub(crate) fn template_labels(&self) -> &'v Object<'a> {
-        static NONE: LazyLock<Object<'static>> = LazyLock::new(Object::default);
         json::field(self.template, "metadata")
             .and_then(|metadata| json::field(metadata.as_object()?, "labels"))
             .and_then(Json::as_object)
-            .unwrap_or(&NONE)
+            .unwrap_or(json::empty_object())
     }
 
     /// `spec.replicas`, which Kubernetes defaults to 1.
