@@ -11,7 +11,7 @@ MODULE      := $(TARGET_DIR)/$(WASM_TARGET)/policy/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
 EXAMPLES    := policy/examples/workloads/*.yaml
 
-.PHONY: all run test lint fmt bench fuzz e2e-kwctl e2e-kind artifacthub push wasm-target clean
+.PHONY: all run test lint fmt bench fuzz e2e-requests e2e-kwctl e2e-kind artifacthub push wasm-target clean
 
 all: policy.wasm
 
@@ -101,6 +101,14 @@ artifacthub:
 push: annotated-policy.wasm
 	@test -n '$(OCI_REF)' || { echo "push needs OCI_REF, e.g. make push OCI_REF=ghcr.io/you/policies/deployment-hardening:v$(VERSION)" >&2; exit 2; }
 	kwctl push annotated-policy.wasm '$(OCI_REF)'
+
+# The wasm cases' request files of test-data manifests, written again from
+# them (a test checks they agree).
+e2e-requests:
+	for manifest in test-data/*.yaml; do \
+	  request=e2e/requests/$$(basename "$$manifest" .yaml).json; \
+	  if [ -f "$$request" ]; then $(RUNNER) -o request "$$manifest" > "$$request"; fi; \
+	done
 
 # The wasm-level cases through kwctl itself; skips, saying why, without kwctl.
 e2e-kwctl:

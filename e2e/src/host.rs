@@ -83,6 +83,12 @@ impl PolicyModule {
         PolicyModule::from_bytes(&bytes).with_context(|| format!("{} is not a usable policy module", path.display()))
     }
 
+    /// The freshly built module ([`default_module_path`]), or an error
+    /// saying to build it.
+    pub fn load_built() -> Result<PolicyModule> {
+        PolicyModule::load(&default_module_path()).context("run `make` first")
+    }
+
     pub fn from_bytes(bytes: &[u8]) -> Result<PolicyModule> {
         PolicyModule::with_memory_limit(bytes, None)
     }
@@ -185,8 +191,7 @@ impl PolicyInstance {
 
     /// The raw ValidationResponse for one AdmissionRequest.
     pub fn validate(&self, request: &Value, settings: &Value) -> Result<Value> {
-        let envelope = json!({"request": request, "settings": settings});
-        self.validate_raw(&serde_json::to_vec(&envelope)?)
+        self.validate_raw(&envelope(request, settings))
     }
 
     /// `validate` with any bytes, for hostile-input tests.
@@ -197,6 +202,12 @@ impl PolicyInstance {
         }
         Ok(response)
     }
+}
+
+/// The payload of a `validate` call: `{"request": ..., "settings": ...}`.
+pub fn envelope(request: &Value, settings: &Value) -> Vec<u8> {
+    // Serialising a `Value` cannot fail.
+    serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap_or_default()
 }
 
 /// Where the freshly built module is, so the runner works with no arguments

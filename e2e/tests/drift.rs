@@ -5,13 +5,13 @@
 use deployment_hardening::cluster::KubewardenHost;
 use deployment_hardening::engine::answer;
 use hardening_runner::cases;
-use hardening_runner::host::{PolicyInstance, PolicyModule, default_module_path};
+use hardening_runner::host::{PolicyInstance, PolicyModule, envelope};
 use serde_json::{Value, json};
 
 fn instance() -> PolicyInstance {
-    let module =
-        PolicyModule::load(&default_module_path()).unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
-    module.instantiate().unwrap()
+    PolicyModule::load_built()
+        .and_then(|module| module.instantiate())
+        .unwrap_or_else(|error| panic!("{error:#}"))
 }
 
 fn assert_same_answer(instance: &PolicyInstance, label: &str, payload: &[u8]) {
@@ -33,10 +33,9 @@ fn host_engine_and_wasm_module_give_identical_responses() {
             json!({"mode": "validate"}),
             json!({"exemptImages": ["*busybox*"]}),
         ] {
-            let envelope = json!({"request": request, "settings": settings});
             payloads.push((
                 format!("{} with {settings}", case.request),
-                serde_json::to_vec(&envelope).unwrap(),
+                envelope(&request, &settings),
             ));
         }
     }
@@ -96,8 +95,7 @@ fn answers_hold_across_kept_settings_and_a_request_larger_than_the_arena() {
     ] {
         for (index, request) in requests.iter().enumerate() {
             let mut check = |request: &Value, label: String| {
-                let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
-                assert_same_answer(&instance, &label, &payload);
+                assert_same_answer(&instance, &label, &envelope(request, &settings));
                 compared += 1;
             };
             check(request, format!("request {index} with {settings}"));

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hardening_runner::host::{PolicyModule, default_module_path};
+use hardening_runner::host::PolicyModule;
 use hardening_runner::input::{self, RequestDefaults};
 use serde_json::json;
 
@@ -51,9 +51,9 @@ fn run(validator: &Path, version: &str, strict: bool, files: &[PathBuf]) {
 #[test]
 fn every_mutated_fixture_is_valid_for_the_api_server() {
     let validator = validator();
-    let instance = PolicyModule::load(&default_module_path())
+    let instance = PolicyModule::load_built()
         .and_then(|module| module.instantiate())
-        .unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
+        .unwrap_or_else(|error| panic!("{error:#}"));
     let out = std::env::temp_dir().join(format!("hardening-schema-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let defaults = RequestDefaults {

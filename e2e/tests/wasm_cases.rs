@@ -1,13 +1,12 @@
 //! Every case of `e2e/cases.yaml` against the real policy.wasm.
 
 use hardening_runner::cases;
-use hardening_runner::host::{PolicyModule, default_module_path};
+use hardening_runner::host::PolicyModule;
 
 #[test]
 fn every_case_holds_against_the_real_module() {
     // No silent skip: the wasm-level suite is the point of this file.
-    let module =
-        PolicyModule::load(&default_module_path()).unwrap_or_else(|error| panic!("{error:#}\n(run `make` first)"));
+    let module = PolicyModule::load_built().unwrap_or_else(|error| panic!("{error:#}"));
     let cases = cases::load().unwrap_or_else(|error| panic!("{error:#}"));
     assert!(cases.len() >= 25, "the case list shrank to {}", cases.len());
     let failures: Vec<String> = cases.iter().filter_map(|case| case.check(&module).err()).collect();
@@ -40,4 +39,37 @@ fn every_request_and_replay_file_is_used_by_a_case() {
         .collect();
     unused.sort();
     assert!(unused.is_empty(), "files without a case: {unused:?}");
+}
+
+/// Each request file of a `test-data` manifest is exactly what the runner
+/// builds from it (`hardening-run -o request`), so the manifest is the one
+/// copy; `make e2e-requests` writes them again.
+#[test]
+fn request_files_are_generated_from_their_test_data_manifests() {
+    use hardening_runner::input::{RequestDefaults, load};
+    let defaults = RequestDefaults {
+        operation: "CREATE",
+        namespace: "default",
+    };
+    let test_data = cases::e2e_dir().join("../test-data");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(cases::e2e_dir().join("requests")).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let manifest = test_data.join(format!("{stem}.yaml"));
+        if !manifest.is_file() {
+            continue;
+        }
+        let built = load(&manifest, &defaults).unwrap().evaluations.remove(0).request;
+        let stored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            stored,
+            built,
+            "{} differs from {}: run `make e2e-requests`",
+            path.display(),
+            manifest.display()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 16, "only {compared} request files compared");
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use hardening_runner::cases::e2e_dir;
-use hardening_runner::host::{HostCapabilities, PolicyInstance, PolicyModule};
+use hardening_runner::host::{HostCapabilities, PolicyInstance, PolicyModule, envelope};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -95,7 +95,7 @@ fn with_containers(count: usize) -> Result<Value> {
 }
 
 fn payload(request: &Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({"request": request, "settings": {}})).unwrap_or_default()
+    envelope(request, &json!({}))
 }
 
 /// One `validate` call. The answer is not parsed: that is the host's work,
