@@ -2,7 +2,7 @@
 //! naming every default a mutation applied, grouped so that a pod of many
 //! containers still gets a short list.
 
-use crate::findings::{Edit, Findings, Owner, Violation};
+use crate::findings::{Edit, Findings, Gap, Owner, Violation};
 use crate::path::{FieldPath, Segment, write_field, write_segments};
 
 /// The API server truncates long messages; past this many lines the rest is
@@ -25,39 +25,54 @@ pub fn rejection(subject: &str, violations: &[Violation]) -> String {
     message
 }
 
-/// The warnings for a mutation: one line for the pod and one per container,
-/// each listing the defaults it received; containers that received the same
-/// defaults share a line, so a pod of many containers still gets a short
-/// list:
+/// Kubernetes (and the SDK's documentation) may cut a warning longer than
+/// this many characters.
+pub const MAX_WARNING_LENGTH: usize = 256;
+
+/// Containers named in a warning that several share; the rest are counted.
+const MAX_NAMED_CONTAINERS: usize = 3;
+
+/// The warnings for a mutation: for the pod and for each container, the
+/// defaults it received, on as few lines as fit in [`MAX_WARNING_LENGTH`]
+/// (each line names its owner again, so it reads alone); containers that
+/// received the same defaults share their lines, naming the first
+/// [`MAX_NAMED_CONTAINERS`] and counting the rest, so a pod of many
+/// containers still gets a short list:
 ///
 /// `deployment-hardening: defaults added to containers[web]:
 /// securityContext.readOnlyRootFilesystem: true; volumeMounts: added a
 /// writable /tmp (volume tmp)`
 pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
     let gaps = findings.gaps();
-    // Each line: whom it names, and the gaps of the first of them. Lines are
-    // few, so a container's defaults are compared with each line's, gap by
-    // gap, before any text is written for it.
-    let mut lines: Vec<(String, &[usize], bool)> = Vec::new();
+    // Each group: whom it names (and how many more), and the gaps of the
+    // first of them. Groups are few, so a container's defaults are compared
+    // with each group's, gap by gap, before any text is written for it.
+    let mut groups: Vec<(String, usize, &[usize], bool)> = Vec::new();
     for (owner, indices) in findings.by_owner() {
         let of_container = matches!(owner, Owner::Container { .. });
         let same_defaults = |shown: &[usize]| {
             shown.len() == indices.len()
                 && (shown.iter().zip(indices)).all(|(&shown, &index)| gaps[shown].same_default(&gaps[index]))
         };
-        let shared = lines
+        let shared = groups
             .iter_mut()
-            .find(|(_, shown, of_containers)| of_container && *of_containers && same_defaults(shown));
-        let subject = match shared {
-            Some((subject, ..)) => {
+            .find(|(_, _, shown, of_containers)| of_container && *of_containers && same_defaults(shown));
+        let (subject, named) = match shared {
+            Some((subject, named, ..)) => {
+                *named += 1;
+                if *named > MAX_NAMED_CONTAINERS {
+                    continue;
+                }
                 subject.push_str(", ");
-                subject
+                (subject, named)
             }
             None => {
-                lines.push((String::with_capacity(64), indices, of_container));
-                &mut lines.last_mut().expect("just pushed").0
+                groups.push((String::with_capacity(64), 1, indices, of_container));
+                let (subject, named, ..) = groups.last_mut().expect("just pushed");
+                (subject, named)
             }
         };
+        debug_assert!(*named <= MAX_NAMED_CONTAINERS);
         // A container is named by its last segment (`containers[web]`).
         let name = match owner {
             Owner::PodSpec => pod_spec.segments(),
@@ -65,32 +80,63 @@ pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
         };
         write_segments(name, subject);
     }
-    lines
-        .into_iter()
-        .map(|(subject, shown, _)| {
-            let mut line = String::with_capacity(POLICY_NAME.len() + 20 + subject.len() + 2 + 64 * shown.len());
-            line.push_str(POLICY_NAME);
-            line.push_str(": defaults added to ");
-            line.push_str(&subject);
-            line.push_str(": ");
-            for (position, &index) in shown.iter().enumerate() {
-                let gap = &gaps[index];
-                if position > 0 {
-                    line.push_str("; ");
-                }
-                write_field(&[], gap.field.keys(), &mut line);
-                if let Edit::SetInItem { index, key, .. } = gap.edit {
-                    write_field(&[Segment::Item { index, name: None }], &[key], &mut line);
-                }
-                line.push_str(match gap.edit {
-                    Edit::Set(_) | Edit::SetInItem { .. } => ": ",
-                    Edit::Append(_) => ": added ",
-                });
-                gap.describe(&mut line);
+    let mut lines = Vec::with_capacity(groups.len() * 2);
+    let mut item = String::with_capacity(128);
+    for (mut subject, named, shown, _) in groups {
+        if named > MAX_NAMED_CONTAINERS {
+            subject.push_str(&format!(" and {} more", named - MAX_NAMED_CONTAINERS));
+        }
+        let prefix_length = POLICY_NAME.len() + ": defaults added to ".len() + subject.len() + 2;
+        let mut line = String::new();
+        for &index in shown {
+            item.clear();
+            describe_default(&gaps[index], &mut item);
+            if !line.is_empty() && line.len() + 2 + item.len() > MAX_WARNING_LENGTH {
+                lines.push(capped(std::mem::take(&mut line)));
             }
-            line
-        })
-        .collect()
+            if line.is_empty() {
+                line.reserve(prefix_length + item.len());
+                line.push_str(POLICY_NAME);
+                line.push_str(": defaults added to ");
+                line.push_str(&subject);
+                line.push_str(": ");
+            } else {
+                line.push_str("; ");
+            }
+            line.push_str(&item);
+        }
+        if !line.is_empty() {
+            lines.push(capped(line));
+        }
+    }
+    lines
+}
+
+/// `field: value`, or `list: added item`, below the owner.
+fn describe_default(gap: &Gap, out: &mut String) {
+    write_field(&[], gap.field.keys(), out);
+    if let Edit::SetInItem { index, key, .. } = gap.edit {
+        write_field(&[Segment::Item { index, name: None }], &[key], out);
+    }
+    out.push_str(match gap.edit {
+        Edit::Set(_) | Edit::SetInItem { .. } => ": ",
+        Edit::Append(_) => ": added ",
+    });
+    gap.describe(out);
+}
+
+/// The line, cut to [`MAX_WARNING_LENGTH`] characters with `…` where a
+/// single default (a hostile name in it) is longer.
+fn capped(mut line: String) -> String {
+    if line.chars().count() > MAX_WARNING_LENGTH {
+        let end = line
+            .char_indices()
+            .nth(MAX_WARNING_LENGTH - 1)
+            .map_or(line.len(), |(at, _)| at);
+        line.truncate(end);
+        line.push('…');
+    }
+    line
 }
 
 #[cfg(test)]
@@ -139,6 +185,53 @@ mod tests {
                 "deployment-hardening: defaults added to spec.template.spec: securityContext.runAsNonRoot: true",
             ]
         );
+    }
+
+    #[test]
+    fn long_warnings_continue_on_lines_that_name_their_owner_and_many_containers_are_counted() {
+        let container = |index| Owner::Container {
+            kind: ContainerKind::Container,
+            index,
+            path: Rc::new(spec().key("containers").item(index, Some(&format!("c{index}")))),
+        };
+        let mut findings = Findings::default();
+        for index in 0..5 {
+            for (field, value) in [
+                (Field::ReadOnlyRootFilesystem, Json::Bool(true)),
+                (Field::AllowPrivilegeEscalation, Json::Bool(false)),
+                (Field::CpuRequest, crate::json::text("100m")),
+                (Field::MemoryRequest, crate::json::text("128Mi")),
+                (Field::MemoryLimit, crate::json::text("512Mi")),
+                (Field::RunAsUser, Json::from(1000i64)),
+                (Field::RunAsGroup, Json::from(1000i64)),
+            ] {
+                findings.gap(Gap::set(container(index), field, value));
+            }
+        }
+        let lines = warnings(&spec(), &findings);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        for line in &lines {
+            assert!(line.chars().count() <= MAX_WARNING_LENGTH, "{line}");
+            assert!(
+                line.starts_with(
+                    "deployment-hardening: defaults added to containers[c0], containers[c1], containers[c2] and 2 more: "
+                ),
+                "{line}"
+            );
+        }
+        assert!(lines[0].contains("securityContext.readOnlyRootFilesystem: true;"));
+        assert!(lines[1].ends_with("securityContext.runAsGroup: 1000"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn a_default_longer_than_a_warning_is_cut() {
+        let mut findings = Findings::default();
+        let long = "x".repeat(1000);
+        findings.gap(Gap::append(Owner::PodSpec, Field::Volumes, Json::Null, long, ""));
+        let lines = warnings(&spec(), &findings);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].chars().count(), MAX_WARNING_LENGTH);
+        assert!(lines[0].ends_with("x…"));
     }
 
     #[test]

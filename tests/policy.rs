@@ -32,15 +32,19 @@ fn bare_httpbin_is_hardened_exactly_as_documented() {
     assert_eq!(
         warnings,
         [
+            // Each owner's defaults on as few lines as fit in 256 characters.
             "deployment-hardening: defaults added to spec.template.spec: \
              securityContext.runAsNonRoot: true; securityContext.runAsUser: 1000; \
              securityContext.runAsGroup: 1000; securityContext.fsGroup: 2000; \
-             volumes: added emptyDir volume tmp; securityContext.seccompProfile.type: RuntimeDefault; \
+             volumes: added emptyDir volume tmp",
+            "deployment-hardening: defaults added to spec.template.spec: \
+             securityContext.seccompProfile.type: RuntimeDefault; \
              topologySpreadConstraints: added a constraint spreading replicas across \
              kubernetes.io/hostname (maxSkew 1, ScheduleAnyway)",
             "deployment-hardening: defaults added to containers[httpbin]: \
              securityContext.readOnlyRootFilesystem: true; volumeMounts: added a writable /tmp (volume tmp); \
-             securityContext.allowPrivilegeEscalation: false; securityContext.capabilities.drop: [ALL]; \
+             securityContext.allowPrivilegeEscalation: false; securityContext.capabilities.drop: [ALL]",
+            "deployment-hardening: defaults added to containers[httpbin]: \
              resources.requests.cpu: 100m; resources.requests.memory: 128Mi",
             // No host here answers the LimitRange list.
             UNREADABLE_WARNING,
