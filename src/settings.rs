@@ -15,6 +15,9 @@ use serde::Deserialize;
 use crate::json::Json;
 use crate::quantity::Quantity;
 
+mod objects_only;
+use objects_only::ObjectsOnly;
+
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Mode {
@@ -289,118 +292,131 @@ fn quantity(text: &str) -> Quantity {
 /// Kubernetes accepts user and group ids from 0 to 2^31-1; 0 is root.
 const MAX_ID: i64 = i32::MAX as i64;
 
-impl Validatable for Settings {
-    fn validate(&self) -> Result<(), String> {
-        let mut problems = Vec::new();
-        let mut check = |ok: bool, problem: String| {
-            if !ok {
-                problems.push(problem);
-            }
-        };
+/// Every out-of-range value found, one line each.
+#[derive(Default)]
+struct Problems(Vec<String>);
 
-        for (key, id) in [
-            ("nonRoot.runAsUser", self.non_root.run_as_user),
-            ("nonRoot.runAsGroup", self.non_root.run_as_group),
-            ("nonRoot.fsGroup", self.non_root.fs_group),
-        ] {
-            check(
-                (1..=MAX_ID).contains(&id),
-                format!("{key}: {id} is not allowed; use a non-root id from 1 to {MAX_ID}"),
-            );
+impl Problems {
+    fn check(&mut self, ok: bool, problem: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(problem());
         }
+    }
+}
 
-        let writable = &self.read_only_root_filesystem.writable_paths;
-        if let Some(limit) = &writable.size_limit {
-            check(
-                limit > &quantity("0"),
+impl Validatable for Settings {
+    /// Each section checks its own ranges (below, beside its type); every
+    /// problem is listed, so a user fixes them in one round.
+    fn validate(&self) -> Result<(), String> {
+        let mut problems = Problems::default();
+        self.non_root.check(&mut problems);
+        self.read_only_root_filesystem.writable_paths.check(&mut problems);
+        self.resources.check(&mut problems);
+        self.topology_spread.check(&mut problems);
+        for (position, namespace) in self.exempt_namespaces.iter().enumerate() {
+            problems.check(!namespace.trim().is_empty(), || {
+                format!("exemptNamespaces[{position}]: must not be empty")
+            });
+        }
+        for (position, image) in self.exempt_images.iter().enumerate() {
+            problems.check(!image.trim().is_empty(), || {
+                format!("exemptImages[{position}]: must not be empty")
+            });
+            problems.check(!matches_every_image(image), || {
+                format!("exemptImages[{position}]: {image:?} exempts every container; switch the rules off instead")
+            });
+        }
+        if problems.0.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.0.join("\n"))
+        }
+    }
+}
+
+impl NonRoot {
+    fn check(&self, problems: &mut Problems) {
+        for (key, id) in [
+            ("nonRoot.runAsUser", self.run_as_user),
+            ("nonRoot.runAsGroup", self.run_as_group),
+            ("nonRoot.fsGroup", self.fs_group),
+        ] {
+            problems.check((1..=MAX_ID).contains(&id), || {
+                format!("{key}: {id} is not allowed; use a non-root id from 1 to {MAX_ID}")
+            });
+        }
+    }
+}
+
+impl WritablePaths {
+    fn check(&self, problems: &mut Problems) {
+        if let Some(limit) = &self.size_limit {
+            problems.check(limit > &quantity("0"), || {
                 format!(
                     "readOnlyRootFilesystem.writablePaths.sizeLimit: {limit} must be above zero, or null for no limit"
-                ),
-            );
+                )
+            });
         }
         // Each path its own volume: two paths may not share a volume name.
         let mut named: Vec<&WritablePath> = Vec::new();
-        for path in writable.every_path() {
+        for path in self.every_path() {
             let clash = named.iter().find(|other| {
                 other.path != path.path && other.volume_names.iter().any(|name| path.volume_names.contains(name))
             });
             match clash {
-                Some(other) => check(
-                    false,
+                Some(other) => problems.check(false, || {
                     format!(
                         "readOnlyRootFilesystem.writablePaths: {} and {} would share a volume name; write one of them differently",
                         other.path, path.path
-                    ),
-                ),
+                    )
+                }),
                 None => named.push(path),
             }
         }
-        for (position, rule) in writable.by_image.iter().enumerate() {
-            check(
+        for (position, rule) in self.by_image.iter().enumerate() {
+            problems.check(
                 !rule.images.is_empty() && rule.images.iter().all(|image| !image.trim().is_empty()),
-                format!(
-                    "readOnlyRootFilesystem.writablePaths.byImage[{position}].images: needs at least one glob, none empty"
-                ),
+                || format!("readOnlyRootFilesystem.writablePaths.byImage[{position}].images: needs at least one glob, none empty"),
             );
         }
+    }
+}
 
-        let resources = &self.resources;
+impl Resources {
+    fn check(&self, problems: &mut Problems) {
         for (key, value) in [
-            ("resources.defaultCpuRequest", &resources.default_cpu_request),
-            ("resources.defaultMemoryRequest", &resources.default_memory_request),
+            ("resources.defaultCpuRequest", &self.default_cpu_request),
+            ("resources.defaultMemoryRequest", &self.default_memory_request),
         ] {
-            check(!value.is_negative(), format!("{key}: {value} must not be negative"));
+            problems.check(!value.is_negative(), || format!("{key}: {value} must not be negative"));
         }
-        if let Some(limit) = &resources.default_memory_limit {
-            check(
-                limit > &quantity("0"),
-                format!("resources.defaultMemoryLimit: {limit} must be above zero"),
-            );
-            check(
-                limit >= &resources.default_memory_request,
+        if let Some(limit) = &self.default_memory_limit {
+            problems.check(limit > &quantity("0"), || {
+                format!("resources.defaultMemoryLimit: {limit} must be above zero")
+            });
+            problems.check(limit >= &self.default_memory_request, || {
                 format!(
                     "resources.defaultMemoryLimit: {limit} is below resources.defaultMemoryRequest {}; \
                      a request above its limit is rejected by the API server",
-                    resources.default_memory_request
-                ),
-            );
+                    self.default_memory_request
+                )
+            });
         }
+    }
+}
 
-        let spread = &self.topology_spread;
-        check(
-            spread.max_skew >= 1 && spread.max_skew <= i64::from(i32::MAX),
-            format!("topologySpread.maxSkew: {} must be at least 1", spread.max_skew),
-        );
+impl TopologySpread {
+    fn check(&self, problems: &mut Problems) {
+        problems.check(self.max_skew >= 1 && self.max_skew <= i64::from(i32::MAX), || {
+            format!("topologySpread.maxSkew: {} must be at least 1", self.max_skew)
+        });
         for (key, value) in [
-            ("topologySpread.topologyKey", Some(&spread.topology_key)),
-            ("topologySpread.zoneTopologyKey", spread.zone_topology_key.as_ref()),
+            ("topologySpread.topologyKey", Some(&self.topology_key)),
+            ("topologySpread.zoneTopologyKey", self.zone_topology_key.as_ref()),
         ] {
             if let Some(value) = value {
-                check(is_label_key(value), format!("{key}: {value:?} is not a label key"));
+                problems.check(is_label_key(value), || format!("{key}: {value:?} is not a label key"));
             }
-        }
-
-        for (position, namespace) in self.exempt_namespaces.iter().enumerate() {
-            check(
-                !namespace.trim().is_empty(),
-                format!("exemptNamespaces[{position}]: must not be empty"),
-            );
-        }
-        for (position, image) in self.exempt_images.iter().enumerate() {
-            check(
-                !image.trim().is_empty(),
-                format!("exemptImages[{position}]: must not be empty"),
-            );
-            check(
-                !matches_every_image(image),
-                format!("exemptImages[{position}]: {image:?} exempts every container; switch the rules off instead"),
-            );
-        }
-
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("\n"))
         }
     }
 }
@@ -440,25 +456,12 @@ impl Settings {
         if raw.is_null() {
             return Ok(Settings::default());
         }
-        // serde would read a JSON list positionally into a struct, so a
-        // mangled section could pass as "all defaults"; refuse anything but
-        // an object wherever the settings nest one.
-        require_object("settings", Some(raw))?;
-        for section in [
-            "nonRoot",
-            "readOnlyRootFilesystem",
-            "privilegeEscalation",
-            "resources",
-            "topologySpread",
-        ] {
-            require_object(&format!("settings.{section}"), raw.get(section))?;
-        }
-        require_object(
-            "settings.readOnlyRootFilesystem.writablePaths",
-            raw.get("readOnlyRootFilesystem")
-                .and_then(|section| section.get("writablePaths")),
-        )?;
-        serde_path_to_error::deserialize(raw).map_err(describe_error)
+        // Every struct from an object only (see `objects_only`), with the
+        // path of whatever is refused.
+        let mut track = serde_path_to_error::Track::new();
+        let tracked = serde_path_to_error::Deserializer::new(raw, &mut track);
+        Settings::deserialize(ObjectsOnly(tracked))
+            .map_err(|error| describe_error(serde_path_to_error::Error::new(track.path(), error)))
     }
 
     /// [`Settings::from_json`] for the settings text of a `validate` call,
@@ -552,19 +555,6 @@ fn image_matches(globs: &[String], image: &str) -> bool {
     })
 }
 
-/// An object, or absent; anything else is named.
-fn require_object(path: &str, value: Option<&serde_json::Value>) -> Result<(), String> {
-    let found = match value {
-        None | Some(serde_json::Value::Object(_)) => return Ok(()),
-        Some(serde_json::Value::Null) => "null",
-        Some(serde_json::Value::Array(_)) => "a list",
-        Some(serde_json::Value::String(_)) => "a string",
-        Some(serde_json::Value::Number(_)) => "a number",
-        Some(serde_json::Value::Bool(_)) => "a boolean",
-    };
-    Err(format!("{path}: must be an object of keys and values, found {found}"))
-}
-
 fn describe_error(error: serde_path_to_error::Error<serde_json::Error>) -> String {
     let path = error.path().to_string();
     let inner = error.into_inner().to_string();
@@ -625,6 +615,11 @@ mod tests {
     #[case(json!({"nonRoot": []}), "settings.nonRoot: must be an object of keys and values, found a list")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": [true]}}), "settings.readOnlyRootFilesystem.writablePaths: must be an object of keys and values, found a list")]
     #[case(json!({"resources": null}), "settings.resources: must be an object of keys and values, found null")]
+    // Refused at every depth, with no list of sections to keep: a rule of
+    // `byImage` was never in one.
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [["nginx*"]]}}}), "settings.readOnlyRootFilesystem.writablePaths.byImage[0]: must be an object of keys and values, found a list")]
+    #[case(json!({"privilegeEscalation": [true]}), "settings.privilegeEscalation: must be an object of keys and values, found a list")]
+    #[case(json!({"topologySpread": 1}), "settings.topologySpread: must be an object of keys and values, found a number")]
     #[case(json!("validate"), "settings: must be an object of keys and values, found a string")]
     fn bad_settings_are_named(#[case] raw: serde_json::Value, #[case] expected: &str) {
         let response = verdict(raw);
