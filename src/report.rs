@@ -81,33 +81,37 @@ pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
         write_segments(name, subject);
     }
     let mut lines = Vec::with_capacity(groups.len() * 2);
-    let mut item = String::with_capacity(128);
     for (mut subject, named, shown, _) in groups {
         if named > MAX_NAMED_CONTAINERS {
             subject.push_str(&format!(" and {} more", named - MAX_NAMED_CONTAINERS));
         }
-        let prefix_length = POLICY_NAME.len() + ": defaults added to ".len() + subject.len() + 2;
-        let mut line = String::new();
+        let start_line = |subject: &str| {
+            // Room for a whole line, so filling it mostly never reallocates.
+            let mut line = String::with_capacity(MAX_WARNING_LENGTH);
+            line.push_str(POLICY_NAME);
+            line.push_str(": defaults added to ");
+            line.push_str(subject);
+            line.push_str(": ");
+            line
+        };
+        let mut line = start_line(&subject);
+        let prefix_length = line.len();
         for &index in shown {
-            item.clear();
-            describe_default(&gaps[index], &mut item);
-            if !line.is_empty() && line.len() + 2 + item.len() > MAX_WARNING_LENGTH {
-                lines.push(capped(std::mem::take(&mut line)));
-            }
-            if line.is_empty() {
-                line.reserve(prefix_length + item.len());
-                line.push_str(POLICY_NAME);
-                line.push_str(": defaults added to ");
-                line.push_str(&subject);
-                line.push_str(": ");
-            } else {
+            // Written in place; moved to a line of its own only where it
+            // overflows this one.
+            let mark = line.len();
+            if mark > prefix_length {
                 line.push_str("; ");
             }
-            line.push_str(&item);
+            describe_default(&gaps[index], &mut line);
+            if line.len() > MAX_WARNING_LENGTH && mark > prefix_length {
+                let mut next = start_line(&subject);
+                next.push_str(&line[mark + 2..]);
+                line.truncate(mark);
+                lines.push(capped(std::mem::replace(&mut line, next)));
+            }
         }
-        if !line.is_empty() {
-            lines.push(capped(line));
-        }
+        lines.push(capped(line));
     }
     lines
 }
@@ -128,7 +132,8 @@ fn describe_default(gap: &Gap, out: &mut String) {
 /// The line, cut to [`MAX_WARNING_LENGTH`] characters with `…` where a
 /// single default (a hostile name in it) is longer.
 fn capped(mut line: String) -> String {
-    if line.chars().count() > MAX_WARNING_LENGTH {
+    // Bytes are never fewer than characters: most lines need no count.
+    if line.len() > MAX_WARNING_LENGTH && line.chars().count() > MAX_WARNING_LENGTH {
         let end = line
             .char_indices()
             .nth(MAX_WARNING_LENGTH - 1)
