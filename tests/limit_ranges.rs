@@ -278,3 +278,150 @@ fn unreadable_limit_ranges_are_said_once_and_only_where_defaults_are_added() {
     assert_accepted_untouched(&run_in(&fixture("httpbin-hardened.yaml"), json!({}), &namespace));
     assert_eq!(namespace.calls.get(), 0);
 }
+
+/// What kind of refusal a LimitRanger message is: its constraint, resource
+/// and level (`minimum memory usage per Pod`), without the values.
+fn refusal_kind(message: &str) -> &str {
+    message.split(" is ").next().unwrap_or(message)
+}
+
+mod generated {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn quantity(resource: &'static str) -> impl Strategy<Value = String> {
+        match resource {
+            "cpu" => (1u32..4000).prop_map(|milli| format!("{milli}m")).boxed(),
+            _ => (1u32..4096).prop_map(|mebi| format!("{mebi}Mi")).boxed(),
+        }
+    }
+
+    /// One resource list (`{"cpu": .., "memory": ..}`), each resource maybe.
+    fn resource_list() -> impl Strategy<Value = Value> {
+        (
+            proptest::option::of(quantity("cpu")),
+            proptest::option::of(quantity("memory")),
+        )
+            .prop_map(|(cpu, memory)| {
+                let mut list = serde_json::Map::new();
+                if let Some(cpu) = cpu {
+                    list.insert("cpu".into(), json!(cpu));
+                }
+                if let Some(memory) = memory {
+                    list.insert("memory".into(), json!(memory));
+                }
+                Value::Object(list)
+            })
+    }
+
+    fn limit_item() -> impl Strategy<Value = Value> {
+        let field = || proptest::option::of(resource_list());
+        let ratio = proptest::option::of((1u32..5).prop_map(|ratio| json!({"memory": ratio.to_string()})));
+        (
+            prop_oneof![Just("Container"), Just("Pod")],
+            field(),
+            field(),
+            field(),
+            field(),
+            ratio,
+        )
+            .prop_map(|(kind, default, default_request, max, min, ratio)| {
+                let mut item = json!({"type": kind});
+                for (key, value) in [
+                    ("default", default),
+                    ("defaultRequest", default_request),
+                    ("max", max),
+                    ("min", min),
+                    ("maxLimitRequestRatio", ratio),
+                ] {
+                    // Defaults exist for containers only.
+                    if let Some(value) = value
+                        && (kind == "Container" || key == "max" || key == "min" || key == "maxLimitRequestRatio")
+                    {
+                        item[key] = value;
+                    }
+                }
+                item
+            })
+    }
+
+    fn container() -> impl Strategy<Value = Value> {
+        (
+            proptest::option::of(resource_list()),
+            proptest::option::of(resource_list()),
+        )
+            .prop_map(|(requests, limits)| {
+                let mut resources = json!({});
+                if let Some(requests) = requests {
+                    resources["requests"] = requests;
+                }
+                if let Some(limits) = limits {
+                    resources["limits"] = limits;
+                }
+                resources
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Whatever the namespace's LimitRanges and the containers' own
+        /// resources, the defaults the policy adds bring no refusal of
+        /// LimitRanger's that the object did not have already (its own
+        /// values may break the LimitRange; the policy never does), and
+        /// what mutate mode returns is its own fixed point and passes
+        /// validate mode.
+        #[test]
+        fn defaults_never_bring_a_limit_ranger_refusal(
+            items in proptest::collection::vec(limit_item(), 0..4),
+            resources in proptest::collection::vec(container(), 1..4),
+            memory_limit in proptest::option::of(prop_oneof![Just("256Mi"), Just("1Gi")]),
+        ) {
+            let mut object = fixture("httpbin-bare.yaml");
+            let base = object["spec"]["template"]["spec"]["containers"][0].clone();
+            let containers: Vec<Value> = resources
+                .into_iter()
+                .enumerate()
+                .map(|(index, resources)| {
+                    let mut container = base.clone();
+                    container["name"] = json!(format!("c{index}"));
+                    container["resources"] = resources;
+                    container
+                })
+                .collect();
+            object["spec"]["template"]["spec"]["containers"] = json!(containers);
+            let settings = match memory_limit {
+                Some(limit) => json!({"resources": {"defaultMemoryLimit": limit}}),
+                None => json!({}),
+            };
+            let namespace = Namespace::with(vec![limit_range(json!(items))]);
+            let before: std::collections::BTreeSet<String> = refusals(template_spec(&object), &namespace.limit_ranges)
+                .iter()
+                .map(|refusal| refusal_kind(refusal).to_string())
+                .collect();
+            match run_in(&object, settings.clone(), &namespace) {
+                Verdict::Mutate { object: mutated, .. } => {
+                    for refusal in refusals(template_spec(&mutated), &namespace.limit_ranges) {
+                        prop_assert!(
+                            before.contains(refusal_kind(&refusal)),
+                            "the defaults brought {refusal:?}; before: {before:?}\n{}",
+                            serde_json::to_string_pretty(template_spec(&mutated)).unwrap()
+                        );
+                    }
+                    let again = matches!(run_in(&mutated, settings.clone(), &namespace), Verdict::Accept { .. });
+                    prop_assert!(again, "mutating the mutated object changed it");
+                    let mut validate = settings.clone();
+                    validate["mode"] = json!("validate");
+                    let validated = matches!(run_in(&mutated, validate, &namespace), Verdict::Accept { .. });
+                    prop_assert!(validated, "validate mode refuses the mutated object");
+                }
+                Verdict::Accept { .. } => {}
+                // Only an explicit value or a Pod max the policy cannot fit.
+                Verdict::Reject { message } => prop_assert!(
+                    message.contains("is above its limit") || message.contains("caps a pod's total"),
+                    "{message}"
+                ),
+            }
+        }
+    }
+}
