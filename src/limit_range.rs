@@ -18,7 +18,7 @@ use crate::cluster::ClusterContext;
 use crate::json::Json;
 use crate::quantity::Quantity;
 
-/// The resources the policy defaults, in the order of [`NamespaceLimits::resources`].
+/// The resources the policy defaults, in the order [`NamespaceLimits::resource`] indexes them.
 pub(crate) const RESOURCES: [&str; 2] = ["cpu", "memory"];
 
 /// What the namespace's LimitRanges say about one resource.

@@ -36,6 +36,9 @@ use crate::limit_range::{NamespaceLimits, RESOURCES, ResourceLimits, UNREADABLE_
 use crate::quantity::Quantity;
 use crate::template::{Container, ContainerKind, Node, Read};
 
+/// Memory's position in [`RESOURCES`].
+const MEMORY: usize = 1;
+
 pub fn check(context: &Context, findings: &mut Findings) {
     let pod_level = match pod_level_resources(context) {
         Ok(covered) => covered,
@@ -113,7 +116,7 @@ fn check_container(
     // default, max, min or ratio decides the limit there.
     if let (None, Some(default_limit)) = (&memory_limit, &defaults.default_memory_limit)
         && !memory_at_pod_level
-        && !namespace_limits(context, namespace, 1, findings).is_some_and(|memory| memory.named)
+        && !namespace_limits(context, namespace, MEMORY, findings).is_some_and(|memory| memory.named)
     {
         // An explicit request above the default limit keeps the object
         // valid by raising this container's limit to the request.
@@ -125,9 +128,10 @@ fn check_container(
         findings.gap(Gap::set(container.owner(), Field::MemoryLimit, text).optional());
     }
 
-    for (index, (key, request, default, limit, at_pod_level)) in [
+    for (index, (key, field, request, default, limit, at_pod_level)) in [
         (
             "cpu",
+            Field::CpuRequest,
             cpu_request,
             &defaults.default_cpu_request,
             cpu_limit,
@@ -135,6 +139,7 @@ fn check_container(
         ),
         (
             "memory",
+            Field::MemoryRequest,
             memory_request,
             &defaults.default_memory_request,
             memory_limit,
@@ -173,7 +178,6 @@ fn check_container(
                 )),
                 _ => {
                     let text = json::owned_text(default.as_str().to_string());
-                    let field = [Field::CpuRequest, Field::MemoryRequest][index];
                     findings.gap(Gap::set(container.owner(), field, text));
                 }
             },
