@@ -131,7 +131,8 @@ pub fn request_for_manifest(manifest: &Value, defaults: &RequestDefaults) -> Res
     }))
 }
 
-fn is_evaluated(request: &Value) -> bool {
+/// Whether the policy judges the request's kind (the others are skipped).
+pub fn is_evaluated(request: &Value) -> bool {
     let kind = &request["kind"];
     Kind::find(
         kind["kind"].as_str().unwrap_or_default(),
@@ -140,7 +141,8 @@ fn is_evaluated(request: &Value) -> bool {
     .is_some()
 }
 
-fn label(request: &Value) -> String {
+/// `Deployment shop/web`, as users name objects.
+pub fn label(request: &Value) -> String {
     let kind = request["kind"]["kind"].as_str().unwrap_or("object");
     let object = if request["object"].is_object() {
         &request["object"]

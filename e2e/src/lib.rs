@@ -3,7 +3,12 @@
 //! manifests or admission requests into evaluations.
 
 pub mod cases;
+pub mod cli;
+pub mod edit;
+pub mod files;
+pub mod harden;
 pub mod host;
 pub mod input;
+pub mod krm;
 pub mod render;
 pub mod replay;

@@ -1,0 +1,510 @@
+//! `hardening-run`: the built policy.wasm applied to manifests and
+//! admission requests, as Kubewarden would apply it.
+//!
+//! - `hardening-run FILE...`: each object's verdict, patch and diff;
+//! - `fix FILE|DIR...`: the policy's additions written into the files;
+//! - `check FILE|DIR...`: the CI and pre-commit gate, changing nothing;
+//! - `render` (or `-`): a YAML stream hardened from stdin to stdout, as a
+//!   Helm post-renderer or in a pipeline;
+//! - `krm`: a KRM function (`ResourceList` in and out), for kustomize.
+//!
+//! Exit status: 0 when everything is accepted (fixed or compliant), 1 when
+//! anything is rejected (for `check`, also anything `fix` would change),
+//! 2 on a usage or runtime error.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+use similar::TextDiff;
+
+use crate::files;
+use crate::harden::{self, Hardened, Verdict};
+use crate::host::{self, HostCapabilities, PolicyInstance, PolicyModule};
+use crate::input::{self, RequestDefaults};
+use crate::krm;
+use crate::render::{self, Outcome};
+use crate::replay::Replay;
+
+#[derive(Parser)]
+#[command(
+    name = "hardening-run",
+    version,
+    about = "Run the deployment-hardening policy.wasm against manifests or admission requests",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    evaluate: EvaluateArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the policy's additions into YAML manifests in place, keeping
+    /// everything else byte for byte; rejected objects are reported and
+    /// left as they are.
+    Fix {
+        /// Files, or directories whose .yaml and .yml files are fixed.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the unified diff instead of writing (the report goes to
+        /// stderr, so the diff can be piped to `git apply`).
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Change nothing; exit 1 listing every object the policy rejects or
+    /// `fix` would change, with the validate-mode message.
+    Check {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Read a multi-document YAML stream on stdin and write it hardened to
+    /// stdout: a Helm post-renderer, or `kustomize build | hardening-run
+    /// render | kubectl apply -f -`. Nothing is written when anything is
+    /// rejected (exit 1).
+    Render,
+    /// A KRM function: a ResourceList on stdin, hardened with results on
+    /// stdout; the functionConfig (a Kubewarden ClusterAdmissionPolicy or
+    /// a ConfigMap) gives the settings.
+    Krm,
+}
+
+#[derive(Args)]
+struct EvaluateArgs {
+    /// Manifests (YAML with any number of documents, or JSON), a bare
+    /// AdmissionRequest (kwctl's --request-path format) or an
+    /// AdmissionReview; `-` reads a stream from stdin as `render` does.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+
+    /// The operation for manifests (requests carry their own).
+    #[arg(long, value_enum, default_value_t = Operation::Create)]
+    operation: Operation,
+
+    /// `text` for people; `json` prints each raw ValidationResponse on a line;
+    /// `request` prints the AdmissionRequest instead of evaluating it, ready
+    /// for `kwctl run --request-path`.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Args)]
+struct PolicyArgs {
+    /// The policy module [default: the freshly built policy.wasm]
+    #[arg(short, long, global = true, env = "HARDENING_POLICY")]
+    policy: Option<PathBuf>,
+
+    /// Settings as a YAML or JSON file: the policy's settings object, or a
+    /// Kubewarden ClusterAdmissionPolicy whose spec.settings are taken.
+    #[arg(short, long, global = true, conflicts_with = "settings_json")]
+    settings: Option<PathBuf>,
+
+    /// Settings as inline JSON, like kwctl's --settings-json.
+    #[arg(long, global = true)]
+    settings_json: Option<String>,
+
+    /// Namespace for manifests that do not name one.
+    #[arg(short, long, global = true, default_value = "default")]
+    namespace: String,
+
+    /// Answers the policy's calls to the cluster (the namespace's
+    /// LimitRanges) from this file, in the format of kwctl's option of the
+    /// same name; without it they are refused, as by `kwctl run` without
+    /// `--allow-context-aware`.
+    #[arg(long, global = true, value_name = "FILE")]
+    replay_host_capabilities_interactions: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Operation {
+    Create,
+    Update,
+    Delete,
+    Connect,
+}
+
+impl Operation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+            Operation::Connect => "CONNECT",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+    Request,
+}
+
+/// What a run found, worst first, as the exit status says it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Status {
+    Clean = 0,
+    Rejected = 1,
+    Error = 2,
+}
+
+/// Runs the command line `arguments` (the program name first) and returns
+/// the exit status; errors are printed on stderr.
+pub fn main_with(arguments: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(arguments) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { Status::Error as u8 } else { 0 });
+        }
+    };
+    let status = match &cli.command {
+        None if cli.evaluate.inputs == [PathBuf::from("-")] => render_stdin(&cli.policy),
+        None => evaluate(&cli),
+        Some(Command::Fix { paths, dry_run }) => fix(&cli.policy, paths, *dry_run),
+        Some(Command::Check { paths }) => check(&cli.policy, paths),
+        Some(Command::Render) => render_stdin(&cli.policy),
+        Some(Command::Krm) => krm_stdin(&cli.policy),
+    };
+    match status {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(error) => {
+            eprintln!("hardening-run: {error:#}");
+            ExitCode::from(Status::Error as u8)
+        }
+    }
+}
+
+/// The module instantiated with the settings, checked by its own
+/// `validate_settings`, and the means to call it.
+struct Policy {
+    instance: PolicyInstance,
+    settings: Value,
+    replay: Option<Arc<Replay>>,
+}
+
+impl Policy {
+    fn load(args: &PolicyArgs, settings: Value) -> Result<Policy> {
+        let policy_path = args.policy.clone().unwrap_or_else(host::default_module_path);
+        let module = PolicyModule::load(&policy_path)?;
+        let replay = match &args.replay_host_capabilities_interactions {
+            Some(path) => Some(Arc::new(Replay::load(path)?)),
+            None => None,
+        };
+        let capabilities = replay
+            .clone()
+            .map_or(HostCapabilities::Denied, HostCapabilities::Replay);
+        let instance = module.instantiate_with(capabilities)?;
+        let verdict = instance.validate_settings(&settings)?;
+        if !verdict.valid {
+            bail!(
+                "the policy rejects these settings:\n{}",
+                verdict.message.unwrap_or_default()
+            );
+        }
+        Ok(Policy {
+            instance,
+            settings,
+            replay,
+        })
+    }
+
+    fn validate(&self, request: &Value) -> Result<Value> {
+        self.instance.validate(request, &self.settings)
+    }
+
+    fn warn_left_over_replay(&self) {
+        if let Some(left_over) = self
+            .replay
+            .as_ref()
+            .map(|replay| replay.left_over())
+            .filter(|&count| count > 0)
+        {
+            eprintln!("hardening-run: warning: {left_over} recorded host capability exchanges were not replayed");
+        }
+    }
+}
+
+fn defaults(args: &PolicyArgs) -> RequestDefaults<'_> {
+    RequestDefaults {
+        operation: "CREATE",
+        namespace: &args.namespace,
+    }
+}
+
+fn evaluate(cli: &Cli) -> Result<Status> {
+    let defaults = RequestDefaults {
+        operation: cli.evaluate.operation.as_str(),
+        namespace: &cli.policy.namespace,
+    };
+    if cli.evaluate.output == Output::Request {
+        for path in &cli.evaluate.inputs {
+            for evaluation in input::load(path, &defaults)?.evaluations {
+                println!("{}", serde_json::to_string_pretty(&evaluation.request)?);
+            }
+        }
+        return Ok(Status::Clean);
+    }
+    let policy = Policy::load(&cli.policy, read_settings(&cli.policy)?)?;
+    let mut status = Status::Clean;
+    for path in &cli.evaluate.inputs {
+        let inputs = input::load(path, &defaults)?;
+        for skipped in &inputs.skipped {
+            if cli.evaluate.output == Output::Text {
+                println!("SKIPPED   {} ({})", skipped.label, skipped.reason);
+            }
+        }
+        for evaluation in &inputs.evaluations {
+            let response = policy.validate(&evaluation.request)?;
+            let outcome = Outcome::from_response(&evaluation.request, &response);
+            if outcome.is_rejected() {
+                status = Status::Rejected;
+            }
+            match cli.evaluate.output {
+                Output::Text => print!("{}", render::text(&evaluation.label, &outcome)),
+                Output::Json | Output::Request => println!("{response}"),
+            }
+        }
+    }
+    policy.warn_left_over_replay();
+    Ok(status)
+}
+
+/// One file through the policy; `None` when it was left alone (a
+/// template), after saying why.
+fn harden_file(policy: &Policy, args: &PolicyArgs, path: &std::path::Path, text: &str) -> Result<Option<Hardened>> {
+    if let Some(line) = files::template_line(text) {
+        eprintln!(
+            "SKIPPED   {}: a template, not plain YAML ({{{{ or {{% on line {line}); left untouched. \
+             Render it first: helm template ... | hardening-run render",
+            path.display()
+        );
+        return Ok(None);
+    }
+    let documents = harden::read_documents(text)?;
+    let located = harden::manifests(&documents);
+    let hardened = harden::harden(text, &documents, located, &defaults(args), &mut |request| {
+        policy.validate(request)
+    })?;
+    Ok(Some(hardened))
+}
+
+fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
+    let policy = Policy::load(args, read_settings(args)?)?;
+    let mut status = Status::Clean;
+    let mut report = String::new();
+    for path in files::manifest_files(paths)? {
+        let outcome = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))
+            .and_then(|text| {
+                let Some(hardened) = harden_file(&policy, args, &path, &text)? else {
+                    return Ok(None);
+                };
+                if hardened.text != text {
+                    if dry_run {
+                        let name = path.display().to_string();
+                        print!(
+                            "{}",
+                            TextDiff::from_lines(&text, &hardened.text)
+                                .unified_diff()
+                                .header(&format!("a/{name}"), &format!("b/{name}"))
+                        );
+                    } else {
+                        files::write_atomically(&path, &hardened.text)?;
+                    }
+                }
+                Ok(Some(hardened))
+            });
+        match outcome {
+            Ok(Some(hardened)) => {
+                if hardened.any_rejected() {
+                    status = status.max(Status::Rejected);
+                }
+                report.push_str(&object_lines(
+                    &path,
+                    &hardened,
+                    if dry_run { "WOULD FIX" } else { "FIXED" },
+                ));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                status = Status::Error;
+                report.push_str(&format!("ERROR     {}: {error:#}; left untouched\n", path.display()));
+            }
+        }
+    }
+    if dry_run {
+        eprint!("{report}");
+    } else {
+        print!("{report}");
+    }
+    policy.warn_left_over_replay();
+    Ok(status)
+}
+
+/// The report lines for one file's objects; non-workloads are not listed.
+fn object_lines(path: &std::path::Path, hardened: &Hardened, fixed_word: &str) -> String {
+    let mut lines = String::new();
+    for object in &hardened.objects {
+        let name = format!("{}: {}", path.display(), object.label);
+        match &object.verdict {
+            Verdict::Compliant { .. } => lines.push_str(&format!("COMPLIANT {name}\n")),
+            Verdict::Fixed { added, warnings } => {
+                lines.push_str(&format!("{fixed_word:<9} {name} ({} fields added)\n", added.len()));
+                for warning in warnings {
+                    lines.push_str(&format!("    {warning}\n"));
+                }
+            }
+            Verdict::Rejected { message } => {
+                lines.push_str(&format!("REJECTED  {name}\n"));
+                for line in message.lines() {
+                    lines.push_str(&format!("    {line}\n"));
+                }
+            }
+            Verdict::Skipped => {}
+        }
+    }
+    lines
+}
+
+/// `check`: the module in validate mode for the message, and in the
+/// settings' own mode to tell what `fix` would add from what it cannot.
+fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
+    let settings = read_settings(args)?;
+    let mut validate_settings = settings.clone();
+    if let Value::Object(fields) = &mut validate_settings {
+        fields.insert("mode".to_string(), Value::String("validate".to_string()));
+    }
+    let policy = Policy::load(args, settings)?;
+    let validator = Policy::load(args, validate_settings)?;
+    let mut status = Status::Clean;
+    for path in files::manifest_files(paths)? {
+        let outcome = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))
+            .and_then(|text| {
+                let Some(fixed) = harden_file(&policy, args, &path, &text)? else {
+                    return Ok(None);
+                };
+                let judged = harden_file(&validator, args, &path, &text)?;
+                Ok(judged.map(|judged| (fixed, judged)))
+            });
+        match outcome {
+            Ok(Some((fixed, judged))) => {
+                for (fixed, judged) in fixed.objects.iter().zip(&judged.objects) {
+                    let name = format!("{}: {}", path.display(), judged.label);
+                    let Verdict::Rejected { message } = &judged.verdict else {
+                        continue;
+                    };
+                    status = status.max(Status::Rejected);
+                    let word = match fixed.verdict {
+                        Verdict::Fixed { .. } => "FIXABLE  ",
+                        _ => "REJECTED ",
+                    };
+                    println!("{word} {name}");
+                    for line in message.lines() {
+                        println!("    {line}");
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                status = Status::Error;
+                println!("ERROR     {}: {error:#}", path.display());
+            }
+        }
+    }
+    if status == Status::Rejected {
+        println!("`hardening-run fix` adds what FIXABLE objects lack; REJECTED ones need a person.");
+    }
+    Ok(status)
+}
+
+fn read_stdin() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read standard input")?;
+    Ok(text)
+}
+
+/// `render`: all or nothing, as Helm's post-renderer contract wants (a
+/// non-zero exit fails the install, so nothing half-hardened is applied).
+fn render_stdin(args: &PolicyArgs) -> Result<Status> {
+    let policy = Policy::load(args, read_settings(args)?)?;
+    let text = read_stdin()?;
+    let path = std::path::Path::new("<stdin>");
+    let Some(hardened) = harden_file(&policy, args, path, &text)? else {
+        bail!("standard input is a template, not YAML");
+    };
+    eprint!("{}", object_lines(path, &hardened, "FIXED"));
+    if hardened.any_rejected() {
+        eprintln!("hardening-run: rejected objects above; nothing written");
+        return Ok(Status::Rejected);
+    }
+    std::io::stdout().write_all(hardened.text.as_bytes())?;
+    Ok(Status::Clean)
+}
+
+/// `krm`: settings come from the ResourceList's functionConfig, not from
+/// `--settings`.
+fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
+    if args.settings.is_some() || args.settings_json.is_some() {
+        bail!("the KRM function takes its settings from the ResourceList's functionConfig");
+    }
+    let text = read_stdin()?;
+    let mut policies: Vec<(Value, Policy)> = Vec::new();
+    let answer = krm::run(&text, &mut |request, settings| {
+        if policies.iter().all(|(loaded, _)| loaded != settings) {
+            policies.push((settings.clone(), Policy::load(args, settings.clone())?));
+        }
+        let (_, policy) = policies
+            .iter()
+            .find(|(loaded, _)| loaded == settings)
+            .context("the policy was just loaded")?;
+        policy.validate(request)
+    })?;
+    std::io::stdout().write_all(answer.text.as_bytes())?;
+    if answer.failed {
+        eprintln!("hardening-run: the policy rejected items; see the results with severity error");
+        return Ok(Status::Rejected);
+    }
+    Ok(Status::Clean)
+}
+
+/// The settings from `--settings-json`, or `--settings` (the settings
+/// object itself, or a Kubewarden ClusterAdmissionPolicy whose
+/// `spec.settings` are taken), or none.
+fn read_settings(args: &PolicyArgs) -> Result<Value> {
+    if let Some(inline) = &args.settings_json {
+        return serde_json::from_str(inline).context("--settings-json is not valid JSON");
+    }
+    let Some(path) = &args.settings else {
+        return Ok(Value::Object(Default::default()));
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read settings {}", path.display()))?;
+    let mut documents =
+        input::parse_documents(&text).with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
+    let settings = match documents.len() {
+        0 => return Ok(Value::Object(Default::default())),
+        1 => documents.remove(0),
+        _ => bail!("{} holds more than one document", path.display()),
+    };
+    let is_policy = settings["apiVersion"]
+        .as_str()
+        .is_some_and(|api_version| api_version.starts_with("policies.kubewarden.io/"));
+    if is_policy {
+        return krm::settings_of(&settings);
+    }
+    Ok(settings)
+}

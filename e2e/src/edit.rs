@@ -1,0 +1,469 @@
+//! Writes the policy's additions into YAML text, touching nothing else.
+//!
+//! The policy only ever adds fields (it fills gaps, [lose no data]), so a
+//! fix is a list of [`Addition`]s: a new key in an existing mapping, a new
+//! item at the end of an existing sequence, or a value for a key that is
+//! there but empty (`securityContext:` with nothing after it).
+//!
+//! Placement is yaml-edit's: a lossless syntax tree that keeps comments,
+//! quoting, flow style, blank lines, CRLF line endings and the other
+//! documents as they are, and puts a new key after the mapping's last entry
+//! (inside a flow mapping when the parent is one). Its own emitter indents
+//! every new block by two columns, so the value is written here instead, in
+//! the file's own [`Style`]: yaml-edit places a plain placeholder scalar,
+//! and the placeholder is replaced by the value rendered at that column.
+//!
+//! Why yaml-edit and not yamlpatch (the other comment-preserving editor on
+//! crates.io): the newest yamlpatch that builds with this project's
+//! toolchain (1.25) mis-indented nested mappings it added and failed on
+//! flow sequences, both caught by parsing its output back; yaml-edit got
+//! both right and keeps flow collections in flow style.
+//!
+//! The caller parses the result back and compares it with the policy's
+//! answer ([`crate::harden`]); an edit that does not read back exactly is
+//! refused, so no file is ever written with a different meaning.
+//!
+//! [lose no data]: ../../README.md#lose-no-data
+
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use yaml_edit::{Mapping, Sequence, YamlFile, YamlNode};
+
+/// One value the policy added, located in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addition {
+    /// The document's position in the file, from 0, counting every
+    /// document yaml-edit reads (empty ones included).
+    pub document: usize,
+    /// The decoded JSON-pointer tokens from the document's root to the new
+    /// value: mapping keys, or sequence indexes (the new item's index is the
+    /// sequence's length).
+    pub path: Vec<String>,
+    pub value: Value,
+}
+
+/// How the file writes its blocks, so new ones look like their neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Columns a nested mapping is indented by.
+    pub indent: usize,
+    /// Columns a block sequence's dashes sit right of its key (0 for
+    /// `key:\n- item`, the `kubectl get -o yaml` style).
+    pub sequence_indent: usize,
+    /// Spaces between a dash and the item (`-   name:` has 3).
+    pub dash_spacing: usize,
+}
+
+impl Style {
+    /// The most common of each measure in `text`; where the text has no
+    /// example, two-column indents with indented sequences and `- `.
+    pub fn of(text: &str) -> Style {
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .map(|line| {
+                let content = line.trim_start_matches(' ');
+                (line.len() - content.len(), content.trim_end())
+            })
+            .filter(|(_, content)| !content.is_empty() && !content.starts_with('#'))
+            .collect();
+        let mut indents = Tally::default();
+        let mut sequence_indents = Tally::default();
+        let mut dash_spacings = Tally::default();
+        for pair in lines.windows(2) {
+            let [(column, content), (next_column, next)] = [pair[0], pair[1]];
+            let opens_block = content.ends_with(':') && !content.starts_with("- ") && content != "-";
+            if opens_block && next.starts_with('-') {
+                if let Some(delta) = next_column.checked_sub(column) {
+                    sequence_indents.add(delta);
+                }
+            } else if opens_block && next_column > column {
+                indents.add(next_column - column);
+            }
+        }
+        for (_, content) in &lines {
+            if let Some(rest) = content.strip_prefix('-') {
+                let item = rest.trim_start_matches(' ');
+                if !item.is_empty() && item.len() < rest.len() {
+                    dash_spacings.add(rest.len() - item.len());
+                }
+            }
+        }
+        let indent = indents.most_common().unwrap_or(2);
+        Style {
+            indent,
+            sequence_indent: sequence_indents.most_common().unwrap_or(indent),
+            dash_spacing: dash_spacings.most_common().unwrap_or(1),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally(Vec<(usize, usize)>);
+
+impl Tally {
+    fn add(&mut self, measure: usize) {
+        match self.0.iter_mut().find(|(seen, _)| *seen == measure) {
+            Some((_, count)) => *count += 1,
+            None => self.0.push((measure, 1)),
+        }
+    }
+
+    /// Ties go to the measure seen first.
+    fn most_common(&self) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for &(measure, count) in &self.0 {
+            if best.is_none_or(|(_, best_count)| count > best_count) {
+                best = Some((measure, count));
+            }
+        }
+        best.map(|(measure, _)| measure)
+    }
+}
+
+/// `text` with every addition written in, in order.
+///
+/// Errors (the text is then left to the caller unchanged): a path that
+/// does not lead to an existing mapping or sequence of the document, that
+/// passes through an alias or a tagged node (an edit there would change
+/// what the anchor's other users read), a sequence index other than its
+/// length, or a key that is there with a non-empty value.
+pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
+    let style = Style::of(text);
+    let placeholder = unused_placeholder(text);
+    let mut text = text.to_string();
+    for addition in additions {
+        text = write_one(&text, addition, &placeholder, style)
+            .with_context(|| format!("cannot add /{}", addition.path.join("/")))?;
+    }
+    Ok(text)
+}
+
+fn unused_placeholder(text: &str) -> String {
+    (0..)
+        .map(|attempt| format!("hardening{attempt}placeholder"))
+        .find(|candidate| !text.contains(candidate.as_str()))
+        .unwrap_or_default()
+}
+
+enum Parent {
+    Mapping(Mapping),
+    Sequence(Sequence),
+}
+
+impl Parent {
+    fn of(node: YamlNode) -> Result<Parent> {
+        if let Some(mapping) = node.as_mapping() {
+            return Ok(Parent::Mapping(mapping.clone()));
+        }
+        if let Some(sequence) = node.as_sequence() {
+            return Ok(Parent::Sequence(sequence.clone()));
+        }
+        if node.is_alias() {
+            bail!("it passes through an alias; edit the anchor's object by hand");
+        }
+        if node.is_tagged() {
+            bail!("it passes through a tagged node");
+        }
+        bail!("it passes through a scalar")
+    }
+
+    fn child(&self, token: &str) -> Result<YamlNode> {
+        match self {
+            Parent::Mapping(mapping) => mapping.get(token).with_context(|| format!("no key {token:?}")),
+            Parent::Sequence(sequence) => {
+                let index: usize = token.parse().with_context(|| format!("{token:?} is not an index"))?;
+                sequence.get(index).with_context(|| format!("no item {index}"))
+            }
+        }
+    }
+
+    fn is_flow(&self) -> bool {
+        match self {
+            Parent::Mapping(mapping) => mapping.is_flow_style(),
+            Parent::Sequence(sequence) => sequence.is_flow_style(),
+        }
+    }
+}
+
+fn write_one(text: &str, addition: &Addition, placeholder: &str, style: Style) -> Result<String> {
+    let file = YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("yaml-edit cannot read it: {error}"))?;
+    let document = file
+        .documents()
+        .nth(addition.document)
+        .with_context(|| format!("there is no document {}", addition.document))?;
+    let (last, ancestors) = addition.path.split_last().context("an empty path")?;
+    let mut parent = match (document.as_mapping(), document.as_sequence()) {
+        (Some(mapping), _) => Parent::Mapping(mapping),
+        (None, Some(sequence)) => Parent::Sequence(sequence),
+        _ => bail!("the document is not a mapping or a sequence"),
+    };
+    for token in ancestors {
+        parent = Parent::of(parent.child(token)?)?;
+    }
+    let flow = parent.is_flow();
+    match &parent {
+        Parent::Mapping(mapping) => {
+            if let Some(present) = mapping.get(last.as_str()) {
+                let empty = present
+                    .as_scalar()
+                    .is_some_and(|scalar| matches!(scalar.as_string().trim(), "" | "~" | "null" | "Null" | "NULL"));
+                if !empty {
+                    bail!("the key is already there with a value");
+                }
+            }
+            mapping.set(last.as_str(), placeholder);
+        }
+        Parent::Sequence(sequence) => {
+            let index: usize = last.parse().with_context(|| format!("{last:?} is not an index"))?;
+            if index != sequence.len() {
+                bail!("only items at the end of a sequence are added, not at {index}");
+            }
+            sequence.push(placeholder);
+        }
+    }
+    let edited = file.to_string();
+    let Some(at) = edited.find(placeholder) else {
+        bail!("yaml-edit did not write the value");
+    };
+    if edited[at + placeholder.len()..].contains(placeholder) {
+        bail!("yaml-edit wrote the value twice");
+    }
+    let end = at + placeholder.len();
+    if flow {
+        return Ok(format!(
+            "{}{}{}",
+            &edited[..at],
+            render_flow(&addition.value),
+            &edited[end..]
+        ));
+    }
+    // The placeholder's line, up to it: `key: ` or `- `, indented.
+    let line_start = edited[..at].rfind('\n').map_or(0, |newline| newline + 1);
+    let written = &edited[line_start..at];
+    let column = written.len() - written.trim_start_matches(' ').len();
+    let newline = if edited.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut lines = Vec::new();
+    match (&parent, &addition.value) {
+        // The item is rendered whole, its own dash included, in place of
+        // yaml-edit's `- `.
+        (Parent::Sequence(_), item) => render_item(item, column, style, &mut lines),
+        (Parent::Mapping(_), Value::Object(fields)) if !fields.is_empty() => {
+            lines.push(written.trim_end().to_string());
+            render_mapping(fields, column + style.indent, style, &mut lines);
+        }
+        (Parent::Mapping(_), Value::Array(items)) if !items.is_empty() => {
+            lines.push(written.trim_end().to_string());
+            for item in items {
+                render_item(item, column + style.sequence_indent, style, &mut lines);
+            }
+        }
+        (Parent::Mapping(_), scalar) => lines.push(format!("{written}{}", render_flow(scalar))),
+    }
+    Ok(format!(
+        "{}{}{}",
+        &edited[..line_start],
+        lines.join(newline),
+        &edited[end..]
+    ))
+}
+
+/// A non-empty mapping as block lines whose keys start at `column`.
+fn render_mapping(fields: &serde_json::Map<String, Value>, column: usize, style: Style, lines: &mut Vec<String>) {
+    for (key, value) in fields {
+        let key = render_scalar(&Value::String(key.clone()), false);
+        let pad = " ".repeat(column);
+        match value {
+            Value::Object(nested) if !nested.is_empty() => {
+                lines.push(format!("{pad}{key}:"));
+                render_mapping(nested, column + style.indent, style, lines);
+            }
+            Value::Array(items) if !items.is_empty() => {
+                lines.push(format!("{pad}{key}:"));
+                for item in items {
+                    render_item(item, column + style.sequence_indent, style, lines);
+                }
+            }
+            other => lines.push(format!("{pad}{key}: {}", render_flow(other))),
+        }
+    }
+}
+
+/// A sequence item as block lines, its dash at `dash_column`.
+fn render_item(item: &Value, dash_column: usize, style: Style, lines: &mut Vec<String>) {
+    let prefix = format!("{}-{}", " ".repeat(dash_column), " ".repeat(style.dash_spacing));
+    match item {
+        Value::Object(fields) if !fields.is_empty() => {
+            let content_column = prefix.len();
+            let first = lines.len();
+            render_mapping(fields, content_column, style, lines);
+            lines[first] = format!("{prefix}{}", &lines[first][content_column..]);
+        }
+        other => lines.push(format!("{prefix}{}", render_flow(other))),
+    }
+}
+
+/// A value in flow style: `{a: 1, b: [x]}`, or a scalar.
+pub fn render_flow(value: &Value) -> String {
+    match value {
+        Value::Object(fields) => {
+            let entries: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| {
+                    format!(
+                        "{}: {}",
+                        render_scalar(&Value::String(key.clone()), true),
+                        render_flow(value)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(render_flow).collect::<Vec<_>>().join(", ")),
+        scalar => render_scalar(scalar, true),
+    }
+}
+
+/// A scalar as YAML writes it plainly where that reads back the same
+/// (`100m`, `/tmp`, `RuntimeDefault`), quoted where it would not (`"10001"`
+/// as a string), and JSON-quoted where a flow collection's `,[]{}` or a
+/// line break would end it.
+fn render_scalar(scalar: &Value, flow: bool) -> String {
+    let Value::String(text) = scalar else {
+        return scalar.to_string();
+    };
+    let plain = serde_norway::to_string(scalar).unwrap_or_default();
+    let plain = plain.trim_end_matches('\n');
+    let needs_json = plain.is_empty()
+        || plain.contains('\n')
+        || (flow && plain.contains([',', '[', ']', '{', '}', ':', '#']) && !plain.starts_with(['\'', '"']));
+    if needs_json {
+        Value::String(text.clone()).to_string()
+    } else {
+        plain.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn add(path: &str, value: Value) -> Addition {
+        Addition {
+            document: 0,
+            path: path.split('/').map(str::to_string).collect(),
+            value,
+        }
+    }
+
+    fn written(text: &str, additions: &[Addition]) -> String {
+        write_additions(text, additions).unwrap()
+    }
+
+    #[test]
+    fn a_nested_mapping_takes_the_files_indent() {
+        let text = "spec:\n    replicas: 1 # one\n";
+        let out = written(
+            text,
+            &[add(
+                "spec/securityContext",
+                json!({"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}}),
+            )],
+        );
+        assert_eq!(
+            out,
+            "spec:\n    replicas: 1 # one\n    securityContext:\n        runAsNonRoot: true\n        seccompProfile:\n            type: RuntimeDefault\n"
+        );
+    }
+
+    #[test]
+    fn items_follow_the_files_dashes() {
+        let text = "volumeMounts:\n-   name: data\n    mountPath: /data\n";
+        let out = written(
+            text,
+            &[add("volumeMounts/1", json!({"name": "tmp", "mountPath": "/tmp"}))],
+        );
+        assert_eq!(
+            out,
+            "volumeMounts:\n-   name: data\n    mountPath: /data\n-   name: tmp\n    mountPath: /tmp\n"
+        );
+        let indented = "c:\n  drop:\n    - NET_RAW\n";
+        assert_eq!(
+            written(indented, &[add("c/drop/1", json!("ALL"))]),
+            "c:\n  drop:\n    - NET_RAW\n    - ALL\n"
+        );
+    }
+
+    #[test]
+    fn flow_collections_stay_flow() {
+        let text = "securityContext: {runAsUser: 1000}\nvolumes: [{name: data}]\n";
+        let out = written(
+            text,
+            &[
+                add("securityContext/capabilities", json!({"drop": ["ALL"]})),
+                add("volumes/1", json!({"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}})),
+            ],
+        );
+        assert_eq!(
+            out,
+            "securityContext: {runAsUser: 1000, capabilities: {drop: [ALL]}}\n\
+             volumes: [{name: data}, {name: tmp, emptyDir: {sizeLimit: 64Mi}}]\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_key_gets_its_value_and_crlf_is_kept() {
+        let text = "spec:\r\n  securityContext:\r\n  replicas: 2\r\n";
+        let out = written(text, &[add("spec/securityContext", json!({"runAsNonRoot": true}))]);
+        assert_eq!(
+            out,
+            "spec:\r\n  securityContext:\r\n    runAsNonRoot: true\r\n  replicas: 2\r\n"
+        );
+    }
+
+    #[test]
+    fn strings_that_read_as_other_types_are_quoted() {
+        let out = written(
+            "a: {}\n",
+            &[add("a/b", json!({"user": "10001", "on": "true", "cpu": "100m"}))],
+        );
+        let back: Value = serde_norway::from_str(&out).unwrap();
+        assert_eq!(
+            back,
+            json!({"a": {"b": {"user": "10001", "on": "true", "cpu": "100m"}}})
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_write_faithfully() {
+        let alias = "base: &b {x: 1}\nspec:\n  c: *b\n";
+        let error = write_additions(alias, &[add("spec/c/y", json!(2))]).unwrap_err();
+        assert!(format!("{error:#}").contains("alias"), "{error:#}");
+        let error = write_additions("a: 1\n", &[add("a", json!(2))]).unwrap_err();
+        assert!(format!("{error:#}").contains("already there"), "{error:#}");
+        let error = write_additions("l: [1, 2]\n", &[add("l/0", json!(0))]).unwrap_err();
+        assert!(format!("{error:#}").contains("at the end"), "{error:#}");
+    }
+
+    #[test]
+    fn style_is_read_from_the_file() {
+        assert_eq!(
+            Style::of("a:\n    b:\n    -   x\n"),
+            Style {
+                indent: 4,
+                sequence_indent: 0,
+                dash_spacing: 3
+            }
+        );
+        assert_eq!(
+            Style::of("a: 1\n"),
+            Style {
+                indent: 2,
+                sequence_indent: 2,
+                dash_spacing: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Manifest files on disk for `fix` and `check`: which files, which of them
+//! are templates rather than YAML, and writing one back without ever
+//! leaving half of it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// The files named in `inputs`, each directory replaced by the `.yaml` and
+/// `.yml` files under it (hidden directories such as `.git` skipped), in a
+/// stable order. A file named explicitly is taken whatever its extension.
+///
+/// Errors: an input that does not exist, or a directory that cannot be read.
+pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            if !input.exists() {
+                anyhow::bail!("{} does not exist", input.display());
+            }
+            files.push(input.clone());
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(input)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'));
+        for entry in walk {
+            let entry = entry.with_context(|| format!("cannot read {}", input.display()))?;
+            let is_yaml = entry
+                .path()
+                .extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "yml");
+            if entry.file_type().is_file() && is_yaml {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Where `text` is a template rather than YAML: the first line (from 1)
+/// with a Go/Helm (`{{`) or Jinja (`{%`, `{#`) marker outside a comment.
+///
+/// A marker inside a quoted YAML string (a ConfigMap holding a template)
+/// counts too: telling the two apart would mean parsing the template
+/// language, and a file left alone is the safe mistake.
+pub fn template_line(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            let content = line.trim_start();
+            !content.starts_with('#') && ["{{", "{%", "{#"].iter().any(|marker| content.contains(marker))
+        })
+        .map(|index| index + 1)
+}
+
+/// Replaces `path` with `contents` atomically: written to a temporary file
+/// in the same directory (so the rename cannot cross file systems), with
+/// the original's permissions, flushed, then renamed over it. An
+/// interrupted run leaves either the old file or the new one.
+///
+/// Errors: the directory is not writable, or the rename fails; `path` is
+/// then untouched.
+pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
+    let directory = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let permissions = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .permissions();
+    if permissions.readonly() {
+        anyhow::bail!("{} is read-only", path.display());
+    }
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".hardening-")
+        .tempfile_in(directory)
+        .with_context(|| format!("cannot write in {}", directory.display()))?;
+    temporary.write_all(contents.as_bytes())?;
+    temporary.as_file().sync_all()?;
+    std::fs::set_permissions(temporary.path(), permissions)?;
+    temporary
+        .persist(path)
+        .map_err(|error| error.error)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_are_found_outside_comments() {
+        assert_eq!(
+            template_line("# {{ not here }}\nkind: Pod\nname: {{ .Values.name }}\n"),
+            Some(3)
+        );
+        assert_eq!(template_line("{% if x %}\n"), Some(1));
+        assert_eq!(template_line("kind: Pod # plain\n"), None);
+    }
+
+    #[test]
+    fn directories_give_their_yaml_files_in_order_without_hidden_ones() {
+        let root = tempfile::tempdir().unwrap();
+        for name in ["b.yaml", "a.yml", "notes.txt", ".git/config.yaml", "sub/c.yaml"] {
+            let path = root.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "kind: Pod\n").unwrap();
+        }
+        let files = manifest_files(&[root.path().to_path_buf()]).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|file| file.strip_prefix(root.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.yml", "b.yaml", "sub/c.yaml"]);
+        assert!(manifest_files(&[root.path().join("missing.yaml")]).is_err());
+    }
+
+    #[test]
+    fn an_atomic_write_keeps_permissions_and_leaves_no_temporary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("deploy.yaml");
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomically(&path, "new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o440)).unwrap();
+        assert!(write_atomically(&path, "newer\n").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    }
+}

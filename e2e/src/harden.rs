@@ -1,0 +1,242 @@
+//! One YAML text through the policy, as `fix`, `check`, `render` and the
+//! KRM function see it: each workload in it evaluated by the module, and
+//! the text with the policy's additions written in ([`crate::edit`]).
+//!
+//! The runner adds no rule of its own: every verdict is the module's answer
+//! to the AdmissionRequest the API server would send for the manifest
+//! ([`crate::input::request_for_manifest`]), and the fixed text is accepted
+//! only if it reads back as exactly the objects the module returned.
+
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use json_patch::PatchOperation;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::edit::{self, Addition};
+use crate::input::{self, RequestDefaults};
+
+/// A manifest inside a text: which document, and where in it (`[]` for
+/// the document itself, `["items", "2"]` for an item of a `List`).
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub document: usize,
+    pub pointer: Vec<String>,
+    pub manifest: Value,
+}
+
+/// The module's verdict on one manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Accepted as it is.
+    Compliant { warnings: Vec<String> },
+    /// Accepted with fields added: `added` holds each new field's path
+    /// (`spec.template.spec.containers[0].securityContext`) and value.
+    Fixed {
+        warnings: Vec<String>,
+        added: Vec<(String, Value)>,
+    },
+    /// Rejected, with the module's message.
+    Rejected { message: String },
+    /// Not a kind the policy evaluates (a Service, a ConfigMap).
+    Skipped,
+}
+
+/// One manifest and what the module made of it.
+#[derive(Debug, Clone)]
+pub struct ObjectReport {
+    /// `Deployment shop/web`.
+    pub label: String,
+    pub located: Located,
+    pub verdict: Verdict,
+}
+
+/// A whole text through the policy.
+#[derive(Debug)]
+pub struct Hardened {
+    pub objects: Vec<ObjectReport>,
+    /// The documents as they read after the fix.
+    pub documents: Vec<Value>,
+    /// The text with every addition written in; the input itself when
+    /// nothing was added.
+    pub text: String,
+}
+
+impl Hardened {
+    pub fn any_rejected(&self) -> bool {
+        self.objects
+            .iter()
+            .any(|object| matches!(object.verdict, Verdict::Rejected { .. }))
+    }
+}
+
+/// Each document of `text` as a JSON value (`null` for an empty one), in
+/// the positions yaml-edit gives them, so that [`Addition::document`] and
+/// these indexes agree.
+///
+/// Errors: the text is not YAML, or yaml-edit splits or reads it otherwise
+/// than the YAML parser does (then no edit of it could be trusted).
+pub fn read_documents(text: &str) -> Result<Vec<Value>> {
+    let whole = input::parse_documents(text)?;
+    let file = yaml_edit::YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let mut documents = Vec::new();
+    for document in file.documents() {
+        let value = Value::deserialize(serde_norway::Deserializer::from_str(&document.to_string()))
+            .context("a document does not read on its own")?;
+        documents.push(value);
+    }
+    let present: Vec<&Value> = documents.iter().filter(|document| !document.is_null()).collect();
+    if present.len() != whole.len() || present.iter().zip(&whole).any(|(one, other)| *one != other) {
+        bail!("the YAML editor reads this text differently from the YAML parser; it cannot be edited safely");
+    }
+    Ok(documents)
+}
+
+/// The manifests in `documents`: each document that is an object, and
+/// each item of a `kind: List`.
+pub fn manifests(documents: &[Value]) -> Vec<Located> {
+    let mut found = Vec::new();
+    for (document, value) in documents.iter().enumerate() {
+        if !value.is_object() {
+            continue;
+        }
+        match value["items"].as_array().filter(|_| value["kind"] == "List") {
+            Some(items) => found.extend(items.iter().enumerate().map(|(index, item)| Located {
+                document,
+                pointer: vec!["items".to_string(), index.to_string()],
+                manifest: item.clone(),
+            })),
+            None => found.push(Located {
+                document,
+                pointer: Vec::new(),
+                manifest: value.clone(),
+            }),
+        }
+    }
+    found
+}
+
+/// Evaluates each of `located` with `evaluate` (an AdmissionRequest in,
+/// the module's ValidationResponse out) and writes the additions into
+/// `text`, whose documents are `documents` ([`read_documents`]).
+///
+/// Errors: `evaluate` fails, the module's answer removes or changes a
+/// field (it only ever adds), or the edited text does not read back as
+/// the module's answer.
+pub fn harden(
+    text: &str,
+    documents: &[Value],
+    located: Vec<Located>,
+    defaults: &RequestDefaults,
+    evaluate: &mut dyn FnMut(&Value) -> Result<Value>,
+) -> Result<Hardened> {
+    let mut expected = documents.to_vec();
+    let mut additions = Vec::new();
+    let mut objects = Vec::new();
+    for located in located {
+        let request = input::request_for_manifest(&located.manifest, defaults)?;
+        let label = input::label(&request);
+        let verdict = if input::is_evaluated(&request) {
+            let response = evaluate(&request)?;
+            let verdict = verdict_of(&located, &response, &mut additions).with_context(|| label.clone())?;
+            if let Value::Object(_) = &response["mutated_object"] {
+                *pointer_mut(&mut expected[located.document], &located.pointer)? = response["mutated_object"].clone();
+            }
+            verdict
+        } else {
+            Verdict::Skipped
+        };
+        objects.push(ObjectReport {
+            label,
+            located,
+            verdict,
+        });
+    }
+    if additions.is_empty() {
+        return Ok(Hardened {
+            objects,
+            documents: expected,
+            text: text.to_string(),
+        });
+    }
+    let fixed = edit::write_additions(text, &additions)?;
+    let read_back = read_documents(&fixed).context("the fixed text does not read back")?;
+    if read_back != expected {
+        bail!("the fixed text does not read back as the policy's answer; left as it is");
+    }
+    Ok(Hardened {
+        objects,
+        documents: expected,
+        text: fixed,
+    })
+}
+
+fn verdict_of(located: &Located, response: &Value, additions: &mut Vec<Addition>) -> Result<Verdict> {
+    let warnings: Vec<String> = response["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    if response["accepted"] != Value::Bool(true) {
+        let message = response["message"].as_str().unwrap_or("(no message)").to_string();
+        return Ok(Verdict::Rejected { message });
+    }
+    let mutated = &response["mutated_object"];
+    if mutated.is_null() {
+        return Ok(Verdict::Compliant { warnings });
+    }
+    let mut added = Vec::new();
+    for operation in json_patch::diff(&located.manifest, mutated).0 {
+        let (path, value) = match operation {
+            PatchOperation::Add(add) => (add.path, add.value),
+            // A key that was there with no value (`securityContext:`).
+            PatchOperation::Replace(replace)
+                if located.manifest.pointer(replace.path.as_str()) == Some(&Value::Null) =>
+            {
+                (replace.path, replace.value)
+            }
+            other => bail!("the policy's answer does more than add fields: {other}"),
+        };
+        let tokens: Vec<String> = path.tokens().map(|token| token.decoded().into_owned()).collect();
+        added.push((field_path(&tokens), value.clone()));
+        additions.push(Addition {
+            document: located.document,
+            path: located.pointer.iter().cloned().chain(tokens).collect(),
+            value,
+        });
+    }
+    Ok(Verdict::Fixed { warnings, added })
+}
+
+/// `spec.template.spec.containers[0].securityContext`, as kubectl and
+/// kustomize write field paths.
+pub fn field_path(tokens: &[String]) -> String {
+    let mut path = String::new();
+    for token in tokens {
+        if token.parse::<usize>().is_ok() {
+            path.push_str(&format!("[{token}]"));
+        } else {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(token);
+        }
+    }
+    path
+}
+
+fn pointer_mut<'a>(value: &'a mut Value, pointer: &[String]) -> Result<&'a mut Value> {
+    let mut at = value;
+    for token in pointer {
+        at = match at {
+            Value::Object(fields) => fields.get_mut(token),
+            Value::Array(items) => token.parse::<usize>().ok().and_then(|index| items.get_mut(index)),
+            _ => None,
+        }
+        .with_context(|| format!("no {token} in the document"))?;
+    }
+    Ok(at)
+}

@@ -1,0 +1,187 @@
+//! The runner as a KRM function (`config.kubernetes.io/v1` `ResourceList`
+//! on stdin, the same on stdout), for kustomize's `transformers` and any
+//! orchestrator of the KRM functions specification
+//! (kubernetes-sigs/kustomize, `cmd/config/docs/api-conventions/functions-spec.md`).
+//!
+//! Items are hardened in place with comments kept, as the specification
+//! asks of YAML input; each rejection becomes a `results` entry of severity
+//! `error`, each added field one of severity `info` with its field path and
+//! value, each of the module's warnings one of severity `info`.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::edit::{self, Addition};
+use crate::harden::{self, Hardened, Located, Verdict};
+use crate::input::RequestDefaults;
+
+/// The policy settings a `functionConfig` carries:
+/// - a Kubewarden `ClusterAdmissionPolicy` or `AdmissionPolicy`
+///   (`policies.kubewarden.io`): its `spec.settings`, so the cluster's own
+///   policy file configures the function;
+/// - a `ConfigMap`: each `data` entry read as YAML (`mode: validate`,
+///   `writablePaths: '["/tmp", "/var/run"]'`);
+/// - none: the policy's defaults.
+///
+/// Errors: any other kind, or a `ConfigMap` value that is not YAML.
+pub fn settings_of(function_config: &Value) -> Result<Value> {
+    if function_config.is_null() {
+        return Ok(json!({}));
+    }
+    let api_version = function_config["apiVersion"].as_str().unwrap_or_default();
+    match function_config["kind"].as_str().unwrap_or_default() {
+        "ClusterAdmissionPolicy" | "AdmissionPolicy" if api_version.starts_with("policies.kubewarden.io/") => {
+            Ok(match &function_config["spec"]["settings"] {
+                Value::Null => json!({}),
+                settings => settings.clone(),
+            })
+        }
+        "ConfigMap" if api_version == "v1" => {
+            let mut settings = serde_json::Map::new();
+            for (key, text) in function_config["data"].as_object().into_iter().flatten() {
+                let text = text.as_str().unwrap_or_default();
+                let value: Value =
+                    serde_norway::from_str(text).with_context(|| format!("functionConfig data {key} is not YAML"))?;
+                settings.insert(key.clone(), value);
+            }
+            Ok(Value::Object(settings))
+        }
+        kind => bail!(
+            "functionConfig {api_version}/{kind} is not a Kubewarden ClusterAdmissionPolicy, AdmissionPolicy or v1 ConfigMap"
+        ),
+    }
+}
+
+/// The answer to one `ResourceList` text: the output text, and whether the
+/// function failed (an item was rejected), which the caller turns into a
+/// non-zero exit status as the specification asks.
+pub struct Answer {
+    pub text: String,
+    pub failed: bool,
+}
+
+/// Runs the function on `text` with `evaluate(request, settings)`.
+///
+/// Errors: the input is not a `ResourceList`, its `functionConfig` is not
+/// usable ([`settings_of`]), or the module fails.
+pub fn run(text: &str, evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>) -> Result<Answer> {
+    let documents = harden::read_documents(text)?;
+    let [list] = documents.as_slice() else {
+        bail!(
+            "expected one ResourceList on standard input, found {} documents",
+            documents.len()
+        );
+    };
+    if list["kind"] != "ResourceList"
+        || !list["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("config.kubernetes.io/")
+    {
+        bail!("expected a config.kubernetes.io ResourceList on standard input");
+    }
+    let settings = settings_of(&list["functionConfig"])?;
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    let located = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, manifest)| Located {
+            document: 0,
+            pointer: vec!["items".to_string(), index.to_string()],
+            manifest,
+        })
+        .collect();
+    let defaults = RequestDefaults {
+        operation: "CREATE",
+        namespace: "default",
+    };
+    let hardened = harden::harden(text, &documents, located, &defaults, &mut |request| {
+        evaluate(request, &settings)
+    })?;
+    let results = results(&hardened);
+    let failed = hardened.any_rejected();
+
+    let mut list = hardened.documents[0].clone();
+    if text.trim_start().starts_with('{') {
+        // JSON in, JSON out.
+        let existing = list["results"].as_array().cloned().unwrap_or_default();
+        list["results"] = Value::Array(existing.into_iter().chain(results).collect());
+        return Ok(Answer {
+            text: serde_json::to_string_pretty(&list)? + "\n",
+            failed,
+        });
+    }
+    let additions: Vec<Addition> = match list["results"].as_array() {
+        Some(existing) => results
+            .into_iter()
+            .enumerate()
+            .map(|(offset, result)| Addition {
+                document: 0,
+                path: vec!["results".to_string(), (existing.len() + offset).to_string()],
+                value: result,
+            })
+            .collect(),
+        None if results.is_empty() => Vec::new(),
+        None => vec![Addition {
+            document: 0,
+            path: vec!["results".to_string()],
+            value: Value::Array(results),
+        }],
+    };
+    let text = edit::write_additions(&hardened.text, &additions)?;
+    Ok(Answer { text, failed })
+}
+
+fn results(hardened: &Hardened) -> Vec<Value> {
+    let mut results = Vec::new();
+    for object in &hardened.objects {
+        let manifest = &object.located.manifest;
+        let mut reference = json!({
+            "apiVersion": manifest["apiVersion"],
+            "kind": manifest["kind"],
+            "name": manifest["metadata"]["name"],
+        });
+        if let Some(namespace) = manifest["metadata"]["namespace"].as_str() {
+            reference["namespace"] = json!(namespace);
+        }
+        let result = |message: &str, severity: &str| {
+            let mut result = json!({"message": message, "severity": severity, "resourceRef": reference});
+            if let Some(file) = source_file(manifest) {
+                result["file"] = file;
+            }
+            result
+        };
+        match &object.verdict {
+            Verdict::Rejected { message } => results.push(result(message, "error")),
+            Verdict::Fixed { warnings, added } => {
+                for (path, value) in added {
+                    let mut entry = result("added by deployment-hardening", "info");
+                    entry["field"] = json!({"path": path, "proposedValue": value});
+                    results.push(entry);
+                }
+                results.extend(warnings.iter().map(|warning| result(warning, "info")));
+            }
+            Verdict::Compliant { warnings } => results.extend(warnings.iter().map(|warning| result(warning, "info"))),
+            Verdict::Skipped => {}
+        }
+    }
+    results
+}
+
+/// The file an orchestrator read the item from, from the annotations
+/// kustomize and kpt set (`internal.config.kubernetes.io/path` and
+/// `index`, or their older `config.kubernetes.io/` names).
+fn source_file(manifest: &Value) -> Option<Value> {
+    let annotations = &manifest["metadata"]["annotations"];
+    let read = |name: &str| {
+        annotations[format!("internal.config.kubernetes.io/{name}")]
+            .as_str()
+            .or_else(|| annotations[format!("config.kubernetes.io/{name}")].as_str())
+    };
+    let path = read("path")?;
+    let mut file = json!({"path": path});
+    if let Some(index) = read("index").and_then(|index| index.parse::<u64>().ok()) {
+        file["index"] = json!(index);
+    }
+    Some(file)
+}
