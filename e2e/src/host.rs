@@ -80,7 +80,8 @@ impl PolicyModule {
                 path.display()
             )
         })?;
-        PolicyModule::from_bytes(&bytes).with_context(|| format!("{} is not a usable policy module", path.display()))
+        PolicyModule::build(&bytes, None, compilation_cache().as_deref())
+            .with_context(|| format!("{} is not a usable policy module", path.display()))
     }
 
     /// The freshly built module ([`default_module_path`]), or an error
@@ -89,6 +90,7 @@ impl PolicyModule {
         PolicyModule::load(&default_module_path()).context("run `make` first")
     }
 
+    /// Compiles `bytes` afresh, with no cache: what the benchmarks time.
     pub fn from_bytes(bytes: &[u8]) -> Result<PolicyModule> {
         PolicyModule::with_memory_limit(bytes, None)
     }
@@ -97,6 +99,10 @@ impl PolicyModule {
     /// capped: past the cap, growth fails and the guest traps, so a test
     /// under a cap proves the policy answers within it.
     pub fn with_memory_limit(bytes: &[u8], max_memory_bytes: Option<usize>) -> Result<PolicyModule> {
+        PolicyModule::build(bytes, max_memory_bytes, None)
+    }
+
+    fn build(bytes: &[u8], max_memory_bytes: Option<usize>, cache: Option<&Path>) -> Result<PolicyModule> {
         if !bytes.starts_with(WASM_MAGIC) {
             bail!("it is not a WebAssembly module (no \\0asm header)");
         }
@@ -104,9 +110,13 @@ impl PolicyModule {
             max_memory_size: max_memory_bytes,
             ..ResourceLimits::default()
         };
-        let pre = WasmtimeEngineProviderBuilder::new()
+        let mut builder = WasmtimeEngineProviderBuilder::new()
             .module_bytes(bytes)
-            .enable_resource_limits(limits)
+            .enable_resource_limits(limits);
+        if let Some(directory) = cache {
+            builder = builder.enable_cache(Some(directory));
+        }
+        let pre = builder
             .build_pre()
             .map_err(|error| anyhow::anyhow!("wasmtime cannot compile it: {error}"))?;
         Ok(PolicyModule { pre })
@@ -208,6 +218,22 @@ impl PolicyInstance {
 pub fn envelope(request: &Value, settings: &Value) -> Vec<u8> {
     // Serialising a `Value` cannot fail.
     serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap_or_default()
+}
+
+/// Where compiled modules are kept between runs, keyed by wasmtime on the
+/// module's bytes, its own version and its settings, so `fix` in a
+/// pre-commit hook does not compile the module on every commit:
+/// `$HARDENING_RUN_CACHE` (empty to turn it off), else
+/// `$XDG_CACHE_HOME/hardening-run`, else `~/.cache/hardening-run`.
+pub fn compilation_cache() -> Option<std::path::PathBuf> {
+    if let Some(directory) = std::env::var_os("HARDENING_RUN_CACHE") {
+        return (!directory.is_empty()).then(|| directory.into());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|directory| !directory.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
+    Some(base.join("hardening-run"))
 }
 
 /// Where the freshly built module is, so the runner works with no arguments

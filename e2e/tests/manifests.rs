@@ -1,0 +1,370 @@
+//! `fix`, `check`, `render` and the KRM function through their real
+//! contracts: the `hardening-run` binary with the real policy.wasm, files
+//! on disk, stdin and stdout, exit statuses.
+//!
+//! The golden files are `e2e/golden/*.yaml`, each fixed into
+//! `e2e/golden/expected/`; after a reviewed change of the policy or the
+//! writer, `BLESS=1 cargo test -p hardening-runner --test manifests`
+//! writes them again.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use hardening_runner::cases::e2e_dir;
+use hardening_runner::host::{self, PolicyInstance, PolicyModule};
+use hardening_runner::input::{self, RequestDefaults};
+use serde_json::{Value, json};
+
+fn policy_path() -> PathBuf {
+    std::fs::canonicalize(host::default_module_path()).expect("policy.wasm is built (make)")
+}
+
+/// Compiled once for all the runs of this suite.
+fn compilation_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache")
+}
+
+fn runner(arguments: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-run"))
+        .args(arguments)
+        .env("HARDENING_POLICY", policy_path())
+        .env("HARDENING_RUN_CACHE", compilation_cache())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn golden_inputs() -> Vec<PathBuf> {
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(e2e_dir().join("golden"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "yaml"))
+        .collect();
+    inputs.sort();
+    inputs
+}
+
+fn instance() -> PolicyInstance {
+    PolicyModule::load_built().unwrap().instantiate().unwrap()
+}
+
+/// Each object of `path` as the module answers it: its mutated object, or
+/// the object itself when accepted unchanged or rejected.
+fn objects_as_the_module_answers(instance: &PolicyInstance, path: &Path) -> Vec<Value> {
+    let defaults = RequestDefaults {
+        operation: "CREATE",
+        namespace: "default",
+    };
+    input::load(path, &defaults)
+        .unwrap()
+        .evaluations
+        .iter()
+        .map(|evaluation| {
+            let response = instance.validate(&evaluation.request, &json!({})).unwrap();
+            match &response["mutated_object"] {
+                Value::Null => evaluation.request["object"].clone(),
+                mutated => mutated.clone(),
+            }
+        })
+        .collect()
+}
+
+fn objects_in(path: &Path) -> Vec<Value> {
+    let defaults = RequestDefaults {
+        operation: "CREATE",
+        namespace: "default",
+    };
+    input::load(path, &defaults)
+        .unwrap()
+        .evaluations
+        .into_iter()
+        .map(|evaluation| evaluation.request["object"].clone())
+        .collect()
+}
+
+#[test]
+fn fix_writes_exactly_the_reviewed_files_and_a_second_fix_changes_nothing() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let instance = instance();
+    let work = tempfile::tempdir().unwrap();
+    let inputs = golden_inputs();
+    assert!(inputs.len() >= 8, "golden inputs went missing: {inputs:?}");
+    for input in inputs {
+        let name = input.file_name().unwrap().to_str().unwrap().to_string();
+        let copy = work.path().join(&name);
+        std::fs::copy(&input, &copy).unwrap();
+        let original = std::fs::read_to_string(&input).unwrap();
+
+        let first = runner(&["fix", copy.to_str().unwrap()], None);
+        let expected_status = if name.starts_with("rejected") { 1 } else { 0 };
+        assert_eq!(
+            first.status.code(),
+            Some(expected_status),
+            "{name}: {}{}",
+            text(&first.stdout),
+            text(&first.stderr)
+        );
+        let fixed = std::fs::read_to_string(&copy).unwrap();
+
+        let expected_path = e2e_dir().join("golden/expected").join(&name);
+        if bless {
+            std::fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
+            std::fs::write(&expected_path, &fixed).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|error| panic!("{}: {error}; BLESS=1 writes it", expected_path.display()));
+        assert_eq!(fixed, expected, "{name}: fix differs from the reviewed file");
+
+        // What the file now says is what the module answered.
+        if !name.starts_with("helm") {
+            assert_eq!(
+                objects_in(&copy),
+                objects_as_the_module_answers(&instance, &input),
+                "{name}"
+            );
+        } else {
+            assert_eq!(fixed, original, "{name}: a template must be left untouched");
+            assert!(
+                text(&first.stderr).contains("a template, not plain YAML"),
+                "{}",
+                text(&first.stderr)
+            );
+        }
+        if original.contains("\r\n") {
+            assert!(
+                !fixed.replace("\r\n", "").contains('\n'),
+                "{name}: a line without CR was written"
+            );
+        }
+
+        let second = runner(&["fix", copy.to_str().unwrap()], None);
+        assert_eq!(second.status.code(), Some(expected_status), "{name}");
+        assert_eq!(
+            std::fs::read_to_string(&copy).unwrap(),
+            fixed,
+            "{name}: the second fix changed it"
+        );
+        assert!(
+            !text(&second.stdout).contains("FIXED"),
+            "{name}: {}",
+            text(&second.stdout)
+        );
+    }
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("bare.yaml");
+    std::fs::copy(e2e_dir().join("../test-data/httpbin-bare.yaml"), &copy).unwrap();
+    let before = std::fs::read_to_string(&copy).unwrap();
+    let output = runner(&["fix", "--dry-run", copy.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), before);
+    let diff = text(&output.stdout);
+    assert!(diff.starts_with("--- a/"), "{diff}");
+    assert!(diff.contains("+          securityContext:"), "{diff}");
+    assert!(
+        !diff
+            .lines()
+            .any(|line| line.starts_with('-') && !line.starts_with("---")),
+        "{diff}"
+    );
+    assert!(text(&output.stderr).contains("WOULD FIX"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn check_exit_status_tells_compliant_fixable_and_rejected_apart() {
+    let golden = e2e_dir().join("golden");
+    let check = |name: &str| runner(&["check", golden.join(name).to_str().unwrap()], None);
+
+    let compliant = check("compliant.yaml");
+    assert_eq!(compliant.status.code(), Some(0), "{}", text(&compliant.stdout));
+
+    let fixable = check("four-space-indent.yaml");
+    assert_eq!(fixable.status.code(), Some(1));
+    let report = text(&fixable.stdout);
+    assert!(report.contains("FIXABLE"), "{report}");
+    assert!(
+        report.contains("spec.jobTemplate.spec.template.spec.securityContext.runAsNonRoot: not set"),
+        "the validate-mode message with field paths: {report}"
+    );
+
+    let rejected = check("rejected-and-fixable.yaml");
+    assert_eq!(rejected.status.code(), Some(1));
+    let report = text(&rejected.stdout);
+    assert!(
+        report.contains("REJECTED  ") && report.contains("Deployment default/legacy"),
+        "{report}"
+    );
+    assert!(report.contains("privileged: is true"), "{report}");
+    assert!(
+        report.contains("FIXABLE   ") && report.contains("Pod default/worker"),
+        "{report}"
+    );
+
+    let template = check("helm-template.yaml");
+    assert_eq!(template.status.code(), Some(0));
+    assert!(text(&template.stderr).contains("left untouched"));
+
+    let missing = check("no-such-file.yaml");
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn an_unwritable_file_is_reported_and_the_others_are_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().unwrap();
+    let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+    for name in ["a.yaml", "b.yaml", "c.yaml"] {
+        std::fs::write(work.path().join(name), &bare).unwrap();
+    }
+    let locked = work.path().join("b.yaml");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let output = runner(&["fix", work.path().to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("b.yaml: "), "{}", text(&output.stdout));
+    assert_eq!(std::fs::read_to_string(&locked).unwrap(), bare);
+    for fixed in ["a.yaml", "c.yaml"] {
+        let now = std::fs::read_to_string(work.path().join(fixed)).unwrap();
+        assert!(now.contains("readOnlyRootFilesystem: true"), "{fixed} was not fixed");
+    }
+}
+
+#[test]
+fn render_is_a_helm_post_renderer() {
+    let stream = std::fs::read_to_string(e2e_dir().join("golden/app-with-comments.yaml")).unwrap();
+    let output = runner(&["render"], Some(&stream));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let expected = std::fs::read_to_string(e2e_dir().join("golden/expected/app-with-comments.yaml")).unwrap();
+    assert_eq!(text(&output.stdout), expected, "render and fix write the same text");
+    // `-` is the same filter.
+    assert_eq!(runner(&["-"], Some(&stream)).stdout, output.stdout);
+
+    // All or nothing: a rejected object fails the install, with nothing on stdout.
+    let rejected = std::fs::read_to_string(e2e_dir().join("golden/rejected-and-fixable.yaml")).unwrap();
+    let output = runner(&["render"], Some(&rejected));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert!(text(&output.stderr).contains("privileged"), "{}", text(&output.stderr));
+
+    let output = runner(&["render"], Some("kind: [unclosed\n"));
+    assert_eq!(output.status.code(), Some(2));
+}
+
+fn resource_list(function_config: Value) -> String {
+    let items = std::fs::read_to_string(e2e_dir().join("golden/rejected-and-fixable.yaml")).unwrap();
+    let items: Vec<Value> = input::parse_documents(&items).unwrap();
+    let mut list = json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": items,
+    });
+    if !function_config.is_null() {
+        list["functionConfig"] = function_config;
+    }
+    serde_norway::to_string(&list).unwrap()
+}
+
+fn assert_result_shape(result: &Value) {
+    assert!(result["message"].is_string(), "{result}");
+    assert!(
+        ["error", "warning", "info"].contains(&result["severity"].as_str().unwrap_or_default()),
+        "{result}"
+    );
+    for field in ["apiVersion", "kind", "name"] {
+        assert!(result["resourceRef"][field].is_string(), "{result}");
+    }
+    if let Some(field) = result.get("field") {
+        assert!(field["path"].is_string(), "{result}");
+    }
+}
+
+#[test]
+fn the_krm_function_hardens_items_and_reports_results() {
+    let input = format!("# kept\n{}", resource_list(Value::Null));
+    let output = runner(&["krm"], Some(&input));
+    assert_eq!(output.status.code(), Some(1), "a rejected item fails the function");
+    let answer = text(&output.stdout);
+    assert!(answer.starts_with("# kept\n"), "comments are kept: {answer}");
+    let list: Value = serde_norway::from_str(&answer).unwrap();
+    assert_eq!(list["apiVersion"], "config.kubernetes.io/v1");
+    assert_eq!(list["kind"], "ResourceList");
+    // The rejected Deployment is as it was; the Pod is hardened.
+    assert_eq!(
+        list["items"][0]["spec"]["template"]["spec"]["containers"][0]["securityContext"],
+        json!({"privileged": true})
+    );
+    assert_eq!(list["items"][1]["spec"]["securityContext"]["runAsNonRoot"], json!(true));
+    let results = list["results"].as_array().unwrap();
+    results.iter().for_each(assert_result_shape);
+    let errors: Vec<&Value> = results.iter().filter(|result| result["severity"] == "error").collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["resourceRef"]["name"], "legacy");
+    assert!(
+        results
+            .iter()
+            .any(|result| result["field"]["path"] == "spec.securityContext"
+                && result["field"]["proposedValue"]["runAsNonRoot"] == json!(true))
+    );
+}
+
+#[test]
+fn the_krm_function_takes_its_settings_from_a_cluster_admission_policy() {
+    let policy = json!({
+        "apiVersion": "policies.kubewarden.io/v1",
+        "kind": "ClusterAdmissionPolicy",
+        "metadata": {"name": "deployment-hardening"},
+        "spec": {"module": "registry://example/deployment-hardening:v0.1.0", "settings": {"mode": "validate"}},
+    });
+    let input = resource_list(policy);
+    let output = runner(&["krm"], Some(&input));
+    assert_eq!(output.status.code(), Some(1));
+    let list: Value = serde_norway::from_str(&text(&output.stdout)).unwrap();
+    let given: Value = serde_norway::from_str(&input).unwrap();
+    assert_eq!(list["items"], given["items"], "validate mode changes no item");
+    let errors = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|result| result["severity"] == "error")
+        .count();
+    assert_eq!(errors, 2, "both items are rejected in validate mode");
+
+    let wrong = runner(
+        &["krm"],
+        Some(&resource_list(json!({"apiVersion": "v1", "kind": "Secret"}))),
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        text(&wrong.stderr).contains("functionConfig"),
+        "{}",
+        text(&wrong.stderr)
+    );
+}
+
+#[test]
+fn the_krm_binary_is_the_function_under_its_own_name() {
+    let input = resource_list(Value::Null);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-krm"))
+        .env("HARDENING_POLICY", policy_path())
+        .env("HARDENING_RUN_CACHE", compilation_cache())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.stdout, runner(&["krm"], Some(&input)).stdout);
+}
