@@ -11,7 +11,7 @@ MODULE      := $(TARGET_DIR)/$(WASM_TARGET)/policy/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
 EXAMPLES    := policy/examples/workloads/*.yaml
 
-.PHONY: all run test lint fmt bench fuzz e2e-requests e2e-kwctl e2e-kind artifacthub push wasm-target clean
+.PHONY: all run fix-example test lint fmt bench fuzz e2e-requests e2e-kwctl e2e-kind artifacthub push wasm-target clean
 
 all: policy.wasm
 
@@ -44,16 +44,26 @@ policy.wasm: wasm-target
 run: policy.wasm
 	$(RUNNER) --policy policy.wasm $(EXAMPLES)
 
+# What `hardening-run fix` would write into the bare httpbin, as a diff.
+fix-example: policy.wasm
+	$(RUNNER) fix --dry-run --policy policy.wasm policy/examples/workloads/httpbin-bare.yaml
+
 # Kubernetes schemas, offline, for the schema test of every mutated object.
 VENV                := .venv
 KUBERNETES_VALIDATE := $(VENV)/bin/kubernetes-validate
+
+# pre-commit, to run this repository's hooks (.pre-commit-hooks.yaml) for real.
+PRE_COMMIT          := $(VENV)/bin/pre-commit
 
 $(KUBERNETES_VALIDATE):
 	python3 -m venv '$(VENV)'
 	'$(VENV)/bin/pip' install --quiet 'kubernetes-validate==1.37.0'
 
-test: policy.wasm $(KUBERNETES_VALIDATE)
-	KUBERNETES_VALIDATE='$(abspath $(KUBERNETES_VALIDATE))' cargo test --workspace
+$(PRE_COMMIT): $(KUBERNETES_VALIDATE)
+	'$(VENV)/bin/pip' install --quiet 'pre-commit==4.3.0'
+
+test: policy.wasm $(KUBERNETES_VALIDATE) $(PRE_COMMIT)
+	KUBERNETES_VALIDATE='$(abspath $(KUBERNETES_VALIDATE))' PRE_COMMIT='$(abspath $(PRE_COMMIT))' cargo test --workspace
 
 BASELINE := $(TARGET_DIR)/$(WASM_TARGET)/policy/baseline_policy.wasm
 

@@ -368,3 +368,168 @@ fn the_krm_binary_is_the_function_under_its_own_name() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.stdout, runner(&["krm"], Some(&input)).stdout);
 }
+
+/// `policy/examples/kustomize` as kustomize would run it: the items it
+/// builds (namespace set by the kustomization) and `hardening.yaml` as the
+/// functionConfig, given to the program its annotation names.
+#[test]
+fn the_kustomize_example_runs_its_function_as_kustomize_would() {
+    let example = e2e_dir().join("../policy/examples/kustomize");
+    let read = |name: &str| -> Value {
+        serde_norway::from_str(&std::fs::read_to_string(example.join(name)).unwrap()).unwrap()
+    };
+    let kustomization = read("kustomization.yaml");
+    let function_config = read(kustomization["transformers"][0].as_str().unwrap());
+    let annotation = function_config["metadata"]["annotations"]["config.kubernetes.io/function"]
+        .as_str()
+        .unwrap();
+    let function: Value = serde_norway::from_str(annotation).unwrap();
+    assert_eq!(function["exec"]["path"], "./hardening-krm");
+
+    let mut items = Vec::new();
+    for resource in kustomization["resources"].as_array().unwrap() {
+        let mut item = read(resource.as_str().unwrap());
+        item["metadata"]["namespace"] = kustomization["namespace"].clone();
+        items.push(item);
+    }
+    let list = json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                      "items": items, "functionConfig": function_config});
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-krm"))
+        .env("HARDENING_POLICY", policy_path())
+        .env("HARDENING_RUN_CACHE", compilation_cache())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_norway::to_string(&list).unwrap().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let answer: Value = serde_norway::from_str(&text(&output.stdout)).unwrap();
+    let pod_spec = &answer["items"][0]["spec"]["template"]["spec"];
+    assert_eq!(pod_spec["securityContext"]["runAsNonRoot"], json!(true));
+    assert_eq!(
+        pod_spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+        json!(true)
+    );
+    assert!(
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|result| result["severity"] != "error")
+    );
+}
+
+/// `.pre-commit-hooks.yaml` names verbs the runner has, on YAML files.
+#[test]
+fn the_pre_commit_hooks_call_existing_verbs() {
+    let hooks: Value =
+        serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../.pre-commit-hooks.yaml")).unwrap()).unwrap();
+    let hooks = hooks.as_array().unwrap();
+    assert_eq!(hooks.len(), 2);
+    for hook in hooks {
+        for field in ["id", "name", "entry", "language", "files"] {
+            assert!(hook[field].is_string(), "{field} missing in {hook}");
+        }
+        let entry: Vec<&str> = hook["entry"].as_str().unwrap().split_whitespace().collect();
+        assert_eq!(entry[0], "hardening-run");
+        let help = runner(&[entry[1], "--help"], None);
+        assert_eq!(help.status.code(), Some(0), "{}", text(&help.stderr));
+        assert!(
+            text(&help.stdout).contains("FILE") || text(&help.stdout).contains("PATHS"),
+            "{}",
+            text(&help.stdout)
+        );
+    }
+}
+
+fn pre_commit() -> PathBuf {
+    let path = std::env::var_os("PRE_COMMIT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| e2e_dir().join("../.venv/bin/pre-commit"));
+    assert!(
+        path.is_file(),
+        "{} is missing: `make test` installs pre-commit into .venv",
+        path.display()
+    );
+    path
+}
+
+/// The hooks run by the real pre-commit (`try-repo` on this repository),
+/// in a repository holding one bare Deployment.
+#[test]
+fn pre_commit_runs_the_hooks_of_this_repository() {
+    let work = tempfile::tempdir().unwrap();
+    let repository = work.path().join("app");
+    std::fs::create_dir(&repository).unwrap();
+    let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+    std::fs::write(repository.join("deploy.yaml"), &bare).unwrap();
+    for arguments in [&["init", "-q"][..], &["add", "deploy.yaml"]] {
+        let git = Command::new("git")
+            .args(arguments)
+            .current_dir(&repository)
+            .status()
+            .unwrap();
+        assert!(git.success());
+    }
+    let runner_directory = Path::new(env!("CARGO_BIN_EXE_hardening-run")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        runner_directory.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let hook = |id: &str| {
+        Command::new(pre_commit())
+            .args([
+                "try-repo",
+                e2e_dir().join("..").to_str().unwrap(),
+                id,
+                "--files",
+                "deploy.yaml",
+            ])
+            .current_dir(&repository)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", work.path().join("pre-commit-home"))
+            .env("HARDENING_POLICY", policy_path())
+            .env("HARDENING_RUN_CACHE", compilation_cache())
+            .output()
+            .unwrap()
+    };
+
+    let check = hook("deployment-hardening-check");
+    let report = format!("{}{}", text(&check.stdout), text(&check.stderr));
+    assert_eq!(check.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("FIXABLE") && report.contains("runAsNonRoot: not set"),
+        "{report}"
+    );
+    assert_eq!(std::fs::read_to_string(repository.join("deploy.yaml")).unwrap(), bare);
+
+    let fix = hook("deployment-hardening-fix");
+    let report = format!("{}{}", text(&fix.stdout), text(&fix.stderr));
+    assert_eq!(
+        fix.status.code(),
+        Some(1),
+        "pre-commit fails a hook that changed files: {report}"
+    );
+    let fixed = std::fs::read_to_string(repository.join("deploy.yaml")).unwrap();
+    assert!(
+        fixed.starts_with(&bare[..bare.len() - 1]) && fixed.contains("readOnlyRootFilesystem: true"),
+        "{fixed}"
+    );
+
+    let again = hook("deployment-hardening-check");
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}{}",
+        text(&again.stdout),
+        text(&again.stderr)
+    );
+}
