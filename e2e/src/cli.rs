@@ -106,7 +106,13 @@ struct PolicyArgs {
 
     /// Settings as a YAML or JSON file: the policy's settings object, or a
     /// Kubewarden ClusterAdmissionPolicy whose spec.settings are taken.
-    #[arg(short, long, global = true, conflicts_with = "settings_json")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "HARDENING_SETTINGS",
+        conflicts_with = "settings_json"
+    )]
     settings: Option<PathBuf>,
 
     /// Settings as inline JSON, like kwctl's --settings-json.
@@ -456,15 +462,13 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     Ok(Status::Clean)
 }
 
-/// `krm`: settings come from the ResourceList's functionConfig, not from
+/// `krm`: the settings of the ResourceList's functionConfig, else those of
 /// `--settings`.
 fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
-    if args.settings.is_some() || args.settings_json.is_some() {
-        bail!("the KRM function takes its settings from the ResourceList's functionConfig");
-    }
     let text = read_stdin()?;
+    let fallback = read_settings(args)?;
     let mut policies: Vec<(Value, Policy)> = Vec::new();
-    let answer = krm::run(&text, &mut |request, settings| {
+    let answer = krm::run(&text, &fallback, &mut |request, settings| {
         if policies.iter().all(|(loaded, _)| loaded != settings) {
             policies.push((settings.clone(), Policy::load(args, settings.clone())?));
         }
@@ -504,7 +508,7 @@ fn read_settings(args: &PolicyArgs) -> Result<Value> {
         .as_str()
         .is_some_and(|api_version| api_version.starts_with("policies.kubewarden.io/"));
     if is_policy {
-        return krm::settings_of(&settings);
+        return krm::settings_of(&settings, &Value::Null);
     }
     Ok(settings)
 }

@@ -21,12 +21,12 @@ use crate::input::RequestDefaults;
 ///   policy file configures the function;
 /// - a `ConfigMap`: each `data` entry read as YAML (`mode: validate`,
 ///   `writablePaths: '["/tmp", "/var/run"]'`);
-/// - none: the policy's defaults.
+/// - none (`null`): `fallback`.
 ///
 /// Errors: any other kind, or a `ConfigMap` value that is not YAML.
-pub fn settings_of(function_config: &Value) -> Result<Value> {
+pub fn settings_of(function_config: &Value, fallback: &Value) -> Result<Value> {
     if function_config.is_null() {
-        return Ok(json!({}));
+        return Ok(fallback.clone());
     }
     let api_version = function_config["apiVersion"].as_str().unwrap_or_default();
     match function_config["kind"].as_str().unwrap_or_default() {
@@ -60,11 +60,12 @@ pub struct Answer {
     pub failed: bool,
 }
 
-/// Runs the function on `text` with `evaluate(request, settings)`.
+/// Runs the function on `text` with `evaluate(request, settings)`, the
+/// settings being the functionConfig's, else `fallback`.
 ///
 /// Errors: the input is not a `ResourceList`, its `functionConfig` is not
 /// usable ([`settings_of`]), or the module fails.
-pub fn run(text: &str, evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>) -> Result<Answer> {
+pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>) -> Result<Answer> {
     let documents = harden::read_documents(text)?;
     let [list] = documents.as_slice() else {
         bail!(
@@ -80,7 +81,7 @@ pub fn run(text: &str, evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>
     {
         bail!("expected a config.kubernetes.io ResourceList on standard input");
     }
-    let settings = settings_of(&list["functionConfig"])?;
+    let settings = settings_of(&list["functionConfig"], fallback)?;
     let items = list["items"].as_array().cloned().unwrap_or_default();
     let located = items
         .into_iter()

@@ -28,6 +28,7 @@ fn compilation_cache() -> PathBuf {
 fn runner(arguments: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-run"))
         .args(arguments)
+        .env_remove("HARDENING_SETTINGS")
         .env("HARDENING_POLICY", policy_path())
         .env("HARDENING_RUN_CACHE", compilation_cache())
         .stdin(Stdio::piped())
@@ -531,5 +532,60 @@ fn pre_commit_runs_the_hooks_of_this_repository() {
         "{}{}",
         text(&again.stdout),
         text(&again.stderr)
+    );
+}
+
+/// `helm-plugin/plugin.yaml` (Helm 4's post-renderer plugin) runs
+/// `hardening-run render` as Helm's subprocess runtime would: the rendered
+/// stream on stdin, the result on stdout, settings from the environment.
+#[test]
+fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
+    let plugin: Value =
+        serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../helm-plugin/plugin.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(plugin["type"], "postrenderer/v1");
+    assert_eq!(plugin["runtime"], "subprocess");
+    let command = &plugin["runtimeConfig"]["platformCommand"][0];
+    assert_eq!(command["command"], "hardening-run");
+    let arguments: Vec<&str> = command["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+
+    let stream = std::fs::read_to_string(e2e_dir().join("golden/list-of-workloads.yaml")).unwrap();
+    let rendered = runner(&arguments, Some(&stream));
+    assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
+    assert_eq!(
+        text(&rendered.stdout),
+        std::fs::read_to_string(e2e_dir().join("golden/expected/list-of-workloads.yaml")).unwrap()
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let settings = work.path().join("settings.yaml");
+    std::fs::write(&settings, "mode: validate\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-run"))
+        .args(&arguments)
+        .env("HARDENING_POLICY", policy_path())
+        .env("HARDENING_RUN_CACHE", compilation_cache())
+        .env("HARDENING_SETTINGS", &settings)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
+    let validated = child.wait_with_output().unwrap();
+    assert_eq!(
+        validated.status.code(),
+        Some(1),
+        "validate mode rejects the bare workloads"
+    );
+    assert!(validated.stdout.is_empty());
+    assert!(
+        text(&validated.stderr).contains("runAsNonRoot: not set"),
+        "{}",
+        text(&validated.stderr)
     );
 }
