@@ -20,7 +20,7 @@ use crate::input::RequestDefaults;
 ///   (`policies.kubewarden.io`): its `spec.settings`, so the cluster's own
 ///   policy file configures the function;
 /// - a `ConfigMap`: each `data` entry read as YAML (`mode: validate`,
-///   `writablePaths: '["/tmp", "/var/run"]'`);
+///   `readOnlyRootFilesystem: '{writablePaths: {paths: [/tmp, /var/run]}}'`);
 /// - none (`null`): `fallback`.
 ///
 /// Errors: any other kind, or a `ConfigMap` value that is not YAML.
@@ -185,4 +185,47 @@ fn source_file(manifest: &Value) -> Option<Value> {
         file["index"] = json!(index);
     }
     Some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_come_from_a_kubewarden_policy_or_a_config_map() {
+        let policy = json!({"apiVersion": "policies.kubewarden.io/v1", "kind": "AdmissionPolicy",
+                            "spec": {"settings": {"mode": "validate"}}});
+        assert_eq!(settings_of(&policy, &json!({})).unwrap(), json!({"mode": "validate"}));
+        let without = json!({"apiVersion": "policies.kubewarden.io/v1", "kind": "ClusterAdmissionPolicy", "spec": {}});
+        assert_eq!(settings_of(&without, &json!({"mode": "validate"})).unwrap(), json!({}));
+
+        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                                "data": {"mode": "validate", "readOnlyRootFilesystem": "{writablePaths: {paths: [/tmp, /var/run]}}"}});
+        assert_eq!(
+            settings_of(&config_map, &json!({})).unwrap(),
+            json!({"mode": "validate", "readOnlyRootFilesystem": {"writablePaths": {"paths": ["/tmp", "/var/run"]}}})
+        );
+        let broken = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"mode": "[unclosed"}});
+        assert!(settings_of(&broken, &json!({})).is_err());
+
+        assert_eq!(
+            settings_of(&Value::Null, &json!({"mode": "validate"})).unwrap(),
+            json!({"mode": "validate"})
+        );
+        let other = json!({"apiVersion": "example.com/v1", "kind": "Hardening"});
+        assert!(format!("{:#}", settings_of(&other, &json!({})).unwrap_err()).contains("example.com/v1/Hardening"));
+    }
+
+    #[test]
+    fn an_items_file_comes_from_the_orchestrators_annotations() {
+        let kustomize = json!({"metadata": {"annotations": {
+            "internal.config.kubernetes.io/path": "apps/web.yaml", "internal.config.kubernetes.io/index": "1"}}});
+        assert_eq!(
+            source_file(&kustomize),
+            Some(json!({"path": "apps/web.yaml", "index": 1}))
+        );
+        let older = json!({"metadata": {"annotations": {"config.kubernetes.io/path": "web.yaml"}}});
+        assert_eq!(source_file(&older), Some(json!({"path": "web.yaml"})));
+        assert_eq!(source_file(&json!({"metadata": {}})), None);
+    }
 }
