@@ -314,6 +314,14 @@ fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
         let outcome = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))
             .and_then(|text| {
+                if files::is_json(&text) {
+                    eprintln!(
+                        "SKIPPED   {}: JSON, left untouched (fix writes YAML; `hardening-run {}` shows the patch)",
+                        path.display(),
+                        path.display()
+                    );
+                    return Ok(None);
+                }
                 let Some(hardened) = harden_file(&policy, args, &path, &text)? else {
                     return Ok(None);
                 };

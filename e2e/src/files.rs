@@ -55,14 +55,25 @@ pub fn template_line(text: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
+/// Whether `text` is a JSON document (after a byte-order mark) rather than
+/// YAML. `fix` leaves JSON alone: an addition written in YAML's flow style
+/// would turn the file into YAML that only looks like JSON.
+pub fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text.trim_start_matches('\u{feff}')).is_ok()
+}
+
 /// Replaces `path` with `contents` atomically: written to a temporary file
 /// in the same directory (so the rename cannot cross file systems), with
 /// the original's permissions, flushed, then renamed over it. An
 /// interrupted run leaves either the old file or the new one.
 ///
+/// A symbolic link is followed: the file it points to is replaced, and the
+/// link stays a link.
+///
 /// Errors: the directory is not writable, or the rename fails; `path` is
 /// then untouched.
 pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
+    let path = &std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
     let directory = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -133,5 +144,26 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o440)).unwrap();
         assert!(write_atomically(&path, "newer\n").is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_link_stays_a_link_and_its_target_is_written() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("real.yaml");
+        let link = root.path().join("link.yaml");
+        std::fs::write(&target, "old\n").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomically(&link, "new\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn json_is_told_from_yaml() {
+        assert!(is_json("\u{feff}  {\"kind\": \"Pod\"}"));
+        assert!(is_json("[]"));
+        assert!(!is_json("# {\nkind: Pod\n"));
+        assert!(!is_json("{kind: Pod}"), "flow-style YAML");
+        assert!(!is_json("kind: Pod\n"));
     }
 }

@@ -11,7 +11,6 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 use json_patch::PatchOperation;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::edit::{self, Addition};
@@ -82,7 +81,7 @@ pub fn read_documents(text: &str) -> Result<Vec<Value>> {
     let file = yaml_edit::YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
     let mut documents = Vec::new();
     for document in file.documents() {
-        let value = Value::deserialize(serde_norway::Deserializer::from_str(&document.to_string()))
+        let value = input::read_document(serde_norway::Deserializer::from_str(&document.to_string()))
             .context("a document does not read on its own")?;
         documents.push(value);
     }

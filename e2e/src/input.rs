@@ -54,12 +54,21 @@ pub fn load(path: &Path, defaults: &RequestDefaults) -> Result<Inputs> {
 pub fn parse_documents(text: &str) -> Result<Vec<Value>> {
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(text) {
-        let value = Value::deserialize(document)?;
+        let value = read_document(document)?;
         if !value.is_null() {
             documents.push(value);
         }
     }
     Ok(documents)
+}
+
+/// One YAML document as kubectl reads it: merge keys (`<<: *base`)
+/// resolved, as sigs.k8s.io/yaml's YAML parser (go-yaml) resolves them,
+/// instead of being read as a key named `<<`.
+pub fn read_document(document: serde_norway::Deserializer) -> Result<Value> {
+    let mut yaml = serde_norway::Value::deserialize(document)?;
+    yaml.apply_merge()?;
+    Ok(serde_json::to_value(yaml)?)
 }
 
 fn classify(document: Value, defaults: &RequestDefaults, inputs: &mut Inputs) -> Result<()> {
@@ -225,6 +234,19 @@ mod tests {
             "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n",
         );
         assert_eq!(inputs.evaluations.len(), 2);
+    }
+
+    #[test]
+    fn merge_keys_are_resolved_as_kubectl_resolves_them() {
+        let documents = parse_documents(
+            "base: &base {image: app, securityContext: {runAsUser: 1}}\n\
+             container: {<<: *base, name: web, securityContext: {runAsUser: 2}}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            documents[0]["container"],
+            json!({"image": "app", "securityContext": {"runAsUser": 2}, "name": "web"})
+        );
     }
 
     #[test]
