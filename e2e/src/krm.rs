@@ -153,7 +153,15 @@ fn results(hardened: &Hardened) -> Vec<Value> {
             result
         };
         match &object.verdict {
-            Verdict::Rejected { message } => results.push(result(message, "error")),
+            Verdict::Rejected { message } => {
+                for (path, problem) in violations(message) {
+                    let mut entry = result(problem, "error");
+                    if let Some(path) = path {
+                        entry["field"] = json!({"path": path});
+                    }
+                    results.push(entry);
+                }
+            }
             Verdict::Fixed { warnings, added } => {
                 for (path, value) in added {
                     let mut entry = result("added by deployment-hardening", "info");
@@ -167,6 +175,26 @@ fn results(hardened: &Hardened) -> Vec<Value> {
         }
     }
     results
+}
+
+/// Each violation of a rejection with its field path: the module lists
+/// them one per line as `- <path>: <problem>; <fix>` under a heading. A
+/// message of another shape (a malformed object) is one violation without
+/// a path.
+fn violations(message: &str) -> Vec<(Option<&str>, &str)> {
+    let listed: Vec<(Option<&str>, &str)> = message
+        .lines()
+        .filter_map(|line| line.strip_prefix("- "))
+        .map(|line| match line.split_once(": ") {
+            Some((path, problem)) if !path.contains(' ') => (Some(path), problem),
+            _ => (None, line),
+        })
+        .collect();
+    if listed.is_empty() {
+        vec![(None, message)]
+    } else {
+        listed
+    }
 }
 
 /// The file an orchestrator read the item from, from the annotations
@@ -214,6 +242,24 @@ mod tests {
         );
         let other = json!({"apiVersion": "example.com/v1", "kind": "Hardening"});
         assert!(format!("{:#}", settings_of(&other, &json!({})).unwrap_err()).contains("example.com/v1/Hardening"));
+    }
+
+    #[test]
+    fn a_rejection_becomes_one_result_per_violation_with_its_path() {
+        let message = "deployment-hardening: Pod default/p is not compliant (2 problems):\n\
+                       - spec.securityContext.runAsNonRoot: not set; set it to true\n\
+                       - … and 1 more";
+        assert_eq!(
+            violations(message),
+            [
+                (Some("spec.securityContext.runAsNonRoot"), "not set; set it to true"),
+                (None, "… and 1 more")
+            ]
+        );
+        assert_eq!(
+            violations("the object is not a Pod"),
+            [(None, "the object is not a Pod")]
+        );
     }
 
     #[test]
