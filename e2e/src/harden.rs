@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::edit::{self, Addition};
 use crate::input::{self, RequestDefaults};
+use crate::render::Answer;
 
 /// A manifest inside a text: which document, and where in it (`[]` for
 /// the document itself, `["items", "2"]` for an item of a `List`).
@@ -139,8 +140,11 @@ pub fn harden(
         let verdict = if input::is_evaluated(&request) {
             let response = evaluate(&request)?;
             let verdict = verdict_of(&located, &response, &mut additions).with_context(|| label.clone())?;
-            if let Value::Object(_) = &response["mutated_object"] {
-                *pointer_mut(&mut expected[located.document], &located.pointer)? = response["mutated_object"].clone();
+            if let Answer::Accepted {
+                mutated: Some(mutated), ..
+            } = Answer::read(&response)
+            {
+                *pointer_mut(&mut expected[located.document], &located.pointer)? = mutated.clone();
             }
             verdict
         } else {
@@ -172,21 +176,17 @@ pub fn harden(
 }
 
 fn verdict_of(located: &Located, response: &Value, additions: &mut Vec<Addition>) -> Result<Verdict> {
-    let warnings: Vec<String> = response["warnings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect();
-    if response["accepted"] != Value::Bool(true) {
-        let message = response["message"].as_str().unwrap_or("(no message)").to_string();
-        return Ok(Verdict::Rejected { message });
-    }
-    let mutated = &response["mutated_object"];
-    if mutated.is_null() {
-        return Ok(Verdict::Compliant { warnings });
-    }
+    let (warnings, mutated) = match Answer::read(response) {
+        Answer::Rejected { message } => return Ok(Verdict::Rejected { message }),
+        Answer::Accepted {
+            warnings,
+            mutated: None,
+        } => return Ok(Verdict::Compliant { warnings }),
+        Answer::Accepted {
+            warnings,
+            mutated: Some(mutated),
+        } => (warnings, mutated),
+    };
     let mut added = Vec::new();
     for operation in json_patch::diff(&located.manifest, mutated).0 {
         let (path, value) = match operation {

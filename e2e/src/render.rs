@@ -22,10 +22,24 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
-    /// Reads a ValidationResponse; a mutation is diffed against the request's
-    /// object the way Kubewarden's policy-server does, with `json-patch`.
-    pub fn from_response(request: &Value, response: &Value) -> Outcome {
+/// The parts of a ValidationResponse (the SDK's shape) a verdict is made of.
+pub enum Answer<'a> {
+    Rejected {
+        message: String,
+    },
+    Accepted {
+        warnings: Vec<String>,
+        /// The whole object as the policy returns it, when it mutated it.
+        mutated: Option<&'a Value>,
+    },
+}
+
+impl<'a> Answer<'a> {
+    pub fn read(response: &'a Value) -> Answer<'a> {
+        if response["accepted"] != Value::Bool(true) {
+            let message = response["message"].as_str().unwrap_or("(no message)").to_string();
+            return Answer::Rejected { message };
+        }
         let warnings = response["warnings"]
             .as_array()
             .into_iter()
@@ -33,13 +47,25 @@ impl Outcome {
             .filter_map(Value::as_str)
             .map(str::to_string)
             .collect();
-        if response["accepted"] != Value::Bool(true) {
-            let message = response["message"].as_str().unwrap_or("(no message)").to_string();
-            return Outcome::Rejected { message };
-        }
-        match &response["mutated_object"] {
-            Value::Null => Outcome::Accepted { warnings },
-            mutated => Outcome::Mutated {
+        let mutated = Some(&response["mutated_object"]).filter(|mutated| !mutated.is_null());
+        Answer::Accepted { warnings, mutated }
+    }
+}
+
+impl Outcome {
+    /// Reads a ValidationResponse; a mutation is diffed against the request's
+    /// object the way Kubewarden's policy-server does, with `json-patch`.
+    pub fn from_response(request: &Value, response: &Value) -> Outcome {
+        match Answer::read(response) {
+            Answer::Rejected { message } => Outcome::Rejected { message },
+            Answer::Accepted {
+                warnings,
+                mutated: None,
+            } => Outcome::Accepted { warnings },
+            Answer::Accepted {
+                warnings,
+                mutated: Some(mutated),
+            } => Outcome::Mutated {
                 warnings,
                 patch: patch(&request["object"], mutated),
                 diff: readable_diff(&request["object"], mutated),

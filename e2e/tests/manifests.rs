@@ -26,18 +26,32 @@ fn compilation_cache() -> PathBuf {
 }
 
 fn runner(arguments: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-run"))
+    run(
+        env!("CARGO_BIN_EXE_hardening-run"),
+        arguments,
+        stdin.unwrap_or_default(),
+        &[],
+    )
+}
+
+/// `program` with the built module, `stdin` on its standard input, and
+/// `environment` on top of the suite's.
+fn run(program: &str, arguments: &[&str], stdin: &str, environment: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(program);
+    command
         .args(arguments)
         .env_remove("HARDENING_SETTINGS")
         .env("HARDENING_POLICY", policy_path())
         .env("HARDENING_RUN_CACHE", compilation_cache())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    for (name, value) in environment {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
     drop(input);
     child.wait_with_output().unwrap()
 }
@@ -346,10 +360,19 @@ fn the_krm_function_takes_its_settings_from_a_cluster_admission_policy() {
         .filter(|result| result["severity"] == "error")
         .collect();
     for name in ["legacy", "worker"] {
-        let about = errors.iter().filter(|result| result["resourceRef"]["name"] == name).count();
-        assert!(about > 5, "each violation of {name} is a result in validate mode: {errors:?}");
+        let about = errors
+            .iter()
+            .filter(|result| result["resourceRef"]["name"] == name)
+            .count();
+        assert!(
+            about > 5,
+            "each violation of {name} is a result in validate mode: {errors:?}"
+        );
     }
-    assert!(errors.iter().all(|result| result["field"]["path"].is_string()), "{errors:?}");
+    assert!(
+        errors.iter().all(|result| result["field"]["path"].is_string()),
+        "{errors:?}"
+    );
 
     let wrong = runner(
         &["krm"],
@@ -366,15 +389,7 @@ fn the_krm_function_takes_its_settings_from_a_cluster_admission_policy() {
 #[test]
 fn the_krm_binary_is_the_function_under_its_own_name() {
     let input = resource_list(Value::Null);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-krm"))
-        .env("HARDENING_POLICY", policy_path())
-        .env("HARDENING_RUN_CACHE", compilation_cache())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = run(env!("CARGO_BIN_EXE_hardening-krm"), &[], &input, &[]);
     assert_eq!(output.stdout, runner(&["krm"], Some(&input)).stdout);
 }
 
@@ -403,21 +418,12 @@ fn the_kustomize_example_runs_its_function_as_kustomize_would() {
     }
     let list = json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
                       "items": items, "functionConfig": function_config});
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-krm"))
-        .env("HARDENING_POLICY", policy_path())
-        .env("HARDENING_RUN_CACHE", compilation_cache())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_norway::to_string(&list).unwrap().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = run(
+        env!("CARGO_BIN_EXE_hardening-krm"),
+        &[],
+        &serde_norway::to_string(&list).unwrap(),
+        &[],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let answer: Value = serde_norway::from_str(&text(&output.stdout)).unwrap();
     let pod_spec = &answer["items"][0]["spec"]["template"]["spec"];
@@ -573,18 +579,12 @@ fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
     let work = tempfile::tempdir().unwrap();
     let settings = work.path().join("settings.yaml");
     std::fs::write(&settings, "mode: validate\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-run"))
-        .args(&arguments)
-        .env("HARDENING_POLICY", policy_path())
-        .env("HARDENING_RUN_CACHE", compilation_cache())
-        .env("HARDENING_SETTINGS", &settings)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
-    let validated = child.wait_with_output().unwrap();
+    let validated = run(
+        env!("CARGO_BIN_EXE_hardening-run"),
+        &arguments,
+        &stream,
+        &[("HARDENING_SETTINGS", settings.as_path())],
+    );
     assert_eq!(
         validated.status.code(),
         Some(1),
