@@ -74,16 +74,18 @@ fn instance() -> PolicyInstance {
     PolicyModule::load_built().unwrap().instantiate().unwrap()
 }
 
-/// Each object of `path` as the module answers it: its mutated object, or
-/// the object itself when accepted unchanged or rejected.
-fn objects_as_the_module_answers(instance: &PolicyInstance, path: &Path) -> Vec<Value> {
+fn evaluations(path: &Path) -> Vec<input::Evaluation> {
     let defaults = RequestDefaults {
         operation: "CREATE",
         namespace: "default",
     };
-    input::load(path, &defaults)
-        .unwrap()
-        .evaluations
+    input::load(path, &defaults).unwrap().evaluations
+}
+
+/// Each object of `path` as the module answers it: its mutated object, or
+/// the object itself when accepted unchanged or rejected.
+fn objects_as_the_module_answers(instance: &PolicyInstance, path: &Path) -> Vec<Value> {
+    evaluations(path)
         .iter()
         .map(|evaluation| {
             let response = instance.validate(&evaluation.request, &json!({})).unwrap();
@@ -96,13 +98,7 @@ fn objects_as_the_module_answers(instance: &PolicyInstance, path: &Path) -> Vec<
 }
 
 fn objects_in(path: &Path) -> Vec<Value> {
-    let defaults = RequestDefaults {
-        operation: "CREATE",
-        namespace: "default",
-    };
-    input::load(path, &defaults)
-        .unwrap()
-        .evaluations
+    evaluations(path)
         .into_iter()
         .map(|evaluation| evaluation.request["object"].clone())
         .collect()
