@@ -124,23 +124,77 @@ impl Tally {
 
 /// `text` with every addition written in, in order.
 ///
+/// The text is parsed once: each addition is placed as a numbered
+/// placeholder scalar, the tree is printed once, and each placeholder is
+/// replaced by its value in one pass, so the cost grows with the text and
+/// the additions, not with their product.
+///
 /// Errors (the text is then left to the caller unchanged): a path that
 /// does not lead to an existing mapping or sequence of the document, that
 /// passes through an alias or a tagged node (an edit there would change
 /// what the anchor's other users read), a sequence index other than its
 /// length, or a key that is there with a non-empty value.
 pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
-    let style = Style::of(text);
-    let placeholder = unused_placeholder(text);
-    let mut text = text.to_string();
-    for addition in additions {
-        text = write_one(&text, addition, &placeholder, style)
-            .with_context(|| format!("cannot add /{}", addition.path.join("/")))?;
+    if additions.is_empty() {
+        return Ok(text.to_string());
     }
-    Ok(text)
+    let style = Style::of(text);
+    let stem = unused_stem(text);
+    let file = YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("yaml-edit cannot read it: {error}"))?;
+    let mut placed = Vec::with_capacity(additions.len());
+    for (index, addition) in additions.iter().enumerate() {
+        let place = place(&file, addition, &format!("{stem}{index}end"))
+            .with_context(|| format!("cannot add /{}", addition.path.join("/")))?;
+        placed.push(place);
+    }
+    let edited = file.to_string();
+    let newline = if edited.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut out = String::with_capacity(edited.len() + additions.len() * 64);
+    let mut written = vec![false; additions.len()];
+    let mut cursor = 0;
+    while let Some(offset) = edited[cursor..].find(stem.as_str()) {
+        let at = cursor + offset;
+        let digits = &edited[at + stem.len()..];
+        let digits = &digits[..digits.bytes().take_while(u8::is_ascii_digit).count()];
+        let end = at + stem.len() + digits.len() + "end".len();
+        let index: usize = digits.parse().context("yaml-edit changed a placeholder")?;
+        if index >= additions.len() || written[index] || !edited[..end].ends_with("end") {
+            bail!("yaml-edit wrote a value twice or changed it");
+        }
+        written[index] = true;
+        out.push_str(&edited[cursor..at]);
+        cursor = end;
+        let quoted = edited[..at].ends_with('"') && edited[end..].starts_with('"');
+        if quoted {
+            // A flow collection written as JSON (quoted keys): yaml-edit
+            // quoted the placeholder like its neighbours, and the value is
+            // written as JSON too, so a JSON file stays JSON.
+            out.pop();
+            cursor += 1;
+            out.push_str(&serde_json::to_string(&additions[index].value)?);
+        } else if placed[index].flow {
+            out.push_str(&render_flow(&additions[index].value));
+        } else {
+            let line_start = edited[..at].rfind('\n').map_or(0, |newline| newline + 1);
+            out.truncate(out.len() - (at - line_start));
+            out.push_str(&render_in_block(
+                &edited[line_start..at],
+                &additions[index].value,
+                placed[index].in_sequence,
+                style,
+                newline,
+            ));
+        }
+    }
+    out.push_str(&edited[cursor..]);
+    if written.contains(&false) {
+        bail!("yaml-edit did not write every value");
+    }
+    Ok(out)
 }
 
-fn unused_placeholder(text: &str) -> String {
+/// A prefix found nowhere in `text`, for the placeholders.
+fn unused_stem(text: &str) -> String {
     (0..)
         .map(|attempt| format!("hardening{attempt}placeholder"))
         .find(|candidate| !text.contains(candidate.as_str()))
@@ -178,17 +232,16 @@ impl Parent {
             }
         }
     }
-
-    fn is_flow(&self) -> bool {
-        match self {
-            Parent::Mapping(mapping) => mapping.is_flow_style(),
-            Parent::Sequence(sequence) => sequence.is_flow_style(),
-        }
-    }
 }
 
-fn write_one(text: &str, addition: &Addition, placeholder: &str, style: Style) -> Result<String> {
-    let file = YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("yaml-edit cannot read it: {error}"))?;
+/// Where a placeholder went: in a flow collection or a block one, as a
+/// mapping value or a sequence item.
+struct Placed {
+    flow: bool,
+    in_sequence: bool,
+}
+
+fn place(file: &YamlFile, addition: &Addition, placeholder: &str) -> Result<Placed> {
     let document = file
         .documents()
         .nth(addition.document)
@@ -202,7 +255,6 @@ fn write_one(text: &str, addition: &Addition, placeholder: &str, style: Style) -
     for token in ancestors {
         parent = Parent::of(parent.child(token)?)?;
     }
-    let flow = parent.is_flow();
     match &parent {
         Parent::Mapping(mapping) => {
             if let Some(present) = mapping.get(last.as_str()) {
@@ -214,6 +266,10 @@ fn write_one(text: &str, addition: &Addition, placeholder: &str, style: Style) -
                 }
             }
             mapping.set(last.as_str(), placeholder);
+            Ok(Placed {
+                flow: mapping.is_flow_style(),
+                in_sequence: false,
+            })
         }
         Parent::Sequence(sequence) => {
             let index: usize = last.parse().with_context(|| format!("{last:?} is not an index"))?;
@@ -221,52 +277,36 @@ fn write_one(text: &str, addition: &Addition, placeholder: &str, style: Style) -
                 bail!("only items at the end of a sequence are added, not at {index}");
             }
             sequence.push(placeholder);
+            Ok(Placed {
+                flow: sequence.is_flow_style(),
+                in_sequence: true,
+            })
         }
     }
-    let edited = file.to_string();
-    let Some(at) = edited.find(placeholder) else {
-        bail!("yaml-edit did not write the value");
-    };
-    if edited[at + placeholder.len()..].contains(placeholder) {
-        bail!("yaml-edit wrote the value twice");
-    }
-    let end = at + placeholder.len();
-    if flow {
-        return Ok(format!(
-            "{}{}{}",
-            &edited[..at],
-            render_flow(&addition.value),
-            &edited[end..]
-        ));
-    }
-    // The placeholder's line, up to it: `key: ` or `- `, indented.
-    let line_start = edited[..at].rfind('\n').map_or(0, |newline| newline + 1);
-    let written = &edited[line_start..at];
+}
+
+/// The lines that replace a block line `written` + placeholder, where
+/// `written` is `key: ` or `- `, indented.
+fn render_in_block(written: &str, value: &Value, in_sequence: bool, style: Style, newline: &str) -> String {
     let column = written.len() - written.trim_start_matches(' ').len();
-    let newline = if edited.contains("\r\n") { "\r\n" } else { "\n" };
     let mut lines = Vec::new();
-    match (&parent, &addition.value) {
+    match (in_sequence, value) {
         // The item is rendered whole, its own dash included, in place of
         // yaml-edit's `- `.
-        (Parent::Sequence(_), item) => render_item(item, column, style, &mut lines),
-        (Parent::Mapping(_), Value::Object(fields)) if !fields.is_empty() => {
+        (true, item) => render_item(item, column, style, &mut lines),
+        (false, Value::Object(fields)) if !fields.is_empty() => {
             lines.push(written.trim_end().to_string());
             render_mapping(fields, column + style.indent, style, &mut lines);
         }
-        (Parent::Mapping(_), Value::Array(items)) if !items.is_empty() => {
+        (false, Value::Array(items)) if !items.is_empty() => {
             lines.push(written.trim_end().to_string());
             for item in items {
                 render_item(item, column + style.sequence_indent, style, &mut lines);
             }
         }
-        (Parent::Mapping(_), scalar) => lines.push(format!("{written}{}", render_flow(scalar))),
+        (false, scalar) => lines.push(format!("{written}{}", render_flow(scalar))),
     }
-    Ok(format!(
-        "{}{}{}",
-        &edited[..line_start],
-        lines.join(newline),
-        &edited[end..]
-    ))
+    lines.join(newline)
 }
 
 /// A non-empty mapping as block lines whose keys start at `column`.
@@ -325,24 +365,48 @@ pub fn render_flow(value: &Value) -> String {
     }
 }
 
-/// A scalar as YAML writes it plainly where that reads back the same
-/// (`100m`, `/tmp`, `RuntimeDefault`), quoted where it would not (`"10001"`
-/// as a string), and JSON-quoted where a flow collection's `,[]{}` or a
-/// line break would end it.
+/// A scalar as YAML writes it plainly where every YAML reader reads it back
+/// as the same string (`100m`, `/tmp`, `RuntimeDefault`), and JSON-quoted
+/// where one would not: where YAML 1.2 (this runner's parser) would read
+/// another type (`"10001"`), where YAML 1.1 would (`"no"`, `"on"`, `"12_30"`:
+/// kubectl's parser, go-yaml, reads those as a boolean and a number, and a
+/// label value must be a string), and where a flow collection's `,[]{}` or
+/// a line break would end it.
 fn render_scalar(scalar: &Value, flow: bool) -> String {
     let Value::String(text) = scalar else {
         return scalar.to_string();
     };
     let plain = serde_norway::to_string(scalar).unwrap_or_default();
     let plain = plain.trim_end_matches('\n');
-    let needs_json = plain.is_empty()
-        || plain.contains('\n')
-        || (flow && plain.contains([',', '[', ']', '{', '}', ':', '#']) && !plain.starts_with(['\'', '"']));
-    if needs_json {
-        Value::String(text.clone()).to_string()
-    } else {
+    let plain_reads_back = plain == text && is_plain_in_yaml_1_1(text);
+    let ends_a_flow = flow && text.contains([',', '[', ']', '{', '}', ':', '#']);
+    if plain_reads_back && !ends_a_flow {
         plain.to_string()
+    } else {
+        scalar.to_string()
     }
+}
+
+/// Whether YAML 1.1 (go-yaml v2, which kubectl uses) reads `text`, written
+/// plainly, as a string: not one of its booleans or nulls, not `=` or `<<`,
+/// and not number-like. Text starting with a digit, a sign or a dot is
+/// taken as number-like, except a Kubernetes quantity with a unit suffix
+/// (`100m`, `128Mi`), which no YAML reads as a number.
+fn is_plain_in_yaml_1_1(text: &str) -> bool {
+    const WORDS: [&str; 26] = [
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+        "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~",
+    ];
+    if WORDS.contains(&text) || text == "=" || text == "<<" || text.is_empty() {
+        return false;
+    }
+    if !text.starts_with(|first: char| first.is_ascii_digit() || "+-.".contains(first)) {
+        return true;
+    }
+    let number = text.trim_end_matches(|last: char| last.is_ascii_alphabetic());
+    let suffix = &text[number.len()..];
+    const UNITS: [&str; 13] = ["m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()) && UNITS.contains(&suffix)
 }
 
 #[cfg(test)]
@@ -424,15 +488,64 @@ mod tests {
     }
 
     #[test]
-    fn strings_that_read_as_other_types_are_quoted() {
-        let out = written(
-            "a: {}\n",
-            &[add("a/b", json!({"user": "10001", "on": "true", "cpu": "100m"}))],
-        );
+    fn strings_that_yaml_1_1_or_1_2_would_read_as_other_types_are_quoted() {
+        let labels = json!({"user": "10001", "on": "true", "canary": "no", "yes": "No", "time": "12_30",
+                            "sign": "=", "version": "1.5", "cpu": "100m", "memory": "128Mi", "app": "web"});
+        let out = written("a:\n  x: 1\n", &[add("a/b", labels.clone())]);
         let back: Value = serde_norway::from_str(&out).unwrap();
+        assert_eq!(back["a"]["b"], labels);
+        for quoted in [
+            r#""10001""#,
+            r#""true""#,
+            r#""no""#,
+            r#""yes": "No""#,
+            r#""12_30""#,
+            r#""=""#,
+            r#""1.5""#,
+        ] {
+            assert!(out.contains(quoted), "{quoted} in {out}");
+        }
+        for plain in ["cpu: 100m", "memory: 128Mi", "app: web"] {
+            assert!(out.contains(plain), "{plain} in {out}");
+        }
+    }
+
+    #[test]
+    fn a_json_file_stays_json() {
+        let text = "{\"spec\": {\"containers\": [{\"name\": \"c\"}]}}\n";
+        let out = written(
+            text,
+            &[
+                add(
+                    "spec/containers/0/securityContext",
+                    json!({"capabilities": {"drop": ["ALL"]}}),
+                ),
+                add("spec/volumes", json!([{"name": "tmp", "emptyDir": {}}])),
+            ],
+        );
+        let back: Value = serde_json::from_str(&out).unwrap_or_else(|error| panic!("{error}: {out}"));
         assert_eq!(
             back,
-            json!({"a": {"b": {"user": "10001", "on": "true", "cpu": "100m"}}})
+            json!({"spec": {"containers": [{"name": "c", "securityContext": {"capabilities": {"drop": ["ALL"]}}}],
+                            "volumes": [{"name": "tmp", "emptyDir": {}}]}})
+        );
+    }
+
+    #[test]
+    fn a_thousand_documents_are_edited_in_one_parse() {
+        let document = "kind: Pod\nspec:\n  containers:\n    - name: c\n";
+        let text = document.to_string() + &format!("---\n{document}").repeat(999);
+        let additions: Vec<Addition> = (0..1000)
+            .map(|document| Addition {
+                document,
+                path: vec!["spec".into(), "securityContext".into()],
+                value: json!({"runAsNonRoot": true}),
+            })
+            .collect();
+        let out = written(&text, &additions);
+        assert_eq!(
+            out.matches("  securityContext:\n    runAsNonRoot: true\n").count(),
+            1000
         );
     }
 
