@@ -14,7 +14,7 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -257,7 +257,7 @@ fn evaluate(cli: &Cli) -> Result<Status> {
     if cli.evaluate.output == Output::Request {
         for path in &cli.evaluate.inputs {
             for evaluation in input::load(path, &defaults)?.evaluations {
-                println!("{}", serde_json::to_string_pretty(&evaluation.request)?);
+                emit(&format!("{}\n", serde_json::to_string_pretty(&evaluation.request)?));
             }
         }
         return Ok(Status::Clean);
@@ -268,7 +268,7 @@ fn evaluate(cli: &Cli) -> Result<Status> {
         let inputs = input::load(path, &defaults)?;
         for skipped in &inputs.skipped {
             if cli.evaluate.output == Output::Text {
-                println!("SKIPPED   {} ({})", skipped.label, skipped.reason);
+                emit(&format!("SKIPPED   {} ({})\n", skipped.label, skipped.reason));
             }
         }
         for evaluation in &inputs.evaluations {
@@ -278,8 +278,8 @@ fn evaluate(cli: &Cli) -> Result<Status> {
                 status = Status::Rejected;
             }
             match cli.evaluate.output {
-                Output::Text => print!("{}", render::text(&evaluation.label, &outcome)),
-                Output::Json | Output::Request => println!("{response}"),
+                Output::Text => emit(&render::text(&evaluation.label, &outcome)),
+                Output::Json | Output::Request => emit(&format!("{response}\n")),
             }
         }
     }
@@ -287,10 +287,17 @@ fn evaluate(cli: &Cli) -> Result<Status> {
     Ok(status)
 }
 
-/// One file through the policy; `None` when it was left alone (a
-/// template), after saying why.
-fn harden_file(policy: &Policy, args: &PolicyArgs, path: &std::path::Path, text: &str) -> Result<Option<Hardened>> {
-    if let Some(line) = files::template_line(text) {
+/// A manifest file's documents and manifests, or `None` when it is a
+/// template and is left alone, after saying why. A file is a template when
+/// it has a template marker and either does not read as YAML or sits in a
+/// Helm chart's `templates/` ([`files::template_line`],
+/// [`files::is_chart_template`]); a marker inside YAML that reads (an
+/// alerting rule's `{{ $labels.instance }}`) is data.
+fn read_manifests(path: &Path, text: &str) -> Result<Option<(Vec<Value>, Vec<harden::Located>)>> {
+    let documents = harden::read_documents(text);
+    if let Some(line) = files::template_line(text)
+        && (documents.is_err() || files::is_chart_template(path))
+    {
         eprintln!(
             "SKIPPED   {}: a template, not plain YAML ({{{{ or {{% on line {line}); left untouched. \
              Render it first: helm template ... | hardening-run render",
@@ -298,79 +305,115 @@ fn harden_file(policy: &Policy, args: &PolicyArgs, path: &std::path::Path, text:
         );
         return Ok(None);
     }
-    let documents = harden::read_documents(text)?;
+    let documents = documents?;
     let located = harden::manifests(&documents);
+    Ok(Some((documents, located)))
+}
+
+/// One file through the policy, fixed; `None` when it was left alone.
+fn harden_file(policy: &Policy, args: &PolicyArgs, path: &Path, text: &str) -> Result<Option<Hardened>> {
+    let Some((documents, located)) = read_manifests(path, text)? else {
+        return Ok(None);
+    };
     let hardened = harden::harden(text, &documents, located, &defaults(args), &mut |request| {
         policy.validate(request)
     })?;
     Ok(Some(hardened))
 }
 
+/// The files of `inputs`, each input on its own, so that one missing
+/// input is an error and the others are still processed.
+fn files_of(inputs: &[PathBuf]) -> Vec<Result<PathBuf>> {
+    inputs
+        .iter()
+        .flat_map(|input| match files::manifest_files(std::slice::from_ref(input)) {
+            Ok(paths) => paths.into_iter().map(Ok).collect(),
+            Err(error) => vec![Err(error)],
+        })
+        .collect()
+}
+
+/// A path as `git apply` takes it in a diff header: relative, with no `.`
+/// or leading `/`.
+fn diff_name(path: &Path) -> String {
+    path.components()
+        .filter_map(|component| match component {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy()),
+            std::path::Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
     let policy = Policy::load(args, read_settings(args)?)?;
     let mut status = Status::Clean;
     let mut report = String::new();
-    for path in files::manifest_files(paths)? {
-        let outcome = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))
-            .and_then(|text| {
-                if files::is_json(&text) {
-                    eprintln!(
-                        "SKIPPED   {}: JSON, left untouched (fix writes YAML; `hardening-run {}` shows the patch)",
-                        path.display(),
-                        path.display()
-                    );
-                    return Ok(None);
-                }
-                let Some(hardened) = harden_file(&policy, args, &path, &text)? else {
-                    return Ok(None);
-                };
-                if hardened.text != text {
-                    if dry_run {
-                        let name = path.display().to_string();
-                        print!(
-                            "{}",
-                            TextDiff::from_lines(&text, &hardened.text)
-                                .unified_diff()
-                                .header(&format!("a/{name}"), &format!("b/{name}"))
-                        );
-                    } else {
-                        files::write_atomically(&path, &hardened.text)?;
-                    }
-                }
-                Ok(Some(hardened))
-            });
+    for path in files_of(paths) {
+        let outcome = path.and_then(|path| {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            fix_file(&policy, args, &path, &text, dry_run)
+                .with_context(|| format!("{}", path.display()))
+                .map(|hardened| hardened.map(|hardened| (path, hardened)))
+        });
         match outcome {
-            Ok(Some(hardened)) => {
-                if hardened.any_rejected() {
+            Ok(Some((path, hardened))) => {
+                if harden::any_rejected(&hardened.objects) {
                     status = status.max(Status::Rejected);
                 }
-                report.push_str(&object_lines(
-                    &path,
-                    &hardened,
-                    if dry_run { "WOULD FIX" } else { "FIXED" },
-                ));
+                let fixed_word = if dry_run { "WOULD FIX" } else { "FIXED" };
+                report.push_str(&object_lines(&path, &hardened.objects, fixed_word));
             }
             Ok(None) => {}
             Err(error) => {
                 status = Status::Error;
-                report.push_str(&format!("ERROR     {}: {error:#}; left untouched\n", path.display()));
+                report.push_str(&format!("ERROR     {error:#}; left untouched\n"));
             }
         }
     }
     if dry_run {
         eprint!("{report}");
     } else {
-        print!("{report}");
+        emit(&report);
     }
     policy.warn_left_over_replay();
     Ok(status)
 }
 
+/// One file fixed, or its diff printed; `None` when it was left alone.
+fn fix_file(policy: &Policy, args: &PolicyArgs, path: &Path, text: &str, dry_run: bool) -> Result<Option<Hardened>> {
+    if files::is_json(text) {
+        eprintln!(
+            "SKIPPED   {}: JSON, left untouched (fix writes YAML; `hardening-run {}` shows the patch)",
+            path.display(),
+            path.display()
+        );
+        return Ok(None);
+    }
+    let Some(hardened) = harden_file(policy, args, path, text)? else {
+        return Ok(None);
+    };
+    if hardened.text != text {
+        if dry_run {
+            let name = diff_name(path);
+            emit(
+                &TextDiff::from_lines(text, &hardened.text)
+                    .unified_diff()
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                    .to_string(),
+            );
+        } else {
+            files::write_atomically(path, &hardened.text)?;
+        }
+    }
+    Ok(Some(hardened))
+}
+
 /// The report lines for one file's objects; non-workloads are not listed.
-fn object_lines(path: &std::path::Path, hardened: &Hardened, fixed_word: &str) -> String {
+fn object_lines(path: &Path, objects: &[harden::ObjectReport], fixed_word: &str) -> String {
     let mut lines = String::new();
-    for object in &hardened.objects {
+    for object in objects {
         let name = format!("{}: {}", path.display(), object.label);
         match &object.verdict {
             Verdict::Compliant { .. } => lines.push_str(&format!("COMPLIANT {name}\n")),
@@ -394,6 +437,8 @@ fn object_lines(path: &std::path::Path, hardened: &Hardened, fixed_word: &str) -
 
 /// `check`: the module in validate mode for the message, and in the
 /// settings' own mode to tell what `fix` would add from what it cannot.
+/// Nothing is written, so a file `fix` could not write into still gets
+/// its verdicts.
 fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     let settings = read_settings(args)?;
     let mut validate_settings = settings.clone();
@@ -403,20 +448,24 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     let policy = Policy::load(args, settings)?;
     let validator = Policy::load(args, validate_settings)?;
     let mut status = Status::Clean;
-    for path in files::manifest_files(paths)? {
-        let outcome = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))
-            .and_then(|text| {
-                let Some(fixed) = harden_file(&policy, args, &path, &text)? else {
-                    return Ok(None);
-                };
-                let judged = harden_file(&validator, args, &path, &text)?;
-                Ok(judged.map(|judged| (fixed, judged)))
-            });
+    let mut report = String::new();
+    for path in files_of(paths) {
+        let outcome = path.and_then(|path| {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let Some((documents, located)) = read_manifests(&path, &text)? else {
+                return Ok(None);
+            };
+            let verdicts = |policy: &Policy| {
+                harden::evaluate(&documents, located.clone(), &defaults(args), &mut |request| {
+                    policy.validate(request)
+                })
+            };
+            let (fixed, judged) = (verdicts(&policy)?, verdicts(&validator)?);
+            Ok(Some((path, fixed, judged)))
+        });
         match outcome {
-            Ok(Some((fixed, judged))) => {
+            Ok(Some((path, fixed, judged))) => {
                 for (fixed, judged) in fixed.objects.iter().zip(&judged.objects) {
-                    let name = format!("{}: {}", path.display(), judged.label);
                     let Verdict::Rejected { message } = &judged.verdict else {
                         continue;
                     };
@@ -425,23 +474,37 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
                         Verdict::Fixed { .. } => "FIXABLE  ",
                         _ => "REJECTED ",
                     };
-                    println!("{word} {name}");
+                    report.push_str(&format!("{word} {}: {}\n", path.display(), judged.label));
                     for line in message.lines() {
-                        println!("    {line}");
+                        report.push_str(&format!("    {line}\n"));
                     }
                 }
             }
             Ok(None) => {}
             Err(error) => {
                 status = Status::Error;
-                println!("ERROR     {}: {error:#}", path.display());
+                report.push_str(&format!("ERROR     {error:#}\n"));
             }
         }
     }
     if status == Status::Rejected {
-        println!("`hardening-run fix` adds what FIXABLE objects lack; REJECTED ones need a person.");
+        report.push_str("`hardening-run fix` adds what FIXABLE objects lack; REJECTED ones need a person.\n");
     }
+    emit(&report);
     Ok(status)
+}
+
+/// Writes to stdout; a reader that went away (`| head`) ends the run
+/// quietly, as it would end `cat`.
+fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(Status::Error as i32);
+        }
+        eprintln!("hardening-run: cannot write to standard output: {error}");
+        std::process::exit(Status::Error as i32);
+    }
 }
 
 fn read_stdin() -> Result<String> {
@@ -454,19 +517,28 @@ fn read_stdin() -> Result<String> {
 
 /// `render`: all or nothing, as Helm's post-renderer contract wants (a
 /// non-zero exit fails the install, so nothing half-hardened is applied).
+/// Its input is rendered output, so template markers in it are data; JSON
+/// in gives JSON out.
 fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     let policy = Policy::load(args, read_settings(args)?)?;
     let text = read_stdin()?;
-    let path = std::path::Path::new("<stdin>");
-    let Some(hardened) = harden_file(&policy, args, path, &text)? else {
-        bail!("standard input is a template, not YAML");
+    let documents = harden::read_documents(&text)?;
+    let located = harden::manifests(&documents);
+    let evaluate = &mut |request: &Value| policy.validate(request);
+    let (objects, output) = if files::is_json(&text) {
+        let evaluated = harden::evaluate(&documents, located, &defaults(args), evaluate)?;
+        let json = serde_json::to_string_pretty(&evaluated.documents[0])? + "\n";
+        (evaluated.objects, json)
+    } else {
+        let hardened = harden::harden(&text, &documents, located, &defaults(args), evaluate)?;
+        (hardened.objects, hardened.text)
     };
-    eprint!("{}", object_lines(path, &hardened, "FIXED"));
-    if hardened.any_rejected() {
+    eprint!("{}", object_lines(Path::new("<stdin>"), &objects, "FIXED"));
+    if harden::any_rejected(&objects) {
         eprintln!("hardening-run: rejected objects above; nothing written");
         return Ok(Status::Rejected);
     }
-    std::io::stdout().write_all(hardened.text.as_bytes())?;
+    emit(&output);
     Ok(Status::Clean)
 }
 
@@ -486,7 +558,7 @@ fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
             .context("the policy was just loaded")?;
         policy.validate(request)
     })?;
-    std::io::stdout().write_all(answer.text.as_bytes())?;
+    emit(&answer.text);
     if answer.failed {
         eprintln!("hardening-run: the policy rejected items; see the results with severity error");
         return Ok(Status::Rejected);

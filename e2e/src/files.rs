@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// The files named in `inputs`, each directory replaced by the `.yaml` and
-/// `.yml` files under it (hidden directories such as `.git` skipped), in a
-/// stable order. A file named explicitly is taken whatever its extension.
+/// `.yml` files under it (hidden directories such as `.git` skipped, links
+/// followed), in a stable order. A file named explicitly is taken whatever
+/// its extension.
 ///
 /// Errors: an input that does not exist, or a directory that cannot be read.
 pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -22,7 +23,10 @@ pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             files.push(input.clone());
             continue;
         }
+        // Links are followed (a manifest linked into a directory is checked
+        // like the others); walkdir stops at a link that loops.
         let walk = walkdir::WalkDir::new(input)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'));
@@ -40,12 +44,10 @@ pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Where `text` is a template rather than YAML: the first line (from 1)
-/// with a Go/Helm (`{{`) or Jinja (`{%`, `{#`) marker outside a comment.
-///
-/// A marker inside a quoted YAML string (a ConfigMap holding a template)
-/// counts too: telling the two apart would mean parsing the template
-/// language, and a file left alone is the safe mistake.
+/// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
+/// (`{%`, `{#`) template marker outside a comment. Whether that makes the
+/// file a template is the caller's call: a marker can be data too (an
+/// alerting rule's `{{ $labels.instance }}`).
 pub fn template_line(text: &str) -> Option<usize> {
     text.lines()
         .position(|line| {
@@ -53,6 +55,19 @@ pub fn template_line(text: &str) -> Option<usize> {
             !content.starts_with('#') && ["{{", "{%", "{#"].iter().any(|marker| content.contains(marker))
         })
         .map(|index| index + 1)
+}
+
+/// Whether `path` is in a Helm chart's `templates/` directory (a
+/// directory of that name whose parent holds a `Chart.yaml`), where every
+/// file is a template whether or not it reads as YAML.
+pub fn is_chart_template(path: &Path) -> bool {
+    path.ancestors()
+        .filter(|directory| directory.file_name().is_some_and(|name| name == "templates"))
+        .any(|templates| {
+            templates
+                .parent()
+                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+        })
 }
 
 /// Whether `text` is a JSON document (after a byte-order mark) rather than
@@ -127,6 +142,29 @@ mod tests {
             .collect();
         assert_eq!(names, ["a.yml", "b.yaml", "sub/c.yaml"]);
         assert!(manifest_files(&[root.path().join("missing.yaml")]).is_err());
+    }
+
+    #[test]
+    fn a_chart_template_is_known_by_its_chart() {
+        let root = tempfile::tempdir().unwrap();
+        let template = root.path().join("web/templates/deployment.yaml");
+        std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+        assert!(!is_chart_template(&template), "no Chart.yaml yet");
+        std::fs::write(root.path().join("web/Chart.yaml"), "name: web\n").unwrap();
+        assert!(is_chart_template(&template));
+        assert!(!is_chart_template(&root.path().join("web/values.yaml")));
+    }
+
+    #[test]
+    fn linked_manifests_in_a_directory_are_found() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("k8s")).unwrap();
+        std::fs::write(root.path().join("app.yaml"), "kind: Pod\n").unwrap();
+        std::os::unix::fs::symlink(root.path().join("app.yaml"), root.path().join("k8s/app.yaml")).unwrap();
+        assert_eq!(
+            manifest_files(&[root.path().join("k8s")]).unwrap(),
+            [root.path().join("k8s/app.yaml")]
+        );
     }
 
     #[test]

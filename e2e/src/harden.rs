@@ -63,12 +63,11 @@ pub struct Hardened {
     pub text: String,
 }
 
-impl Hardened {
-    pub fn any_rejected(&self) -> bool {
-        self.objects
-            .iter()
-            .any(|object| matches!(object.verdict, Verdict::Rejected { .. }))
-    }
+/// Whether the module rejected any of `objects`.
+pub fn any_rejected(objects: &[ObjectReport]) -> bool {
+    objects
+        .iter()
+        .any(|object| matches!(object.verdict, Verdict::Rejected { .. }))
 }
 
 /// Each document of `text` as a JSON value (`null` for an empty one), in
@@ -94,14 +93,14 @@ pub fn read_documents(text: &str) -> Result<Vec<Value>> {
 }
 
 /// The manifests in `documents`: each document that is an object, and
-/// each item of a `kind: List`.
+/// each item of a list kind ([`input::list_items`]).
 pub fn manifests(documents: &[Value]) -> Vec<Located> {
     let mut found = Vec::new();
     for (document, value) in documents.iter().enumerate() {
         if !value.is_object() {
             continue;
         }
-        match value["items"].as_array().filter(|_| value["kind"] == "List") {
+        match input::list_items(value) {
             Some(items) => found.extend(items.iter().enumerate().map(|(index, item)| Located {
                 document,
                 pointer: vec!["items".to_string(), index.to_string()],
@@ -117,25 +116,41 @@ pub fn manifests(documents: &[Value]) -> Vec<Located> {
     found
 }
 
+/// The module's verdicts on a text's manifests, and what fixing it means.
+#[derive(Debug)]
+pub struct Evaluated {
+    pub objects: Vec<ObjectReport>,
+    /// The documents as they read once fixed.
+    pub documents: Vec<Value>,
+    additions: Vec<Addition>,
+}
+
 /// Evaluates each of `located` with `evaluate` (an AdmissionRequest in,
-/// the module's ValidationResponse out) and writes the additions into
-/// `text`, whose documents are `documents` ([`read_documents`]).
+/// the module's ValidationResponse out), without touching the text.
+/// Documents that are not Kubernetes objects (a Helm `values.yaml`, a
+/// compose file) and kinds the policy does not judge are
+/// [`Verdict::Skipped`].
 ///
-/// Errors: `evaluate` fails, the module's answer removes or changes a
-/// field (it only ever adds), or the edited text does not read back as
-/// the module's answer.
-pub fn harden(
-    text: &str,
+/// Errors: `evaluate` fails, or the module's answer removes or changes a
+/// field (it only ever adds).
+pub fn evaluate(
     documents: &[Value],
     located: Vec<Located>,
     defaults: &RequestDefaults,
     evaluate: &mut dyn FnMut(&Value) -> Result<Value>,
-) -> Result<Hardened> {
+) -> Result<Evaluated> {
     let mut expected = documents.to_vec();
     let mut additions = Vec::new();
     let mut objects = Vec::new();
     for located in located {
-        let request = input::request_for_manifest(&located.manifest, defaults)?;
+        let Ok(request) = input::request_for_manifest(&located.manifest, defaults) else {
+            objects.push(ObjectReport {
+                label: "a document without apiVersion and kind".to_string(),
+                located,
+                verdict: Verdict::Skipped,
+            });
+            continue;
+        };
         let label = input::label(&request);
         let verdict = if input::is_evaluated(&request) {
             let response = evaluate(&request)?;
@@ -156,16 +171,32 @@ pub fn harden(
             verdict,
         });
     }
-    if additions.is_empty() {
-        return Ok(Hardened {
-            objects,
-            documents: expected,
-            text: text.to_string(),
-        });
-    }
+    Ok(Evaluated {
+        objects,
+        documents: expected,
+        additions,
+    })
+}
+
+/// [`evaluate`], and the additions written into `text`, whose documents
+/// are `documents` ([`read_documents`]).
+///
+/// Errors: those of [`evaluate`], or the edited text does not read back as
+/// the module's answer.
+pub fn harden(
+    text: &str,
+    documents: &[Value],
+    located: Vec<Located>,
+    defaults: &RequestDefaults,
+    evaluate_with: &mut dyn FnMut(&Value) -> Result<Value>,
+) -> Result<Hardened> {
+    let Evaluated {
+        objects,
+        documents: expected,
+        additions,
+    } = evaluate(documents, located, defaults, evaluate_with)?;
     let fixed = edit::write_additions(text, &additions)?;
-    let read_back = read_documents(&fixed).context("the fixed text does not read back")?;
-    if read_back != expected {
+    if !additions.is_empty() && read_documents(&fixed).context("the fixed text does not read back")? != expected {
         bail!("the fixed text does not read back as the policy's answer; left as it is");
     }
     Ok(Hardened {

@@ -84,8 +84,8 @@ fn classify(document: Value, defaults: &RequestDefaults, inputs: &mut Inputs) ->
     if fields.get("kind").is_some_and(Value::is_object) && fields.contains_key("operation") {
         return classify_request(document, inputs);
     }
-    if fields.get("kind").and_then(Value::as_str) == Some("List") {
-        for item in fields.get("items").and_then(Value::as_array).into_iter().flatten() {
+    if let Some(items) = list_items(&document) {
+        for item in items {
             classify(item.clone(), defaults, inputs)?;
         }
         return Ok(());
@@ -112,6 +112,14 @@ fn classify_request(request: Value, inputs: &mut Inputs) -> Result<()> {
         request,
     });
     Ok(())
+}
+
+/// The items of a list object, as kubectl expands them: a `kind: List`,
+/// or any `<Kind>List` (`DeploymentList`, what `kubectl get -o yaml`
+/// writes) with an `items` array.
+pub fn list_items(document: &Value) -> Option<&Vec<Value>> {
+    let is_list = document["kind"].as_str().is_some_and(|kind| kind.ends_with("List"));
+    document["items"].as_array().filter(|_| is_list)
 }
 
 /// The AdmissionRequest the API server would send for a manifest.
@@ -226,6 +234,15 @@ mod tests {
         let bare = r#"{"uid": "1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "operation": "CREATE", "object": {}}"#;
         let inputs = classify_text(bare);
         assert_eq!(inputs.evaluations[0].request["uid"], json!("1"));
+    }
+
+    #[test]
+    fn lists_of_any_kind_are_expanded() {
+        let inputs = classify_text(
+            "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: a}}\n",
+        );
+        assert_eq!(inputs.evaluations[0].label, "Deployment default/a");
+        assert!(list_items(&json!({"kind": "Pod", "items": []})).is_none());
     }
 
     #[test]

@@ -12,7 +12,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use crate::edit::{self, Addition};
-use crate::harden::{self, Hardened, Located, Verdict};
+use crate::files;
+use crate::harden::{self, Located, ObjectReport, Verdict};
 use crate::input::RequestDefaults;
 
 /// The policy settings a `functionConfig` carries:
@@ -39,7 +40,9 @@ pub fn settings_of(function_config: &Value, fallback: &Value) -> Result<Value> {
         "ConfigMap" if api_version == "v1" => {
             let mut settings = serde_json::Map::new();
             for (key, text) in function_config["data"].as_object().into_iter().flatten() {
-                let text = text.as_str().unwrap_or_default();
+                let text = text
+                    .as_str()
+                    .with_context(|| format!("functionConfig data {key} is not a string, as ConfigMap data must be"))?;
                 let value: Value =
                     serde_norway::from_str(text).with_context(|| format!("functionConfig data {key} is not YAML"))?;
                 settings.insert(key.clone(), value);
@@ -82,7 +85,14 @@ pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value
         bail!("expected a config.kubernetes.io ResourceList on standard input");
     }
     let settings = settings_of(&list["functionConfig"], fallback)?;
-    let items = list["items"].as_array().cloned().unwrap_or_default();
+    let items = match &list["items"] {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items.clone(),
+        _ => bail!("the ResourceList's items is not a list"),
+    };
+    if !matches!(list["results"], Value::Null | Value::Array(_)) {
+        bail!("the ResourceList's results is not a list");
+    }
     let located = items
         .into_iter()
         .enumerate()
@@ -96,22 +106,23 @@ pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value
         operation: "CREATE",
         namespace: "default",
     };
-    let hardened = harden::harden(text, &documents, located, &defaults, &mut |request| {
-        evaluate(request, &settings)
-    })?;
-    let results = results(&hardened);
-    let failed = hardened.any_rejected();
-
-    let mut list = hardened.documents[0].clone();
-    if text.trim_start().starts_with('{') {
-        // JSON in, JSON out.
+    let evaluate = &mut |request: &Value| evaluate(request, &settings);
+    if files::is_json(text) {
+        // JSON in, JSON out: written whole, as JSON has no comments to keep.
+        let evaluated = harden::evaluate(&documents, located, &defaults, evaluate)?;
+        let results = results(&evaluated.objects);
+        let mut list = evaluated.documents[0].clone();
         let existing = list["results"].as_array().cloned().unwrap_or_default();
         list["results"] = Value::Array(existing.into_iter().chain(results).collect());
         return Ok(Answer {
             text: serde_json::to_string_pretty(&list)? + "\n",
-            failed,
+            failed: harden::any_rejected(&evaluated.objects),
         });
     }
+    let hardened = harden::harden(text, &documents, located, &defaults, evaluate)?;
+    let results = results(&hardened.objects);
+    let failed = harden::any_rejected(&hardened.objects);
+    let list = &hardened.documents[0];
     let additions: Vec<Addition> = match list["results"].as_array() {
         Some(existing) => results
             .into_iter()
@@ -133,9 +144,9 @@ pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value
     Ok(Answer { text, failed })
 }
 
-fn results(hardened: &Hardened) -> Vec<Value> {
+fn results(objects: &[ObjectReport]) -> Vec<Value> {
     let mut results = Vec::new();
-    for object in &hardened.objects {
+    for object in objects {
         let manifest = &object.located.manifest;
         let mut reference = json!({
             "apiVersion": manifest["apiVersion"],

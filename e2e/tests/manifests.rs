@@ -593,3 +593,206 @@ fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
         text(&validated.stderr)
     );
 }
+
+/// What a hostile review found, each kept as a case.
+mod found_in_review {
+    use super::*;
+
+    fn write(directory: &Path, name: &str, text: &str) -> PathBuf {
+        let path = directory.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_merge_key_cannot_hide_a_privileged_container() {
+        let work = tempfile::tempdir().unwrap();
+        let file = write(
+            work.path(),
+            "merge.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: nginx\n      \
+             securityContext:\n        <<: {privileged: true, runAsUser: 0}\n        readOnlyRootFilesystem: true\n",
+        );
+        let check = runner(&["check", file.to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(1));
+        assert!(text(&check.stdout).contains("REJECTED "), "{}", text(&check.stdout));
+        assert!(
+            text(&check.stdout).contains("privileged: is true"),
+            "{}",
+            text(&check.stdout)
+        );
+    }
+
+    #[test]
+    fn label_values_yaml_1_1_reads_as_booleans_stay_strings() {
+        let work = tempfile::tempdir().unwrap();
+        let file = write(
+            work.path(),
+            "labels.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n  \
+             selector: {matchLabels: {app: web, canary: \"no\"}}\n  template:\n    metadata: {labels: {app: web, canary: \"no\"}}\n    \
+             spec: {containers: [{name: web, image: nginx}]}\n",
+        );
+        assert_eq!(runner(&["fix", file.to_str().unwrap()], None).status.code(), Some(0));
+        let fixed = std::fs::read_to_string(&file).unwrap();
+        assert!(fixed.contains("canary: \"no\""), "{fixed}");
+        assert!(!fixed.contains("canary: no"), "{fixed}");
+    }
+
+    #[test]
+    fn template_markers_in_yaml_that_reads_are_data() {
+        let work = tempfile::tempdir().unwrap();
+        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let rule = "---\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: up}\nspec:\n  groups:\n    \
+                    - name: up\n      rules:\n        - alert: Down\n          expr: up == 0\n          \
+                    annotations: {summary: \"{{ $labels.instance }} is down\"}\n";
+        let stream = format!("{bare}{rule}");
+        let rendered = runner(&["render"], Some(&stream));
+        assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
+        assert!(text(&rendered.stdout).ends_with(rule), "{}", text(&rendered.stdout));
+
+        let unsafe_with_marker = std::fs::read_to_string(e2e_dir().join("../test-data/unsafe-everything.yaml"))
+            .unwrap()
+            + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\ndata: {greeting: \"{{ .Name }}\"}\n";
+        let file = write(work.path(), "app.yaml", &unsafe_with_marker);
+        assert_eq!(
+            runner(&["check", file.to_str().unwrap()], None).status.code(),
+            Some(1),
+            "not skipped"
+        );
+
+        // In a chart's templates/, a file is a template even when it reads as YAML.
+        write(
+            work.path(),
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        );
+        let template = write(work.path(), "chart/templates/deploy.yaml", &unsafe_with_marker);
+        let check = runner(&["check", template.to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(0));
+        assert!(text(&check.stderr).contains("a template"), "{}", text(&check.stderr));
+    }
+
+    #[test]
+    fn json_in_gives_json_out() {
+        let bare: Value =
+            serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap())
+                .unwrap();
+        let rendered = runner(&["render"], Some(&bare.to_string()));
+        assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
+        let out: Value = serde_json::from_slice(&rendered.stdout).expect("JSON out");
+        assert_eq!(
+            out["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"],
+            json!(true)
+        );
+
+        let list = json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [bare]});
+        let function = runner(&["krm"], Some(&list.to_string()));
+        assert_eq!(function.status.code(), Some(0), "{}", text(&function.stderr));
+        let out: Value = serde_json::from_slice(&function.stdout).expect("JSON out");
+        assert_eq!(
+            out["items"][0]["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"],
+            json!(true)
+        );
+        assert!(!out["results"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn other_yaml_in_a_directory_is_skipped_and_list_kinds_are_expanded() {
+        let work = tempfile::tempdir().unwrap();
+        write(
+            work.path(),
+            "chart/values.yaml",
+            "replicaCount: 1\nimage: {repository: nginx}\n",
+        );
+        write(work.path(), "compose.yml", "services:\n  web: {image: nginx}\n");
+        let hardened = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-hardened.yaml")).unwrap();
+        write(work.path(), "ok.yaml", &hardened);
+        let check = runner(&["check", work.path().to_str().unwrap()], None);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{}{}",
+            text(&check.stdout),
+            text(&check.stderr)
+        );
+
+        let bare: Value =
+            serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap())
+                .unwrap();
+        let list = json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [bare]});
+        let file = write(work.path(), "list.yaml", &serde_norway::to_string(&list).unwrap());
+        let check = runner(&["check", file.to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(1));
+        assert!(text(&check.stdout).contains("FIXABLE"), "{}", text(&check.stdout));
+    }
+
+    #[test]
+    fn a_missing_input_does_not_stop_the_others_and_diff_paths_suit_git_apply() {
+        let work = tempfile::tempdir().unwrap();
+        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let good = write(work.path(), "good.yaml", &bare);
+        let fix = runner(&["fix", "no-such.yaml", good.to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(2));
+        assert!(std::fs::read_to_string(&good).unwrap().contains("runAsNonRoot: true"));
+
+        std::fs::write(&good, &bare).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hardening-run"));
+        let dry = command
+            .args(["fix", "--dry-run", "./good.yaml"])
+            .current_dir(work.path())
+            .env("HARDENING_POLICY", policy_path())
+            .env("HARDENING_RUN_CACHE", compilation_cache())
+            .output()
+            .unwrap();
+        assert!(
+            text(&dry.stdout).starts_with("--- a/good.yaml\n+++ b/good.yaml\n"),
+            "{}",
+            text(&dry.stdout)
+        );
+    }
+
+    #[test]
+    fn a_reader_that_goes_away_ends_the_run_without_a_panic() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hardening-run"))
+            .args(["check", e2e_dir().join("golden").to_str().unwrap()])
+            .env("HARDENING_POLICY", policy_path())
+            .env("HARDENING_RUN_CACHE", compilation_cache())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_ne!(output.status.code(), Some(101), "{}", text(&output.stderr));
+        assert!(!text(&output.stderr).contains("panicked"), "{}", text(&output.stderr));
+    }
+
+    #[test]
+    fn malformed_resource_lists_are_errors_that_say_what_is_wrong() {
+        for (list, expected) in [
+            (
+                json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": {"a": 1}}),
+                "items is not a list",
+            ),
+            (
+                json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [], "results": {}}),
+                "results is not a list",
+            ),
+            (
+                json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
+                       "functionConfig": {"apiVersion": "v1", "kind": "ConfigMap", "data": {"mode": 5}}}),
+                "data mode is not a string",
+            ),
+        ] {
+            let output = runner(&["krm"], Some(&serde_norway::to_string(&list).unwrap()));
+            assert_eq!(output.status.code(), Some(2), "{list}");
+            assert!(
+                text(&output.stderr).contains(expected),
+                "{expected}: {}",
+                text(&output.stderr)
+            );
+        }
+    }
+}
