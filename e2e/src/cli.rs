@@ -24,7 +24,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use crate::files;
-use crate::harden::{self, Hardened, Verdict};
+use crate::harden::{self, Verdict};
 use crate::host::{self, HostCapabilities, PolicyInstance, PolicyModule};
 use crate::input::{self, RequestDefaults};
 use crate::krm;
@@ -36,7 +36,6 @@ use crate::replay::Replay;
     name = "hardening-run",
     version,
     about = "Run the deployment-hardening policy.wasm against manifests or admission requests",
-    args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
 struct Cli {
@@ -287,14 +286,20 @@ fn evaluate(cli: &Cli) -> Result<Status> {
     Ok(status)
 }
 
-/// A manifest file's documents and manifests, or `None` when it is a
-/// template and is left alone, after saying why. A file is a template when
-/// it has a template marker and either does not read as YAML or sits in a
-/// Helm chart's `templates/` ([`files::template_line`],
+/// A manifest file's documents, read with `read` ([`harden::read_documents`]
+/// where the text will be edited, [`input::parse_documents`] where it is
+/// only judged), and its manifests; `None` when it is a template and is
+/// left alone, after saying why. A file is a template when it has a
+/// template marker and either does not read as YAML or sits in a Helm
+/// chart's `templates/` ([`files::template_line`],
 /// [`files::is_chart_template`]); a marker inside YAML that reads (an
 /// alerting rule's `{{ $labels.instance }}`) is data.
-fn read_manifests(path: &Path, text: &str) -> Result<Option<(Vec<Value>, Vec<harden::Located>)>> {
-    let documents = harden::read_documents(text);
+fn read_manifests(
+    path: &Path,
+    text: &str,
+    read: fn(&str) -> Result<Vec<Value>>,
+) -> Result<Option<(Vec<Value>, Vec<harden::Located>)>> {
+    let documents = read(text);
     if let Some(line) = files::template_line(text)
         && (documents.is_err() || files::is_chart_template(path))
     {
@@ -310,27 +315,43 @@ fn read_manifests(path: &Path, text: &str) -> Result<Option<(Vec<Value>, Vec<har
     Ok(Some((documents, located)))
 }
 
-/// One file through the policy, fixed; `None` when it was left alone.
-fn harden_file(policy: &Policy, args: &PolicyArgs, path: &Path, text: &str) -> Result<Option<Hardened>> {
-    let Some((documents, located)) = read_manifests(path, text)? else {
-        return Ok(None);
-    };
-    let hardened = harden::harden(text, &documents, located, &defaults(args), &mut |request| {
-        policy.validate(request)
-    })?;
-    Ok(Some(hardened))
-}
-
-/// The files of `inputs`, each input on its own, so that one missing
-/// input is an error and the others are still processed.
-fn files_of(inputs: &[PathBuf]) -> Vec<Result<PathBuf>> {
-    inputs
-        .iter()
-        .flat_map(|input| match files::manifest_files(std::slice::from_ref(input)) {
-            Ok(paths) => paths.into_iter().map(Ok).collect(),
-            Err(error) => vec![Err(error)],
-        })
-        .collect()
+/// Runs `on_file` on each file of `inputs` (each input on its own, so that
+/// one missing input is an error and the others are still processed) and
+/// gathers the report lines it returns; an error becomes an ERROR line and
+/// makes the status [`Status::Error`].
+fn each_file(
+    inputs: &[PathBuf],
+    status: &mut Status,
+    mut on_file: impl FnMut(&Path, &str) -> Result<String>,
+) -> String {
+    let mut report = String::new();
+    for input in inputs {
+        let outcome = files::manifest_files(std::slice::from_ref(input)).map(|paths| {
+            let mut lines = String::new();
+            for path in paths {
+                let done = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))
+                    .and_then(|text| on_file(&path, &text))
+                    .with_context(|| path.display().to_string());
+                match done {
+                    Ok(more) => lines.push_str(&more),
+                    Err(error) => {
+                        *status = Status::Error;
+                        lines.push_str(&format!("ERROR     {error:#}\n"));
+                    }
+                }
+            }
+            lines
+        });
+        match outcome {
+            Ok(lines) => report.push_str(&lines),
+            Err(error) => {
+                *status = Status::Error;
+                report.push_str(&format!("ERROR     {error:#}\n"));
+            }
+        }
+    }
+    report
 }
 
 /// A path as `git apply` takes it in a diff header: relative, with no `.`
@@ -346,31 +367,40 @@ fn diff_name(path: &Path) -> String {
         .join("/")
 }
 
+/// `fix`: each file rewritten with the module's additions (or, with
+/// `dry_run`, its diff on stdout and the report on stderr); a file that
+/// cannot be written faithfully is an ERROR and stays as it is.
 fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
     let policy = Policy::load(args, read_settings(args)?)?;
     let mut status = Status::Clean;
-    let mut report = String::new();
-    for path in files_of(paths) {
-        let outcome = path.and_then(|path| {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            fix_file(&policy, args, &path, &text, dry_run)
-                .with_context(|| format!("{}", path.display()))
-                .map(|hardened| hardened.map(|hardened| (path, hardened)))
-        });
-        match outcome {
-            Ok(Some((path, hardened))) => {
-                if harden::any_rejected(&hardened.objects) {
-                    status = status.max(Status::Rejected);
-                }
-                let fixed_word = if dry_run { "WOULD FIX" } else { "FIXED" };
-                report.push_str(&object_lines(&path, &hardened.objects, fixed_word));
-            }
-            Ok(None) => {}
-            Err(error) => {
-                status = Status::Error;
-                report.push_str(&format!("ERROR     {error:#}; left untouched\n"));
+    let report = each_file(paths, &mut status, |path, text| {
+        let Some((documents, located)) = read_manifests(path, text, harden::read_documents)? else {
+            return Ok(String::new());
+        };
+        let hardened = harden::harden(text, &documents, located, &defaults(args), &mut |request| {
+            policy.validate(request)
+        })?;
+        if hardened.text != text {
+            if dry_run {
+                let name = diff_name(path);
+                emit(
+                    &TextDiff::from_lines(text, &hardened.text)
+                        .unified_diff()
+                        .header(&format!("a/{name}"), &format!("b/{name}"))
+                        .to_string(),
+                );
+            } else {
+                files::write_atomically(path, &hardened.text)?;
             }
         }
+        Ok(object_lines(
+            path,
+            &hardened.objects,
+            if dry_run { "WOULD FIX" } else { "FIXED" },
+        ))
+    });
+    if report.contains("\nREJECTED ") || report.starts_with("REJECTED ") {
+        status = status.max(Status::Rejected);
     }
     if dry_run {
         eprint!("{report}");
@@ -379,35 +409,6 @@ fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
     }
     policy.warn_left_over_replay();
     Ok(status)
-}
-
-/// One file fixed, or its diff printed; `None` when it was left alone.
-fn fix_file(policy: &Policy, args: &PolicyArgs, path: &Path, text: &str, dry_run: bool) -> Result<Option<Hardened>> {
-    if files::is_json(text) {
-        eprintln!(
-            "SKIPPED   {}: JSON, left untouched (fix writes YAML; `hardening-run {}` shows the patch)",
-            path.display(),
-            path.display()
-        );
-        return Ok(None);
-    }
-    let Some(hardened) = harden_file(policy, args, path, text)? else {
-        return Ok(None);
-    };
-    if hardened.text != text {
-        if dry_run {
-            let name = diff_name(path);
-            emit(
-                &TextDiff::from_lines(text, &hardened.text)
-                    .unified_diff()
-                    .header(&format!("a/{name}"), &format!("b/{name}"))
-                    .to_string(),
-            );
-        } else {
-            files::write_atomically(path, &hardened.text)?;
-        }
-    }
-    Ok(Some(hardened))
 }
 
 /// The report lines for one file's objects; non-workloads are not listed.
@@ -435,10 +436,13 @@ fn object_lines(path: &Path, objects: &[harden::ObjectReport], fixed_word: &str)
     lines
 }
 
-/// `check`: the module in validate mode for the message, and in the
-/// settings' own mode to tell what `fix` would add from what it cannot.
-/// Nothing is written, so a file `fix` could not write into still gets
-/// its verdicts.
+/// `check`: fails on every object `fix` would change or cannot fix. The
+/// settings' own mode tells which (a mutation is FIXABLE, a rejection
+/// REJECTED); validate mode gives the message, every field path with its
+/// fix, and where validate mode accepts what mutate mode would still
+/// complete (a `runAsUser` beside `runAsNonRoot: true`), the fields `fix`
+/// would add are listed instead. No text is edited, so a file `fix` could
+/// not write into still gets its verdicts.
 fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     let settings = read_settings(args)?;
     let mut validate_settings = settings.clone();
@@ -448,61 +452,58 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     let policy = Policy::load(args, settings)?;
     let validator = Policy::load(args, validate_settings)?;
     let mut status = Status::Clean;
-    let mut report = String::new();
-    for path in files_of(paths) {
-        let outcome = path.and_then(|path| {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let Some((documents, located)) = read_manifests(&path, &text)? else {
-                return Ok(None);
+    let mut failed = false;
+    let mut report = each_file(paths, &mut status, |path, text| {
+        let Some((documents, located)) = read_manifests(path, text, input::parse_documents)? else {
+            return Ok(String::new());
+        };
+        let verdicts = |policy: &Policy| {
+            harden::evaluate(&documents, located.clone(), &defaults(args), &mut |request| {
+                policy.validate(request)
+            })
+        };
+        let (fixed, judged) = (verdicts(&policy)?, verdicts(&validator)?);
+        let mut lines = String::new();
+        for (fixed, judged) in fixed.objects.iter().zip(&judged.objects) {
+            let (word, message) = match (&fixed.verdict, &judged.verdict) {
+                (Verdict::Rejected { message }, _) => ("REJECTED", message.clone()),
+                (Verdict::Fixed { .. }, Verdict::Rejected { message }) => ("FIXABLE", message.clone()),
+                (Verdict::Fixed { added, .. }, _) => ("FIXABLE", would_add(added)),
+                _ => continue,
             };
-            let verdicts = |policy: &Policy| {
-                harden::evaluate(&documents, located.clone(), &defaults(args), &mut |request| {
-                    policy.validate(request)
-                })
-            };
-            let (fixed, judged) = (verdicts(&policy)?, verdicts(&validator)?);
-            Ok(Some((path, fixed, judged)))
-        });
-        match outcome {
-            Ok(Some((path, fixed, judged))) => {
-                for (fixed, judged) in fixed.objects.iter().zip(&judged.objects) {
-                    let Verdict::Rejected { message } = &judged.verdict else {
-                        continue;
-                    };
-                    status = status.max(Status::Rejected);
-                    let word = match fixed.verdict {
-                        Verdict::Fixed { .. } => "FIXABLE  ",
-                        _ => "REJECTED ",
-                    };
-                    report.push_str(&format!("{word} {}: {}\n", path.display(), judged.label));
-                    for line in message.lines() {
-                        report.push_str(&format!("    {line}\n"));
-                    }
-                }
-            }
-            Ok(None) => {}
-            Err(error) => {
-                status = Status::Error;
-                report.push_str(&format!("ERROR     {error:#}\n"));
+            failed = true;
+            lines.push_str(&format!("{word:<9} {}: {}\n", path.display(), judged.label));
+            for line in message.lines() {
+                lines.push_str(&format!("    {line}\n"));
             }
         }
-    }
-    if status == Status::Rejected {
+        Ok(lines)
+    });
+    if failed {
+        status = status.max(Status::Rejected);
         report.push_str("`hardening-run fix` adds what FIXABLE objects lack; REJECTED ones need a person.\n");
     }
     emit(&report);
     Ok(status)
 }
 
-/// Writes to stdout; a reader that went away (`| head`) ends the run
-/// quietly, as it would end `cat`.
+fn would_add(added: &[(String, Value)]) -> String {
+    let mut message = "fix would add:".to_string();
+    for (path, value) in added {
+        message.push_str(&format!("\n- {path}: {value}"));
+    }
+    message
+}
+
+/// Writes to stdout. A reader that went away (`| head`) or a failed write
+/// ends the run with status 2 and no panic; the reader's going away says
+/// nothing on stderr, as with `cat`.
 fn emit(text: &str) {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        if error.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(Status::Error as i32);
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("hardening-run: cannot write to standard output: {error}");
         }
-        eprintln!("hardening-run: cannot write to standard output: {error}");
         std::process::exit(Status::Error as i32);
     }
 }
@@ -524,42 +525,33 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     let text = read_stdin()?;
     let documents = harden::read_documents(&text)?;
     let located = harden::manifests(&documents);
-    let evaluate = &mut |request: &Value| policy.validate(request);
-    let (objects, output) = if files::is_json(&text) {
-        let evaluated = harden::evaluate(&documents, located, &defaults(args), evaluate)?;
-        let json = serde_json::to_string_pretty(&evaluated.documents[0])? + "\n";
-        (evaluated.objects, json)
-    } else {
-        let hardened = harden::harden(&text, &documents, located, &defaults(args), evaluate)?;
-        (hardened.objects, hardened.text)
-    };
-    eprint!("{}", object_lines(Path::new("<stdin>"), &objects, "FIXED"));
-    if harden::any_rejected(&objects) {
+    let hardened = harden::harden(&text, &documents, located, &defaults(args), &mut |request| {
+        policy.validate(request)
+    })?;
+    eprint!("{}", object_lines(Path::new("<stdin>"), &hardened.objects, "FIXED"));
+    if harden::any_rejected(&hardened.objects) {
         eprintln!("hardening-run: rejected objects above; nothing written");
         return Ok(Status::Rejected);
     }
-    emit(&output);
+    emit(&hardened.text);
     Ok(Status::Clean)
 }
 
 /// `krm`: the settings of the ResourceList's functionConfig, else those of
-/// `--settings`.
+/// `--settings`; the module is loaded once they are known.
 fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
     let text = read_stdin()?;
     let fallback = read_settings(args)?;
-    let mut policies: Vec<(Value, Policy)> = Vec::new();
-    let answer = krm::run(&text, &fallback, &mut |request, settings| {
-        if policies.iter().all(|(loaded, _)| loaded != settings) {
-            policies.push((settings.clone(), Policy::load(args, settings.clone())?));
-        }
-        let (_, policy) = policies
-            .iter()
-            .find(|(loaded, _)| loaded == settings)
-            .context("the policy was just loaded")?;
+    let mut policy: Option<Policy> = None;
+    let output = krm::run(&text, &fallback, &defaults(args), &mut |request, settings| {
+        let policy = match &mut policy {
+            Some(policy) => policy,
+            empty => empty.insert(Policy::load(args, settings.clone())?),
+        };
         policy.validate(request)
     })?;
-    emit(&answer.text);
-    if answer.failed {
+    emit(&output.text);
+    if output.failed {
         eprintln!("hardening-run: the policy rejected items; see the results with severity error");
         return Ok(Status::Rejected);
     }
@@ -567,8 +559,8 @@ fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
 }
 
 /// The settings from `--settings-json`, or `--settings` (the settings
-/// object itself, or a Kubewarden ClusterAdmissionPolicy whose
-/// `spec.settings` are taken), or none.
+/// object itself, or a Kubewarden policy whose `spec.settings` are taken,
+/// [`krm::kubewarden_policy_settings`]), or none.
 fn read_settings(args: &PolicyArgs) -> Result<Value> {
     if let Some(inline) = &args.settings_json {
         return serde_json::from_str(inline).context("--settings-json is not valid JSON");
@@ -584,11 +576,5 @@ fn read_settings(args: &PolicyArgs) -> Result<Value> {
         1 => documents.remove(0),
         _ => bail!("{} holds more than one document", path.display()),
     };
-    let is_policy = settings["apiVersion"]
-        .as_str()
-        .is_some_and(|api_version| api_version.starts_with("policies.kubewarden.io/"));
-    if is_policy {
-        return krm::settings_of(&settings, &Value::Null);
-    }
-    Ok(settings)
+    Ok(krm::kubewarden_policy_settings(&settings).unwrap_or(settings))
 }

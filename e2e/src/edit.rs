@@ -166,9 +166,9 @@ pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
         cursor = end;
         let quoted = edited[..at].ends_with('"') && edited[end..].starts_with('"');
         if quoted {
-            // A flow collection written as JSON (quoted keys): yaml-edit
-            // quoted the placeholder like its neighbours, and the value is
-            // written as JSON too, so a JSON file stays JSON.
+            // A flow collection written in JSON style (quoted keys):
+            // yaml-edit quoted the placeholder like its neighbours, and the
+            // value is written as JSON too, in the same style.
             out.pop();
             cursor += 1;
             out.push_str(&serde_json::to_string(&additions[index].value)?);
@@ -195,10 +195,14 @@ pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
 
 /// A prefix found nowhere in `text`, for the placeholders.
 fn unused_stem(text: &str) -> String {
-    (0..)
-        .map(|attempt| format!("hardening{attempt}placeholder"))
-        .find(|candidate| !text.contains(candidate.as_str()))
-        .unwrap_or_default()
+    let mut attempt = 0;
+    loop {
+        let stem = format!("hardening{attempt}placeholder");
+        if !text.contains(stem.as_str()) {
+            return stem;
+        }
+        attempt += 1;
+    }
 }
 
 enum Parent {
@@ -225,7 +229,13 @@ impl Parent {
 
     fn child(&self, token: &str) -> Result<YamlNode> {
         match self {
-            Parent::Mapping(mapping) => mapping.get(token).with_context(|| format!("no key {token:?}")),
+            Parent::Mapping(mapping) => mapping.get(token).with_context(|| {
+                if mapping.contains_key("<<") {
+                    format!("{token:?} comes from a merge key (<<); add the fields to the merged mapping by hand")
+                } else {
+                    format!("no key {token:?}")
+                }
+            }),
             Parent::Sequence(sequence) => {
                 let index: usize = token.parse().with_context(|| format!("{token:?} is not an index"))?;
                 sequence.get(index).with_context(|| format!("no item {index}"))
@@ -288,7 +298,13 @@ fn place(file: &YamlFile, addition: &Addition, placeholder: &str) -> Result<Plac
 /// The lines that replace a block line `written` + placeholder, where
 /// `written` is `key: ` or `- `, indented.
 fn render_in_block(written: &str, value: &Value, in_sequence: bool, style: Style, newline: &str) -> String {
-    let column = written.len() - written.trim_start_matches(' ').len();
+    // The dash's column for an item; for a key, the key's, after any
+    // dashes it shares its line with (`- securityContext:`).
+    let column = if in_sequence {
+        written.rfind('-').unwrap_or_default()
+    } else {
+        written.len() - written.trim_start_matches([' ', '-']).len()
+    };
     let mut lines = Vec::new();
     match (in_sequence, value) {
         // The item is rendered whole, its own dash included, in place of
@@ -345,7 +361,7 @@ fn render_item(item: &Value, dash_column: usize, style: Style, lines: &mut Vec<S
 }
 
 /// A value in flow style: `{a: 1, b: [x]}`, or a scalar.
-pub fn render_flow(value: &Value) -> String {
+fn render_flow(value: &Value) -> String {
     match value {
         Value::Object(fields) => {
             let entries: Vec<String> = fields
@@ -488,6 +504,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_key_that_opens_an_item_gets_its_block_at_its_own_column() {
+        let text = "containers:\n  - securityContext:\n    name: c\n";
+        let out = written(
+            text,
+            &[add("containers/0/securityContext", json!({"runAsNonRoot": true}))],
+        );
+        assert_eq!(
+            out,
+            "containers:\n  - securityContext:\n      runAsNonRoot: true\n    name: c\n"
+        );
+    }
+
+    #[test]
+    fn a_key_inherited_through_a_merge_key_is_named() {
+        let text = "base: &base {securityContext: {runAsUser: 1}}\nc:\n  <<: *base\n  name: c\n";
+        let error = write_additions(text, &[add("c/securityContext/runAsNonRoot", json!(true))]).unwrap_err();
+        assert!(format!("{error:#}").contains("merge key"), "{error:#}");
+    }
+
+    #[test]
     fn strings_that_yaml_1_1_or_1_2_would_read_as_other_types_are_quoted() {
         let labels = json!({"user": "10001", "on": "true", "canary": "no", "yes": "No", "time": "12_30",
                             "sign": "=", "version": "1.5", "cpu": "100m", "memory": "128Mi", "app": "web"});
@@ -511,7 +547,7 @@ mod tests {
     }
 
     #[test]
-    fn a_json_file_stays_json() {
+    fn json_style_flow_collections_get_json() {
         let text = "{\"spec\": {\"containers\": [{\"name\": \"c\"}]}}\n";
         let out = written(
             text,

@@ -71,8 +71,7 @@ pub fn is_chart_template(path: &Path) -> bool {
 }
 
 /// Whether `text` is a JSON document (after a byte-order mark) rather than
-/// YAML. `fix` leaves JSON alone: an addition written in YAML's flow style
-/// would turn the file into YAML that only looks like JSON.
+/// YAML, so that what is written back is JSON too ([`crate::harden::harden`]).
 pub fn is_json(text: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text.trim_start_matches('\u{feff}')).is_ok()
 }

@@ -14,6 +14,7 @@ use json_patch::PatchOperation;
 use serde_json::Value;
 
 use crate::edit::{self, Addition};
+use crate::files;
 use crate::input::{self, RequestDefaults};
 use crate::render::Answer;
 
@@ -179,7 +180,10 @@ pub fn evaluate(
 }
 
 /// [`evaluate`], and the additions written into `text`, whose documents
-/// are `documents` ([`read_documents`]).
+/// are `documents` ([`read_documents`]). YAML is edited in place
+/// ([`edit::write_additions`]); a JSON text is written whole again in its
+/// key order, two-space indented as `kubectl get -o json` writes it, since
+/// JSON has no comments or layout choices to keep.
 ///
 /// Errors: those of [`evaluate`], or the edited text does not read back as
 /// the module's answer.
@@ -195,7 +199,16 @@ pub fn harden(
         documents: expected,
         additions,
     } = evaluate(documents, located, defaults, evaluate_with)?;
-    let fixed = edit::write_additions(text, &additions)?;
+    let fixed = if additions.is_empty() {
+        text.to_string()
+    } else if files::is_json(text) {
+        let [document] = expected.as_slice() else {
+            bail!("a JSON text holds one document");
+        };
+        serde_json::to_string_pretty(document)? + "\n"
+    } else {
+        edit::write_additions(text, &additions)?
+    };
     if !additions.is_empty() && read_documents(&fixed).context("the fixed text does not read back")? != expected {
         bail!("the fixed text does not read back as the policy's answer; left as it is");
     }

@@ -16,27 +16,40 @@ use crate::files;
 use crate::harden::{self, Located, ObjectReport, Verdict};
 use crate::input::RequestDefaults;
 
+/// The settings of a Kubewarden `ClusterAdmissionPolicy` or
+/// `AdmissionPolicy` (`policies.kubewarden.io`): its `spec.settings`, `{}`
+/// when it has none; `None` for any other object.
+pub fn kubewarden_policy_settings(object: &Value) -> Option<Value> {
+    let is_policy = matches!(
+        object["kind"].as_str(),
+        Some("ClusterAdmissionPolicy" | "AdmissionPolicy")
+    ) && object["apiVersion"]
+        .as_str()
+        .is_some_and(|api_version| api_version.starts_with("policies.kubewarden.io/"));
+    is_policy.then(|| match &object["spec"]["settings"] {
+        Value::Null => json!({}),
+        settings => settings.clone(),
+    })
+}
+
 /// The policy settings a `functionConfig` carries:
-/// - a Kubewarden `ClusterAdmissionPolicy` or `AdmissionPolicy`
-///   (`policies.kubewarden.io`): its `spec.settings`, so the cluster's own
-///   policy file configures the function;
+/// - a Kubewarden policy ([`kubewarden_policy_settings`]), so the
+///   cluster's own policy file configures the function;
 /// - a `ConfigMap`: each `data` entry read as YAML (`mode: validate`,
 ///   `readOnlyRootFilesystem: '{writablePaths: {paths: [/tmp, /var/run]}}'`);
 /// - none (`null`): `fallback`.
 ///
-/// Errors: any other kind, or a `ConfigMap` value that is not YAML.
+/// Errors: any other kind, or a `ConfigMap` value that is not a string of
+/// YAML.
 pub fn settings_of(function_config: &Value, fallback: &Value) -> Result<Value> {
     if function_config.is_null() {
         return Ok(fallback.clone());
     }
+    if let Some(settings) = kubewarden_policy_settings(function_config) {
+        return Ok(settings);
+    }
     let api_version = function_config["apiVersion"].as_str().unwrap_or_default();
     match function_config["kind"].as_str().unwrap_or_default() {
-        "ClusterAdmissionPolicy" | "AdmissionPolicy" if api_version.starts_with("policies.kubewarden.io/") => {
-            Ok(match &function_config["spec"]["settings"] {
-                Value::Null => json!({}),
-                settings => settings.clone(),
-            })
-        }
         "ConfigMap" if api_version == "v1" => {
             let mut settings = serde_json::Map::new();
             for (key, text) in function_config["data"].as_object().into_iter().flatten() {
@@ -55,10 +68,10 @@ pub fn settings_of(function_config: &Value, fallback: &Value) -> Result<Value> {
     }
 }
 
-/// The answer to one `ResourceList` text: the output text, and whether the
-/// function failed (an item was rejected), which the caller turns into a
-/// non-zero exit status as the specification asks.
-pub struct Answer {
+/// What the function writes for one `ResourceList` text: the output text,
+/// and whether it failed (an item was rejected), which the caller turns
+/// into a non-zero exit status as the specification asks.
+pub struct FunctionOutput {
     pub text: String,
     pub failed: bool,
 }
@@ -68,7 +81,12 @@ pub struct Answer {
 ///
 /// Errors: the input is not a `ResourceList`, its `functionConfig` is not
 /// usable ([`settings_of`]), or the module fails.
-pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>) -> Result<Answer> {
+pub fn run(
+    text: &str,
+    fallback: &Value,
+    defaults: &RequestDefaults,
+    evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>,
+) -> Result<FunctionOutput> {
     let documents = harden::read_documents(text)?;
     let [list] = documents.as_slice() else {
         bail!(
@@ -90,9 +108,11 @@ pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value
         Value::Array(items) => items.clone(),
         _ => bail!("the ResourceList's items is not a list"),
     };
-    if !matches!(list["results"], Value::Null | Value::Array(_)) {
-        bail!("the ResourceList's results is not a list");
-    }
+    let existing = match &list["results"] {
+        Value::Null => Vec::new(),
+        Value::Array(existing) => existing.clone(),
+        _ => bail!("the ResourceList's results is not a list"),
+    };
     let located = items
         .into_iter()
         .enumerate()
@@ -102,29 +122,20 @@ pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value
             manifest,
         })
         .collect();
-    let defaults = RequestDefaults {
-        operation: "CREATE",
-        namespace: "default",
-    };
-    let evaluate = &mut |request: &Value| evaluate(request, &settings);
-    if files::is_json(text) {
-        // JSON in, JSON out: written whole, as JSON has no comments to keep.
-        let evaluated = harden::evaluate(&documents, located, &defaults, evaluate)?;
-        let results = results(&evaluated.objects);
-        let mut list = evaluated.documents[0].clone();
-        let existing = list["results"].as_array().cloned().unwrap_or_default();
-        list["results"] = Value::Array(existing.into_iter().chain(results).collect());
-        return Ok(Answer {
-            text: serde_json::to_string_pretty(&list)? + "\n",
-            failed: harden::any_rejected(&evaluated.objects),
-        });
-    }
-    let hardened = harden::harden(text, &documents, located, &defaults, evaluate)?;
+    let hardened = harden::harden(text, &documents, located, defaults, &mut |request| {
+        evaluate(request, &settings)
+    })?;
     let results = results(&hardened.objects);
     let failed = harden::any_rejected(&hardened.objects);
-    let list = &hardened.documents[0];
-    let additions: Vec<Addition> = match list["results"].as_array() {
-        Some(existing) => results
+    if files::is_json(text) {
+        let mut list = hardened.documents[0].clone();
+        list["results"] = Value::Array(existing.into_iter().chain(results).collect());
+        let text = serde_json::to_string_pretty(&list)? + "\n";
+        return Ok(FunctionOutput { text, failed });
+    }
+    // Appended to the results already there, or a new `results` list.
+    let additions: Vec<Addition> = if list["results"].is_array() {
+        results
             .into_iter()
             .enumerate()
             .map(|(offset, result)| Addition {
@@ -132,16 +143,18 @@ pub fn run(text: &str, fallback: &Value, evaluate: &mut dyn FnMut(&Value, &Value
                 path: vec!["results".to_string(), (existing.len() + offset).to_string()],
                 value: result,
             })
-            .collect(),
-        None if results.is_empty() => Vec::new(),
-        None => vec![Addition {
+            .collect()
+    } else if results.is_empty() {
+        Vec::new()
+    } else {
+        vec![Addition {
             document: 0,
             path: vec!["results".to_string()],
             value: Value::Array(results),
-        }],
+        }]
     };
     let text = edit::write_additions(&hardened.text, &additions)?;
-    Ok(Answer { text, failed })
+    Ok(FunctionOutput { text, failed })
 }
 
 fn results(objects: &[ObjectReport]) -> Vec<Value> {

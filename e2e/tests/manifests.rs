@@ -386,6 +386,17 @@ fn the_krm_function_takes_its_settings_from_a_cluster_admission_policy() {
 fn the_krm_binary_is_the_function_under_its_own_name() {
     let input = resource_list(Value::Null);
     let output = run(env!("CARGO_BIN_EXE_hardening-krm"), &[], &input, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the rejected item fails it: {}",
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stdout).contains("kind: ResourceList"),
+        "{}",
+        text(&output.stdout)
+    );
     assert_eq!(output.stdout, runner(&["krm"], Some(&input)).stdout);
 }
 
@@ -594,6 +605,51 @@ fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
     );
 }
 
+/// `check` passes exactly the files `fix` leaves as they are and finds
+/// nothing rejected in, over every golden file and a workload that validate
+/// mode accepts but mutate mode still completes (`runAsNonRoot: true` with
+/// no `runAsUser`).
+#[test]
+fn check_fails_exactly_where_fix_would_change_or_reject() {
+    let work = tempfile::tempdir().unwrap();
+    let mut inputs = golden_inputs();
+    let completed = work.path().join("non-root-without-user.yaml");
+    std::fs::write(
+        &completed,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext:\n    runAsNonRoot: true\n    \
+         seccompProfile: {type: RuntimeDefault}\n  containers:\n    - name: c\n      image: registry.example.com/c:1\n      \
+         securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n      \
+         resources: {requests: {cpu: 100m, memory: 128Mi}}\n      volumeMounts: [{name: tmp, mountPath: /tmp}]\n  \
+         volumes: [{name: tmp, emptyDir: {sizeLimit: 64Mi}}]\n",
+    )
+    .unwrap();
+    inputs.push(completed.clone());
+    for input in inputs {
+        let name = input.file_name().unwrap().to_str().unwrap().to_string();
+        let copy = work.path().join(format!("copy-{name}"));
+        std::fs::copy(&input, &copy).unwrap();
+        let check = runner(&["check", copy.to_str().unwrap()], None);
+        let fix = runner(&["fix", copy.to_str().unwrap()], None);
+        let changed = std::fs::read_to_string(&copy).unwrap() != std::fs::read_to_string(&input).unwrap();
+        let passes = !changed && fix.status.code() == Some(0);
+        assert_eq!(
+            check.status.code() == Some(0),
+            passes,
+            "{name}: check {:?} but fix changed it: {changed}, fix status {:?}\n{}",
+            check.status.code(),
+            fix.status.code(),
+            text(&check.stdout)
+        );
+    }
+    let check = runner(&["check", completed.to_str().unwrap()], None);
+    let report = text(&check.stdout);
+    assert!(
+        report.contains("FIXABLE") && report.contains("fix would add:"),
+        "{report}"
+    );
+    assert!(report.contains("spec.securityContext.runAsUser: 1000"), "{report}");
+}
+
 /// What a hostile review found, each kept as a case.
 mod found_in_review {
     use super::*;
@@ -751,6 +807,20 @@ mod found_in_review {
             "{}",
             text(&dry.stdout)
         );
+    }
+
+    #[test]
+    fn options_may_come_before_the_verb() {
+        let work = tempfile::tempdir().unwrap();
+        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let file = write(work.path(), "bare.yaml", &bare);
+        let policy = policy_path();
+        let output = runner(
+            &["--policy", policy.to_str().unwrap(), "fix", file.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        assert!(std::fs::read_to_string(&file).unwrap().contains("runAsNonRoot: true"));
     }
 
     #[test]
