@@ -373,6 +373,7 @@ fn diff_name(path: &Path) -> String {
 fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
     let policy = Policy::load(args, read_settings(args)?)?;
     let mut status = Status::Clean;
+    let mut rejected = false;
     let report = each_file(paths, &mut status, |path, text| {
         let Some((documents, located)) = read_manifests(path, text, harden::read_documents)? else {
             return Ok(String::new());
@@ -393,13 +394,11 @@ fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
                 files::write_atomically(path, &hardened.text)?;
             }
         }
-        Ok(object_lines(
-            path,
-            &hardened.objects,
-            if dry_run { "WOULD FIX" } else { "FIXED" },
-        ))
+        rejected |= harden::any_rejected(&hardened.objects);
+        let fixed_word = if dry_run { "WOULD FIX" } else { "FIXED" };
+        Ok(object_lines(path, &hardened.objects, fixed_word))
     });
-    if report.contains("\nREJECTED ") || report.starts_with("REJECTED ") {
+    if rejected {
         status = status.max(Status::Rejected);
     }
     if dry_run {
