@@ -35,6 +35,9 @@ pub enum Answer<'a> {
 }
 
 impl<'a> Answer<'a> {
+    /// `accepted` other than `true` is a rejection (with `message`, or
+    /// "(no message)"); `warnings` that are not strings are dropped, and a
+    /// `mutated_object` of `null` is no mutation.
     pub fn read(response: &'a Value) -> Answer<'a> {
         if response["accepted"] != Value::Bool(true) {
             let message = response["message"].as_str().unwrap_or("(no message)").to_string();
