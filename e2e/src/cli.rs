@@ -293,7 +293,8 @@ fn evaluate(cli: &Cli) -> Result<Status> {
 /// template marker and either does not read as YAML or sits in a Helm
 /// chart's `templates/` ([`files::template_line`],
 /// [`files::is_chart_template`]); a marker inside YAML that reads (an
-/// alerting rule's `{{ $labels.instance }}`) is data.
+/// alerting rule's `{{ $labels.instance }}`) is data. A patch a
+/// kustomization lists is left alone too ([`files::listing_kustomization`]).
 fn read_manifests(
     path: &Path,
     text: &str,
@@ -310,40 +311,38 @@ fn read_manifests(
         );
         return Ok(None);
     }
+    if let Some(kustomization) = files::listing_kustomization(path) {
+        eprintln!(
+            "SKIPPED   {}: a patch listed in {}, not a whole object; left untouched. \
+             Judge what kustomize builds: kustomize build ... | hardening-run render",
+            path.display(),
+            kustomization.display()
+        );
+        return Ok(None);
+    }
     let documents = documents?;
     let located = harden::manifests(&documents);
     Ok(Some((documents, located)))
 }
 
-/// Runs `on_file` on each file of `inputs` (each input on its own, so that
-/// one missing input is an error and the others are still processed) and
-/// gathers the report lines it returns; an error becomes an ERROR line and
-/// makes the status [`Status::Error`].
+/// Runs `on_file` on each file of `inputs` ([`files::manifest_files`],
+/// each input on its own) and gathers the report lines it returns; an
+/// input or file that fails becomes an ERROR line, makes the status
+/// [`Status::Error`], and the others are still processed.
 fn each_file(
     inputs: &[PathBuf],
     status: &mut Status,
     mut on_file: impl FnMut(&Path, &str) -> Result<String>,
 ) -> String {
     let mut report = String::new();
-    for input in inputs {
-        let outcome = files::manifest_files(std::slice::from_ref(input)).map(|paths| {
-            let mut lines = String::new();
-            for path in paths {
-                let done = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))
-                    .and_then(|text| on_file(&path, &text))
-                    .with_context(|| path.display().to_string());
-                match done {
-                    Ok(more) => lines.push_str(&more),
-                    Err(error) => {
-                        *status = Status::Error;
-                        lines.push_str(&format!("ERROR     {error:#}\n"));
-                    }
-                }
-            }
-            lines
+    for entry in inputs.iter().flat_map(|input| files::manifest_files(input)) {
+        let done = entry.and_then(|path| {
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .and_then(|text| on_file(&path, &text))
+                .with_context(|| path.display().to_string())
         });
-        match outcome {
+        match done {
             Ok(lines) => report.push_str(&lines),
             Err(error) => {
                 *status = Status::Error;

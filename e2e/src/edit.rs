@@ -124,10 +124,11 @@ impl Tally {
 
 /// `text` with every addition written in, in order.
 ///
-/// The text is parsed once: each addition is placed as a numbered
-/// placeholder scalar, the tree is printed once, and each placeholder is
-/// replaced by its value in one pass, so the cost grows with the text and
-/// the additions, not with their product.
+/// Each document is edited on its own, as a text of its own: it is parsed
+/// once, each of its additions is placed as a numbered placeholder scalar,
+/// it is printed once, and each placeholder is replaced by its value in one
+/// pass. The cost grows with the text and the additions, not with their
+/// product.
 ///
 /// Errors (the text is then left to the caller unchanged): a path that
 /// does not lead to an existing mapping or sequence of the document, that
@@ -139,6 +140,41 @@ pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
         return Ok(text.to_string());
     }
     let style = Style::of(text);
+    let file = YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("yaml-edit cannot read it: {error}"))?;
+    let ranges: Vec<(usize, usize)> = file
+        .documents()
+        .map(|document| {
+            let range = document.byte_range();
+            (range.start as usize, range.end as usize)
+        })
+        .collect();
+    let mut out = String::with_capacity(text.len() + additions.len() * 64);
+    let mut cursor = 0;
+    for (document, &(start, end)) in ranges.iter().enumerate() {
+        let own: Vec<Addition> = additions
+            .iter()
+            .filter(|addition| addition.document == document)
+            .map(|addition| Addition {
+                document: 0,
+                ..addition.clone()
+            })
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
+        out.push_str(&text[cursor..start]);
+        out.push_str(&write_in_document(&text[start..end], &own, style)?);
+        cursor = end;
+    }
+    if let Some(stray) = additions.iter().find(|addition| addition.document >= ranges.len()) {
+        bail!("there is no document {}", stray.document);
+    }
+    out.push_str(&text[cursor..]);
+    Ok(out)
+}
+
+/// [`write_additions`] for the text of one document.
+fn write_in_document(text: &str, additions: &[Addition], style: Style) -> Result<String> {
     let stem = unused_stem(text);
     let file = YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("yaml-edit cannot read it: {error}"))?;
     let mut placed = Vec::with_capacity(additions.len());
@@ -148,7 +184,7 @@ pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
         placed.push(place);
     }
     let edited = file.to_string();
-    let newline = if edited.contains("\r\n") { "\r\n" } else { "\n" };
+    let newline = newline_of(&edited);
     let mut out = String::with_capacity(edited.len() + additions.len() * 64);
     let mut written = vec![false; additions.len()];
     let mut cursor = 0;
@@ -175,7 +211,7 @@ pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
         } else if placed[index].flow {
             out.push_str(&render_flow(&additions[index].value));
         } else {
-            let line_start = edited[..at].rfind('\n').map_or(0, |newline| newline + 1);
+            let line_start = edited[..at].rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
             out.truncate(out.len() - (at - line_start));
             out.push_str(&render_in_block(
                 &edited[line_start..at],
@@ -191,6 +227,17 @@ pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
         bail!("yaml-edit did not write every value");
     }
     Ok(out)
+}
+
+/// The line ending `text` uses: CRLF, a lone CR (old Mac files), else LF.
+fn newline_of(text: &str) -> &'static str {
+    if text.contains("\r\n") {
+        "\r\n"
+    } else if text.contains('\r') && !text.contains('\n') {
+        "\r"
+    } else {
+        "\n"
+    }
 }
 
 /// A prefix found nowhere in `text`, for the placeholders.

@@ -7,41 +7,47 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-/// The files named in `inputs`, each directory replaced by the `.yaml` and
-/// `.yml` files under it (hidden directories such as `.git` skipped, links
-/// followed), in a stable order. A file named explicitly is taken whatever
-/// its extension.
+/// The files `input` names: itself when it is a file (whatever its
+/// extension), else the `.yaml` and `.yml` files under it, in a stable
+/// order, links followed, hidden names (`.git`, an editor's `.#a.yaml`)
+/// skipped.
 ///
-/// Errors: an input that does not exist, or a directory that cannot be read.
-pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if !input.is_dir() {
-            if !input.exists() {
-                anyhow::bail!("{} does not exist", input.display());
-            }
-            files.push(input.clone());
-            continue;
+/// Each error is one entry: `input` does not exist, or a YAML entry under
+/// it cannot be read (a broken link, a link loop); the other entries are
+/// still listed, and an unreadable entry that is not a YAML file (a broken
+/// `notes.txt` link) is passed over.
+pub fn manifest_files(input: &Path) -> Vec<Result<PathBuf>> {
+    if !input.is_dir() {
+        if !input.exists() {
+            return vec![Err(anyhow::anyhow!("{} does not exist", input.display()))];
         }
-        // Links are followed (a manifest linked into a directory is checked
-        // like the others); walkdir stops at a link that loops.
-        let walk = walkdir::WalkDir::new(input)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'));
-        for entry in walk {
-            let entry = entry.with_context(|| format!("cannot read {}", input.display()))?;
-            let is_yaml = entry
-                .path()
-                .extension()
-                .is_some_and(|extension| extension == "yaml" || extension == "yml");
-            if entry.file_type().is_file() && is_yaml {
-                files.push(entry.into_path());
-            }
-        }
+        return vec![Ok(input.to_path_buf())];
     }
-    Ok(files)
+    let is_hidden = |path: &Path| {
+        path.file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    };
+    let is_yaml = |path: &Path| {
+        path.extension()
+            .is_some_and(|extension| extension == "yaml" || extension == "yml")
+    };
+    walkdir::WalkDir::new(input)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.path()))
+        .filter_map(|entry| match entry {
+            Ok(entry) => (entry.file_type().is_file() && is_yaml(entry.path())).then(|| Ok(entry.into_path())),
+            Err(error) => {
+                let path = error
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| input.to_path_buf());
+                let concerns_yaml = error.loop_ancestor().is_some() || (is_yaml(&path) && !is_hidden(&path));
+                concerns_yaml.then(|| Err(anyhow::Error::new(error).context(format!("cannot read {}", path.display()))))
+            }
+        })
+        .collect()
 }
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
@@ -70,10 +76,36 @@ pub fn is_chart_template(path: &Path) -> bool {
         })
 }
 
+/// The kustomization that lists `path` as a patch, if any: a
+/// `kustomization.yaml` (or `.yml`, or `Kustomization`) in one of its
+/// directories whose `patches[].path`, `patchesStrategicMerge[]` or
+/// `patchesJson6902[].path` names it. A patch is part of an object, not a
+/// whole one; it is judged once kustomize has built the object.
+pub fn listing_kustomization(path: &Path) -> Option<PathBuf> {
+    let target = std::fs::canonicalize(path).ok()?;
+    path.ancestors().skip(1).find_map(|directory| {
+        let kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|name| directory.join(name))
+            .find(|candidate| candidate.is_file())?;
+        let text = std::fs::read_to_string(&kustomization).ok()?;
+        let document: serde_json::Value = serde_norway::from_str(&text).ok()?;
+        let listed = |entry: &serde_json::Value| entry.as_str().or_else(|| entry["path"].as_str()).map(str::to_string);
+        let patches = ["patches", "patchesStrategicMerge", "patchesJson6902"]
+            .iter()
+            .flat_map(|field| document[*field].as_array().into_iter().flatten())
+            .filter_map(listed);
+        patches
+            .filter_map(|patch| std::fs::canonicalize(directory.join(patch)).ok())
+            .any(|patch| patch == target)
+            .then_some(kustomization)
+    })
+}
+
 /// Whether `text` is a JSON document (after a byte-order mark) rather than
 /// YAML, so that what is written back is JSON too ([`crate::harden::harden`]).
 pub fn is_json(text: &str) -> bool {
-    serde_json::from_str::<serde::de::IgnoredAny>(text.trim_start_matches('\u{feff}')).is_ok()
+    serde_json::from_str::<serde::de::IgnoredAny>(crate::input::without_byte_order_mark(text)).is_ok()
 }
 
 /// Replaces `path` with `contents` atomically: written to a temporary file
@@ -134,13 +166,35 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, "kind: Pod\n").unwrap();
         }
-        let files = manifest_files(&[root.path().to_path_buf()]).unwrap();
+        std::os::unix::fs::symlink("/nowhere", root.path().join("todo.txt")).unwrap();
+        std::os::unix::fs::symlink("/nowhere", root.path().join(".#b.yaml")).unwrap();
+        let files: Vec<PathBuf> = manifest_files(root.path()).into_iter().map(Result::unwrap).collect();
         let names: Vec<String> = files
             .iter()
             .map(|file| file.strip_prefix(root.path()).unwrap().display().to_string())
             .collect();
-        assert_eq!(names, ["a.yml", "b.yaml", "sub/c.yaml"]);
-        assert!(manifest_files(&[root.path().join("missing.yaml")]).is_err());
+        assert_eq!(
+            names,
+            ["a.yml", "b.yaml", "sub/c.yaml"],
+            "broken links that are not manifests are passed over"
+        );
+
+        std::os::unix::fs::symlink("/nowhere", root.path().join("broken.yaml")).unwrap();
+        std::os::unix::fs::symlink("..", root.path().join("sub/loop")).unwrap();
+        let entries = manifest_files(root.path());
+        let errors: Vec<String> = entries
+            .iter()
+            .filter_map(|entry| entry.as_ref().err())
+            .map(|e| format!("{e:#}"))
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().any(|error| error.contains("broken.yaml")), "{errors:?}");
+        assert_eq!(
+            entries.iter().filter(|entry| entry.is_ok()).count(),
+            3,
+            "the others are still listed"
+        );
+        assert!(manifest_files(&root.path().join("missing.yaml"))[0].is_err());
     }
 
     #[test]
@@ -155,15 +209,38 @@ mod tests {
     }
 
     #[test]
+    fn kustomize_patches_are_known_by_their_kustomization() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = root.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let kustomization = write(
+            "prod/kustomization.yaml",
+            "resources: [../base]\npatches:\n  - path: patches/replicas.yaml\n  - patch: |-\n      - op: add\n\
+             patchesStrategicMerge: [memory.yaml]\n",
+        );
+        let replicas = write("prod/patches/replicas.yaml", "kind: Deployment\n");
+        let memory = write("prod/memory.yaml", "kind: Deployment\n");
+        let whole = write("prod/extra.yaml", "kind: Deployment\n");
+        assert_eq!(listing_kustomization(&replicas), Some(kustomization.clone()));
+        assert_eq!(listing_kustomization(&memory), Some(kustomization));
+        assert_eq!(listing_kustomization(&whole), None);
+    }
+
+    #[test]
     fn linked_manifests_in_a_directory_are_found() {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir(root.path().join("k8s")).unwrap();
         std::fs::write(root.path().join("app.yaml"), "kind: Pod\n").unwrap();
         std::os::unix::fs::symlink(root.path().join("app.yaml"), root.path().join("k8s/app.yaml")).unwrap();
-        assert_eq!(
-            manifest_files(&[root.path().join("k8s")]).unwrap(),
-            [root.path().join("k8s/app.yaml")]
-        );
+        let files: Vec<PathBuf> = manifest_files(&root.path().join("k8s"))
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(files, [root.path().join("k8s/app.yaml")]);
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn any_rejected(objects: &[ObjectReport]) -> bool {
 /// Errors: the text is not YAML, or yaml-edit splits or reads it otherwise
 /// than the YAML parser does (then no edit of it could be trusted).
 pub fn read_documents(text: &str) -> Result<Vec<Value>> {
+    let text = input::without_byte_order_mark(text);
     let whole = input::parse_documents(text)?;
     let file = yaml_edit::YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
     let mut documents = Vec::new();
@@ -199,6 +200,7 @@ pub fn harden(
         documents: expected,
         additions,
     } = evaluate(documents, located, defaults, evaluate_with)?;
+    let body = input::without_byte_order_mark(text);
     let fixed = if additions.is_empty() {
         text.to_string()
     } else if files::is_json(text) {
@@ -207,7 +209,12 @@ pub fn harden(
         };
         serde_json::to_string_pretty(document)? + "\n"
     } else {
-        edit::write_additions(text, &additions)?
+        // A byte-order mark stays where it was, in front of the text.
+        format!(
+            "{}{}",
+            &text[..text.len() - body.len()],
+            edit::write_additions(body, &additions)?
+        )
     };
     if !additions.is_empty() && read_documents(&fixed).context("the fixed text does not read back")? != expected {
         bail!("the fixed text does not read back as the policy's answer; left as it is");
@@ -244,7 +251,7 @@ fn verdict_of(located: &Located, response: &Value, additions: &mut Vec<Addition>
             other => bail!("the policy's answer does more than add fields: {other}"),
         };
         let tokens: Vec<String> = path.tokens().map(|token| token.decoded().into_owned()).collect();
-        added.push((field_path(&tokens), value.clone()));
+        added.push((field_path(&tokens, mutated), value.clone()));
         additions.push(Addition {
             document: located.document,
             path: located.pointer.iter().cloned().chain(tokens).collect(),
@@ -254,18 +261,25 @@ fn verdict_of(located: &Located, response: &Value, additions: &mut Vec<Addition>
     Ok(Verdict::Fixed { warnings, added })
 }
 
-/// `spec.template.spec.containers[0].securityContext`, as kubectl and
-/// kustomize write field paths.
-pub fn field_path(tokens: &[String]) -> String {
+/// The path of `tokens` in `object`, as the module's messages write field
+/// paths: `spec.template.spec.containers[web].securityContext`, an item of
+/// a list named by its `name` where it has one (containers, volumes), else
+/// by its index (`topologySpreadConstraints[0]`).
+pub fn field_path(tokens: &[String], object: &Value) -> String {
     let mut path = String::new();
+    let mut at = Some(object);
     for token in tokens {
-        if token.parse::<usize>().is_ok() {
-            path.push_str(&format!("[{token}]"));
+        let item = at.and_then(Value::as_array).zip(token.parse::<usize>().ok());
+        if let Some((items, index)) = item {
+            let name = items.get(index).and_then(|item| item["name"].as_str());
+            path.push_str(&format!("[{}]", name.unwrap_or(token)));
+            at = items.get(index);
         } else {
             if !path.is_empty() {
                 path.push('.');
             }
             path.push_str(token);
+            at = at.and_then(|value| value.get(token));
         }
     }
     path
@@ -282,4 +296,77 @@ fn pointer_mut<'a>(value: &'a mut Value, pointer: &[String]) -> Result<&'a mut V
         .with_context(|| format!("no {token} in the document"))?;
     }
     Ok(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_paths_name_list_items_as_the_module_does() {
+        let object = json!({"spec": {"containers": [{"name": "web"}], "topologySpreadConstraints": [{"maxSkew": 1}]}});
+        let tokens = |path: &str| path.split('/').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            field_path(&tokens("spec/containers/0/securityContext"), &object),
+            "spec.containers[web].securityContext"
+        );
+        assert_eq!(
+            field_path(&tokens("spec/topologySpreadConstraints/0"), &object),
+            "spec.topologySpreadConstraints[0]"
+        );
+    }
+
+    #[test]
+    fn an_answer_that_removes_a_field_is_refused() {
+        let documents = vec![json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"a": 1}})];
+        let located = manifests(&documents);
+        let defaults = RequestDefaults {
+            operation: "CREATE",
+            namespace: "default",
+        };
+        let mut removes = |_: &Value| {
+            Ok(json!({"accepted": true, "mutated_object": {"apiVersion": "v1", "kind": "Pod", "spec": {"a": 1}}}))
+        };
+        let error = evaluate(&documents, located, &defaults, &mut removes).unwrap_err();
+        assert!(format!("{error:#}").contains("does more than add"), "{error:#}");
+    }
+
+    #[test]
+    fn an_edit_that_reads_back_otherwise_is_refused() {
+        // Adding to the anchored mapping also changes the alias's reader.
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  a: &shared {x: 1}\n  b: *shared\n";
+        let documents = read_documents(text).unwrap();
+        let located = manifests(&documents);
+        let defaults = RequestDefaults {
+            operation: "CREATE",
+            namespace: "default",
+        };
+        let mut adds = |request: &Value| {
+            let mut mutated = request["object"].clone();
+            mutated["spec"]["a"]["y"] = json!(2);
+            Ok(json!({"accepted": true, "mutated_object": mutated}))
+        };
+        let error = harden(text, &documents, located, &defaults, &mut adds).unwrap_err();
+        assert!(format!("{error:#}").contains("does not read back"), "{error:#}");
+    }
+
+    #[test]
+    fn documents_that_are_not_kubernetes_objects_are_skipped() {
+        let documents =
+            read_documents("replicaCount: 1\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n").unwrap();
+        let located = manifests(&documents);
+        let defaults = RequestDefaults {
+            operation: "CREATE",
+            namespace: "default",
+        };
+        let mut never = |_: &Value| -> Result<Value> { panic!("nothing here is judged") };
+        let evaluated = evaluate(&documents, located, &defaults, &mut never).unwrap();
+        assert!(
+            evaluated
+                .objects
+                .iter()
+                .all(|object| object.verdict == Verdict::Skipped)
+        );
+    }
 }

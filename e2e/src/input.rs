@@ -50,9 +50,11 @@ pub fn load(path: &Path, defaults: &RequestDefaults) -> Result<Inputs> {
 }
 
 /// YAML is a superset of JSON, so one parser reads both; empty documents
-/// (a trailing `---`) are dropped.
+/// (a trailing `---`) are dropped, and so is a UTF-8 byte-order mark in
+/// front.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>> {
     let mut documents = Vec::new();
+    let text = without_byte_order_mark(text);
     for document in serde_norway::Deserializer::from_str(text) {
         let value = read_document(document)?;
         if !value.is_null() {
@@ -60,6 +62,12 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>> {
         }
     }
     Ok(documents)
+}
+
+/// `text` without the UTF-8 byte-order mark some editors write in front
+/// (the YAML parser reads only what follows it).
+pub fn without_byte_order_mark(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// One YAML document as kubectl reads it: merge keys (`<<: *base`)

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::edit::{self, Addition};
 use crate::files;
 use crate::harden::{self, Located, ObjectReport, Verdict};
-use crate::input::RequestDefaults;
+use crate::input::{self, RequestDefaults};
 
 /// The settings of a Kubewarden `ClusterAdmissionPolicy` or
 /// `AdmissionPolicy` (`policies.kubewarden.io`): its `spec.settings`, `{}`
@@ -88,12 +88,19 @@ pub fn run(
     evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>,
 ) -> Result<FunctionOutput> {
     let documents = harden::read_documents(text)?;
-    let [list] = documents.as_slice() else {
+    // Empty documents (a `---` before or after) do not count.
+    let present: Vec<(usize, &Value)> = documents
+        .iter()
+        .enumerate()
+        .filter(|(_, document)| !document.is_null())
+        .collect();
+    let [(document, list)] = present.as_slice() else {
         bail!(
             "expected one ResourceList on standard input, found {} documents",
-            documents.len()
+            present.len()
         );
     };
+    let document = *document;
     if list["kind"] != "ResourceList"
         || !list["apiVersion"]
             .as_str()
@@ -113,22 +120,37 @@ pub fn run(
         Value::Array(existing) => existing.clone(),
         _ => bail!("the ResourceList's results is not a list"),
     };
-    let located = items
-        .into_iter()
-        .enumerate()
-        .map(|(index, manifest)| Located {
-            document: 0,
-            pointer: vec!["items".to_string(), index.to_string()],
-            manifest,
-        })
-        .collect();
+    // Items that are lists themselves are expanded, as kubectl and `fix`
+    // expand them.
+    let mut located = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let pointer = vec!["items".to_string(), index.to_string()];
+        match input::list_items(&item) {
+            Some(inner) => located.extend(inner.iter().enumerate().map(|(position, manifest)| {
+                Located {
+                    document,
+                    pointer: pointer
+                        .iter()
+                        .cloned()
+                        .chain(["items".to_string(), position.to_string()])
+                        .collect(),
+                    manifest: manifest.clone(),
+                }
+            })),
+            None => located.push(Located {
+                document,
+                pointer,
+                manifest: item,
+            }),
+        }
+    }
     let hardened = harden::harden(text, &documents, located, defaults, &mut |request| {
         evaluate(request, &settings)
     })?;
     let results = results(&hardened.objects);
     let failed = harden::any_rejected(&hardened.objects);
     if files::is_json(text) {
-        let mut list = hardened.documents[0].clone();
+        let mut list = hardened.documents[document].clone();
         list["results"] = Value::Array(existing.into_iter().chain(results).collect());
         let text = serde_json::to_string_pretty(&list)? + "\n";
         return Ok(FunctionOutput { text, failed });
@@ -139,7 +161,7 @@ pub fn run(
             .into_iter()
             .enumerate()
             .map(|(offset, result)| Addition {
-                document: 0,
+                document,
                 path: vec!["results".to_string(), (existing.len() + offset).to_string()],
                 value: result,
             })
@@ -148,7 +170,7 @@ pub fn run(
         Vec::new()
     } else {
         vec![Addition {
-            document: 0,
+            document,
             path: vec!["results".to_string()],
             value: Value::Array(results),
         }]

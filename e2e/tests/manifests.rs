@@ -865,4 +865,86 @@ mod found_in_review {
             );
         }
     }
+
+    #[test]
+    fn a_byte_order_mark_is_read_past_and_kept() {
+        let work = tempfile::tempdir().unwrap();
+        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let file = write(work.path(), "bom.yaml", &format!("\u{feff}{bare}"));
+        assert_eq!(runner(&["check", file.to_str().unwrap()], None).status.code(), Some(1));
+        assert_eq!(runner(&["fix", file.to_str().unwrap()], None).status.code(), Some(0));
+        let fixed = std::fs::read_to_string(&file).unwrap();
+        assert!(fixed.starts_with(&format!("\u{feff}{}", &bare[..40])), "{fixed:?}");
+        assert!(fixed.contains("runAsNonRoot: true"));
+    }
+
+    #[test]
+    fn a_broken_link_in_a_directory_does_not_stop_the_rest() {
+        let work = tempfile::tempdir().unwrap();
+        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let file = write(work.path(), "a.yaml", &bare);
+        std::os::unix::fs::symlink("/nowhere", work.path().join("notes.txt")).unwrap();
+        let check = runner(&["check", work.path().to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+        assert!(text(&check.stdout).contains("a.yaml"), "{}", text(&check.stdout));
+
+        std::os::unix::fs::symlink("/nowhere", work.path().join("gone.yaml")).unwrap();
+        let fix = runner(&["fix", work.path().to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(2), "the broken manifest link is an error");
+        assert!(text(&fix.stdout).contains("gone.yaml"), "{}", text(&fix.stdout));
+        assert!(
+            std::fs::read_to_string(&file).unwrap().contains("runAsNonRoot: true"),
+            "the others are fixed"
+        );
+    }
+
+    #[test]
+    fn a_kustomize_patch_is_not_judged_as_a_whole_object() {
+        let work = tempfile::tempdir().unwrap();
+        write(
+            work.path(),
+            "prod/kustomization.yaml",
+            "resources: [../base]\npatches:\n  - path: replicas.yaml\n",
+        );
+        let patch = write(
+            work.path(),
+            "prod/replicas.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
+        );
+        let check = runner(&["check", work.path().join("prod").to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+        assert!(
+            text(&check.stderr).contains("a patch listed in"),
+            "{}",
+            text(&check.stderr)
+        );
+        let before = std::fs::read_to_string(&patch).unwrap();
+        runner(&["fix", patch.to_str().unwrap()], None);
+        assert_eq!(std::fs::read_to_string(&patch).unwrap(), before);
+    }
+
+    #[test]
+    fn the_krm_function_takes_empty_documents_and_expands_list_items() {
+        let bare: Value =
+            serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap())
+                .unwrap();
+        let list = json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                          "items": [{"apiVersion": "v1", "kind": "List", "items": [bare]}]});
+        let input = format!("{}---\n", serde_norway::to_string(&list).unwrap());
+        let output = runner(&["krm"], Some(&input));
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let answer: Value = serde_norway::from_str(text(&output.stdout).trim_end_matches("---\n")).unwrap();
+        let pod_spec = &answer["items"][0]["items"][0]["spec"]["template"]["spec"];
+        assert_eq!(pod_spec["securityContext"]["runAsNonRoot"], json!(true));
+        let paths: Vec<&str> = answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|result| result["field"]["path"].as_str())
+            .collect();
+        assert!(
+            paths.contains(&"spec.template.spec.containers[httpbin].securityContext"),
+            "{paths:?}"
+        );
+    }
 }
