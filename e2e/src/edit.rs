@@ -551,6 +551,18 @@ mod tests {
     }
 
     #[test]
+    fn new_lines_take_a_lone_cr_where_the_file_uses_one() {
+        let out = written(
+            "spec:\r  replicas: 1\r",
+            &[add("spec/securityContext", json!({"runAsNonRoot": true}))],
+        );
+        assert_eq!(
+            out,
+            "spec:\r  replicas: 1\r  securityContext:\r    runAsNonRoot: true\r"
+        );
+    }
+
+    #[test]
     fn an_empty_key_that_opens_an_item_gets_its_block_at_its_own_column() {
         let text = "containers:\n  - securityContext:\n    name: c\n";
         let out = written(
