@@ -213,13 +213,27 @@ fn write_in_document(text: &str, additions: &[Addition], style: Style) -> Result
         } else {
             let line_start = edited[..at].rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
             out.truncate(out.len() - (at - line_start));
-            out.push_str(&render_in_block(
+            let mut rendered = render_in_block(
                 &edited[line_start..at],
                 &additions[index].value,
                 placed[index].in_sequence,
                 style,
                 newline,
-            ));
+            );
+            // A comment after an empty key (`securityContext:  # by
+            // platform`) stays on the key's line, above the block.
+            let line_end = edited[end..]
+                .find(['\n', '\r'])
+                .map_or(edited.len(), |offset| end + offset);
+            let trailing = &edited[end..line_end];
+            if !placed[index].in_sequence
+                && trailing.trim_start().starts_with('#')
+                && let Some((key_line, block)) = rendered.split_once(newline)
+            {
+                rendered = format!("{key_line}{trailing}{newline}{block}");
+                cursor = line_end;
+            }
+            out.push_str(&rendered);
         }
     }
     out.push_str(&edited[cursor..]);
@@ -547,6 +561,16 @@ mod tests {
         assert_eq!(
             out,
             "spec:\r\n  securityContext:\r\n    runAsNonRoot: true\r\n  replicas: 2\r\n"
+        );
+    }
+
+    #[test]
+    fn a_comment_after_an_empty_key_stays_on_its_line() {
+        let text = "spec:\n  securityContext:   # by platform\n  replicas: 1\n";
+        let out = written(text, &[add("spec/securityContext", json!({"runAsNonRoot": true}))]);
+        assert_eq!(
+            out,
+            "spec:\n  securityContext:   # by platform\n    runAsNonRoot: true\n  replicas: 1\n"
         );
     }
 
