@@ -156,14 +156,14 @@ pub fn evaluate(
         let label = input::label(&request);
         let verdict = if input::is_evaluated(&request) {
             let response = evaluate(&request)?;
-            let verdict = verdict_of(&located, &response, &mut additions).with_context(|| label.clone())?;
+            let answer = Answer::read(&response);
             if let Answer::Accepted {
                 mutated: Some(mutated), ..
-            } = Answer::read(&response)
+            } = &answer
             {
-                *pointer_mut(&mut expected[located.document], &located.pointer)? = mutated.clone();
+                *pointer_mut(&mut expected[located.document], &located.pointer)? = (*mutated).clone();
             }
-            verdict
+            verdict_of(&located, answer, &mut additions).with_context(|| label.clone())?
         } else {
             Verdict::Skipped
         };
@@ -226,8 +226,8 @@ pub fn harden(
     })
 }
 
-fn verdict_of(located: &Located, response: &Value, additions: &mut Vec<Addition>) -> Result<Verdict> {
-    let (warnings, mutated) = match Answer::read(response) {
+fn verdict_of(located: &Located, answer: Answer, additions: &mut Vec<Addition>) -> Result<Verdict> {
+    let (warnings, mutated) = match answer {
         Answer::Rejected { message } => return Ok(Verdict::Rejected { message }),
         Answer::Accepted {
             warnings,

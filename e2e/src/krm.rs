@@ -4,9 +4,10 @@
 //! (kubernetes-sigs/kustomize, `cmd/config/docs/api-conventions/functions-spec.md`).
 //!
 //! Items are hardened in place with comments kept, as the specification
-//! asks of YAML input; each rejection becomes a `results` entry of severity
-//! `error`, each added field one of severity `info` with its field path and
-//! value, each of the module's warnings one of severity `info`.
+//! asks of YAML input; each violation of a rejected item becomes a
+//! `results` entry of severity `error` with its field path, each added
+//! field one of severity `info` with its field path and value, each of the
+//! module's warnings one of severity `info`.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
