@@ -321,10 +321,7 @@ mod tests {
     fn an_answer_that_removes_a_field_is_refused() {
         let documents = vec![json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"a": 1}})];
         let located = manifests(&documents);
-        let defaults = RequestDefaults {
-            operation: "CREATE",
-            namespace: "default",
-        };
+        let defaults = RequestDefaults::CREATE_IN_DEFAULT;
         let mut removes = |_: &Value| {
             Ok(json!({"accepted": true, "mutated_object": {"apiVersion": "v1", "kind": "Pod", "spec": {"a": 1}}}))
         };
@@ -338,10 +335,7 @@ mod tests {
         let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  a: &shared {x: 1}\n  b: *shared\n";
         let documents = read_documents(text).unwrap();
         let located = manifests(&documents);
-        let defaults = RequestDefaults {
-            operation: "CREATE",
-            namespace: "default",
-        };
+        let defaults = RequestDefaults::CREATE_IN_DEFAULT;
         let mut adds = |request: &Value| {
             let mut mutated = request["object"].clone();
             mutated["spec"]["a"]["y"] = json!(2);
@@ -356,10 +350,7 @@ mod tests {
         let documents =
             read_documents("replicaCount: 1\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n").unwrap();
         let located = manifests(&documents);
-        let defaults = RequestDefaults {
-            operation: "CREATE",
-            namespace: "default",
-        };
+        let defaults = RequestDefaults::CREATE_IN_DEFAULT;
         let mut never = |_: &Value| -> Result<Value> { panic!("nothing here is judged") };
         let evaluated = evaluate(&documents, located, &defaults, &mut never).unwrap();
         assert!(

@@ -32,6 +32,15 @@ pub struct RequestDefaults<'a> {
     pub namespace: &'a str,
 }
 
+impl RequestDefaults<'static> {
+    /// What the API server sends for `kubectl create -f` of a manifest
+    /// that names no namespace, in the `default` namespace.
+    pub const CREATE_IN_DEFAULT: RequestDefaults<'static> = RequestDefaults {
+        operation: "CREATE",
+        namespace: "default",
+    };
+}
+
 pub fn load(path: &Path, defaults: &RequestDefaults) -> Result<Inputs> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let documents = parse_documents(&text).with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
@@ -197,10 +206,7 @@ fn short(value: &Value) -> String {
 mod tests {
     use super::*;
 
-    const DEFAULTS: RequestDefaults = RequestDefaults {
-        operation: "CREATE",
-        namespace: "default",
-    };
+    const DEFAULTS: RequestDefaults = RequestDefaults::CREATE_IN_DEFAULT;
 
     fn classify_text(text: &str) -> Inputs {
         let mut inputs = Inputs {

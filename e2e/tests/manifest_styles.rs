@@ -185,10 +185,7 @@ fn text_of(workload: &Value, style: Style) -> String {
 }
 
 fn harden_text(instance: &PolicyInstance, text: &str) -> Hardened {
-    let defaults = RequestDefaults {
-        operation: "CREATE",
-        namespace: "default",
-    };
+    let defaults = RequestDefaults::CREATE_IN_DEFAULT;
     let documents = harden::read_documents(text).unwrap();
     let located = harden::manifests(&documents);
     harden::harden(text, &documents, located, &defaults, &mut |request| {
@@ -213,14 +210,7 @@ fn fixed_text_reads_as_the_modules_answer_in_every_style() {
     runner
         .run(&(workload(), style()), |(workload, style)| {
             let text = text_of(&workload, style);
-            let request = input::request_for_manifest(
-                &workload,
-                &RequestDefaults {
-                    operation: "CREATE",
-                    namespace: "default",
-                },
-            )
-            .unwrap();
+            let request = input::request_for_manifest(&workload, &RequestDefaults::CREATE_IN_DEFAULT).unwrap();
             let response = instance.validate(&request, &json!({})).unwrap();
             prop_assert_eq!(&response["accepted"], &json!(true), "{}", response);
             let answer = match &response["mutated_object"] {

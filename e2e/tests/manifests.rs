@@ -75,10 +75,7 @@ fn instance() -> PolicyInstance {
 }
 
 fn evaluations(path: &Path) -> Vec<input::Evaluation> {
-    let defaults = RequestDefaults {
-        operation: "CREATE",
-        namespace: "default",
-    };
+    let defaults = RequestDefaults::CREATE_IN_DEFAULT;
     input::load(path, &defaults).unwrap().evaluations
 }
 

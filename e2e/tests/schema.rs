@@ -56,10 +56,7 @@ fn every_mutated_fixture_is_valid_for_the_api_server() {
         .unwrap_or_else(|error| panic!("{error:#}"));
     let out = std::env::temp_dir().join(format!("hardening-schema-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
-    let defaults = RequestDefaults {
-        operation: "CREATE",
-        namespace: "default",
-    };
+    let defaults = RequestDefaults::CREATE_IN_DEFAULT;
 
     let (mut strict, mut lenient, mut newest_only) = (Vec::new(), Vec::new(), Vec::new());
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(workspace().join("test-data"))

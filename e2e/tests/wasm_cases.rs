@@ -47,10 +47,7 @@ fn every_request_and_replay_file_is_used_by_a_case() {
 #[test]
 fn request_files_are_generated_from_their_test_data_manifests() {
     use hardening_runner::input::{RequestDefaults, load};
-    let defaults = RequestDefaults {
-        operation: "CREATE",
-        namespace: "default",
-    };
+    let defaults = RequestDefaults::CREATE_IN_DEFAULT;
     let test_data = cases::e2e_dir().join("../test-data");
     let mut compared = 0;
     for entry in std::fs::read_dir(cases::e2e_dir().join("requests")).unwrap() {
