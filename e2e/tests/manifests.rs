@@ -56,6 +56,16 @@ fn run(program: &str, arguments: &[&str], stdin: &str, environment: &[(&str, &Pa
     child.wait_with_output().unwrap()
 }
 
+/// A file of the repository, by its path from `e2e/`.
+fn read(path: &str) -> String {
+    std::fs::read_to_string(e2e_dir().join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
+/// The bare httpbin Deployment of `test-data`, as an object.
+fn bare_httpbin() -> Value {
+    serde_norway::from_str(&read("../test-data/httpbin-bare.yaml")).unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -234,7 +244,7 @@ fn check_exit_status_tells_compliant_fixable_and_rejected_apart() {
 fn an_unwritable_file_is_reported_and_the_others_are_fixed() {
     use std::os::unix::fs::PermissionsExt;
     let work = tempfile::tempdir().unwrap();
-    let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+    let bare = read("../test-data/httpbin-bare.yaml");
     for name in ["a.yaml", "b.yaml", "c.yaml"] {
         std::fs::write(work.path().join(name), &bare).unwrap();
     }
@@ -252,16 +262,16 @@ fn an_unwritable_file_is_reported_and_the_others_are_fixed() {
 
 #[test]
 fn render_is_a_helm_post_renderer() {
-    let stream = std::fs::read_to_string(e2e_dir().join("golden/app-with-comments.yaml")).unwrap();
+    let stream = read("golden/app-with-comments.yaml");
     let output = runner(&["render"], Some(&stream));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let expected = std::fs::read_to_string(e2e_dir().join("golden/expected/app-with-comments.yaml")).unwrap();
+    let expected = read("golden/expected/app-with-comments.yaml");
     assert_eq!(text(&output.stdout), expected, "render and fix write the same text");
     // `-` is the same filter.
     assert_eq!(runner(&["-"], Some(&stream)).stdout, output.stdout);
 
     // All or nothing: a rejected object fails the install, with nothing on stdout.
-    let rejected = std::fs::read_to_string(e2e_dir().join("golden/rejected-and-fixable.yaml")).unwrap();
+    let rejected = read("golden/rejected-and-fixable.yaml");
     let output = runner(&["render"], Some(&rejected));
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
@@ -272,7 +282,7 @@ fn render_is_a_helm_post_renderer() {
 }
 
 fn resource_list(function_config: Value) -> String {
-    let items = std::fs::read_to_string(e2e_dir().join("golden/rejected-and-fixable.yaml")).unwrap();
+    let items = read("golden/rejected-and-fixable.yaml");
     let items: Vec<Value> = input::parse_documents(&items).unwrap();
     let mut list = json!({
         "apiVersion": "config.kubernetes.io/v1",
@@ -448,8 +458,7 @@ fn the_kustomize_example_runs_its_function_as_kustomize_would() {
 /// `.pre-commit-hooks.yaml` names verbs the runner has, on YAML files.
 #[test]
 fn the_pre_commit_hooks_call_existing_verbs() {
-    let hooks: Value =
-        serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../.pre-commit-hooks.yaml")).unwrap()).unwrap();
+    let hooks: Value = serde_norway::from_str(&read("../.pre-commit-hooks.yaml")).unwrap();
     let hooks = hooks.as_array().unwrap();
     assert_eq!(hooks.len(), 2);
     for hook in hooks {
@@ -487,7 +496,7 @@ fn pre_commit_runs_the_hooks_of_this_repository() {
     let work = tempfile::tempdir().unwrap();
     let repository = work.path().join("app");
     std::fs::create_dir(&repository).unwrap();
-    let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+    let bare = read("../test-data/httpbin-bare.yaml");
     std::fs::write(repository.join("deploy.yaml"), &bare).unwrap();
     for arguments in [&["init", "-q"][..], &["add", "deploy.yaml"]] {
         let git = Command::new("git")
@@ -558,9 +567,7 @@ fn pre_commit_runs_the_hooks_of_this_repository() {
 /// stream on stdin, the result on stdout, settings from the environment.
 #[test]
 fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
-    let plugin: Value =
-        serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../helm-plugin/plugin.yaml")).unwrap())
-            .unwrap();
+    let plugin: Value = serde_norway::from_str(&read("../helm-plugin/plugin.yaml")).unwrap();
     assert_eq!(plugin["type"], "postrenderer/v1");
     assert_eq!(plugin["runtime"], "subprocess");
     let command = &plugin["runtimeConfig"]["platformCommand"][0];
@@ -572,13 +579,10 @@ fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
         .map(|a| a.as_str().unwrap())
         .collect();
 
-    let stream = std::fs::read_to_string(e2e_dir().join("golden/list-of-workloads.yaml")).unwrap();
+    let stream = read("golden/list-of-workloads.yaml");
     let rendered = runner(&arguments, Some(&stream));
     assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
-    assert_eq!(
-        text(&rendered.stdout),
-        std::fs::read_to_string(e2e_dir().join("golden/expected/list-of-workloads.yaml")).unwrap()
-    );
+    assert_eq!(text(&rendered.stdout), read("golden/expected/list-of-workloads.yaml"));
 
     let work = tempfile::tempdir().unwrap();
     let settings = work.path().join("settings.yaml");
@@ -696,7 +700,7 @@ mod found_in_review {
     #[test]
     fn template_markers_in_yaml_that_reads_are_data() {
         let work = tempfile::tempdir().unwrap();
-        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let bare = read("../test-data/httpbin-bare.yaml");
         let rule = "---\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: up}\nspec:\n  groups:\n    \
                     - name: up\n      rules:\n        - alert: Down\n          expr: up == 0\n          \
                     annotations: {summary: \"{{ $labels.instance }} is down\"}\n";
@@ -705,8 +709,7 @@ mod found_in_review {
         assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
         assert!(text(&rendered.stdout).ends_with(rule), "{}", text(&rendered.stdout));
 
-        let unsafe_with_marker = std::fs::read_to_string(e2e_dir().join("../test-data/unsafe-everything.yaml"))
-            .unwrap()
+        let unsafe_with_marker = read("../test-data/unsafe-everything.yaml")
             + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\ndata: {greeting: \"{{ .Name }}\"}\n";
         let file = write(work.path(), "app.yaml", &unsafe_with_marker);
         assert_eq!(
@@ -729,9 +732,7 @@ mod found_in_review {
 
     #[test]
     fn json_in_gives_json_out() {
-        let bare: Value =
-            serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap())
-                .unwrap();
+        let bare = bare_httpbin();
         let rendered = runner(&["render"], Some(&bare.to_string()));
         assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
         let out: Value = serde_json::from_slice(&rendered.stdout).expect("JSON out");
@@ -760,7 +761,7 @@ mod found_in_review {
             "replicaCount: 1\nimage: {repository: nginx}\n",
         );
         write(work.path(), "compose.yml", "services:\n  web: {image: nginx}\n");
-        let hardened = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-hardened.yaml")).unwrap();
+        let hardened = read("../test-data/httpbin-hardened.yaml");
         write(work.path(), "ok.yaml", &hardened);
         let check = runner(&["check", work.path().to_str().unwrap()], None);
         assert_eq!(
@@ -771,9 +772,7 @@ mod found_in_review {
             text(&check.stderr)
         );
 
-        let bare: Value =
-            serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap())
-                .unwrap();
+        let bare = bare_httpbin();
         let list = json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [bare]});
         let file = write(work.path(), "list.yaml", &serde_norway::to_string(&list).unwrap());
         let check = runner(&["check", file.to_str().unwrap()], None);
@@ -784,7 +783,7 @@ mod found_in_review {
     #[test]
     fn a_missing_input_does_not_stop_the_others_and_diff_paths_suit_git_apply() {
         let work = tempfile::tempdir().unwrap();
-        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let bare = read("../test-data/httpbin-bare.yaml");
         let good = write(work.path(), "good.yaml", &bare);
         let fix = runner(&["fix", "no-such.yaml", good.to_str().unwrap()], None);
         assert_eq!(fix.status.code(), Some(2));
@@ -809,7 +808,7 @@ mod found_in_review {
     #[test]
     fn options_may_come_before_the_verb() {
         let work = tempfile::tempdir().unwrap();
-        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let bare = read("../test-data/httpbin-bare.yaml");
         let file = write(work.path(), "bare.yaml", &bare);
         let policy = policy_path();
         let output = runner(
@@ -866,7 +865,7 @@ mod found_in_review {
     #[test]
     fn a_byte_order_mark_is_read_past_and_kept() {
         let work = tempfile::tempdir().unwrap();
-        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let bare = read("../test-data/httpbin-bare.yaml");
         let file = write(work.path(), "bom.yaml", &format!("\u{feff}{bare}"));
         assert_eq!(runner(&["check", file.to_str().unwrap()], None).status.code(), Some(1));
         assert_eq!(runner(&["fix", file.to_str().unwrap()], None).status.code(), Some(0));
@@ -878,7 +877,7 @@ mod found_in_review {
     #[test]
     fn a_broken_link_in_a_directory_does_not_stop_the_rest() {
         let work = tempfile::tempdir().unwrap();
-        let bare = std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap();
+        let bare = read("../test-data/httpbin-bare.yaml");
         let file = write(work.path(), "a.yaml", &bare);
         std::os::unix::fs::symlink("/nowhere", work.path().join("notes.txt")).unwrap();
         let check = runner(&["check", work.path().to_str().unwrap()], None);
@@ -922,9 +921,7 @@ mod found_in_review {
 
     #[test]
     fn the_krm_function_takes_empty_documents_and_expands_list_items() {
-        let bare: Value =
-            serde_norway::from_str(&std::fs::read_to_string(e2e_dir().join("../test-data/httpbin-bare.yaml")).unwrap())
-                .unwrap();
+        let bare = bare_httpbin();
         let list = json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
                           "items": [{"apiVersion": "v1", "kind": "List", "items": [bare]}]});
         let input = format!("{}---\n", serde_norway::to_string(&list).unwrap());
