@@ -171,6 +171,28 @@ impl Field {
             Field::TopologySpreadConstraints => &["topologySpreadConstraints"],
         }
     }
+
+    /// [`Field::keys`] joined with dots, as warnings name the field below
+    /// its owner: written once here rather than key by key in every warning.
+    pub const fn dotted(self) -> &'static str {
+        match self {
+            Field::RunAsNonRoot => "securityContext.runAsNonRoot",
+            Field::RunAsUser => "securityContext.runAsUser",
+            Field::RunAsGroup => "securityContext.runAsGroup",
+            Field::FsGroup => "securityContext.fsGroup",
+            Field::WindowsRunAsUserName => "securityContext.windowsOptions.runAsUserName",
+            Field::SeccompProfileType => "securityContext.seccompProfile.type",
+            Field::ReadOnlyRootFilesystem => "securityContext.readOnlyRootFilesystem",
+            Field::AllowPrivilegeEscalation => "securityContext.allowPrivilegeEscalation",
+            Field::CapabilitiesDrop => "securityContext.capabilities.drop",
+            Field::VolumeMounts => "volumeMounts",
+            Field::CpuRequest => "resources.requests.cpu",
+            Field::MemoryRequest => "resources.requests.memory",
+            Field::MemoryLimit => "resources.limits.memory",
+            Field::Volumes => "volumes",
+            Field::TopologySpreadConstraints => "topologySpreadConstraints",
+        }
+    }
 }
 
 /// How a default is written into the object.
@@ -512,6 +534,37 @@ mod tests {
 
     fn pod_spec() -> FieldPath {
         FieldPath::from_keys(&["spec"])
+    }
+
+    #[test]
+    fn each_field_is_named_by_its_keys_joined_with_dots() {
+        use Field::*;
+        let every_field = [
+            RunAsNonRoot,
+            RunAsUser,
+            RunAsGroup,
+            FsGroup,
+            WindowsRunAsUserName,
+            SeccompProfileType,
+            ReadOnlyRootFilesystem,
+            AllowPrivilegeEscalation,
+            CapabilitiesDrop,
+            VolumeMounts,
+            CpuRequest,
+            MemoryRequest,
+            MemoryLimit,
+            Volumes,
+            TopologySpreadConstraints,
+        ];
+        for field in every_field {
+            // Exhaustive, so a new field must be added to the list above.
+            match field {
+                RunAsNonRoot | RunAsUser | RunAsGroup | FsGroup | WindowsRunAsUserName | SeccompProfileType
+                | ReadOnlyRootFilesystem | AllowPrivilegeEscalation | CapabilitiesDrop | VolumeMounts
+                | CpuRequest | MemoryRequest | MemoryLimit | Volumes | TopologySpreadConstraints => {}
+            }
+            assert_eq!(field.dotted(), field.keys().join("."), "{field:?}");
+        }
     }
 
     fn container(kind: ContainerKind, index: usize) -> Owner {

@@ -118,7 +118,7 @@ pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
 
 /// `field: value`, or `list: added item`, below the owner.
 fn describe_default(gap: &Gap, out: &mut String) {
-    write_field(&[], gap.field.keys(), out);
+    out.push_str(gap.field.dotted());
     if let Edit::SetInItem { index, key, .. } = gap.edit {
         write_field(&[Segment::Item { index, name: None }], &[key], out);
     }
