@@ -130,6 +130,9 @@ pub enum Field {
     WindowsRunAsUserName,
     /// `securityContext.seccompProfile.type` (pod or container).
     SeccompProfileType,
+    /// `securityContext.seccompProfile.localhostProfile` (pod or
+    /// container), beside a `Localhost` type.
+    SeccompLocalhostProfile,
     /// `securityContext.readOnlyRootFilesystem` (container).
     ReadOnlyRootFilesystem,
     /// `securityContext.allowPrivilegeEscalation` (container).
@@ -160,6 +163,7 @@ impl Field {
             Field::FsGroup => &["securityContext", "fsGroup"],
             Field::WindowsRunAsUserName => &["securityContext", "windowsOptions", "runAsUserName"],
             Field::SeccompProfileType => &["securityContext", "seccompProfile", "type"],
+            Field::SeccompLocalhostProfile => &["securityContext", "seccompProfile", "localhostProfile"],
             Field::ReadOnlyRootFilesystem => &["securityContext", "readOnlyRootFilesystem"],
             Field::AllowPrivilegeEscalation => &["securityContext", "allowPrivilegeEscalation"],
             Field::CapabilitiesDrop => &["securityContext", "capabilities", "drop"],
@@ -182,6 +186,7 @@ impl Field {
             Field::FsGroup => "securityContext.fsGroup",
             Field::WindowsRunAsUserName => "securityContext.windowsOptions.runAsUserName",
             Field::SeccompProfileType => "securityContext.seccompProfile.type",
+            Field::SeccompLocalhostProfile => "securityContext.seccompProfile.localhostProfile",
             Field::ReadOnlyRootFilesystem => "securityContext.readOnlyRootFilesystem",
             Field::AllowPrivilegeEscalation => "securityContext.allowPrivilegeEscalation",
             Field::CapabilitiesDrop => "securityContext.capabilities.drop",
@@ -546,6 +551,7 @@ mod tests {
             FsGroup,
             WindowsRunAsUserName,
             SeccompProfileType,
+            SeccompLocalhostProfile,
             ReadOnlyRootFilesystem,
             AllowPrivilegeEscalation,
             CapabilitiesDrop,
@@ -560,7 +566,7 @@ mod tests {
             // Exhaustive, so a new field must be added to the list above.
             match field {
                 RunAsNonRoot | RunAsUser | RunAsGroup | FsGroup | WindowsRunAsUserName | SeccompProfileType
-                | ReadOnlyRootFilesystem | AllowPrivilegeEscalation | CapabilitiesDrop | VolumeMounts
+                | SeccompLocalhostProfile | ReadOnlyRootFilesystem | AllowPrivilegeEscalation | CapabilitiesDrop | VolumeMounts
                 | CpuRequest | MemoryRequest | MemoryLimit | Volumes | TopologySpreadConstraints => {}
             }
             assert_eq!(field.dotted(), field.keys().join("."), "{field:?}");

@@ -153,6 +153,20 @@ impl<'v, 'a> Workload<'v, 'a> {
             .unwrap_or(json::empty_object())
     }
 
+    /// The pod template's annotations; `None` when absent or ambiguous.
+    pub(crate) fn template_annotations(&self) -> Option<&'v Object<'a>> {
+        json::field(self.template, "metadata")
+            .and_then(|metadata| json::field(metadata.as_object()?, "annotations"))
+            .and_then(Json::as_object)
+    }
+
+    /// Where the pod template's annotation `key` is, for a finding.
+    pub(crate) fn template_annotation_path(&self, key: &str) -> FieldPath {
+        FieldPath::from_keys(self.kind.template_keys())
+            .join(&["metadata", "annotations"])
+            .item(0, Some(key))
+    }
+
     /// `spec.replicas`, which Kubernetes defaults to 1.
     pub(crate) fn replicas(&self) -> Result<i64, Violation> {
         let spec = self.spec_object()?;

@@ -42,6 +42,9 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::localhost_without_profile(&[("/spec/template/spec/securityContext/seccompProfile", json!({"type": "Localhost"}))], "seccompProfile.localhostProfile: Required value")]
 #[case::profile_without_localhost(&[("/spec/template/spec/securityContext/seccompProfile/localhostProfile", json!("p.json"))], "seccompProfile.localhostProfile: Invalid value: can only be set when seccomp type is Localhost")]
 #[case::unknown_seccomp_type(&[("/spec/template/spec/securityContext/seccompProfile/type", json!("Strict"))], "seccompProfile.type: Unsupported value")]
+// validateSeccompAnnotationsAndFields
+#[case::seccomp_field_against_pod_annotation(&[("/spec/template/metadata/annotations", json!({"seccomp.security.alpha.kubernetes.io/pod": "localhost/profiles/app.json"}))], "spec.template.spec.securityContext.seccompProfile.type: Forbidden: seccomp type in annotation and field must match")]
+#[case::seccomp_field_against_container_annotation(&[("/spec/template/metadata/annotations", json!({"container.seccomp.security.alpha.kubernetes.io/httpbin": "unconfined"})), ("/spec/template/spec/containers/0/securityContext/seccompProfile", json!({"type": "RuntimeDefault"}))], "containers[0].securityContext.seccompProfile.type: Forbidden: seccomp type in annotation and field must match")]
 #[case::privileged_without_escalation(&[("/spec/template/spec/containers/0/securityContext/privileged", json!(true))], "cannot set `allowPrivilegeEscalation` to false and `privileged` to true")]
 // ValidateVolumes, ValidateVolumeMounts
 #[case::duplicate_volume(&[("/spec/template/spec/volumes/1", json!({"name": "tmp", "emptyDir": {}}))], "spec.template.spec.volumes[1].name: Duplicate value")]

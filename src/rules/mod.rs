@@ -54,6 +54,12 @@ impl<'v> Context<'v, '_> {
         self.spec.object_or_empty("securityContext")
     }
 
+    /// True when shared `securityContext` defaults go on the pod rather
+    /// than on each container (see [`Context::security_default`]).
+    pub fn pod_takes_security_defaults(&self) -> bool {
+        self.pod_spec_writable && self.every_container_evaluated
+    }
+
     /// Records a missing `securityContext` default (`field`, set to
     /// `value`) shared by pod and containers: on the pod when every
     /// container may inherit it (once, however many containers lack it),
@@ -66,7 +72,7 @@ impl<'v> Context<'v, '_> {
         required: bool,
         findings: &mut Findings<'a>,
     ) {
-        let owner = if !(self.pod_spec_writable && self.every_container_evaluated) {
+        let owner = if !self.pod_takes_security_defaults() {
             container.owner()
         } else if !findings.has_pod_spec_gap(field) {
             Owner::PodSpec

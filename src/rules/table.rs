@@ -82,8 +82,10 @@ pub fn spec_with(change: impl FnOnce(&mut Value)) -> Value {
     spec
 }
 
-/// The verdict for a CREATE of `object` in `mode`.
-pub fn verdict(object: &Value, mode: &str) -> Verdict<Value> {
+/// The verdict for a CREATE of `object` under `settings` in `mode`.
+fn verdict(object: &Value, settings: &Value, mode: &str) -> Verdict<Value> {
+    let mut settings = settings.clone();
+    settings["mode"] = json!(mode);
     let (group, version) = match object["apiVersion"].as_str().unwrap_or_default().rsplit_once('/') {
         Some((group, version)) => (group.to_string(), version.to_string()),
         None => (
@@ -97,7 +99,7 @@ pub fn verdict(object: &Value, mode: &str) -> Verdict<Value> {
             "operation": "CREATE", "namespace": "default", "name": object["metadata"]["name"],
             "object": object
         },
-        "settings": {"mode": mode}
+        "settings": settings
     });
     let payload = serde_json::to_vec(&envelope).expect("a JSON value serialises");
     validate_payload(&payload, &KubewardenHost).to_serde()
@@ -105,7 +107,12 @@ pub fn verdict(object: &Value, mode: &str) -> Verdict<Value> {
 
 /// Runs every case and fails with all the cases that did not hold.
 pub fn check_table(cases: Vec<Case>) {
-    let failures: Vec<String> = cases.into_iter().filter_map(check_case).collect();
+    check_table_with(&json!({}), cases);
+}
+
+/// [`check_table`] under `settings` rather than the defaults.
+pub fn check_table_with(settings: &Value, cases: Vec<Case>) {
+    let failures: Vec<String> = cases.into_iter().filter_map(|case| check_case(case, settings)).collect();
     assert!(
         failures.is_empty(),
         "{} case(s) failed:\n{}",
@@ -114,8 +121,11 @@ pub fn check_table(cases: Vec<Case>) {
     );
 }
 
-fn check_case(case: Case) -> Option<String> {
-    let (mutate, validate) = (verdict(&case.object, "mutate"), verdict(&case.object, "validate"));
+fn check_case(case: Case, settings: &Value) -> Option<String> {
+    let (mutate, validate) = (
+        verdict(&case.object, settings, "mutate"),
+        verdict(&case.object, settings, "validate"),
+    );
     let rejected_with = |verdict: &Verdict<Value>, fragment: &str| match verdict {
         Verdict::Reject { message } => message.contains(fragment),
         _ => false,

@@ -16,14 +16,15 @@ use serde_json::{Map, Value};
 
 /// Every failed check, as `field.path: message`.
 pub fn violations(object: &Value) -> Vec<String> {
-    let (prefix, spec) = match object["kind"].as_str() {
-        Some("Pod") => ("spec", &object["spec"]),
+    let (prefix, template) = match object["kind"].as_str() {
+        Some("Pod") => ("spec", object),
         Some("CronJob") => (
             "spec.jobTemplate.spec.template.spec",
-            &object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            &object["spec"]["jobTemplate"]["spec"]["template"],
         ),
-        _ => ("spec.template.spec", &object["spec"]["template"]["spec"]),
+        _ => ("spec.template.spec", &object["spec"]["template"]),
     };
+    let spec = &template["spec"];
     let claims: Vec<&str> = match object["kind"].as_str() {
         Some("StatefulSet") => list(&object["spec"]["volumeClaimTemplates"])
             .iter()
@@ -48,6 +49,7 @@ pub fn violations(object: &Value) -> Vec<String> {
         &format!("{prefix}.securityContext"),
         &mut report,
     );
+    validate_seccomp_annotations_and_fields(&template["metadata"]["annotations"], spec, prefix, &mut report);
     validate_pod_resource_consistency(spec, prefix, &mut report);
     validate_volumes(spec, prefix, &claims, &mut report);
     validate_topology_spread_constraints(spec, prefix, &mut report);
@@ -340,6 +342,43 @@ fn validate_security_context(context: &Value, path: &str, report: &mut Report) {
                 "Invalid value: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN",
             );
         }
+    }
+}
+
+/// `validateSeccompAnnotationsAndFields` (run by `ValidatePodTemplateSpec`
+/// and on Pod creation): where the pod, or a container, sets a seccomp
+/// field beside its deprecated seccomp annotation, the two must name the
+/// same profile (`validateSeccompAnnotationsAndFieldsMatch`).
+fn validate_seccomp_annotations_and_fields(annotations: &Value, spec: &Value, prefix: &str, report: &mut Report) {
+    let mut check = |annotation: &Value, field: &Value, path: String| {
+        let (Some(annotation), Some(kind)) = (annotation.as_str(), field["type"].as_str()) else {
+            return;
+        };
+        let same = match kind {
+            "Unconfined" => annotation == "unconfined",
+            "RuntimeDefault" => matches!(annotation, "runtime/default" | "docker/default"),
+            "Localhost" => annotation.strip_prefix("localhost/") == field["localhostProfile"].as_str(),
+            _ => true,
+        };
+        if !same {
+            report(
+                format!("{path}.type"),
+                "Forbidden: seccomp type in annotation and field must match",
+            );
+        }
+    };
+    check(
+        &annotations["seccomp.security.alpha.kubernetes.io/pod"],
+        &spec["securityContext"]["seccompProfile"],
+        format!("{prefix}.securityContext.seccompProfile"),
+    );
+    for (path, container) in containers(spec, prefix) {
+        let name = container["name"].as_str().unwrap_or_default();
+        check(
+            &annotations[format!("container.seccomp.security.alpha.kubernetes.io/{name}").as_str()],
+            &container["securityContext"]["seccompProfile"],
+            format!("{path}.securityContext.seccompProfile"),
+        );
     }
 }
 

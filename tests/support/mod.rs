@@ -42,6 +42,7 @@ pub fn workload_fixtures() -> Vec<&'static str> {
         "pod-level-resources.yaml",
         "statefulset-claim-named-tmp.yaml",
         "spread-without-selector.yaml",
+        "seccomp-annotations.yaml",
     ]
 }
 

@@ -25,10 +25,11 @@ pub fn check(context: &Context, findings: &mut Findings) {
     };
     let pod_result = privileged::check_pod(&pod, findings);
     findings.record(pod_result);
+    let seccomp_annotations = seccomp::Annotations::of(context);
     let pod_sets_seccomp = if context.windows {
         true
     } else {
-        seccomp::check_pod(&pod, findings)
+        seccomp::check_pod(context, &pod, &seccomp_annotations, findings)
     };
     for container in &context.containers {
         let own = match container.node().object_or_empty("securityContext") {
@@ -45,7 +46,9 @@ pub fn check(context: &Context, findings: &mut Findings) {
         }
         let result = allow_privilege_escalation::check(container, &own, findings)
             .and_then(|()| capabilities::check(container, &own, findings))
-            .and_then(|()| seccomp::check_container(context, container, &own, pod_sets_seccomp, findings));
+            .and_then(|()| {
+                seccomp::check_container(context, container, &own, pod_sets_seccomp, &seccomp_annotations, findings)
+            });
         findings.record(result);
     }
 }
