@@ -15,6 +15,8 @@
 //!
 //! Windows pods are left out: the API server forbids the field there.
 
+use std::borrow::Cow;
+
 use smallvec::SmallVec;
 
 use super::Context;
@@ -96,16 +98,18 @@ fn check_container<'s>(
         let devices = devices.iter().flat_map(|devices| devices.value.iter());
         (mounts.filter_map(|mount| text_field(mount, "mountPath")))
             .chain(devices.filter_map(|device| text_field(device, "devicePath")))
-            .map(|path| path.trim_end_matches('/'))
+            .map(clean_path)
     };
-    let covers =
-        |taken: &str, path: &str| path == taken || path.strip_prefix(taken).is_some_and(|below| below.starts_with('/'));
+    let covers = |taken: &str, path: &str| {
+        let taken = taken.trim_end_matches('/');
+        path == taken || path.strip_prefix(taken).is_some_and(|below| below.starts_with('/'))
+    };
     let writable = &context.settings.read_only_root_filesystem.writable_paths;
     // Paths mounted here already: a path listed twice (in `paths` and a
     // `byImage` rule, or in two rules) is mounted once.
     let mut added: SmallVec<[&str; 4]> = SmallVec::new();
     for path in writable.for_image(container.image()) {
-        if taken().any(|taken| covers(taken, &path.path)) || added.iter().any(|added| *added == path.path) {
+        if taken().any(|taken| covers(&taken, &path.path)) || added.iter().any(|added| *added == path.path) {
             continue;
         }
         added.push(&path.path);
@@ -131,8 +135,10 @@ fn check_container<'s>(
 }
 
 /// The volume `path` is mounted from: the first of its names that no
-/// volume other than an `emptyDir` and no StatefulSet claim template takes,
-/// or `None` when both are taken.
+/// volume other than a disk-backed `emptyDir` and no StatefulSet claim
+/// template takes, or `None` when both are taken. An `emptyDir` in memory
+/// (`medium: Memory`, usually the pod's `/dev/shm`) is not reused: `/tmp`
+/// would share it and count against the container's memory limit.
 fn path_volume(context: &Context, path: &WritablePath) -> Result<Option<PathVolume>, Violation> {
     let volumes = context.spec.array("volumes")?;
     let existing = |name: &str| {
@@ -148,7 +154,7 @@ fn path_volume(context: &Context, path: &WritablePath) -> Result<Option<PathVolu
         }
         let missing = match existing(name) {
             None => true,
-            Some(volume) if volume.as_object().is_some_and(|volume| volume.contains_key("emptyDir")) => false,
+            Some(volume) if is_disk_empty_dir(volume) => false,
             Some(_) => continue,
         };
         return Ok(Some(PathVolume {
@@ -158,6 +164,42 @@ fn path_volume(context: &Context, path: &WritablePath) -> Result<Option<PathVolu
         }));
     }
     Ok(None)
+}
+
+/// An `emptyDir` on the node's disk: no `medium`, or the default `""`.
+fn is_disk_empty_dir(volume: &Json) -> bool {
+    let Some(empty_dir) = volume.get("emptyDir").as_object() else {
+        return false;
+    };
+    match json::field(empty_dir, "medium") {
+        None | Some(Json::Null) => true,
+        Some(medium) => medium.as_str() == Some(""),
+    }
+}
+
+/// `path` as the kernel reads it (Go's `path.Clean`): repeated slashes and
+/// `.` dropped, `..` applied, so that a mount at `//tmp` or `/tmp/.` is
+/// known to be at `/tmp`. Borrowed where it is clean already, as nearly
+/// every mount path is.
+fn clean_path(path: &str) -> Cow<'_, str> {
+    let is_clean = !path
+        .split('/')
+        .skip(1)
+        .any(|part| part.is_empty() || part == "." || part == "..");
+    if is_clean {
+        return Cow::Borrowed(path);
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    Cow::Owned(format!("/{}", parts.join("/")))
 }
 
 /// A string field of a list item (a mount, a volume), where the item is an
@@ -217,6 +259,25 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/volumes",
                     value: json!([{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]),
+                    demanded: None,
+                },
+            },
+            Case {
+                name: "a mount at /tmp written //tmp/. is known to be /tmp",
+                object: pod(spec_with(|spec| {
+                    spec["containers"][0]["volumeMounts"] = json!([{"name": "tmp", "mountPath": "//tmp/."}])
+                })),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "an emptyDir named tmp in memory is not reused for /tmp",
+                object: pod(spec_with(|spec| {
+                    spec["volumes"] = json!([{"name": "tmp", "emptyDir": {"medium": "Memory"}}]);
+                    spec["containers"][0]["volumeMounts"] = json!([{"name": "tmp", "mountPath": "/dev/shm"}]);
+                })),
+                expect: Expect::Added {
+                    pointer: "/spec/containers/0/volumeMounts/1",
+                    value: json!({"name": "writable-tmp", "mountPath": "/tmp"}),
                     demanded: None,
                 },
             },
