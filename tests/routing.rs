@@ -398,6 +398,57 @@ fn an_ephemeral_container_added_to_a_controllers_pod_is_judged(#[case] mode: &st
     }
 }
 
+/// A pod admitted before the policy, running as root and unconfined, with
+/// `debugger` being added to it.
+fn root_pod_with_debugger(debugger: Value) -> (Value, Value) {
+    let (mut old, mut new) = pod_with_debugger(debugger);
+    let root = json!({"runAsNonRoot": false, "runAsUser": 0, "seccompProfile": {"type": "Unconfined"}});
+    old["spec"]["securityContext"] = root.clone();
+    new["spec"]["securityContext"] = root;
+    (old, new)
+}
+
+#[rstest]
+#[case::mutate("mutate")]
+#[case::validate("validate")]
+fn a_hardened_debug_container_may_join_a_pod_whose_own_values_cannot_change(#[case] mode: &str) {
+    // The subresource cannot change the pod's root user or profile, judged
+    // (or not) when the pod was created; the debug container overrides them.
+    let (old, new) = root_pod_with_debugger(json!({
+        "name": "debugger", "image": "busybox:1.37",
+        "securityContext": {
+            "runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"},
+            "readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}
+        }
+    }));
+    let verdict = run_request(ephemeral_request(old, &new), json!({"mode": mode}));
+    assert_accepted_untouched(&verdict);
+}
+
+#[test]
+fn a_debug_container_that_would_inherit_root_gets_its_own_user_and_profile() {
+    let (old, new) = root_pod_with_debugger(json!({"name": "debugger", "image": "busybox:1.37"}));
+    let verdict = run_request(ephemeral_request(old.clone(), &new), json!({}));
+    let Verdict::Mutate { object, .. } = verdict else {
+        panic!("{verdict:#?}")
+    };
+    let context = &object["spec"]["ephemeralContainers"][0]["securityContext"];
+    assert_eq!(context["runAsNonRoot"], json!(true));
+    assert_eq!(context["runAsUser"], json!(1000));
+    assert_eq!(context["seccompProfile"], json!({"type": "RuntimeDefault"}));
+    assert_eq!(object["spec"]["securityContext"], old["spec"]["securityContext"]);
+
+    let message = rejection(run_request(ephemeral_request(old, &new), json!({"mode": "validate"})));
+    for demanded in [
+        "ephemeralContainers[debugger].securityContext.runAsNonRoot: not set",
+        "ephemeralContainers[debugger].securityContext.runAsUser: not set",
+        "ephemeralContainers[debugger].securityContext.seccompProfile.type: not set",
+    ] {
+        assert!(message.contains(demanded), "{demanded} not in {message}");
+    }
+    assert!(!message.contains("spec.securityContext"), "{message}");
+}
+
 #[test]
 fn the_debug_container_is_judged_alone_not_the_pods_spreading() {
     // The pod spec cannot change under this subresource, so a spread

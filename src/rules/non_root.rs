@@ -37,6 +37,12 @@ pub fn check(context: &Context, findings: &mut Findings) {
 }
 
 fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(), Violation> {
+    // Under the `ephemeralcontainers` subresource the pod's own values
+    // cannot change (they were judged when it was created); what they give
+    // the containers being added is judged in `check_container`.
+    if !context.pod_spec_writable {
+        return Ok(());
+    }
     if let Some(non_root) = pod.bool("runAsNonRoot")?
         && !non_root.value
     {
@@ -99,9 +105,14 @@ fn check_container(
             findings.violation(Violation::new(non_root.path(), "is false", "set it to true"));
         }
         Some(_) => {}
-        // An explicit pod-level value is judged once, in check_pod.
-        None if pod.bool("runAsNonRoot")?.is_some() => {}
-        None => context.security_default(container, Field::RunAsNonRoot, Json::Bool(true), true, findings),
+        None => match pod.bool("runAsNonRoot")?.map(|pod_value| pod_value.value) {
+            Some(true) => {}
+            // An explicit pod-level false is judged once, in check_pod,
+            // where the pod spec is judged; a container added to a running
+            // pod overrides it instead.
+            Some(false) if context.pod_spec_writable => {}
+            _ => context.security_default(container, Field::RunAsNonRoot, Json::Bool(true), true, findings),
+        },
     }
 
     // Without runAsUser the kubelet enforces runAsNonRoot against the image's
@@ -114,8 +125,16 @@ fn check_container(
         match own.int(key)? {
             Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path(), context)),
             Some(_) => {}
-            None if pod.int(key)?.is_some() || context.windows => {}
-            None => context.security_default(container, field, Json::from(default), false, findings),
+            None => match pod.int(key)? {
+                // A container added to a running pod would inherit its root
+                // user: it gets, and must have, its own.
+                Some(user) if key == "runAsUser" && user.value == 0 && !context.pod_spec_writable => {
+                    context.security_default(container, field, Json::from(default), true, findings)
+                }
+                Some(_) => {}
+                None if context.windows => {}
+                None => context.security_default(container, field, Json::from(default), false, findings),
+            },
         }
     }
 

@@ -91,6 +91,13 @@ fn unconfined_annotation(context: &Context, key: &str) -> Violation {
 /// The pod's `securityContext`; true when it sets a type (a malformed one
 /// counts as set, so no container is told to add one beside it).
 pub fn check_pod(context: &Context, pod: &Node, annotations: &Annotations, findings: &mut Findings) -> bool {
+    // Under the `ephemeralcontainers` subresource the pod's own values
+    // cannot change (they were judged when it was created): a container
+    // added to it inherits an allowed type, and gets its own otherwise.
+    if !context.pod_spec_writable {
+        let inherited = pod.object_or_empty("seccompProfile").and_then(|profile| profile.str("type"));
+        return matches!(inherited, Ok(Some(kind)) if ALLOWED_SECCOMP.contains(&kind.value));
+    }
     if annotations.pod == Some(Annotated::Unconfined) {
         findings.violation(unconfined_annotation(context, POD_ANNOTATION));
     }
