@@ -202,7 +202,7 @@ fn a_pod_max_gets_no_default_that_could_exceed_it_and_says_so_in_both_modes() {
         assert!(
             message.contains(
                 "spec.template.spec.containers[httpbin].resources.requests.memory: not set, and the namespace's \
-                 LimitRange caps a pod's total at 1Gi, so the policy adds no default; set a request that fits"
+                 LimitRange caps a pod's total at 1Gi, so the policy adds no default; set a request and a limit that fit"
             ),
             "{mode}: {message}"
         );

@@ -174,7 +174,9 @@ fn check_container(
                         "not set, and the namespace's LimitRange caps a pod's total at {max}, \
                          so the policy adds no default"
                     ),
-                    "set a request that fits",
+                    // LimitRanger refuses a pod without a limit under a per-pod
+                    // `max` (`maxConstraint`), so a request alone does not do.
+                    "set a request and a limit that fit",
                 )),
                 _ => {
                     let text = json::owned_text(default.as_str().to_string());

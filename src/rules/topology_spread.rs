@@ -146,25 +146,29 @@ fn fill_selector<'a>(
     findings: &mut Findings<'a>,
 ) {
     const MISSING: &str = "is not set, so this constraint counts no pods and spreads nothing";
-    let selector = context.workload.selector().filter(|selector| {
-        let keys = raw.get("matchLabelKeys").iter_array().into_iter().flatten();
-        !keys.filter_map(Json::as_str).any(|key| mentions_label(selector, key))
-    });
-    match selector {
-        Some(selector) => findings.gap(Gap::set_in_item(
-            Owner::PodSpec,
-            Field::TopologySpreadConstraints,
-            (index, "labelSelector"),
-            selector,
-            "the workload's selector",
-            MISSING,
-        )),
-        _ => findings.violation(Violation::new(
+    let Some(selector) = context.workload.selector() else {
+        return findings.violation(Violation::new(
             path.key("labelSelector"),
             MISSING,
-            "set it to the workload's selector",
-        )),
+            "label the pod template and select those labels",
+        ));
+    };
+    let keys = raw.get("matchLabelKeys").iter_array().into_iter().flatten();
+    if keys.filter_map(Json::as_str).any(|key| mentions_label(&selector, key)) {
+        return findings.violation(Violation::new(
+            path.key("labelSelector"),
+            MISSING,
+            "set it to a selector of the template's labels without the keys in matchLabelKeys",
+        ));
     }
+    findings.gap(Gap::set_in_item(
+        Owner::PodSpec,
+        Field::TopologySpreadConstraints,
+        (index, "labelSelector"),
+        selector,
+        "the workload's selector",
+        MISSING,
+    ))
 }
 
 /// Whether `selector` (a `LabelSelector`) selects `labels`, with the
@@ -293,6 +297,26 @@ mod tests {
                     value: json!({"matchLabels": {"app": "web"}}),
                     demanded: Some("spec.template.spec.topologySpreadConstraints[0].labelSelector: is not set"),
                 },
+            },
+            Case {
+                name: "a constraint without labelSelector whose matchLabelKeys name the selector's key is rejected",
+                object: {
+                    let mut object = deployment(spread(Value::Null), 3);
+                    object["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["matchLabelKeys"] = json!(["app"]);
+                    object
+                },
+                expect: Expect::Rejected(
+                    "labelSelector: is not set, so this constraint counts no pods and spreads nothing; \
+                     set it to a selector of the template's labels without the keys in matchLabelKeys",
+                ),
+            },
+            Case {
+                name: "a Pod without labels has no selector to give its constraint",
+                object: pod(spec_with(|spec| {
+                    spec["topologySpreadConstraints"] = json!([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                                "whenUnsatisfiable": "ScheduleAnyway"}])
+                })),
+                expect: Expect::Rejected("labelSelector: is not set, so this constraint counts no pods and spreads nothing; label the pod template and select those labels"),
             },
         ]);
     }
