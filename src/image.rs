@@ -60,6 +60,34 @@ pub fn normalized(image: &str) -> Cow<'_, str> {
     Cow::Owned(full)
 }
 
+/// An image glob with the default registry and the `library/` prefix made
+/// explicit, as [`normalized`] does for images, so that the glob a user
+/// writes in the short form (`istio/proxyv2:*`) also matches the full form
+/// a mutating webhook or a registry mirror writes
+/// (`docker.io/istio/proxyv2:1.22.0`). No tag is added: `registry.example/*`
+/// stays a glob over every tag. A glob whose first of several components
+/// has a wildcard (`*/app:*`) may stand for any registry, and is left as
+/// written. Callers match the glob as written too, so `*` still matches
+/// every image.
+pub fn normalized_glob(glob: &str) -> Cow<'_, str> {
+    if let Some((first_component, _)) = glob.split_once('/')
+        && first_component.contains(['*', '?'])
+    {
+        return Cow::Borrowed(glob);
+    }
+    let (written_domain, remainder) = split_domain(glob);
+    let domain = match written_domain {
+        None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
+        Some(domain) => domain,
+    };
+    let official = domain == DEFAULT_DOMAIN && !remainder.contains('/');
+    if written_domain == Some(domain) && !official {
+        return Cow::Borrowed(glob);
+    }
+    let prefix = if official { OFFICIAL_REPOSITORY_PREFIX } else { "" };
+    Cow::Owned([domain, "/", prefix, remainder].concat())
+}
+
 /// `splitDockerDomain`: the registry as written, if the first path
 /// component is one (it has a `.` or a `:`, is `localhost`, or has an
 /// upper-case letter), and the rest of the reference.
@@ -101,6 +129,21 @@ mod tests {
     #[case("Registry/app", "Registry/app:latest")]
     fn references_resolve_as_the_runtime_resolves_them(#[case] written: &str, #[case] expected: &str) {
         assert_eq!(normalized(written), expected);
+    }
+
+    #[rstest]
+    #[case("istio/proxyv2:*", "docker.io/istio/proxyv2:*")]
+    #[case("nginx:latest", "docker.io/library/nginx:latest")]
+    #[case("nginx*", "docker.io/library/nginx*")]
+    #[case("index.docker.io/library/nginx:*", "docker.io/library/nginx:*")]
+    #[case("docker.io/nginx:*", "docker.io/library/nginx:*")]
+    #[case("registry.example.com/*", "registry.example.com/*")]
+    #[case("localhost:5000/app:*", "localhost:5000/app:*")]
+    #[case("*", "docker.io/library/*")]
+    #[case("*/proxyv2:*", "*/proxyv2:*")]
+    #[case("quay.io/*/app", "quay.io/*/app")]
+    fn globs_get_the_registry_an_image_would_get_but_no_tag(#[case] written: &str, #[case] expected: &str) {
+        assert_eq!(normalized_glob(written), expected);
     }
 
     #[test]

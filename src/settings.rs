@@ -549,9 +549,13 @@ fn image_matches(globs: &[String], image: &str) -> bool {
     }
     let resolved = crate::image::normalized(image);
     let names = [image, &resolved];
-    globs.iter().any(|glob| {
-        let glob = wildmatch::WildMatch::new(glob);
-        names.iter().any(|name| glob.matches(name))
+    globs.iter().any(|written| {
+        let resolved = crate::image::normalized_glob(written);
+        let patterns = [written.as_str(), &resolved];
+        patterns.iter().any(|pattern| {
+            let glob = wildmatch::WildMatch::new(pattern);
+            names.iter().any(|name| glob.matches(name))
+        })
     })
 }
 
@@ -709,6 +713,12 @@ mod tests {
     #[case("nginx:*", "nginx:1.27", true)]
     #[case("docker.io/library/nginx:*", "quay.io/nginx/nginx:1.27", false)]
     #[case("*:latest", "busybox", true)]
+    // The glob in the short form matches the image in the full form too.
+    #[case("istio/proxyv2:*", "docker.io/istio/proxyv2:1.22.0", true)]
+    #[case("istio/proxyv2:*", "index.docker.io/istio/proxyv2:1.22.0", true)]
+    #[case("nginx:latest", "nginx", true)]
+    #[case("nginx*", "nginx@sha256:0123abcd", true)]
+    #[case("istio/proxyv2:*", "quay.io/istio/proxyv2:1.22.0", false)]
     fn image_exemptions_match_as_written_or_as_resolved(#[case] glob: &str, #[case] image: &str, #[case] exempt: bool) {
         let settings = Settings::from_json(&json!({"exemptImages": [glob]})).unwrap();
         assert_eq!(settings.is_image_exempt(image), exempt);
