@@ -32,58 +32,100 @@ pub const MAX_WARNING_LENGTH: usize = 256;
 /// Containers named in a warning that several share; the rest are counted.
 const MAX_NAMED_CONTAINERS: usize = 3;
 
+/// Bytes of container names a shared warning may spend before counting the
+/// rest: three names of the 63 characters Kubernetes allows would leave no
+/// room on the line for the defaults themselves.
+const MAX_SUBJECT_LENGTH: usize = 96;
+
+/// The API server passes on at most 4,096 characters of warnings for one
+/// request and drops the rest (`truncateAtTotalRunes`,
+/// `apiserver/pkg/endpoints/filters/warning.go`). Lines are at most
+/// [`MAX_WARNING_LENGTH`], so this many lines of defaults, one line saying
+/// how many more there are and one note always fit.
+const MAX_LINES_OF_DEFAULTS: usize = 14;
+
+/// Owners that received the same defaults, and the words naming them.
+struct Group<'f> {
+    subject: String,
+    /// Owners named in `subject`.
+    named: usize,
+    /// Owners counted, not named (`and 97 more`).
+    more: usize,
+    /// The defaults of the first of them, which the others share.
+    shown: &'f [usize],
+    of_containers: bool,
+}
+
 /// The warnings for a mutation: for the pod and for each container, the
 /// defaults it received, on as few lines as fit in [`MAX_WARNING_LENGTH`]
 /// (each line names its owner again, so it reads alone); containers that
 /// received the same defaults share their lines, naming the first
-/// [`MAX_NAMED_CONTAINERS`] and counting the rest, so a pod of many
-/// containers still gets a short list:
+/// [`MAX_NAMED_CONTAINERS`] (fewer where their names are long) and
+/// counting the rest, so a pod of many containers still gets a short list:
 ///
 /// `deployment-hardening: defaults added to containers[web]:
 /// securityContext.readOnlyRootFilesystem: true; volumeMounts: added a
 /// writable /tmp (volume tmp)`
+///
+/// Past [`MAX_LINES_OF_DEFAULTS`] lines, one more line counts the rest, so
+/// that no line is dropped unseen by the API server.
 pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
     let gaps = findings.gaps();
-    // Each group: whom it names (and how many more), and the gaps of the
-    // first of them. Groups are few, so a container's defaults are compared
-    // with each group's, gap by gap, before any text is written for it.
-    let mut groups: Vec<(String, usize, &[usize], bool)> = Vec::new();
+    // Groups are few, so a container's defaults are compared with each
+    // group's, gap by gap, before any text is written for it.
+    let mut groups: Vec<Group> = Vec::new();
     for (owner, indices) in findings.by_owner() {
         let of_container = matches!(owner, Owner::Container { .. });
         let same_defaults = |shown: &[usize]| {
             shown.len() == indices.len()
                 && (shown.iter().zip(indices)).all(|(&shown, &index)| gaps[shown].same_default(&gaps[index]))
         };
-        let shared = groups
-            .iter_mut()
-            .find(|(_, _, shown, of_containers)| of_container && *of_containers && same_defaults(shown));
-        let (subject, named) = match shared {
-            Some((subject, named, ..)) => {
-                *named += 1;
-                if *named > MAX_NAMED_CONTAINERS {
-                    continue;
-                }
-                subject.push_str(", ");
-                (subject, named)
-            }
-            None => {
-                groups.push((String::with_capacity(64), 1, indices, of_container));
-                let (subject, named, ..) = groups.last_mut().expect("just pushed");
-                (subject, named)
-            }
-        };
-        debug_assert!(*named <= MAX_NAMED_CONTAINERS);
         // A container is named by its last segment (`containers[web]`).
         let name = match owner {
             Owner::PodSpec => pod_spec.segments(),
             Owner::Container { path, .. } => &path.segments()[path.segments().len().saturating_sub(1)..],
         };
-        write_segments(name, subject);
+        let shared = groups
+            .iter_mut()
+            .find(|group| of_container && group.of_containers && same_defaults(group.shown));
+        match shared {
+            Some(group) if group.more > 0 || group.named == MAX_NAMED_CONTAINERS => group.more += 1,
+            Some(group) => {
+                let mark = group.subject.len();
+                group.subject.push_str(", ");
+                write_segments(name, &mut group.subject);
+                if group.subject.len() > MAX_SUBJECT_LENGTH {
+                    group.subject.truncate(mark);
+                    group.more += 1;
+                } else {
+                    group.named += 1;
+                }
+            }
+            None => {
+                let mut subject = String::with_capacity(64);
+                write_segments(name, &mut subject);
+                groups.push(Group {
+                    subject,
+                    named: 1,
+                    more: 0,
+                    shown: indices,
+                    of_containers: of_container,
+                });
+            }
+        }
     }
     let mut lines = Vec::with_capacity(groups.len() * 2);
-    for (mut subject, named, shown, _) in groups {
-        if named > MAX_NAMED_CONTAINERS {
-            subject.push_str(&format!(" and {} more", named - MAX_NAMED_CONTAINERS));
+    for Group {
+        mut subject,
+        more,
+        shown,
+        ..
+    } in groups
+    {
+        if more > 0 {
+            subject.push_str(" and ");
+            subject.push_str(itoa::Buffer::new().format(more));
+            subject.push_str(" more");
         }
         let start_line = |subject: &str| {
             // Room for a whole line, so filling it mostly never reallocates.
@@ -112,6 +154,18 @@ pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
             }
         }
         lines.push(capped(line));
+    }
+    if lines.len() > MAX_LINES_OF_DEFAULTS {
+        let left_out = lines.len() - MAX_LINES_OF_DEFAULTS;
+        lines.truncate(MAX_LINES_OF_DEFAULTS);
+        let mut rest = String::from(POLICY_NAME);
+        rest.push_str(": ");
+        rest.push_str(itoa::Buffer::new().format(left_out));
+        rest.push_str(
+            " more lines of defaults left out (the API server passes on 4,096 characters of warnings); \
+             the returned object has every field added",
+        );
+        lines.push(rest);
     }
     lines
 }
@@ -226,6 +280,45 @@ mod tests {
         }
         assert!(lines[0].contains("securityContext.readOnlyRootFilesystem: true;"));
         assert!(lines[1].ends_with("securityContext.runAsGroup: 1000"), "{}", lines[1]);
+    }
+
+    /// Findings where each of `count` containers named `name(index)` gets
+    /// the same two defaults, or, with `distinct`, a user id of its own.
+    fn containers(count: usize, name: impl Fn(usize) -> String, distinct: bool) -> Findings<'static> {
+        let mut findings = Findings::default();
+        for index in 0..count {
+            let owner = Owner::Container {
+                kind: ContainerKind::Container,
+                index,
+                path: Rc::new(spec().key("containers").item(index, Some(&name(index)))),
+            };
+            let user = if distinct { 1000 + index as i64 } else { 1000 };
+            findings.gap(Gap::set(owner.clone(), Field::ReadOnlyRootFilesystem, Json::Bool(true)));
+            findings.gap(Gap::set(owner, Field::RunAsUser, Json::from(user)));
+        }
+        findings
+    }
+
+    #[test]
+    fn long_container_names_are_counted_rather_than_crowd_out_the_defaults() {
+        let name = |index: usize| format!("{index}{}", "x".repeat(62));
+        let lines = warnings(&spec(), &containers(3, name, false));
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].starts_with(&format!("deployment-hardening: defaults added to containers[0{}] and 2 more: ", "x".repeat(62))),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].ends_with("securityContext.runAsUser: 1000"), "{}", lines[0]);
+    }
+
+    #[test]
+    fn past_what_the_api_server_passes_on_one_line_counts_the_rest() {
+        let lines = warnings(&spec(), &containers(100, |index| format!("c{index}"), true));
+        assert_eq!(lines.len(), MAX_LINES_OF_DEFAULTS + 1, "{lines:#?}");
+        assert!(lines[MAX_LINES_OF_DEFAULTS].starts_with("deployment-hardening: 86 more lines of defaults left out"));
+        let total: usize = lines.iter().map(|line| line.chars().count()).sum();
+        assert!(total + MAX_WARNING_LENGTH <= 4096, "{total} characters, and a note to come");
     }
 
     #[test]
