@@ -258,7 +258,7 @@ pub(crate) fn evaluate<'a>(
         return Verdict::accept();
     }
     let treatment = if updating && scope == Scope::Template && kind.template_is_immutable() {
-        Treatment::Validate
+        Treatment::ValidateUnchangeable
     } else {
         match settings.mode {
             Mode::Validate => Treatment::Validate,
@@ -291,6 +291,10 @@ pub(crate) fn evaluate<'a>(
 enum Treatment {
     /// Reject explicit unsafe values and required gaps.
     Validate,
+    /// As `Validate`, on an update of an object whose pod template cannot
+    /// change after creation (a Pod, a Job): the rejection says to create
+    /// it again, since no update can add what it asks for.
+    ValidateUnchangeable,
     /// Reject explicit unsafe values, fill every gap.
     Mutate,
     /// Reject explicit unsafe values, leave the gaps: mutate mode on an
@@ -369,12 +373,26 @@ fn decide<'a>(
     mut findings: Findings<'a>,
 ) -> Verdict<Json<'a>> {
     let mut violations = std::mem::take(&mut findings.violations);
-    if treatment == Treatment::Validate {
+    if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) {
         violations.extend(findings.gaps().iter().filter_map(|gap| gap.as_violation(pod_spec)));
     }
     match treatment {
-        _ if !violations.is_empty() => reject(subject, violations),
-        Treatment::Validate | Treatment::RejectExplicit => Verdict::accept(),
+        _ if !violations.is_empty() => {
+            let mut verdict = reject(subject, violations);
+            if let (Treatment::ValidateUnchangeable, Verdict::Reject { message }) = (treatment, &mut verdict) {
+                let part = if subject.kind == Kind::Pod { "'s spec" } else { "'s pod template" };
+                for text in [
+                    "\n(a ",
+                    subject.kind.name(),
+                    part,
+                    " cannot change after creation: delete it and create it again with these fields)",
+                ] {
+                    message.push_str(text);
+                }
+            }
+            verdict
+        }
+        Treatment::Validate | Treatment::ValidateUnchangeable | Treatment::RejectExplicit => Verdict::accept(),
         Treatment::Mutate if findings.gaps().is_empty() => Verdict::accept(),
         Treatment::Mutate => {
             let mut warnings = report::warnings(pod_spec, &findings);

@@ -325,6 +325,12 @@ fn a_changed_pod_is_checked_but_never_mutated_on_update() {
         message.contains("spec.containers[shell].securityContext.readOnlyRootFilesystem: not set"),
         "{message}"
     );
+    assert!(
+        message.ends_with(
+            "(a Pod's spec cannot change after creation: delete it and create it again with these fields)"
+        ),
+        "{message}"
+    );
 }
 
 fn pod_with_debugger(debugger: Value) -> (Value, Value) {
