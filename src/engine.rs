@@ -380,7 +380,11 @@ fn decide<'a>(
         _ if !violations.is_empty() => {
             let mut verdict = reject(subject, violations);
             if let (Treatment::ValidateUnchangeable, Verdict::Reject { message }) = (treatment, &mut verdict) {
-                let part = if subject.kind == Kind::Pod { "'s spec" } else { "'s pod template" };
+                let part = if subject.kind == Kind::Pod {
+                    "'s spec"
+                } else {
+                    "'s pod template"
+                };
                 for text in [
                     "\n(a ",
                     subject.kind.name(),

@@ -565,9 +565,22 @@ mod tests {
         for field in every_field {
             // Exhaustive, so a new field must be added to the list above.
             match field {
-                RunAsNonRoot | RunAsUser | RunAsGroup | FsGroup | WindowsRunAsUserName | SeccompProfileType
-                | SeccompLocalhostProfile | ReadOnlyRootFilesystem | AllowPrivilegeEscalation | CapabilitiesDrop | VolumeMounts
-                | CpuRequest | MemoryRequest | MemoryLimit | Volumes | TopologySpreadConstraints => {}
+                RunAsNonRoot
+                | RunAsUser
+                | RunAsGroup
+                | FsGroup
+                | WindowsRunAsUserName
+                | SeccompProfileType
+                | SeccompLocalhostProfile
+                | ReadOnlyRootFilesystem
+                | AllowPrivilegeEscalation
+                | CapabilitiesDrop
+                | VolumeMounts
+                | CpuRequest
+                | MemoryRequest
+                | MemoryLimit
+                | Volumes
+                | TopologySpreadConstraints => {}
             }
             assert_eq!(field.dotted(), field.keys().join("."), "{field:?}");
         }

@@ -188,8 +188,10 @@ fn append(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
     match length {
         8..=16 => {
-            let (Ok(head), Ok(tail)) = (<[u8; 8]>::try_from(&bytes[..8]), <[u8; 8]>::try_from(&bytes[length - 8..]))
-            else {
+            let (Ok(head), Ok(tail)) = (
+                <[u8; 8]>::try_from(&bytes[..8]),
+                <[u8; 8]>::try_from(&bytes[length - 8..]),
+            ) else {
                 return out.extend_from_slice(bytes);
             };
             out.extend_from_slice(&head);
@@ -197,8 +199,10 @@ fn append(out: &mut Vec<u8>, bytes: &[u8]) {
             out.extend_from_slice(&tail);
         }
         4..=7 => {
-            let (Ok(head), Ok(tail)) = (<[u8; 4]>::try_from(&bytes[..4]), <[u8; 4]>::try_from(&bytes[length - 4..]))
-            else {
+            let (Ok(head), Ok(tail)) = (
+                <[u8; 4]>::try_from(&bytes[..4]),
+                <[u8; 4]>::try_from(&bytes[length - 4..]),
+            ) else {
                 return out.extend_from_slice(bytes);
             };
             out.extend_from_slice(&head);

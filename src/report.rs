@@ -305,7 +305,10 @@ mod tests {
         let lines = warnings(&spec(), &containers(3, name, false));
         assert_eq!(lines.len(), 1, "{lines:#?}");
         assert!(
-            lines[0].starts_with(&format!("deployment-hardening: defaults added to containers[0{}] and 2 more: ", "x".repeat(62))),
+            lines[0].starts_with(&format!(
+                "deployment-hardening: defaults added to containers[0{}] and 2 more: ",
+                "x".repeat(62)
+            )),
             "{}",
             lines[0]
         );
@@ -318,7 +321,10 @@ mod tests {
         assert_eq!(lines.len(), MAX_LINES_OF_DEFAULTS + 1, "{lines:#?}");
         assert!(lines[MAX_LINES_OF_DEFAULTS].starts_with("deployment-hardening: 86 more lines of defaults left out"));
         let total: usize = lines.iter().map(|line| line.chars().count()).sum();
-        assert!(total + MAX_WARNING_LENGTH <= 4096, "{total} characters, and a note to come");
+        assert!(
+            total + MAX_WARNING_LENGTH <= 4096,
+            "{total} characters, and a note to come"
+        );
     }
 
     #[test]

@@ -326,9 +326,8 @@ fn a_changed_pod_is_checked_but_never_mutated_on_update() {
         "{message}"
     );
     assert!(
-        message.ends_with(
-            "(a Pod's spec cannot change after creation: delete it and create it again with these fields)"
-        ),
+        message
+            .ends_with("(a Pod's spec cannot change after creation: delete it and create it again with these fields)"),
         "{message}"
     );
 }

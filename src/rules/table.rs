@@ -112,7 +112,10 @@ pub fn check_table(cases: Vec<Case>) {
 
 /// [`check_table`] under `settings` rather than the defaults.
 pub fn check_table_with(settings: &Value, cases: Vec<Case>) {
-    let failures: Vec<String> = cases.into_iter().filter_map(|case| check_case(case, settings)).collect();
+    let failures: Vec<String> = cases
+        .into_iter()
+        .filter_map(|case| check_case(case, settings))
+        .collect();
     assert!(
         failures.is_empty(),
         "{} case(s) failed:\n{}",

@@ -302,7 +302,8 @@ mod tests {
                 name: "a constraint without labelSelector whose matchLabelKeys name the selector's key is rejected",
                 object: {
                     let mut object = deployment(spread(Value::Null), 3);
-                    object["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["matchLabelKeys"] = json!(["app"]);
+                    object["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["matchLabelKeys"] =
+                        json!(["app"]);
                     object
                 },
                 expect: Expect::Rejected(
@@ -316,7 +317,9 @@ mod tests {
                     spec["topologySpreadConstraints"] = json!([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                                                                 "whenUnsatisfiable": "ScheduleAnyway"}])
                 })),
-                expect: Expect::Rejected("labelSelector: is not set, so this constraint counts no pods and spreads nothing; label the pod template and select those labels"),
+                expect: Expect::Rejected(
+                    "labelSelector: is not set, so this constraint counts no pods and spreads nothing; label the pod template and select those labels",
+                ),
             },
         ]);
     }

@@ -47,7 +47,14 @@ pub fn check(context: &Context, findings: &mut Findings) {
         let result = allow_privilege_escalation::check(container, &own, findings)
             .and_then(|()| capabilities::check(container, &own, findings))
             .and_then(|()| {
-                seccomp::check_container(context, container, &own, pod_sets_seccomp, &seccomp_annotations, findings)
+                seccomp::check_container(
+                    context,
+                    container,
+                    &own,
+                    pod_sets_seccomp,
+                    &seccomp_annotations,
+                    findings,
+                )
             });
         findings.record(result);
     }

@@ -73,9 +73,10 @@ impl<'v, 'a> Annotations<'v, 'a> {
 
     fn container(&self, name: Option<&str>) -> Option<Annotated<'v>> {
         let name = name?;
-        let value = self.all?.iter().find_map(|(key, value)| {
-            (key.strip_prefix(CONTAINER_ANNOTATION_PREFIX) == Some(name)).then_some(value)
-        })?;
+        let value = self
+            .all?
+            .iter()
+            .find_map(|(key, value)| (key.strip_prefix(CONTAINER_ANNOTATION_PREFIX) == Some(name)).then_some(value))?;
         value.as_str().map(Annotated::read)
     }
 }
@@ -95,7 +96,9 @@ pub fn check_pod(context: &Context, pod: &Node, annotations: &Annotations, findi
     // cannot change (they were judged when it was created): a container
     // added to it inherits an allowed type, and gets its own otherwise.
     if !context.pod_spec_writable {
-        let inherited = pod.object_or_empty("seccompProfile").and_then(|profile| profile.str("type"));
+        let inherited = pod
+            .object_or_empty("seccompProfile")
+            .and_then(|profile| profile.str("type"));
         return matches!(inherited, Ok(Some(kind)) if ALLOWED_SECCOMP.contains(&kind.value));
     }
     if annotations.pod == Some(Annotated::Unconfined) {
@@ -149,9 +152,13 @@ pub fn check_container(
         }
         // Refused or rejected on their own: nothing is added beside them.
         Some(Annotated::Unconfined | Annotated::Invalid) => {}
-        Some(Annotated::RuntimeDefault) | None => {
-            context.security_default(container, Field::SeccompProfileType, json::text("RuntimeDefault"), true, findings)
-        }
+        Some(Annotated::RuntimeDefault) | None => context.security_default(
+            container,
+            Field::SeccompProfileType,
+            json::text("RuntimeDefault"),
+            true,
+            findings,
+        ),
     }
     Ok(())
 }
@@ -249,7 +256,10 @@ mod tests {
             },
             Case {
                 name: "a pod annotation of runtime/default gets the matching RuntimeDefault",
-                object: annotated(json!({"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}), |_| {}),
+                object: annotated(
+                    json!({"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}),
+                    |_| {},
+                ),
                 expect: Expect::Added {
                     pointer: "/spec/template/spec/securityContext/seccompProfile/type",
                     value: json!("RuntimeDefault"),
@@ -270,7 +280,10 @@ mod tests {
             },
             Case {
                 name: "a pod annotation of unconfined is rejected",
-                object: annotated(json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}), |_| {}),
+                object: annotated(
+                    json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}),
+                    |_| {},
+                ),
                 expect: Expect::Rejected(
                     "spec.template.metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: is unconfined",
                 ),
@@ -287,8 +300,9 @@ mod tests {
             },
         ]);
         let exempt_first_container = json!({"exemptImages": ["registry.example/exempt:*"]});
-        check_table_with(&exempt_first_container, vec![
-            Case {
+        check_table_with(
+            &exempt_first_container,
+            vec![Case {
                 name: "where defaults go on each container, a container's localhost annotation gives its profile",
                 object: annotated(
                     json!({"container.seccomp.security.alpha.kubernetes.io/sidecar": "localhost/sidecar.json"}),
@@ -300,9 +314,11 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/template/spec/containers/1/securityContext/seccompProfile",
                     value: json!({"type": "Localhost", "localhostProfile": "sidecar.json"}),
-                    demanded: Some("containers[sidecar].securityContext.seccompProfile.type: not set; set it to Localhost"),
+                    demanded: Some(
+                        "containers[sidecar].securityContext.seccompProfile.type: not set; set it to Localhost",
+                    ),
                 },
-            },
-        ]);
+            }],
+        );
     }
 }
