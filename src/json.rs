@@ -184,33 +184,23 @@ fn write_plain(text: &str, out: &mut Vec<u8>) {
 /// made of; copies of a constant size compile to plain loads and stores. So
 /// 4 to 16 bytes are copied as two overlapping words, as fast `memcpy`s do.
 fn append(out: &mut Vec<u8>, bytes: &[u8]) {
-    let length = bytes.len();
-    let start = out.len();
-    match length {
-        8..=16 => {
-            let (Ok(head), Ok(tail)) = (
-                <[u8; 8]>::try_from(&bytes[..8]),
-                <[u8; 8]>::try_from(&bytes[length - 8..]),
-            ) else {
-                return out.extend_from_slice(bytes);
-            };
-            out.extend_from_slice(&head);
-            out.truncate(start + length - 8);
-            out.extend_from_slice(&tail);
-        }
-        4..=7 => {
-            let (Ok(head), Ok(tail)) = (
-                <[u8; 4]>::try_from(&bytes[..4]),
-                <[u8; 4]>::try_from(&bytes[length - 4..]),
-            ) else {
-                return out.extend_from_slice(bytes);
-            };
-            out.extend_from_slice(&head);
-            out.truncate(start + length - 4);
-            out.extend_from_slice(&tail);
-        }
+    match bytes.len() {
+        4..=7 => append_overlapping::<4>(out, bytes),
+        8..=16 => append_overlapping::<8>(out, bytes),
         _ => out.extend_from_slice(bytes),
     }
+}
+
+/// Appends `bytes`, `N` to `2 * N` of them, as its first `N` bytes and its
+/// last `N`, the second block overwriting what the two share.
+fn append_overlapping<const N: usize>(out: &mut Vec<u8>, bytes: &[u8]) {
+    let (Some(head), Some(tail)) = (bytes.first_chunk::<N>(), bytes.last_chunk::<N>()) else {
+        return out.extend_from_slice(bytes);
+    };
+    let start = out.len();
+    out.extend_from_slice(head);
+    out.truncate(start + bytes.len() - N);
+    out.extend_from_slice(tail);
 }
 
 /// A number as serde_json writes it: integers in full, floats in serde_json's
