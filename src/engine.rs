@@ -436,8 +436,9 @@ const UNREAD_MUTABLE_POD_SPEC_KEYS: [&str; 6] = [
 
 /// True when an UPDATE changes nothing the rules read, so it is not judged:
 /// the pod spec (but for [`UNREAD_MUTABLE_POD_SPEC_KEYS`]), a template's
-/// labels (which spread constraints must select), and whether the workload
-/// runs more than one replica. Never `metadata`: controllers and the
+/// labels (which spread constraints must select) and its deprecated seccomp
+/// annotations (which decide the profile written), and whether the workload
+/// runs more than one replica. Never the object's `metadata`: controllers and the
 /// garbage collector patch labels, annotations, finalizers and owner
 /// references of objects created before this policy, and must not be
 /// stopped by it.
@@ -466,13 +467,24 @@ fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json, by_de
     };
     let read = |(key, _): &(&str, &Json)| !UNREAD_MUTABLE_POD_SPEC_KEYS.contains(key);
     let same_spec = new.spec.iter().filter(read).eq(old.spec.iter().filter(read));
-    // A Pod's template is the Pod itself: its labels are its metadata.
+    // A Pod's template is the Pod itself: its labels and annotations are its
+    // metadata, and a running Pod's profile no longer follows them.
     let same_labels = kind == Kind::Pod || new.template_labels() == old.template_labels();
+    let same_annotations = kind == Kind::Pod || read_template_annotations(&new).eq(read_template_annotations(&old));
     let newly_replicated = match (new.replicas(), old.replicas()) {
         (Ok(now), Ok(before)) => now > 1 && before <= 1 && !by_deployment_controller,
         (now, before) => now != before,
     };
-    same_spec && same_labels && !newly_replicated
+    same_spec && same_labels && same_annotations && !newly_replicated
+}
+
+/// The pod template's annotations that a rule reads, in their order.
+fn read_template_annotations<'v, 'a>(workload: &Workload<'v, 'a>) -> impl Iterator<Item = (&'v str, &'v Json<'a>)> {
+    let annotations = workload
+        .template_annotations()
+        .into_iter()
+        .flat_map(|annotations| annotations.iter());
+    annotations.filter(|(key, _)| rules::reads_template_annotation(key))
 }
 
 fn ephemeral_container_names<'a>(old_object: &'a Json<'a>) -> Vec<&'a str> {

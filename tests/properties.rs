@@ -140,6 +140,9 @@ struct Template {
     /// A pod-level request (`spec.resources`) for cpu, memory, or both,
     /// large enough for any generated container requests.
     pod_resources: (bool, bool),
+    /// The deprecated pod seccomp annotation, only where the pod sets no
+    /// profile field (the API server refuses the two disagreeing).
+    seccomp_annotation: Option<&'static str>,
 }
 
 fn template() -> impl Strategy<Value = Template> {
@@ -167,9 +170,25 @@ fn template() -> impl Strategy<Value = Template> {
             proptest::bool::weighted(0.2),
             proptest::bool::weighted(0.2),
         ),
+        proptest::option::weighted(
+            0.2,
+            proptest::sample::select(vec!["runtime/default", "localhost/profiles/legacy.json", "unconfined"]),
+        ),
     )
         .prop_map(
-            |(kind, pod, containers, init, ephemeral, spread, replicas, extra, (windows, pod_cpu, pod_memory))| {
+            |(
+                kind,
+                pod,
+                containers,
+                init,
+                ephemeral,
+                spread,
+                replicas,
+                extra,
+                (windows, pod_cpu, pod_memory),
+                seccomp_annotation,
+            )| {
+                let seccomp_annotation = seccomp_annotation.filter(|_| pod.seccomp.is_none());
                 Template {
                     kind,
                     pod,
@@ -181,6 +200,7 @@ fn template() -> impl Strategy<Value = Template> {
                     extra,
                     windows,
                     pod_resources: (pod_cpu, pod_memory),
+                    seccomp_annotation,
                 }
             },
         )
@@ -360,7 +380,11 @@ impl Template {
 
     fn object(&self) -> Value {
         let labels = json!({"app": "demo"});
-        let template = json!({"metadata": {"labels": labels}, "spec": self.pod_spec()});
+        let mut template_metadata = json!({"labels": labels});
+        if let Some(annotation) = self.seccomp_annotation {
+            template_metadata["annotations"] = json!({"seccomp.security.alpha.kubernetes.io/pod": annotation});
+        }
+        let template = json!({"metadata": template_metadata, "spec": self.pod_spec()});
         let (api_version, spec) = match self.kind {
             "Pod" => ("v1", self.pod_spec()),
             "Job" => ("batch/v1", json!({"template": template})),
@@ -383,7 +407,9 @@ impl Template {
         };
         let mut metadata = json!({"name": "demo", "namespace": "default"});
         if self.kind == "Pod" {
-            metadata["labels"] = labels;
+            for (key, value) in template_metadata.as_object().into_iter().flatten() {
+                metadata[key] = value.clone();
+            }
         }
         json!({"apiVersion": api_version, "kind": self.kind, "metadata": metadata, "spec": spec, "x-top": [1, 2.5]})
     }
@@ -418,6 +444,9 @@ impl Template {
             }
         };
         security(&mut found, prefix, &self.pod);
+        if linux && self.seccomp_annotation == Some("unconfined") {
+            found.push("annotations[seccomp.security.alpha.kubernetes.io/pod]: is unconfined".to_string());
+        }
         let lists = [
             ("containers", "c", &self.containers),
             ("initContainers", "i", &self.init),
@@ -583,6 +612,7 @@ fn replica_set_of(deployment: &Value) -> Value {
 fn pod_of(replica_set: &Value) -> Value {
     let template = &replica_set["spec"]["template"];
     let labels = template["metadata"]["labels"].clone();
+    let annotations = template["metadata"]["annotations"].clone();
     let mut spec = template["spec"].clone();
     for constraint in spec["topologySpreadConstraints"].as_array_mut().into_iter().flatten() {
         let keys = constraint["matchLabelKeys"].as_array().cloned().unwrap_or_default();
@@ -594,7 +624,7 @@ fn pod_of(replica_set: &Value) -> Value {
             }
         }
     }
-    json!({
+    let mut pod = json!({
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
@@ -605,7 +635,11 @@ fn pod_of(replica_set: &Value) -> Value {
                 "name": replica_set["metadata"]["name"], "uid": "2", "controller": true}],
         },
         "spec": spec,
-    })
+    });
+    if !annotations.is_null() {
+        pod["metadata"]["annotations"] = annotations;
+    }
+    pod
 }
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {

@@ -311,6 +311,27 @@ fn only_a_users_scale_up_past_one_replica_is_judged(
     }
 }
 
+#[rstest]
+#[case::mutate("mutate")]
+#[case::validate("validate")]
+fn a_template_seccomp_annotation_turned_unconfined_is_judged_other_template_annotations_are_not(#[case] mode: &str) {
+    // A hardened Deployment, as the policy leaves it.
+    let (old, _) = mutated(&fixture("httpbin-bare.yaml"));
+    let annotate = |key: &str, value: &str| {
+        let mut new = old.clone();
+        new["spec"]["template"]["metadata"]["annotations"] = json!({ key: value });
+        new
+    };
+    let noted = annotate("example.com/note", "rolled");
+    assert_accepted_untouched(&run_request(update(&old, &noted, "alice"), json!({"mode": mode})));
+    let unconfined = annotate("seccomp.security.alpha.kubernetes.io/pod", "unconfined");
+    let message = rejection(run_request(update(&old, &unconfined, "alice"), json!({"mode": mode})));
+    assert!(
+        message.contains("spec.template.metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: is unconfined"),
+        "{message}"
+    );
+}
+
 #[test]
 fn a_changed_pod_is_checked_but_never_mutated_on_update() {
     // The API server refuses changes to a Pod's spec after creation, so a

@@ -84,6 +84,12 @@ impl<'v> Context<'v, '_> {
     }
 }
 
+/// True for a pod template annotation some rule reads (the deprecated
+/// seccomp ones), which an update must leave as it was to go unjudged.
+pub fn reads_template_annotation(key: &str) -> bool {
+    privilege_escalation::is_seccomp_annotation(key)
+}
+
 pub fn check_all<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
     let rules = &context.settings;
     if rules.non_root.enabled {

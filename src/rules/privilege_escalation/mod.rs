@@ -15,6 +15,8 @@ mod capabilities;
 mod privileged;
 mod seccomp;
 
+pub use seccomp::is_seccomp_annotation;
+
 use super::Context;
 use crate::findings::Findings;
 

@@ -31,6 +31,12 @@ const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
 /// A container's, before its name (`v1.SeccompContainerAnnotationKeyPrefix`).
 const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
 
+/// True for a deprecated seccomp annotation, the pod's or a container's:
+/// the only template annotations a rule reads.
+pub fn is_seccomp_annotation(key: &str) -> bool {
+    key == POD_ANNOTATION || key.starts_with(CONTAINER_ANNOTATION_PREFIX)
+}
+
 /// The profile a seccomp annotation names, read as the API server maps
 /// annotations to fields (`SeccompFieldForAnnotation`, `pkg/api/pod/util.go`).
 #[derive(Debug, Clone, Copy, PartialEq)]
