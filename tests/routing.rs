@@ -476,6 +476,36 @@ fn a_debug_container_that_would_inherit_root_gets_its_own_user_and_profile() {
 }
 
 #[test]
+fn a_debug_container_that_would_inherit_a_windows_administrator_gets_its_own_user_name() {
+    let old = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "iis", "namespace": "default", "labels": {"app": "iis"}},
+        "spec": {
+            "os": {"name": "windows"},
+            "securityContext": {"runAsNonRoot": true, "windowsOptions": {"runAsUserName": "ContainerAdministrator"}},
+            "containers": [{"name": "iis", "image": "mcr.microsoft.com/windows/servercore/iis:ltsc2022",
+                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]
+        }
+    });
+    let mut new = old.clone();
+    new["spec"]["ephemeralContainers"] =
+        json!([{"name": "debugger", "image": "mcr.microsoft.com/windows/nanoserver:ltsc2022"}]);
+    let verdict = run_request(ephemeral_request(old.clone(), &new), json!({}));
+    let Verdict::Mutate { object, .. } = verdict else {
+        panic!("{verdict:#?}")
+    };
+    assert_eq!(
+        object["spec"]["ephemeralContainers"][0]["securityContext"]["windowsOptions"]["runAsUserName"],
+        json!("ContainerUser")
+    );
+    let message = rejection(run_request(ephemeral_request(old, &new), json!({"mode": "validate"})));
+    assert!(
+        message.contains("ephemeralContainers[debugger].securityContext.windowsOptions.runAsUserName: not set"),
+        "{message}"
+    );
+}
+
+#[test]
 fn the_debug_container_is_judged_alone_not_the_pods_spreading() {
     // The pod spec cannot change under this subresource, so a spread
     // constraint without labelSelector (created before the policy) is not

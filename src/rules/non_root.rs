@@ -71,7 +71,7 @@ fn windows_user_name<'a>(security_context: &Node<'a>, findings: &mut Findings) -
     let Some(user) = windows_options.str("runAsUserName")? else {
         return Ok(None);
     };
-    if user.value.eq_ignore_ascii_case("ContainerAdministrator") {
+    if is_windows_administrator(user.value) {
         findings.violation(Violation::new(
             user.path(),
             "is ContainerAdministrator, the container's administrator",
@@ -140,20 +140,31 @@ fn check_container(
 
     // A Windows container is non-root by its user name: the kubelet refuses
     // `runAsNonRoot` for ContainerAdministrator, the default of many images.
-    // Violations of the pod's own name are reported once, by `check_pod`.
-    if context.windows
-        && windows_user_name(&own, findings)?.is_none()
-        && pod.object_or_empty("windowsOptions")?.str("runAsUserName")?.is_none()
-    {
-        context.security_default(
-            container,
-            Field::WindowsRunAsUserName,
-            json::text(WINDOWS_NON_ADMINISTRATOR),
-            false,
-            findings,
-        );
+    // Violations of the pod's own name are reported once, by `check_pod`;
+    // a container added to a running pod whose name is the administrator
+    // gets, and must have, its own.
+    if context.windows && windows_user_name(&own, findings)?.is_none() {
+        let pod_name = pod.object_or_empty("windowsOptions")?.str("runAsUserName")?;
+        let inherits_administrator = pod_name
+            .as_ref()
+            .is_some_and(|name| is_windows_administrator(name.value));
+        if pod_name.is_none() || (inherits_administrator && !context.pod_spec_writable) {
+            context.security_default(
+                container,
+                Field::WindowsRunAsUserName,
+                json::text(WINDOWS_NON_ADMINISTRATOR),
+                inherits_administrator,
+                findings,
+            );
+        }
     }
     Ok(())
+}
+
+/// `ContainerAdministrator`, a Windows container's root (Windows account
+/// names ignore case).
+fn is_windows_administrator(user_name: &str) -> bool {
+    user_name.eq_ignore_ascii_case("ContainerAdministrator")
 }
 
 fn root_user(path: crate::path::FieldPath, context: &Context) -> Violation {
