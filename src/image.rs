@@ -31,33 +31,15 @@ const DEFAULT_TAG: &str = ":latest";
 ///
 /// Borrowed when the reference is already in that form.
 pub fn normalized(image: &str) -> Cow<'_, str> {
-    let (written_domain, remainder) = split_domain(image);
-    let domain = match written_domain {
-        None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
-        Some(domain) => domain,
-    };
-    let bytes = remainder.as_bytes();
-    let official = domain == DEFAULT_DOMAIN && !bytes.contains(&b'/');
+    let resolved = Resolved::of(image);
+    let bytes = resolved.remainder.as_bytes();
     // A tag is a `:` after the last `/`; a digest follows `@`.
     let last_segment = match bytes.iter().rposition(|&byte| byte == b'/') {
         Some(slash) => &bytes[slash + 1..],
         None => bytes,
     };
     let untagged = !last_segment.contains(&b':') && !bytes.contains(&b'@');
-    if written_domain == Some(domain) && !official && !untagged {
-        return Cow::Borrowed(image);
-    }
-    let mut full = String::with_capacity(image.len() + 32);
-    full.push_str(domain);
-    full.push('/');
-    if official {
-        full.push_str(OFFICIAL_REPOSITORY_PREFIX);
-    }
-    full.push_str(remainder);
-    if untagged {
-        full.push_str(DEFAULT_TAG);
-    }
-    Cow::Owned(full)
+    resolved.written(image, untagged.then_some(DEFAULT_TAG))
 }
 
 /// An image glob with the default registry and the `library/` prefix made
@@ -75,17 +57,46 @@ pub fn normalized_glob(glob: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(glob);
     }
-    let (written_domain, remainder) = split_domain(glob);
-    let domain = match written_domain {
-        None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
-        Some(domain) => domain,
-    };
-    let official = domain == DEFAULT_DOMAIN && !remainder.contains('/');
-    if written_domain == Some(domain) && !official {
-        return Cow::Borrowed(glob);
+    Resolved::of(glob).written(glob, None)
+}
+
+/// A reference's registry and repository as the runtime resolves them.
+struct Resolved<'r> {
+    /// The registry the reference names, or `docker.io`.
+    domain: &'r str,
+    /// True when the reference writes `domain` itself (not left out, not
+    /// the legacy `index.docker.io`).
+    domain_written: bool,
+    /// The reference after the registry.
+    remainder: &'r str,
+    /// An official image on `docker.io`, its `library/` prefix left out.
+    official: bool,
+}
+
+impl<'r> Resolved<'r> {
+    fn of(reference: &'r str) -> Resolved<'r> {
+        let (written_domain, remainder) = split_domain(reference);
+        let domain = match written_domain {
+            None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
+            Some(domain) => domain,
+        };
+        Resolved {
+            domain,
+            domain_written: written_domain == Some(domain),
+            remainder,
+            official: domain == DEFAULT_DOMAIN && !remainder.contains('/'),
+        }
     }
-    let prefix = if official { OFFICIAL_REPOSITORY_PREFIX } else { "" };
-    Cow::Owned([domain, "/", prefix, remainder].concat())
+
+    /// `reference` with its registry and `library/` prefix written out and
+    /// `tag` appended; borrowed when there is nothing to write.
+    fn written(&self, reference: &'r str, tag: Option<&str>) -> Cow<'r, str> {
+        if self.domain_written && !self.official && tag.is_none() {
+            return Cow::Borrowed(reference);
+        }
+        let prefix = if self.official { OFFICIAL_REPOSITORY_PREFIX } else { "" };
+        Cow::Owned([self.domain, "/", prefix, self.remainder, tag.unwrap_or_default()].concat())
+    }
 }
 
 /// `splitDockerDomain`: the registry as written, if the first path
