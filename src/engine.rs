@@ -326,7 +326,7 @@ fn inspect<'a>(
     let workload = Workload::locate(kind, object)?;
     // Shared by every finding's place, and by `decide`, which writes there.
     let pod_spec = Rc::new(kind.pod_spec_path());
-    let spec = Node::new(workload.spec, Rc::clone(&pod_spec));
+    let spec = Node::new(workload.spec, &pod_spec);
     let mut structural = Vec::new();
     let every_container = template::containers(&spec, &mut structural);
     let listed = every_container.len();

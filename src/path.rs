@@ -7,8 +7,6 @@
 use std::fmt;
 use std::rc::Rc;
 
-use smallvec::SmallVec;
-
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Segment {
     Key(&'static str),
@@ -85,36 +83,37 @@ impl FieldPath {
     }
 }
 
-/// Where a field the rules read is, as a shared base path (the pod spec's,
-/// a container's) and the few keys below it. Rules read dozens of fields in
-/// every container, so a place costs no allocation: the full path is built
-/// only to show a finding.
-#[derive(Clone, Debug)]
-pub struct Place {
-    base: Rc<FieldPath>,
-    keys: SmallVec<[&'static str; 4]>,
+/// Where an object the rules read is: a base path (the pod spec's, a
+/// container's) and the keys below it, each link borrowed from the place
+/// above. Rules read dozens of fields in every container, so a place is a
+/// couple of words, copied without allocating or counting references; the
+/// full path is built only to show a finding.
+#[derive(Clone, Copy, Debug)]
+pub enum Place<'n> {
+    Base(&'n FieldPath),
+    /// The object under `key` of the object at the place borrowed.
+    Key(&'n Place<'n>, &'static str),
 }
 
-impl Place {
-    pub fn new(base: Rc<FieldPath>) -> Place {
-        Place {
-            base,
-            keys: SmallVec::new(),
-        }
-    }
-
-    pub fn key(&self, key: &'static str) -> Place {
-        // `from_slice` copies; `clone` would push key by key.
-        let mut keys = SmallVec::from_slice(&self.keys);
-        keys.push(key);
-        Place {
-            base: Rc::clone(&self.base),
-            keys,
-        }
+impl<'n> Place<'n> {
+    pub fn key(&'n self, key: &'static str) -> Place<'n> {
+        Place::Key(self, key)
     }
 
     pub fn path(&self) -> FieldPath {
-        self.base.join(&self.keys)
+        let mut keys = Vec::new();
+        let mut place = self;
+        let base = loop {
+            match place {
+                Place::Base(base) => break base,
+                Place::Key(above, key) => {
+                    keys.push(*key);
+                    place = above;
+                }
+            }
+        };
+        keys.reverse();
+        base.join(&keys)
     }
 
     /// This place's path ending in `last`, a field or list item below it.
@@ -209,7 +208,8 @@ mod tests {
                 .key("initContainers")
                 .item(0, Some("init")),
         );
-        let place = Place::new(Rc::clone(&container)).key("securityContext");
+        let base = Place::Base(&container);
+        let place = base.key("securityContext");
         assert_eq!(
             place.path_to(Segment::Key("privileged")).to_string(),
             "spec.initContainers[init].securityContext.privileged"

@@ -12,34 +12,57 @@ use crate::findings::{Owner, Violation};
 use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment};
 
-/// An object in the request, and where it sits.
-#[derive(Clone)]
-pub struct Node<'a> {
+/// An object in the request, and where it sits: `'a` is the request's
+/// lifetime, `'n` that of the node it was read from (its place borrows
+/// that node's).
+#[derive(Clone, Copy)]
+pub struct Node<'n, 'a> {
     pub fields: &'a Object<'a>,
-    place: Place,
+    place: Place<'n>,
 }
 
-/// A field read from a [`Node`]: the value, and where it is.
-pub struct Field<T> {
+/// A field read from a [`Node`]: the value, and where it is, borrowed from
+/// the node it was read from. It owns nothing, so reading one copies a few
+/// words and dropping one costs nothing: rules read dozens per container,
+/// and the path is built only for a finding.
+pub struct Field<'n, T> {
     pub value: T,
-    place: Place,
-    last: Segment,
+    node: &'n Place<'n>,
+    at: Below,
 }
 
-impl<T> Field<T> {
+/// Where a [`Field`] is below its node.
+#[derive(Clone, Copy)]
+enum Below {
+    Key(&'static str),
+    /// The item at `index` of the list `key`.
+    Item(&'static str, usize),
+}
+
+impl Below {
+    fn path(self, node: &Place) -> FieldPath {
+        match self {
+            Below::Key(key) => node.path_to(Segment::Key(key)),
+            Below::Item(key, index) => node.key(key).path_to(Segment::Item { index, name: None }),
+        }
+    }
+}
+
+impl<T> Field<'_, T> {
     pub fn path(&self) -> FieldPath {
-        self.place.path_to(self.last.clone())
+        self.at.path(self.node)
     }
 }
 
 pub type Read<T> = Result<Option<T>, Violation>;
 
-impl<'a> Node<'a> {
-    /// The object at `path`, shared with every node and field read below it.
-    pub fn new(fields: &'a Object<'a>, path: Rc<FieldPath>) -> Node<'a> {
+impl<'n, 'a> Node<'n, 'a> {
+    /// The object at `path`, which every node and field read below it
+    /// borrows.
+    pub fn new(fields: &'a Object<'a>, path: &'n FieldPath) -> Node<'n, 'a> {
         Node {
             fields,
-            place: Place::new(path),
+            place: Place::Base(path),
         }
     }
 
@@ -68,7 +91,7 @@ impl<'a> Node<'a> {
         }
     }
 
-    pub fn object(&self, key: &'static str) -> Read<Node<'a>> {
+    pub fn object(&self, key: &'static str) -> Read<Node<'_, 'a>> {
         Ok(self.typed(key, "an object", Json::as_object)?.map(|fields| Node {
             fields,
             place: self.place.key(key),
@@ -78,26 +101,26 @@ impl<'a> Node<'a> {
     /// Like [`Node::object`], but an absent object reads as an empty one at
     /// the same path, so rules treat "no securityContext" and "empty
     /// securityContext" alike and gaps still get the right path.
-    pub fn object_or_empty(&self, key: &'static str) -> Result<Node<'a>, Violation> {
+    pub fn object_or_empty(&self, key: &'static str) -> Result<Node<'_, 'a>, Violation> {
         Ok(self.object(key)?.unwrap_or_else(|| Node {
             fields: json::empty_object(),
             place: self.place.key(key),
         }))
     }
 
-    pub fn bool(&self, key: &'static str) -> Read<Field<bool>> {
+    pub fn bool(&self, key: &'static str) -> Read<Field<'_, bool>> {
         self.field(key, "true or false", Json::as_bool)
     }
 
-    pub fn int(&self, key: &'static str) -> Read<Field<i64>> {
+    pub fn int(&self, key: &'static str) -> Read<Field<'_, i64>> {
         self.field(key, "an integer", Json::as_i64)
     }
 
-    pub fn str(&self, key: &'static str) -> Read<Field<&'a str>> {
+    pub fn str(&self, key: &'static str) -> Read<Field<'_, &'a str>> {
         self.field(key, "a string", Json::as_str)
     }
 
-    pub fn array(&self, key: &'static str) -> Read<Field<&'a [Json<'a>]>> {
+    pub fn array(&self, key: &'static str) -> Read<Field<'_, &'a [Json<'a>]>> {
         self.field(key, "a list", Json::as_array)
     }
 
@@ -106,43 +129,42 @@ impl<'a> Node<'a> {
         key: &'static str,
         expected: &str,
         convert: impl Fn(&'a Json<'a>) -> Option<T>,
-    ) -> Read<Field<T>> {
+    ) -> Read<Field<'_, T>> {
         let value = self.typed(key, expected, convert)?;
         Ok(value.map(|value| Field {
             value,
-            place: self.place.clone(),
-            last: Segment::Key(key),
+            node: &self.place,
+            at: Below::Key(key),
         }))
     }
 
     /// A field of any JSON type, for values with more than one spelling
     /// (a quantity is a string or a number).
-    pub fn any(&self, key: &'static str) -> Read<Field<&'a Json<'a>>> {
+    pub fn any(&self, key: &'static str) -> Read<Field<'_, &'a Json<'a>>> {
         Ok(self.present(key)?.map(|value| Field {
             value,
-            place: self.place.clone(),
-            last: Segment::Key(key),
+            node: &self.place,
+            at: Below::Key(key),
         }))
     }
 
     /// The strings of a list field; an item that is not a string is a violation.
-    pub fn strings(&self, key: &'static str) -> Read<Vec<Field<&'a str>>> {
+    pub fn strings(&self, key: &'static str) -> Read<Vec<Field<'_, &'a str>>> {
         let Some(list) = self.array(key)? else {
             return Ok(None);
         };
-        let place = self.place.key(key);
         list.value
             .iter()
             .enumerate()
             .map(|(index, raw)| {
-                let last = Segment::Item { index, name: None };
+                let at = Below::Item(key, index);
                 match raw.as_str() {
                     Some(value) => Ok(Field {
                         value,
-                        place: place.clone(),
-                        last,
+                        node: &self.place,
+                        at,
                     }),
-                    None => Err(Violation::wrong_type(place.path_to(last), "a string", raw)),
+                    None => Err(Violation::wrong_type(at.path(&self.place), "a string", raw)),
                 }
             })
             .collect::<Result<_, _>>()
@@ -187,8 +209,8 @@ pub struct Container<'a> {
 }
 
 impl<'a> Container<'a> {
-    pub fn node(&self) -> Node<'a> {
-        Node::new(self.fields, Rc::clone(&self.path))
+    pub fn node(&self) -> Node<'_, 'a> {
+        Node::new(self.fields, &self.path)
     }
 
     /// The container as the owner of the defaults it receives.
@@ -208,7 +230,7 @@ impl<'a> Container<'a> {
 
 /// Every container list of a pod spec, read once, with malformed entries
 /// reported rather than skipped in silence.
-pub fn containers<'a>(spec: &Node<'a>, violations: &mut Vec<Violation>) -> Vec<Container<'a>> {
+pub fn containers<'a>(spec: &Node<'_, 'a>, violations: &mut Vec<Violation>) -> Vec<Container<'a>> {
     let mut found = Vec::new();
     if let Ok(None) = spec.present("containers") {
         violations.push(Violation::new(
@@ -256,8 +278,8 @@ mod tests {
     fn wrong_types_name_the_field_and_what_was_found() {
         let source = json!({"securityContext": {"runAsUser": "root"}});
         let raw = Json::from(&source);
-        let root = Rc::new(FieldPath::from_keys(&["spec"]));
-        let spec = Node::new(raw.as_object().unwrap(), root);
+        let root = FieldPath::from_keys(&["spec"]);
+        let spec = Node::new(raw.as_object().unwrap(), &root);
         let context = spec.object("securityContext").unwrap().unwrap();
         let violation = context.int("runAsUser").err().unwrap();
         assert_eq!(
@@ -270,9 +292,9 @@ mod tests {
     fn null_reads_as_absent() {
         let source = json!({"securityContext": null});
         let raw = Json::from(&source);
-        let root = Rc::new(FieldPath::default());
+        let root = FieldPath::default();
         assert!(
-            Node::new(raw.as_object().unwrap(), root)
+            Node::new(raw.as_object().unwrap(), &root)
                 .object("securityContext")
                 .unwrap()
                 .is_none()
@@ -287,9 +309,9 @@ mod tests {
             "ephemeralContainers": {"not": "a list"}
         });
         let raw = Json::from(&source);
-        let root = Rc::new(FieldPath::from_keys(&["spec"]));
+        let root = FieldPath::from_keys(&["spec"]);
         let mut violations = Vec::new();
-        let found = containers(&Node::new(raw.as_object().unwrap(), root), &mut violations);
+        let found = containers(&Node::new(raw.as_object().unwrap(), &root), &mut violations);
         let paths: Vec<String> = found.iter().map(|c| c.path.to_string()).collect();
         assert_eq!(paths, ["spec.containers[web]", "spec.initContainers[init]"]);
         let messages: Vec<String> = violations.iter().map(ToString::to_string).collect();

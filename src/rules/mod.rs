@@ -28,7 +28,7 @@ pub struct Context<'v, 'a> {
     /// Where the namespace's LimitRanges are read, only when a resource
     /// default is about to be added.
     pub cluster: &'v dyn ClusterContext,
-    pub spec: Node<'v>,
+    pub spec: Node<'v, 'v>,
     /// The containers under evaluation: exempt images and, for the
     /// `ephemeralcontainers` subresource, every container not being added are
     /// left out.
@@ -50,7 +50,7 @@ pub struct Context<'v, 'a> {
 
 impl<'v> Context<'v, '_> {
     /// The pod's `securityContext`, empty when absent.
-    pub fn pod_security_context(&self) -> Result<Node<'v>, Violation> {
+    pub fn pod_security_context(&self) -> Result<Node<'_, 'v>, Violation> {
         self.spec.object_or_empty("securityContext")
     }
 

@@ -66,7 +66,7 @@ const WINDOWS_NON_ADMINISTRATOR: &str = "ContainerUser";
 /// `windowsOptions.runAsUserName` of a pod's or container's
 /// `securityContext`, rejected when it is `ContainerAdministrator`, a Windows
 /// container's root (Windows account names ignore case).
-fn windows_user_name<'a>(security_context: &Node<'a>, findings: &mut Findings) -> Read<&'a str> {
+fn windows_user_name<'a>(security_context: &Node<'_, 'a>, findings: &mut Findings) -> Read<&'a str> {
     let windows_options = security_context.object_or_empty("windowsOptions")?;
     let Some(user) = windows_options.str("runAsUserName")? else {
         return Ok(None);
@@ -97,7 +97,8 @@ fn check_container(
     pod: &Node,
     findings: &mut Findings,
 ) -> Result<(), Violation> {
-    let own = container.node().object_or_empty("securityContext")?;
+    let node = container.node();
+    let own = node.object_or_empty("securityContext")?;
     let defaults = &context.settings.non_root;
 
     match own.bool("runAsNonRoot")? {
@@ -144,7 +145,8 @@ fn check_container(
     // a container added to a running pod whose name is the administrator
     // gets, and must have, its own.
     if context.windows && windows_user_name(&own, findings)?.is_none() {
-        let pod_name = pod.object_or_empty("windowsOptions")?.str("runAsUserName")?;
+        let pod_windows_options = pod.object_or_empty("windowsOptions")?;
+        let pod_name = pod_windows_options.str("runAsUserName")?;
         let inherits_administrator = pod_name
             .as_ref()
             .is_some_and(|name| is_windows_administrator(name.value));

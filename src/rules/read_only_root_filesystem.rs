@@ -71,7 +71,8 @@ fn check_container<'s>(
     volumes: &mut SmallVec<[(&'s WritablePath, Option<PathVolume>); 4]>,
     findings: &mut Findings,
 ) -> Result<(), Violation> {
-    let own = container.node().object_or_empty("securityContext")?;
+    let node = container.node();
+    let own = node.object_or_empty("securityContext")?;
     match own.bool("readOnlyRootFilesystem")? {
         Some(read_only) if !read_only.value => findings.violation(Violation::new(
             read_only.path(),
@@ -91,8 +92,9 @@ fn check_container<'s>(
     }
     // A mount or a block device at the path or above it already decides
     // what is there (the API server refuses a mount on a device's path).
-    let mounts = container.node().array("volumeMounts")?;
-    let devices = container.node().array("volumeDevices")?;
+    let node = container.node();
+    let mounts = node.array("volumeMounts")?;
+    let devices = node.array("volumeDevices")?;
     let taken = || {
         let mounts = mounts.iter().flat_map(|mounts| mounts.value.iter());
         let devices = devices.iter().flat_map(|devices| devices.value.iter());

@@ -95,7 +95,8 @@ fn check_container(
     findings: &mut Findings,
 ) -> Result<(), Violation> {
     let defaults = &context.settings.resources;
-    let resources = container.node().object_or_empty("resources")?;
+    let node = container.node();
+    let resources = node.object_or_empty("resources")?;
     let requests = resources.object_or_empty("requests")?;
     let limits = resources.object_or_empty("limits")?;
     // A malformed quantity is reported and read as absent, so the other

@@ -34,7 +34,8 @@ pub fn check(context: &Context, findings: &mut Findings) {
         seccomp::check_pod(context, &pod, &seccomp_annotations, findings)
     };
     for container in &context.containers {
-        let own = match container.node().object_or_empty("securityContext") {
+        let node = container.node();
+        let own = match node.object_or_empty("securityContext") {
             Ok(own) => own,
             Err(violation) => {
                 findings.violation(violation);

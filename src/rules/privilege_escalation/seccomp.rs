@@ -104,8 +104,8 @@ pub fn check_pod(context: &Context, pod: &Node, annotations: &Annotations, findi
     if !context.pod_spec_writable {
         let inherited = pod
             .object_or_empty("seccompProfile")
-            .and_then(|profile| profile.str("type"));
-        return matches!(inherited, Ok(Some(kind)) if ALLOWED_SECCOMP.contains(&kind.value));
+            .and_then(|profile| Ok(profile.str("type")?.map(|kind| kind.value)));
+        return matches!(inherited, Ok(Some(kind)) if ALLOWED_SECCOMP.contains(&kind));
     }
     if annotations.pod == Some(Annotated::Unconfined) {
         findings.violation(unconfined_annotation(context, POD_ANNOTATION));
