@@ -218,6 +218,19 @@ mod tests {
     }
 
     #[test]
+    fn a_place_names_its_keys_from_the_base_down() {
+        let spec = FieldPath::from_keys(&["spec"]);
+        let base = Place::Base(&spec);
+        let security_context = base.key("securityContext");
+        let profile = security_context.key("seccompProfile");
+        assert_eq!(
+            profile.path_to(Segment::Key("type")).to_string(),
+            "spec.securityContext.seccompProfile.type"
+        );
+        assert_eq!(base.path(), spec);
+    }
+
+    #[test]
     fn paths_compare_by_their_segments() {
         let built_once = FieldPath::from_keys(&["spec", "containers"]).item(0, Some("web"));
         let built_again = FieldPath::from_keys(&["spec"]).key("containers").item(0, Some("web"));

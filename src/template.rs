@@ -13,8 +13,8 @@ use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment};
 
 /// An object in the request, and where it sits: `'a` is the request's
-/// lifetime, `'n` that of the node it was read from (its place borrows
-/// that node's).
+/// lifetime, `'n` that of what its place borrows (the base path, or the
+/// node it was read from).
 #[derive(Clone, Copy)]
 pub struct Node<'n, 'a> {
     pub fields: &'a Object<'a>,
@@ -27,7 +27,7 @@ pub struct Node<'n, 'a> {
 /// and the path is built only for a finding.
 pub struct Field<'n, T> {
     pub value: T,
-    node: &'n Place<'n>,
+    place: &'n Place<'n>,
     at: Below,
 }
 
@@ -40,17 +40,17 @@ enum Below {
 }
 
 impl Below {
-    fn path(self, node: &Place) -> FieldPath {
+    fn path(self, place: &Place) -> FieldPath {
         match self {
-            Below::Key(key) => node.path_to(Segment::Key(key)),
-            Below::Item(key, index) => node.key(key).path_to(Segment::Item { index, name: None }),
+            Below::Key(key) => place.path_to(Segment::Key(key)),
+            Below::Item(key, index) => place.key(key).path_to(Segment::Item { index, name: None }),
         }
     }
 }
 
 impl<T> Field<'_, T> {
     pub fn path(&self) -> FieldPath {
-        self.at.path(self.node)
+        self.at.path(self.place)
     }
 }
 
@@ -133,7 +133,7 @@ impl<'n, 'a> Node<'n, 'a> {
         let value = self.typed(key, expected, convert)?;
         Ok(value.map(|value| Field {
             value,
-            node: &self.place,
+            place: &self.place,
             at: Below::Key(key),
         }))
     }
@@ -143,7 +143,7 @@ impl<'n, 'a> Node<'n, 'a> {
     pub fn any(&self, key: &'static str) -> Read<Field<'_, &'a Json<'a>>> {
         Ok(self.present(key)?.map(|value| Field {
             value,
-            node: &self.place,
+            place: &self.place,
             at: Below::Key(key),
         }))
     }
@@ -161,7 +161,7 @@ impl<'n, 'a> Node<'n, 'a> {
                 match raw.as_str() {
                     Some(value) => Ok(Field {
                         value,
-                        node: &self.place,
+                        place: &self.place,
                         at,
                     }),
                     None => Err(Violation::wrong_type(at.path(&self.place), "a string", raw)),
