@@ -92,7 +92,6 @@ fn check_container<'s>(
     }
     // A mount or a block device at the path or above it already decides
     // what is there (the API server refuses a mount on a device's path).
-    let node = container.node();
     let mounts = node.array("volumeMounts")?;
     let devices = node.array("volumeDevices")?;
     let taken = || {
