@@ -27,12 +27,15 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::windows_share_process_namespace(&[("/spec/template/spec/os", json!({"name": "windows"})), ("/spec/template/spec/shareProcessNamespace", json!(false))], "spec.template.spec.shareProcessNamespace: Forbidden")]
 // validateLinux
 #[case::linux_windows_options(&[("/spec/template/spec/os", json!({"name": "linux"})), ("/spec/template/spec/containers/0/securityContext/windowsOptions", json!({"runAsUserName": "ContainerUser"}))], "containers[0].securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod")]
+#[case::linux_pod_windows_options(&[("/spec/template/spec/os", json!({"name": "linux"})), ("/spec/template/spec/securityContext/windowsOptions", json!({"runAsUserName": "ContainerUser"}))], "spec.template.spec.securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod")]
 // validateWindowsHostProcessPod
 #[case::host_process_without_host_network(&[("/spec/template/spec/containers/0/securityContext/windowsOptions", json!({"hostProcess": true}))], "spec.template.spec.hostNetwork: Invalid value: hostNetwork must be true")]
 #[case::host_process_disagreement(&[("/spec/template/spec/securityContext/windowsOptions", json!({"hostProcess": false})), ("/spec/template/spec/containers/0/securityContext/windowsOptions", json!({"hostProcess": true}))], "pod hostProcess value must be identical")]
+#[case::host_process_in_some_containers(&[("/spec/template/spec/initContainers", json!([{"name": "init", "image": "busybox"}])), ("/spec/template/spec/containers/0/securityContext/windowsOptions", json!({"hostProcess": true})), ("/spec/template/spec/hostNetwork", json!(true))], "spec.template.spec: Invalid value: If pod contains any hostProcess containers then all containers must be HostProcess containers")]
 // ValidateContainerResourceRequirements
 #[case::request_above_limit(&[("/spec/template/spec/containers/0/resources/limits", json!({"cpu": "50m"}))], "containers[0].resources.requests: Invalid value: must be less than or equal to cpu limit")]
 #[case::negative_request(&[("/spec/template/spec/containers/0/resources/requests/memory", json!("-1Mi"))], "resources.requests[memory]: Invalid value: must be greater than or equal to 0")]
+#[case::quantity_not_a_quantity(&[("/spec/template/spec/containers/0/resources/requests/cpu", json!("100 m"))], "containers[0].resources.requests[cpu]: Invalid value: quantities must match the regular expression")]
 #[case::ephemeral_resources(&[("/spec/template/spec/ephemeralContainers", json!([{"name": "debug", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}]))], "ephemeralContainers[0].resources: Forbidden")]
 // validatePodResourceConsistency
 #[case::pod_level_request_below_aggregate(&[("/spec/template/spec/resources", json!({"requests": {"memory": "100Mi"}}))], "spec.template.spec.resources.requests[memory]: Invalid value: must be greater than or equal to aggregate container requests")]
@@ -42,10 +45,12 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::localhost_without_profile(&[("/spec/template/spec/securityContext/seccompProfile", json!({"type": "Localhost"}))], "seccompProfile.localhostProfile: Required value")]
 #[case::profile_without_localhost(&[("/spec/template/spec/securityContext/seccompProfile/localhostProfile", json!("p.json"))], "seccompProfile.localhostProfile: Invalid value: can only be set when seccomp type is Localhost")]
 #[case::unknown_seccomp_type(&[("/spec/template/spec/securityContext/seccompProfile/type", json!("Strict"))], "seccompProfile.type: Unsupported value")]
+#[case::seccomp_without_type(&[("/spec/template/spec/securityContext/seccompProfile/type", Value::Null)], "spec.template.spec.securityContext.seccompProfile.type: Required value: type is required when seccompProfile is set")]
 // validateSeccompAnnotationsAndFields
 #[case::seccomp_field_against_pod_annotation(&[("/spec/template/metadata/annotations", json!({"seccomp.security.alpha.kubernetes.io/pod": "localhost/profiles/app.json"}))], "spec.template.spec.securityContext.seccompProfile.type: Forbidden: seccomp type in annotation and field must match")]
 #[case::seccomp_field_against_container_annotation(&[("/spec/template/metadata/annotations", json!({"container.seccomp.security.alpha.kubernetes.io/httpbin": "unconfined"})), ("/spec/template/spec/containers/0/securityContext/seccompProfile", json!({"type": "RuntimeDefault"}))], "containers[0].securityContext.seccompProfile.type: Forbidden: seccomp type in annotation and field must match")]
 #[case::privileged_without_escalation(&[("/spec/template/spec/containers/0/securityContext/privileged", json!(true))], "cannot set `allowPrivilegeEscalation` to false and `privileged` to true")]
+#[case::cap_sys_admin_without_escalation(&[("/spec/template/spec/containers/0/securityContext/capabilities/add", json!(["CAP_SYS_ADMIN"]))], "spec.template.spec.containers[0].securityContext: Invalid value: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN")]
 // ValidateVolumes, ValidateVolumeMounts
 #[case::duplicate_volume(&[("/spec/template/spec/volumes/1", json!({"name": "tmp", "emptyDir": {}}))], "spec.template.spec.volumes[1].name: Duplicate value")]
 #[case::volume_name_not_a_label(&[("/spec/template/spec/volumes/0/name", json!("Tmp_Dir")), ("/spec/template/spec/containers/0/volumeMounts/0/name", json!("Tmp_Dir"))], "volumes[0].name: Invalid value: must be a lowercase RFC 1123 label")]
@@ -70,6 +75,27 @@ fn each_check_fails_on_its_invalid_value(#[case] changes: &[(&str, Value)], #[ca
         found.iter().any(|finding| finding.contains(expected)),
         "{expected:?} not in {found:#?}"
     );
+}
+
+/// The near miss of a check the hardened httpbin alone does not exercise:
+/// the corrected value passes, so the check is no broader than its rule.
+#[rstest]
+// validateLinux: a linux pod without windows options
+#[case::linux_pod_without_windows_options(&[("/spec/template/spec/os", json!({"name": "linux"}))])]
+// validateWindowsHostProcessPod: every container inherits hostProcess, on the host network
+#[case::host_process_in_every_container(&[("/spec/template/spec/securityContext/windowsOptions", json!({"hostProcess": true})), ("/spec/template/spec/initContainers", json!([{"name": "init", "image": "busybox"}])), ("/spec/template/spec/hostNetwork", json!(true))])]
+// ValidateContainerResourceRequirements: a decimal quantity
+#[case::quantity_written_as_a_decimal(&[("/spec/template/spec/containers/0/resources/requests/cpu", json!("0.1"))])]
+// validateSeccompProfileField: a Localhost profile that names its file
+#[case::seccomp_with_type(&[("/spec/template/spec/securityContext/seccompProfile", json!({"type": "Localhost", "localhostProfile": "profiles/app.json"}))])]
+// ValidateSecurityContext: CAP_SYS_ADMIN where escalation is allowed
+#[case::cap_sys_admin_with_escalation(&[("/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation", json!(true)), ("/spec/template/spec/containers/0/securityContext/capabilities/add", json!(["CAP_SYS_ADMIN"]))])]
+fn each_corrected_value_passes(#[case] changes: &[(&str, Value)]) {
+    let mut object = valid();
+    for (pointer, value) in changes {
+        object = merge_at(object, pointer, value.clone());
+    }
+    assert_eq!(violations(&object), Vec::<String>::new());
 }
 
 /// `object` with the value at `pointer` replaced, its parents created.
