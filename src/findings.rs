@@ -259,38 +259,34 @@ impl<'a> Gap<'a> {
         }
     }
 
-    pub fn append(
-        owner: Owner,
-        field: Field,
-        value: Json<'a>,
-        what: impl Into<Text>,
-        missing: impl Into<Text>,
-    ) -> Gap<'a> {
+    /// Appends `value` to the list `field`; `what` says it in words. Not
+    /// demanded by validate mode unless [`Gap::required_because`] says why.
+    pub fn append(owner: Owner, field: Field, value: Json<'a>, what: impl Into<Text>) -> Gap<'a> {
         Gap {
             owner,
             field,
             edit: Edit::Append(value),
             what: Some(what.into()),
-            required: Some(missing.into()),
+            required: None,
         }
     }
 
     /// Sets `key` in the item at `index` of the list `field`; `what` says it
-    /// in words, `missing` why validate mode rejects its absence.
+    /// in words. Not demanded by validate mode unless
+    /// [`Gap::required_because`] says why.
     pub fn set_in_item(
         owner: Owner,
         field: Field,
         (index, key): (usize, &'static str),
         value: Json<'a>,
         what: impl Into<Text>,
-        missing: impl Into<Text>,
     ) -> Gap<'a> {
         Gap {
             owner,
             field,
             edit: Edit::SetInItem { index, key, value },
             what: Some(what.into()),
-            required: Some(missing.into()),
+            required: None,
         }
     }
 
@@ -703,8 +699,8 @@ mod tests {
             Field::CapabilitiesDrop,
             json::text("ALL"),
             "ALL",
-            "does not drop ALL",
-        );
+        )
+        .required_because("does not drop ALL");
         assert_eq!(
             applied(object, &gap).unwrap()["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"],
             json!(["NET_RAW", "ALL"])
@@ -721,8 +717,8 @@ mod tests {
                 (index, "labelSelector"),
                 json::text("x"),
                 "the selector",
-                "not set",
             )
+            .required_because("not set")
         };
         let gap = in_item(1);
         assert_eq!(

@@ -229,7 +229,6 @@ mod tests {
                 Field::VolumeMounts,
                 Json::Null,
                 "a writable /tmp (volume tmp)",
-                "",
             ),
         ] {
             findings.gap(gap);
@@ -331,7 +330,7 @@ mod tests {
     fn a_default_longer_than_a_warning_is_cut() {
         let mut findings = Findings::default();
         let long = "x".repeat(1000);
-        findings.gap(Gap::append(Owner::PodSpec, Field::Volumes, Json::Null, long, ""));
+        findings.gap(Gap::append(Owner::PodSpec, Field::Volumes, Json::Null, long));
         let lines = warnings(&spec(), &findings);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].chars().count(), MAX_WARNING_LENGTH);

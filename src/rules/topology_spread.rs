@@ -85,7 +85,7 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
         ] {
             what.push_str(part);
         }
-        let gap = Gap::append(Owner::PodSpec, Field::TopologySpreadConstraints, constraint, what, "");
+        let gap = Gap::append(Owner::PodSpec, Field::TopologySpreadConstraints, constraint, what);
         findings.gap(if replicas > 1 {
             let mut reason = String::from("none on a workload of ");
             reason.push_str(itoa::Buffer::new().format(replicas));
@@ -161,14 +161,16 @@ fn fill_selector<'a>(
             "set it to a selector of the template's labels without the keys in matchLabelKeys",
         ));
     }
-    findings.gap(Gap::set_in_item(
-        Owner::PodSpec,
-        Field::TopologySpreadConstraints,
-        (index, "labelSelector"),
-        selector,
-        "the workload's selector",
-        MISSING,
-    ))
+    findings.gap(
+        Gap::set_in_item(
+            Owner::PodSpec,
+            Field::TopologySpreadConstraints,
+            (index, "labelSelector"),
+            selector,
+            "the workload's selector",
+        )
+        .required_because(MISSING),
+    )
 }
 
 /// Whether `selector` (a `LabelSelector`) selects `labels`, with the

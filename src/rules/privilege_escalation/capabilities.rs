@@ -22,13 +22,10 @@ pub fn check(container: &Container, own: &Node, findings: &mut Findings) -> Resu
             Field::CapabilitiesDrop,
             Json::Array(vec![json::text("ALL")]),
         )),
-        Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(Gap::append(
-            container.owner(),
-            Field::CapabilitiesDrop,
-            json::text("ALL"),
-            "ALL",
-            "does not drop ALL",
-        )),
+        Some(dropped) if !dropped.iter().any(|capability| capability.value == "ALL") => findings.gap(
+            Gap::append(container.owner(), Field::CapabilitiesDrop, json::text("ALL"), "ALL")
+                .required_because("does not drop ALL"),
+        ),
         Some(_) => {}
     }
     for added in capabilities.strings("add")?.unwrap_or_default() {
