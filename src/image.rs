@@ -42,6 +42,17 @@ pub fn normalized(image: &str) -> Cow<'_, str> {
     resolved.written(image, untagged.then_some(DEFAULT_TAG))
 }
 
+/// A normalised reference pinned by digest with its tag dropped, as the
+/// runtime pulls it (`ParseDockerRef` keeps only the digest):
+/// `docker.io/library/nginx:1.27@sha256:…` is `docker.io/library/nginx@sha256:…`.
+/// `None` where there is no tag beside a digest.
+pub fn digest_only(normalized: &str) -> Option<String> {
+    let (name, digest) = normalized.split_once('@')?;
+    let last_segment = name.rfind('/').map_or(0, |slash| slash + 1);
+    let colon = name[last_segment..].rfind(':')? + last_segment;
+    Some([&name[..colon], "@", digest].concat())
+}
+
 /// An image glob with the default registry and the `library/` prefix made
 /// explicit, as [`normalized`] does for images, so that the glob a user
 /// writes in the short form (`istio/proxyv2:*`) also matches the full form
@@ -155,6 +166,24 @@ mod tests {
     #[case("quay.io/*/app", "quay.io/*/app")]
     fn globs_get_the_registry_an_image_would_get_but_no_tag(#[case] written: &str, #[case] expected: &str) {
         assert_eq!(normalized_glob(written), expected);
+    }
+
+    #[test]
+    fn a_pinned_reference_is_also_read_without_its_tag() {
+        for (normalized, expected) in [
+            (
+                "docker.io/library/nginx:1.27@sha256:abc",
+                Some("docker.io/library/nginx@sha256:abc"),
+            ),
+            (
+                "localhost:5000/app:v1@sha256:abc",
+                Some("localhost:5000/app@sha256:abc"),
+            ),
+            ("localhost:5000/app@sha256:abc", None),
+            ("docker.io/library/nginx:1.27", None),
+        ] {
+            assert_eq!(digest_only(normalized).as_deref(), expected, "{normalized}");
+        }
     }
 
     #[test]

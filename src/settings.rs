@@ -155,8 +155,12 @@ impl TryFrom<String> for WritablePath {
     fn try_from(path: String) -> Result<WritablePath, String> {
         let trimmed = path.trim_end_matches('/');
         let components: Vec<&str> = trimmed.split('/').skip(1).collect();
-        if !path.starts_with('/') || components.iter().any(|part| part.is_empty() || *part == "..") {
-            return Err(format!("{path:?} is not an absolute path such as /var/cache/nginx"));
+        // Written clean, as the user's own mounts are read (`clean_path`):
+        // `/var/./run` would be a second mount over a volume at `/var/run`.
+        if !path.starts_with('/') || components.iter().any(|part| matches!(*part, "" | "." | "..")) {
+            return Err(format!(
+                "{path:?} is not a clean absolute path such as /var/cache/nginx (no empty, . or .. segments)"
+            ));
         }
         if trimmed.is_empty() {
             return Err(format!("{path:?} is the root itself; name a directory below it"));
@@ -542,13 +546,15 @@ fn matches_every_image(glob: &str) -> bool {
 }
 
 /// True when `image` matches a glob, as written or as the container runtime
-/// resolves it (`docker.io/library/nginx:*` matches `nginx:1.27`).
+/// resolves it (`docker.io/library/nginx:*` matches `nginx:1.27`, and
+/// `docker.io/library/nginx@*` matches `nginx:1.27@sha256:…`).
 fn image_matches(globs: &[String], image: &str) -> bool {
     if globs.is_empty() {
         return false;
     }
     let resolved = crate::image::normalized(image);
-    let names = [image, &resolved];
+    let pinned = crate::image::digest_only(&resolved);
+    let names = [image, &resolved, pinned.as_deref().unwrap_or(image)];
     globs.iter().any(|written| {
         let resolved = crate::image::normalized_glob(written);
         let patterns = [written.as_str(), &resolved];
@@ -605,8 +611,9 @@ mod tests {
     #[case(json!({"topologySpread": {"maxSkew": 0}}), "topologySpread.maxSkew: 0 must be at least 1")]
     #[case(json!({"resources": {"defaultMemoryLimit": "64Mi"}}), "resources.defaultMemoryLimit: 64Mi is below resources.defaultMemoryRequest 128Mi")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
-    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not an absolute path")]
-    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/../etc"]}}}), "is not an absolute path")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not a clean absolute path")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/../etc"]}}}), "is not a clean absolute path")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/tmp", "/var/./run"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[1]: \"/var/./run\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/"]}}}), "\"/\" is the root itself")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/run", "/var-run"]}}}), "readOnlyRootFilesystem.writablePaths: /var/run and /var-run would share a volume name")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"images": [], "paths": ["/data"]}]}}}), "byImage[0].images: needs at least one glob")]
