@@ -3,7 +3,9 @@
 //! - Reads: `securityContext.readOnlyRootFilesystem`, `volumeMounts` and
 //!   `volumeDevices` of each container; the pod's `volumes`; a
 //!   StatefulSet's claim templates (their names are taken).
-//! - Rejects: `readOnlyRootFilesystem: false`.
+//! - Rejects: `readOnlyRootFilesystem: false`; a root it would make
+//!   read-only where a writable path cannot be mounted because other
+//!   volumes (or StatefulSet claim templates) take both of its names.
 //! - Adds: `readOnlyRootFilesystem: true`; and, because many programs crash
 //!   when they cannot write where they expect to (`/tmp` for most; the
 //!   official nginx image also writes `/var/cache/nginx` and `/var/run`), an
@@ -61,7 +63,7 @@ pub fn check(context: &Context, findings: &mut Findings) {
             ("emptyDir", json::object(size_limit)),
         ]);
         let words = path.volume_words[volume.choice].clone();
-        findings.gap(Gap::append(Owner::PodSpec, Field::Volumes, definition, words, "").optional());
+        findings.gap(Gap::append(Owner::PodSpec, Field::Volumes, definition, words));
     }
 }
 
@@ -73,7 +75,9 @@ fn check_container<'s>(
 ) -> Result<(), Violation> {
     let node = container.node();
     let own = node.object_or_empty("securityContext")?;
-    match own.bool("readOnlyRootFilesystem")? {
+    let read_only = own.bool("readOnlyRootFilesystem")?;
+    let made_read_only = read_only.is_none();
+    match read_only {
         Some(read_only) if !read_only.value => findings.violation(Violation::new(
             read_only.path(),
             "is false",
@@ -122,6 +126,22 @@ fn check_container<'s>(
             }
         };
         let Some(volume) = volumes[slot].1.as_mut() else {
+            // Made read-only with nowhere to write, the app would crash
+            // where it ran before; a root the user made read-only is theirs.
+            if made_read_only {
+                findings.violation(Violation::new(
+                    node.field_path("volumeMounts"),
+                    format!(
+                        "nothing is mounted at {}, and the volume names the policy would mount there ({} and {}) \
+                         are taken, so making the root read-only would leave it unwritable",
+                        path.path, path.volume_names[0], path.volume_names[1]
+                    ),
+                    format!(
+                        "mount a writable volume at {} or rename the volume that takes its name",
+                        path.path
+                    ),
+                ));
+            }
             continue;
         };
         volume.used = true;
@@ -130,7 +150,7 @@ fn check_container<'s>(
             ("mountPath", Json::Str(path.path.clone())),
         ]);
         let words = path.mount_words[volume.choice].clone();
-        findings.gap(Gap::append(container.owner(), Field::VolumeMounts, mount, words, "").optional());
+        findings.gap(Gap::append(container.owner(), Field::VolumeMounts, mount, words));
     }
     Ok(())
 }
@@ -262,6 +282,24 @@ mod tests {
                     value: json!([{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]),
                     demanded: None,
                 },
+            },
+            Case {
+                name: "a root made read-only where both names of /tmp's volume are taken is rejected",
+                object: pod(spec_with(|spec| {
+                    let container = spec["containers"][0].as_object_mut().unwrap();
+                    container.remove("volumeMounts");
+                    container["securityContext"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("readOnlyRootFilesystem");
+                    spec["volumes"] = json!([
+                        {"name": "tmp", "configMap": {"name": "scratch"}},
+                        {"name": "writable-tmp", "secret": {"secretName": "scratch"}},
+                    ]);
+                })),
+                expect: Expect::Rejected(
+                    "spec.containers[app].volumeMounts: nothing is mounted at /tmp, and the volume names the policy would mount there (tmp and writable-tmp) are taken, so making the root read-only would leave it unwritable; mount a writable volume at /tmp or rename the volume that takes its name",
+                ),
             },
             Case {
                 name: "a mount at /tmp written //tmp/. is known to be /tmp",
