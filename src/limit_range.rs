@@ -12,7 +12,9 @@
 //!   always fills its request;
 //! - then `PodValidateLimitFunc` checks `min`, `max` and
 //!   `maxLimitRequestRatio` per container and, for `Pod` items, over the
-//!   pod's total: a `Pod` `max` bounds the sum of the requests.
+//!   pod's total: a `Pod` `max` bounds the sum of the requests, a `Pod`
+//!   `min` is a floor under it (`minConstraint`, which also refuses a pod
+//!   with no request at all for the resource).
 
 use crate::cluster::ClusterContext;
 use crate::json::Json;
@@ -31,6 +33,9 @@ pub(crate) struct ResourceLimits {
     /// The smallest `max` of a `Pod` item: the pod's requests together may
     /// not exceed it, which per-container defaults could make them do.
     pub(crate) pod_max: Option<Quantity>,
+    /// The largest `min` of a `Pod` item: the pod's requests together must
+    /// reach it, which the per-container defaults alone need not do.
+    pub(crate) pod_min: Option<Quantity>,
     /// Some item of type `Container` or `Pod` names the resource: the
     /// namespace's administrator decides its limits there, so the policy's
     /// optional default limit stays out.
@@ -107,13 +112,17 @@ impl NamespaceLimits {
                         }
                     }
                     Some("Pod") => {
-                        let max = value("max");
-                        known.named |=
-                            max.is_some() || value("min").is_some() || value("maxLimitRequestRatio").is_some();
+                        let (max, min) = (value("max"), value("min"));
+                        known.named |= max.is_some() || min.is_some() || value("maxLimitRequestRatio").is_some();
                         if let Some(max) = max
                             && known.pod_max.as_ref().is_none_or(|smallest| max < *smallest)
                         {
                             known.pod_max = Some(max);
+                        }
+                        if let Some(min) = min
+                            && known.pod_min.as_ref().is_none_or(|largest| min > *largest)
+                        {
+                            known.pod_min = Some(min);
                         }
                     }
                     _ => {}
@@ -186,6 +195,17 @@ mod tests {
         assert_eq!(memory.pod_max, quantity("1Gi"));
         assert_eq!(memory.default_request, None);
         assert!(memory.named);
+    }
+
+    #[test]
+    fn a_pod_item_sets_a_floor_under_the_total_with_its_largest_min() {
+        let known = limits(&range(
+            r#"{"type":"Pod","min":{"cpu":"250m"}},{"type":"Pod","min":{"cpu":"500m"}}"#,
+        ));
+        let cpu = known.resource(0).unwrap();
+        assert_eq!(cpu.pod_min, quantity("500m"));
+        assert_eq!((cpu.pod_max.clone(), cpu.default_request.clone()), (None, None));
+        assert!(cpu.named);
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn defaults_yield_to_what_limit_ranger_fills_in_both_modes() {
             &["cpu", "memory"],
         ),
         (
-            "a Pod min",
+            "a Pod min the default reaches",
             json!([{"type": "Pod", "min": {"memory": "64Mi"}}]),
             json!({"cpu": "100m", "memory": "128Mi"}),
             &["cpu", "memory"],
@@ -213,6 +213,49 @@ fn a_pod_max_gets_no_default_that_could_exceed_it_and_says_so_in_both_modes() {
             );
         }
     }
+}
+
+/// LimitRanger refuses a pod whose requests add up to less than a `Pod`
+/// `min` (`minConstraint`): the policy's 100m would, so it adds none there
+/// and says what to set, in both modes; the pod it rejects is one
+/// LimitRanger refuses too.
+#[test]
+fn a_pod_min_above_the_default_gets_no_default_and_says_so_in_both_modes() {
+    let namespace = Namespace::with(vec![limit_range(json!([{"type": "Pod", "min": {"cpu": "500m"}}]))]);
+    let bare = fixture("httpbin-bare.yaml");
+    assert!(
+        refusals(template_spec(&bare), &namespace.limit_ranges)
+            .iter()
+            .any(|refusal| refusal.contains("minimum cpu usage per Pod")),
+        "the oracle refuses the bare pod"
+    );
+    for mode in ["mutate", "validate"] {
+        let message = rejection(run_in(&bare, json!({"mode": mode}), &namespace));
+        assert!(
+            message.contains(
+                "spec.template.spec.containers[httpbin].resources.requests.cpu: not set, and the namespace's \
+                 LimitRange sets a pod's minimum at 500m, so the policy adds no default; set requests that add up \
+                 to at least 500m per pod"
+            ),
+            "{mode}: {message}"
+        );
+        if mode == "mutate" {
+            assert!(
+                !message.contains("requests.memory"),
+                "memory has no Pod min, so it is filled: {message}"
+            );
+        }
+    }
+    // With the requests the message asks for, LimitRanger admits the pod.
+    let mut fixed = bare.clone();
+    fixed["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "500m"}});
+    let Verdict::Mutate { object, .. } = run_in(&fixed, json!({}), &namespace) else {
+        panic!("the fixed pod is mutated")
+    };
+    assert_eq!(
+        refusals(template_spec(&object), &namespace.limit_ranges),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -418,7 +461,8 @@ mod generated {
                 Verdict::Accept { .. } => {}
                 // Only an explicit value or a Pod max the policy cannot fit.
                 Verdict::Reject { message } => prop_assert!(
-                    message.contains("is above its limit") || message.contains("caps a pod's total"),
+                    message.contains("is above its limit") || message.contains("caps a pod's total")
+                        || message.contains("sets a pod's minimum"),
                     "{message}"
                 ),
             }

@@ -7,7 +7,8 @@
 //!   about to be added.
 //! - Rejects: a request above its limit; a malformed quantity; a missing
 //!   request under a LimitRange `max` per pod, which no per-container
-//!   default can be sure to fit.
+//!   default can be sure to fit, or under a `min` per pod, which the
+//!   defaults need not reach.
 //! - Adds: the settings' cpu and memory requests where nothing below gives
 //!   the container one; optionally the settings' memory limit.
 //! - Validate mode demands: a request exactly where mutate mode adds one.
@@ -178,6 +179,18 @@ fn check_container(
                     // LimitRanger refuses a pod without a limit under a per-pod
                     // `max` (`maxConstraint`), so a request alone does not do.
                     "set a request and a limit that fit",
+                )),
+                // LimitRanger refuses a pod whose requests add up to less
+                // (`minConstraint`). A default at or above the floor always
+                // reaches it (the pod's total is at least any one
+                // container's request); a smaller one may not.
+                Some(ResourceLimits { pod_min: Some(min), .. }) if min > default => findings.violation(Violation::new(
+                    requests.field_path(key),
+                    format!(
+                        "not set, and the namespace's LimitRange sets a pod's minimum at {min}, \
+                         so the policy adds no default"
+                    ),
+                    format!("set requests that add up to at least {min} per pod"),
                 )),
                 _ => {
                     let text = json::owned_text(default.as_str().to_string());
