@@ -290,20 +290,27 @@ fn evaluate(cli: &Cli) -> Result<Status> {
 /// where the text will be edited, [`input::parse_documents`] where it is
 /// only judged), and its manifests; `None` when it is a template and is
 /// left alone, after saying why. A file is a template when it has a
-/// template marker and either does not read as YAML or sits in a Helm
-/// chart's `templates/` ([`files::template_line`],
-/// [`files::is_chart_template`]); a marker inside YAML that reads (an
-/// alerting rule's `{{ $labels.instance }}`) is data. A patch a
-/// kustomization lists is left alone too ([`files::listing_kustomization`]).
+/// template marker ([`files::template_line`]) that is not data: every
+/// marker is, where the file does not read as YAML or sits in a Helm
+/// chart's `templates/` ([`files::is_chart_template`]); elsewhere a marker
+/// inside a value the policy never reads is data (an alerting rule's
+/// `{{ $labels.instance }}` in a ConfigMap, a Vault agent template in an
+/// annotation), and one in a comment, in the structure or in a judged
+/// object's fields (its name, an image) is not, since the object's final
+/// values are not known before rendering. A patch a kustomization lists
+/// is left alone too ([`files::listing_kustomization`]).
 fn read_manifests(
     path: &Path,
     text: &str,
     read: fn(&str) -> Result<Vec<Value>>,
 ) -> Result<Option<(Vec<Value>, Vec<harden::Located>)>> {
     let documents = read(text);
-    if let Some(line) = files::template_line(text)
-        && (documents.is_err() || files::is_chart_template(path))
-    {
+    let located = documents.as_ref().ok().map(|documents| harden::manifests(documents));
+    let data = match &located {
+        Some(located) if !files::is_chart_template(path) => unjudged_strings(located),
+        _ => Vec::new(),
+    };
+    if let Some(line) = files::template_line(text, &data) {
         eprintln!(
             "SKIPPED   {}: a template, not plain YAML ({{{{ or {{% on line {line}); left untouched. \
              Render it first: helm template ... | hardening-run render",
@@ -321,21 +328,59 @@ fn read_manifests(
         return Ok(None);
     }
     let documents = documents?;
-    let located = harden::manifests(&documents);
+    let located = located.unwrap_or_default();
     Ok(Some((documents, located)))
+}
+
+/// The strings of `located` that no verdict depends on: every string of an
+/// object the policy does not judge, and annotation values of one it does.
+fn unjudged_strings(located: &[harden::Located]) -> Vec<&str> {
+    fn strings<'v>(value: &'v Value, all: bool, found: &mut Vec<&'v str>) {
+        match value {
+            Value::String(text) if all => found.push(text),
+            Value::Array(items) => items.iter().for_each(|item| strings(item, all, found)),
+            Value::Object(fields) => {
+                for (key, field) in fields {
+                    strings(field, all || key == "annotations", found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for manifest in located {
+        let object = &manifest.manifest;
+        let (group, _) = object["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit_once('/')
+            .unwrap_or_default();
+        let judged = deployment_hardening::workload::Kind::find(object["kind"].as_str().unwrap_or_default(), group);
+        strings(object, judged.is_none(), &mut found);
+    }
+    found
 }
 
 /// Runs `on_file` on each file of `inputs` ([`files::manifest_files`],
 /// each input on its own) and gathers the report lines it returns; an
 /// input or file that fails becomes an ERROR line, makes the status
-/// [`Status::Error`], and the others are still processed.
+/// [`Status::Error`], and the others are still processed. A file reached
+/// twice (a link beside its target, an input listed twice) is processed
+/// once, under the first name, so a diff never patches it twice.
 fn each_file(
     inputs: &[PathBuf],
     status: &mut Status,
     mut on_file: impl FnMut(&Path, &str) -> Result<String>,
 ) -> String {
     let mut report = String::new();
+    let mut seen = std::collections::HashSet::new();
     for entry in inputs.iter().flat_map(|input| files::manifest_files(input)) {
+        if let Ok(path) = &entry
+            && let Ok(real) = std::fs::canonicalize(path)
+            && !seen.insert(real)
+        {
+            continue;
+        }
         let done = entry.and_then(|path| {
             std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))
@@ -540,13 +585,9 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
 fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
     let text = read_stdin()?;
     let fallback = read_settings(args)?;
-    let mut policy: Option<Policy> = None;
-    let output = krm::run(&text, &fallback, &defaults(args), &mut |request, settings| {
-        let policy = match &mut policy {
-            Some(policy) => policy,
-            empty => empty.insert(Policy::load(args, settings.clone())?),
-        };
-        policy.validate(request)
+    let output = krm::run(&text, &fallback, &defaults(args), |settings| {
+        let policy = Policy::load(args, settings.clone())?;
+        Ok(Box::new(move |request: &Value| policy.validate(request)) as krm::Evaluate)
     })?;
     emit(&output.text);
     if output.failed {

@@ -51,16 +51,27 @@ pub fn manifest_files(input: &Path) -> Vec<Result<PathBuf>> {
 }
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
-/// (`{%`, `{#`) template marker outside a comment. Whether that makes the
-/// file a template is the caller's call: a marker can be data too (an
-/// alerting rule's `{{ $labels.instance }}`).
-pub fn template_line(text: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| {
-            let content = line.trim_start();
-            !content.starts_with('#') && ["{{", "{%", "{#"].iter().any(|marker| content.contains(marker))
+/// (`{%`, `{#`) template marker that is not `data`: a marker is data when
+/// the text it opens (up to its closing `}}`, `%}` or `#}`, or the line's
+/// end) is part of one of the `data` strings, values the file holds as
+/// they are (an alerting rule's `{{ $labels.instance }}`). A marker
+/// anywhere else, in a comment too (Helm and Jinja evaluate comments: a
+/// `# {% if %}` decides which lines exist), makes the file a template.
+pub fn template_line(text: &str, data: &[&str]) -> Option<usize> {
+    const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
+    let is_template = |line: &str| {
+        MARKERS.iter().any(|(open, close)| {
+            line.match_indices(open).any(|(start, _)| {
+                let rest = &line[start..];
+                let extent = match rest[open.len()..].find(close) {
+                    Some(end) => &rest[..open.len() + end + close.len()],
+                    None => rest,
+                };
+                !data.iter().any(|value| value.contains(extent))
+            })
         })
-        .map(|index| index + 1)
+    };
+    text.lines().position(is_template).map(|index| index + 1)
 }
 
 /// Whether `path` is in a Helm chart's `templates/` directory (a
@@ -149,13 +160,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn templates_are_found_outside_comments() {
-        assert_eq!(
-            template_line("# {{ not here }}\nkind: Pod\nname: {{ .Values.name }}\n"),
-            Some(3)
-        );
-        assert_eq!(template_line("{% if x %}\n"), Some(1));
-        assert_eq!(template_line("kind: Pod # plain\n"), None);
+    fn a_marker_is_a_template_unless_it_is_in_a_data_value() {
+        assert_eq!(template_line("kind: Pod\nname: {{ .Values.name }}\n", &[]), Some(2));
+        assert_eq!(template_line("{% if x %}\n", &[]), Some(1));
+        assert_eq!(template_line("kind: Pod # plain\n", &[]), None);
+        // Jinja and Helm evaluate comments: this decides which lines exist.
+        let jinja = "kind: Pod\n# {% if debug %}\nargs: [--debug]\n# {% endif %}\n";
+        assert_eq!(template_line(jinja, &[]), Some(2));
+        let rule = "expr: up == 0\nsummary: '{{ $labels.instance }} is down'\n";
+        assert_eq!(template_line(rule, &["{{ $labels.instance }} is down"]), None);
+        assert_eq!(template_line(rule, &["something else"]), Some(2));
+        // An unclosed marker is compared up to the line's end.
+        assert_eq!(template_line("script: |\n  echo {{x\n", &["echo {{x"]), None);
     }
 
     #[test]

@@ -77,16 +77,21 @@ pub struct FunctionOutput {
     pub failed: bool,
 }
 
-/// Runs the function on `text` with `evaluate(request, settings)`, the
-/// settings being the functionConfig's, else `fallback`.
+/// Evaluates one request with the policy: its raw `ValidationResponse`.
+pub type Evaluate = Box<dyn FnMut(&Value) -> Result<Value>>;
+
+/// Runs the function on `text` with the policy `load(settings)` gives, the
+/// settings being the functionConfig's, else `fallback`. The policy is
+/// loaded before any item is read, so settings it refuses or a module that
+/// cannot load fail the function even where no item is a workload.
 ///
 /// Errors: the input is not a `ResourceList`, its `functionConfig` is not
-/// usable ([`settings_of`]), or the module fails.
+/// usable ([`settings_of`]), `load` fails, or the module fails.
 pub fn run(
     text: &str,
     fallback: &Value,
     defaults: &RequestDefaults,
-    evaluate: &mut dyn FnMut(&Value, &Value) -> Result<Value>,
+    load: impl FnOnce(&Value) -> Result<Evaluate>,
 ) -> Result<FunctionOutput> {
     let documents = harden::read_documents(text)?;
     // Empty documents (a `---` before or after) do not count.
@@ -110,7 +115,7 @@ pub fn run(
     {
         bail!("expected a config.kubernetes.io ResourceList on standard input");
     }
-    let settings = settings_of(&list["functionConfig"], fallback)?;
+    let mut evaluate = load(&settings_of(&list["functionConfig"], fallback)?)?;
     let items = match &list["items"] {
         Value::Null => Vec::new(),
         Value::Array(items) => items.clone(),
@@ -145,9 +150,7 @@ pub fn run(
             }),
         }
     }
-    let hardened = harden::harden(text, &documents, located, defaults, &mut |request| {
-        evaluate(request, &settings)
-    })?;
+    let hardened = harden::harden(text, &documents, located, defaults, &mut evaluate)?;
     let results = results(&hardened.objects);
     let failed = harden::any_rejected(&hardened.objects);
     if files::is_json(text) {

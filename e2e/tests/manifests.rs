@@ -377,6 +377,16 @@ fn the_krm_function_takes_its_settings_from_a_cluster_admission_policy() {
         "{errors:?}"
     );
 
+    // Settings the policy refuses fail the function even with no workload
+    // among the items, as a module that cannot load does.
+    let service_only = json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+        "functionConfig": {"apiVersion": "policies.kubewarden.io/v1", "kind": "ClusterAdmissionPolicy",
+                           "metadata": {"name": "p"}, "spec": {"settings": {"mode": "bogus"}}},
+        "items": [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}]});
+    let refused = runner(&["krm"], Some(&service_only.to_string()));
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("settings"), "{}", text(&refused.stderr));
+
     let wrong = runner(
         &["krm"],
         Some(&resource_list(json!({"apiVersion": "v1", "kind": "Secret"}))),
@@ -728,6 +738,65 @@ mod found_in_review {
         let check = runner(&["check", template.to_str().unwrap()], None);
         assert_eq!(check.status.code(), Some(0));
         assert!(text(&check.stderr).contains("a template"), "{}", text(&check.stderr));
+    }
+
+    /// A marker that is not data makes a file that reads as YAML a template
+    /// too: in a comment (Jinja's `{% if %}` decides which lines exist, so a
+    /// fix written between its markers could vanish), or in a judged
+    /// object's own fields (its name, its image: not final before rendering).
+    /// An annotation's value stays data.
+    #[test]
+    fn markers_in_comments_or_judged_fields_make_a_template() {
+        let work = tempfile::tempdir().unwrap();
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - name: web\n      image: nginx\n";
+        for (name, content) in [
+            (
+                "jinja.yaml",
+                format!("{pod}      # {{% if debug %}}\n      args: [--debug]\n      # {{% endif %}}\n"),
+            ),
+            (
+                "helm.yaml",
+                pod.replace("name: web}", "name: \"{{ .Release.Name }}-web\"}"),
+            ),
+        ] {
+            let file = write(work.path(), name, &content);
+            let fix = runner(&["fix", file.to_str().unwrap()], None);
+            assert_eq!(fix.status.code(), Some(0), "{name}");
+            assert!(
+                text(&fix.stderr).contains("a template"),
+                "{name}: {}",
+                text(&fix.stderr)
+            );
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                content,
+                "{name} is left untouched"
+            );
+        }
+        let vault = pod.replace(
+            "metadata: {name: web}",
+            "metadata:\n  name: web\n  annotations: {vault.hashicorp.com/agent-inject-template-db: '{{ with secret \"db\" }}{{ end }}'}",
+        );
+        let file = write(work.path(), "vault.yaml", &vault);
+        let fix = runner(&["fix", file.to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(0), "{}", text(&fix.stderr));
+        assert!(std::fs::read_to_string(&file).unwrap().contains("runAsNonRoot: true"));
+    }
+
+    /// A link beside its target is one file: fixed once, and one diff for it,
+    /// so `fix --dry-run | git apply` applies.
+    #[test]
+    fn a_file_reached_through_a_link_too_is_processed_once() {
+        let work = tempfile::tempdir().unwrap();
+        write(work.path(), "pod.yaml", &read("../test-data/httpbin-bare.yaml"));
+        std::os::unix::fs::symlink("pod.yaml", work.path().join("link.yaml")).unwrap();
+        let dry_run = runner(&["fix", "--dry-run", work.path().to_str().unwrap()], None);
+        let diff = text(&dry_run.stdout);
+        assert_eq!(
+            diff.matches("\n+++ ").count() + usize::from(diff.starts_with("+++ ")),
+            1,
+            "{diff}"
+        );
     }
 
     #[test]
