@@ -102,10 +102,12 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 KWCTL_MISSING := needs kwctl (https://github.com/kubewarden/kwctl/releases)
 
 # Regenerates the Artifact Hub package file from the metadata and the form.
+# kwctl 1.23 and later read the version from the metadata's
+# io.kubewarden.policy.version; older ones need --version.
 artifacthub:
 	@command -v kwctl >/dev/null || { echo "artifacthub $(KWCTL_MISSING)" >&2; exit 2; }
-	kwctl scaffold artifacthub --metadata-path policy/metadata.yml --version '$(VERSION)' \
-	  --questions-path policy/questions-ui.yml > artifacthub-pkg.yml
+	kwctl scaffold artifacthub --metadata-path policy/metadata.yml --questions-path policy/questions-ui.yml \
+	  $$(kwctl scaffold artifacthub --help | grep -q -- '--version' && echo "--version $(VERSION)") > artifacthub-pkg.yml
 
 # Pushes the annotated module: make push OCI_REF=ghcr.io/you/policies/deployment-hardening:v$(VERSION)
 push: annotated-policy.wasm

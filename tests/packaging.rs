@@ -232,6 +232,11 @@ fn kwctl_scaffold_artifacthub_accepts_the_metadata() {
         })
         .collect();
     assert_eq!(authors, listed);
+    // kwctl writes the usage annotation as the package's readme.
+    assert_eq!(
+        yaml("artifacthub-pkg.yml")["readme"].as_str(),
+        Some(annotations(&metadata)[kwctl_metadata::USAGE].as_str())
+    );
 }
 
 #[test]
@@ -280,6 +285,12 @@ fn the_kwctl_oracle_refuses_what_kwctl_refuses() {
             "0.1.0",
             "q",
             "must specify \"io.kubewarden.policy.ociUrl\"",
+        ),
+        (
+            with(USAGE, None),
+            "0.1.0",
+            "q",
+            "must specify \"io.kubewarden.policy.usage\"",
         ),
         (good.clone(), "v0.1", "q", "semver"),
         (good.clone(), "0.1.0", "", "questions-ui content cannot be empty"),

@@ -16,6 +16,8 @@ pub const SOURCE: &str = "io.kubewarden.policy.source";
 pub const AUTHOR: &str = "io.kubewarden.policy.author";
 pub const KEYWORDS: &str = "io.artifacthub.keywords";
 pub const HIDDEN_UI: &str = "io.rancher.hidden-ui";
+/// The package's readme (`parse_readme`).
+pub const USAGE: &str = "io.kubewarden.policy.usage";
 
 /// Every refusal for these annotations, the package `version` and the
 /// Rancher form's text.
@@ -30,7 +32,7 @@ pub fn refusals(annotations: &BTreeMap<String, String>, version: &str, questions
     if questions.is_empty() {
         found.push("questions-ui content cannot be empty".to_string());
     }
-    for required in [TITLE, DISPLAY_NAME, DESCRIPTION, OCI_URL] {
+    for required in [TITLE, DISPLAY_NAME, DESCRIPTION, OCI_URL, USAGE] {
         if !annotations.contains_key(required) {
             found.push(format!("policy metadata must specify \"{required}\" in annotations"));
         }
