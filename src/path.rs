@@ -14,13 +14,6 @@ pub enum Segment {
         index: usize,
         name: Option<Rc<str>>,
     },
-    /// An item of a container list (`containers[web]`): the one segment that
-    /// says whose field a path is, found without comparing strings.
-    Container {
-        list: &'static str,
-        index: usize,
-        name: Option<Rc<str>>,
-    },
 }
 
 /// The segments from the root. Rules read fields through
@@ -28,10 +21,6 @@ pub enum Segment {
 /// path is one small allocation made rarely and moved cheaply.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct FieldPath(Vec<Segment>);
-
-/// The lists whose items are containers; a path through one of them belongs
-/// to that container.
-pub const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 impl FieldPath {
     pub fn from_keys(keys: &[&'static str]) -> FieldPath {
@@ -43,15 +32,10 @@ impl FieldPath {
     }
 
     pub fn item(&self, index: usize, name: Option<&str>) -> FieldPath {
-        let name = name.map(Rc::from);
-        match self.0.split_last() {
-            Some((Segment::Key(list), parent)) if CONTAINER_LISTS.contains(list) => {
-                let mut segments = parent.to_vec();
-                segments.push(Segment::Container { list, index, name });
-                FieldPath(segments)
-            }
-            _ => self.child(Segment::Item { index, name }),
-        }
+        self.child(Segment::Item {
+            index,
+            name: name.map(Rc::from),
+        })
     }
 
     /// This path with `keys` below it, built in one allocation (with room
@@ -137,10 +121,6 @@ pub fn write_field(segments: &[Segment], keys: &[&str], out: &mut String) {
         match segment {
             Segment::Key(key) => write_key(key, start, out),
             Segment::Item { index, name } => write_index(*index, name.as_deref(), out),
-            Segment::Container { list, index, name } => {
-                write_key(list, start, out);
-                write_index(*index, name.as_deref(), out);
-            }
         }
     }
     for key in keys {

@@ -80,10 +80,10 @@ pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
             shown.len() == indices.len()
                 && (shown.iter().zip(indices)).all(|(&shown, &index)| gaps[shown].same_default(&gaps[index]))
         };
-        // A container is named by its last segment (`containers[web]`).
+        // A container is named by its list and item (`containers[web]`).
         let name = match owner {
             Owner::PodSpec => pod_spec.segments(),
-            Owner::Container { path, .. } => &path.segments()[path.segments().len().saturating_sub(1)..],
+            Owner::Container { path, .. } => &path.segments()[path.segments().len().saturating_sub(2)..],
         };
         let shared = groups
             .iter_mut()

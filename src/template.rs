@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::findings::{Owner, Violation};
 use crate::json::{self, DuplicateKey, Json, Object};
-use crate::path::{CONTAINER_LISTS, FieldPath, Place, Segment};
+use crate::path::{FieldPath, Place, Segment};
 
 /// An object in the request, and where it sits: `'a` is the request's
 /// lifetime, `'n` that of what its place borrows (the base path, or the
@@ -179,6 +179,9 @@ pub enum ContainerKind {
     Init,
     Ephemeral,
 }
+
+/// The pod spec's container lists, in the order of [`ContainerKind::ALL`].
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 impl ContainerKind {
     pub const ALL: [ContainerKind; 3] = [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral];

@@ -237,14 +237,13 @@ pub fn compilation_cache() -> Option<std::path::PathBuf> {
 }
 
 /// Where the freshly built module is, so the runner works with no arguments
-/// from the repository root or anywhere inside it.
+/// from the repository root or anywhere inside it: `policy.wasm` here, else
+/// the one `make` writes at the workspace's root. Never cargo's own output
+/// under `target/`: with `CARGO_TARGET_DIR` set that is another directory,
+/// and a `target/` left from before would hold a stale module.
 pub fn default_module_path() -> std::path::PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        Path::new("policy.wasm").to_path_buf(),
-        workspace.join("policy.wasm"),
-        workspace.join("target/wasm32-wasip1/policy/deployment_hardening.wasm"),
-    ]
+    [Path::new("policy.wasm").to_path_buf(), workspace.join("policy.wasm")]
     .into_iter()
     .find(|candidate| candidate.is_file())
     .unwrap_or_else(|| Path::new("policy.wasm").to_path_buf())

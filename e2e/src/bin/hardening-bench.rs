@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 struct Args {
     #[arg(long, default_value = "policy.wasm")]
     policy: PathBuf,
-    #[arg(long, default_value = "target/wasm32-wasip1/policy/baseline_policy.wasm")]
+    /// The baseline module, optimised as the policy is (`make bench` builds
+    /// it in cargo's target directory and passes it).
+    #[arg(long)]
     baseline: PathBuf,
     /// The baseline built with its `context-aware` feature: it also lists
     /// the namespace's LimitRanges through the host, as the policy does.
