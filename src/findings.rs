@@ -61,6 +61,17 @@ impl Violation {
         }))
     }
 
+    /// The key at `path` is given more than once in its object
+    /// ([`json::DuplicateKey`]): which value the API server keeps is not
+    /// this policy's guess to make.
+    pub fn duplicate_key(path: FieldPath) -> Violation {
+        Violation::new(
+            path,
+            "is given more than once in the same object",
+            "keep only the value you mean",
+        )
+    }
+
     pub fn wrong_type(path: FieldPath, expected: &str, found: &Json) -> Violation {
         let found = match found {
             Json::Null => "null".to_string(),

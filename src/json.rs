@@ -16,13 +16,10 @@ use std::borrow::Cow;
 
 pub use serde_json_borrow::{Number, ObjectAsVec as Object, Value as Json};
 
-/// A key given more than once in one object.
+/// A key given more than once in one object: the JSON layer knows no
+/// paths, so callers turn it into [`crate::findings::Violation::duplicate_key`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DuplicateKey;
-
-impl DuplicateKey {
-    pub const PROBLEM: &'static str = "is given more than once in the same object";
-}
 
 /// The value under `key`, if present: the whole object is scanned so that a
 /// repeated key is an error, not a silent choice.

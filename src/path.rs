@@ -10,10 +10,7 @@ use std::rc::Rc;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Segment {
     Key(&'static str),
-    Item {
-        index: usize,
-        name: Option<Rc<str>>,
-    },
+    Item { index: usize, name: Option<Rc<str>> },
 }
 
 /// The segments from the root. Rules read fields through

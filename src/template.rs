@@ -73,13 +73,7 @@ impl<'n, 'a> Node<'n, 'a> {
 
     /// `null` is how Kubernetes clients spell "not set", so it reads as absent.
     pub fn present(&self, key: &'static str) -> Read<&'a Json<'a>> {
-        json::present(self.fields, key).map_err(|DuplicateKey| {
-            Violation::new(
-                self.field_path(key),
-                DuplicateKey::PROBLEM,
-                "keep only the value you mean",
-            )
-        })
+        json::present(self.fields, key).map_err(|DuplicateKey| Violation::duplicate_key(self.field_path(key)))
     }
 
     fn typed<T>(&self, key: &'static str, expected: &str, convert: impl Fn(&'a Json<'a>) -> Option<T>) -> Read<T> {

@@ -176,7 +176,7 @@ impl<'v, 'a> Workload<'v, 'a> {
             Ok(Some(value)) => value
                 .as_i64()
                 .ok_or_else(|| Violation::wrong_type(path(), "an integer", value)),
-            Err(DuplicateKey) => Err(duplicate(path())),
+            Err(DuplicateKey) => Err(Violation::duplicate_key(path())),
         }
     }
 
@@ -246,12 +246,8 @@ fn child_object<'v, 'a>(
         Ok(Some(value)) => value
             .as_object()
             .ok_or_else(|| Violation::wrong_type(path(), "an object", value)),
-        Err(DuplicateKey) => Err(duplicate(path())),
+        Err(DuplicateKey) => Err(Violation::duplicate_key(path())),
     }
-}
-
-fn duplicate(path: FieldPath) -> Violation {
-    Violation::new(path, DuplicateKey::PROBLEM, "keep only the value you mean")
 }
 
 /// The owner reference marked `controller: true` in

@@ -110,13 +110,8 @@ fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<Sel
         return Err(Violation::wrong_type(path.clone(), "an object", raw));
     };
     let path = path.key("labelSelector");
-    let selector = json::present(constraint, "labelSelector").map_err(|json::DuplicateKey| {
-        Violation::new(
-            path.clone(),
-            json::DuplicateKey::PROBLEM,
-            "keep only the value you mean",
-        )
-    })?;
+    let selector = json::present(constraint, "labelSelector")
+        .map_err(|json::DuplicateKey| Violation::duplicate_key(path.clone()))?;
     let Some(selector) = selector else {
         return Ok(SelectorFound::No);
     };
