@@ -7,6 +7,8 @@ use wapc_guest::{CallResult, register_function};
 
 // What the runner, the tests and the fuzz targets use is `pub`; the rest
 // is the crate's own, so the compiler reports what nothing reads.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod admission_request;
 mod arena;
 pub mod cluster;
 pub mod engine;

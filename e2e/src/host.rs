@@ -244,7 +244,7 @@ pub fn compilation_cache() -> Option<std::path::PathBuf> {
 pub fn default_module_path() -> std::path::PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     [Path::new("policy.wasm").to_path_buf(), workspace.join("policy.wasm")]
-    .into_iter()
-    .find(|candidate| candidate.is_file())
-    .unwrap_or_else(|| Path::new("policy.wasm").to_path_buf())
+        .into_iter()
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| Path::new("policy.wasm").to_path_buf())
 }

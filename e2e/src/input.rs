@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use deployment_hardening::workload::Kind;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// One object to evaluate.
 pub struct Evaluation {
@@ -139,30 +139,11 @@ pub fn list_items(document: &Value) -> Option<&Vec<Value>> {
     document["items"].as_array().filter(|_| is_list)
 }
 
-/// The AdmissionRequest the API server would send for a manifest.
+/// The AdmissionRequest the API server would send for a manifest
+/// ([`deployment_hardening::admission_request::for_manifest`]).
 pub fn request_for_manifest(manifest: &Value, defaults: &RequestDefaults) -> Result<Value> {
-    let api_version = manifest["apiVersion"]
-        .as_str()
-        .context("the object has no apiVersion")?;
-    let kind = manifest["kind"].as_str().context("the object has no kind")?;
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let namespace = manifest["metadata"]["namespace"].as_str().unwrap_or(defaults.namespace);
-    let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
-    let resource = format!("{}s", kind.to_lowercase());
-    let deleting = defaults.operation == "DELETE";
-    Ok(json!({
-        "uid": "hardening-run",
-        "kind": {"group": group, "version": version, "kind": kind},
-        "resource": {"group": group, "version": version, "resource": resource},
-        "requestKind": {"group": group, "version": version, "kind": kind},
-        "name": name,
-        "namespace": namespace,
-        "operation": defaults.operation,
-        "userInfo": {"username": "hardening-run", "groups": ["system:authenticated"]},
-        "object": if deleting { Value::Null } else { manifest.clone() },
-        "oldObject": if deleting { manifest.clone() } else { Value::Null },
-        "dryRun": false,
-    }))
+    deployment_hardening::admission_request::for_manifest(manifest, defaults.operation, defaults.namespace)
+        .map_err(anyhow::Error::msg)
 }
 
 /// Whether the policy judges the request's kind (the others are skipped).
@@ -205,6 +186,7 @@ fn short(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const DEFAULTS: RequestDefaults = RequestDefaults::CREATE_IN_DEFAULT;
 

@@ -86,21 +86,8 @@ pub fn spec_with(change: impl FnOnce(&mut Value)) -> Value {
 fn verdict(object: &Value, settings: &Value, mode: &str) -> Verdict<Value> {
     let mut settings = settings.clone();
     settings["mode"] = json!(mode);
-    let (group, version) = match object["apiVersion"].as_str().unwrap_or_default().rsplit_once('/') {
-        Some((group, version)) => (group.to_string(), version.to_string()),
-        None => (
-            String::new(),
-            object["apiVersion"].as_str().unwrap_or_default().to_string(),
-        ),
-    };
-    let envelope = json!({
-        "request": {
-            "kind": {"group": group, "version": version, "kind": object["kind"]},
-            "operation": "CREATE", "namespace": "default", "name": object["metadata"]["name"],
-            "object": object
-        },
-        "settings": settings
-    });
+    let request = crate::admission_request::for_manifest(object, "CREATE", "default").expect("a manifest");
+    let envelope = json!({"request": request, "settings": settings});
     let payload = serde_json::to_vec(&envelope).expect("a JSON value serialises");
     validate_payload(&payload, &KubewardenHost).to_serde()
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use deployment_hardening::cluster::{ClusterContext, KubewardenHost};
 use deployment_hardening::engine::{Verdict, answer, validate_payload};
 use deployment_hardening::settings::Settings;
-use kubewarden_policy_sdk::request::{GroupVersionKind, KubernetesAdmissionRequest};
+use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
@@ -46,25 +46,13 @@ pub fn workload_fixtures() -> Vec<&'static str> {
     ]
 }
 
-/// The AdmissionRequest the API server would send for this manifest.
+/// The AdmissionRequest the API server would send for this manifest
+/// ([`deployment_hardening::admission_request::for_manifest`], as the
+/// runner builds it), typed so that tests can change its fields.
 pub fn request(object: &Value, operation: &str) -> KubernetesAdmissionRequest {
-    let api_version = object["apiVersion"].as_str().unwrap_or_default();
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    KubernetesAdmissionRequest {
-        kind: GroupVersionKind {
-            group: group.to_string(),
-            version: version.to_string(),
-            kind: object["kind"].as_str().unwrap_or_default().to_string(),
-        },
-        operation: operation.to_string(),
-        namespace: object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default")
-            .to_string(),
-        name: object["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-        object: object.clone(),
-        ..Default::default()
-    }
+    let request = deployment_hardening::admission_request::for_manifest(object, operation, "default")
+        .unwrap_or_else(|problem| panic!("test manifest: {problem}"));
+    serde_json::from_value(request).expect("an AdmissionRequest")
 }
 
 pub fn settings(raw: Value) -> Settings {

@@ -1,0 +1,70 @@
+//! The AdmissionRequest the API server sends for a manifest, built in one
+//! place for every host-side caller: the runner (`hardening-run`, and so
+//! the wasm cases' request files), the integration tests and the rule
+//! tables. Compiled for the host only: the module receives requests, it
+//! never builds one.
+
+use serde_json::{Value, json};
+
+/// The request for `operation` (`CREATE`, `UPDATE`, `DELETE`, `CONNECT`)
+/// of `manifest`, in its own namespace or else `namespace`, as the API
+/// server fills it for a plain user (`hardening-run` in
+/// `system:authenticated`): the manifest is the `object`, or the
+/// `oldObject` of a `DELETE`. The resource is the kind's lower-case plural,
+/// as it is for every kind the policy judges.
+///
+/// Errors: the manifest names no `apiVersion` or no `kind`.
+pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Result<Value, &'static str> {
+    let api_version = manifest["apiVersion"].as_str().ok_or("the object has no apiVersion")?;
+    let kind = manifest["kind"].as_str().ok_or("the object has no kind")?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let namespace = manifest["metadata"]["namespace"].as_str().unwrap_or(namespace);
+    let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
+    let resource = format!("{}s", kind.to_lowercase());
+    let deleting = operation == "DELETE";
+    Ok(json!({
+        "uid": "hardening-run",
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "requestKind": {"group": group, "version": version, "kind": kind},
+        "name": name,
+        "namespace": namespace,
+        "operation": operation,
+        "userInfo": {"username": "hardening-run", "groups": ["system:authenticated"]},
+        "object": if deleting { Value::Null } else { manifest.clone() },
+        "oldObject": if deleting { manifest.clone() } else { Value::Null },
+        "dryRun": false,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_becomes_the_request_of_its_kind_in_its_namespace() {
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}});
+        let request = for_manifest(&deployment, "CREATE", "default").unwrap();
+        assert_eq!(
+            request["kind"],
+            json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+        );
+        assert_eq!(request["resource"]["resource"], "deployments");
+        assert_eq!(
+            (&request["namespace"], &request["name"]),
+            (&json!("default"), &json!("web"))
+        );
+        assert_eq!((&request["object"], &request["oldObject"]), (&deployment, &Value::Null));
+
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "team"}});
+        let deleted = for_manifest(&pod, "DELETE", "default").unwrap();
+        assert_eq!(deleted["kind"]["group"], "");
+        assert_eq!(deleted["namespace"], "team");
+        assert_eq!((&deleted["object"], &deleted["oldObject"]), (&Value::Null, &pod));
+
+        assert_eq!(
+            for_manifest(&json!({"kind": "Pod"}), "CREATE", "default"),
+            Err("the object has no apiVersion")
+        );
+    }
+}
