@@ -301,6 +301,7 @@ fn evaluate(cli: &Cli) -> Result<Status> {
 /// is left alone too ([`files::listing_kustomization`]).
 fn read_manifests(
     path: &Path,
+    kustomizations: &[PathBuf],
     text: &str,
     read: fn(&str) -> Result<Vec<Value>>,
 ) -> Result<Option<(Vec<Value>, Vec<harden::Located>)>> {
@@ -318,7 +319,7 @@ fn read_manifests(
         );
         return Ok(None);
     }
-    if let Some(kustomization) = files::listing_kustomization(path) {
+    if let Some(kustomization) = files::listing_kustomization(path, kustomizations) {
         eprintln!(
             "SKIPPED   {}: a patch listed in {}, not a whole object; left untouched. \
              Judge what kustomize builds: kustomize build ... | hardening-run render",
@@ -370,11 +371,18 @@ fn unjudged_strings(located: &[harden::Located]) -> Vec<&str> {
 fn each_file(
     inputs: &[PathBuf],
     status: &mut Status,
-    mut on_file: impl FnMut(&Path, &str) -> Result<String>,
+    mut on_file: impl FnMut(&Path, &[PathBuf], &str) -> Result<String>,
 ) -> String {
     let mut report = String::new();
     let mut seen = std::collections::HashSet::new();
-    for entry in inputs.iter().flat_map(|input| files::manifest_files(input)) {
+    let entries: Vec<Result<PathBuf>> = inputs.iter().flat_map(|input| files::manifest_files(input)).collect();
+    let kustomizations: Vec<PathBuf> = entries
+        .iter()
+        .filter_map(|entry| entry.as_ref().ok())
+        .filter(|path| files::is_kustomization(path))
+        .cloned()
+        .collect();
+    for entry in entries {
         if let Ok(path) = &entry
             && let Ok(real) = std::fs::canonicalize(path)
             && !seen.insert(real)
@@ -384,7 +392,7 @@ fn each_file(
         let done = entry.and_then(|path| {
             std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))
-                .and_then(|text| on_file(&path, &text))
+                .and_then(|text| on_file(&path, &kustomizations, &text))
                 .with_context(|| path.display().to_string())
         });
         match done {
@@ -418,8 +426,8 @@ fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
     let policy = Policy::load(args, read_settings(args)?)?;
     let mut status = Status::Clean;
     let mut rejected = false;
-    let report = each_file(paths, &mut status, |path, text| {
-        let Some((documents, located)) = read_manifests(path, text, harden::read_documents)? else {
+    let report = each_file(paths, &mut status, |path, kustomizations, text| {
+        let Some((documents, located)) = read_manifests(path, kustomizations, text, harden::read_documents)? else {
             return Ok(String::new());
         };
         let hardened = harden::harden(text, &documents, located, &defaults(args), &mut |request| {
@@ -496,8 +504,8 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     let validator = Policy::load(args, validate_settings)?;
     let mut status = Status::Clean;
     let mut failed = false;
-    let mut report = each_file(paths, &mut status, |path, text| {
-        let Some((documents, located)) = read_manifests(path, text, input::parse_documents)? else {
+    let mut report = each_file(paths, &mut status, |path, kustomizations, text| {
+        let Some((documents, located)) = read_manifests(path, kustomizations, text, input::parse_documents)? else {
             return Ok(String::new());
         };
         let verdicts = |policy: &Policy| {

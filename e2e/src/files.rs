@@ -87,30 +87,53 @@ pub fn is_chart_template(path: &Path) -> bool {
         })
 }
 
+/// The names kustomize reads a kustomization from.
+const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Whether `path` is a kustomization file.
+pub fn is_kustomization(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| KUSTOMIZATION_NAMES.iter().any(|known| name == *known))
+}
+
 /// The kustomization that lists `path` as a patch, if any: a
 /// `kustomization.yaml` (or `.yml`, or `Kustomization`) in one of its
-/// directories whose `patches[].path`, `patchesStrategicMerge[]` or
-/// `patchesJson6902[].path` names it. A patch is part of an object, not a
-/// whole one; it is judged once kustomize has built the object.
-pub fn listing_kustomization(path: &Path) -> Option<PathBuf> {
+/// directories, or one of `others` (the kustomizations among the files of
+/// the run: an overlay may list `../../patches/memory.yaml`), whose
+/// `patches[].path`, `patchesStrategicMerge[]` or `patchesJson6902[].path`
+/// names it. A patch is part of an object, not a whole one; it is judged
+/// once kustomize has built the object.
+pub fn listing_kustomization(path: &Path, others: &[PathBuf]) -> Option<PathBuf> {
     let target = std::fs::canonicalize(path).ok()?;
-    path.ancestors().skip(1).find_map(|directory| {
-        let kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+    let beside = path.ancestors().skip(1).filter_map(|directory| {
+        KUSTOMIZATION_NAMES
             .iter()
             .map(|name| directory.join(name))
-            .find(|candidate| candidate.is_file())?;
-        let text = std::fs::read_to_string(&kustomization).ok()?;
-        let document: serde_json::Value = serde_norway::from_str(&text).ok()?;
-        let listed = |entry: &serde_json::Value| entry.as_str().or_else(|| entry["path"].as_str()).map(str::to_string);
-        let patches = ["patches", "patchesStrategicMerge", "patchesJson6902"]
-            .iter()
-            .flat_map(|field| document[*field].as_array().into_iter().flatten())
-            .filter_map(listed);
+            .find(|candidate| candidate.is_file())
+    });
+    beside.chain(others.iter().cloned()).find(|kustomization| {
+        let Some(directory) = kustomization.parent() else {
+            return false;
+        };
+        lists_patch(kustomization, directory, &target).unwrap_or(false)
+    })
+}
+
+/// Whether the kustomization at `kustomization`, in `directory`, lists the
+/// file `target` (canonical) as a patch; `None` where it cannot be read.
+fn lists_patch(kustomization: &Path, directory: &Path, target: &Path) -> Option<bool> {
+    let text = std::fs::read_to_string(kustomization).ok()?;
+    let document: serde_json::Value = serde_norway::from_str(&text).ok()?;
+    let listed = |entry: &serde_json::Value| entry.as_str().or_else(|| entry["path"].as_str()).map(str::to_string);
+    let patches = ["patches", "patchesStrategicMerge", "patchesJson6902"]
+        .iter()
+        .flat_map(|field| document[*field].as_array().into_iter().flatten())
+        .filter_map(listed);
+    Some(
         patches
             .filter_map(|patch| std::fs::canonicalize(directory.join(patch)).ok())
-            .any(|patch| patch == target)
-            .then_some(kustomization)
-    })
+            .any(|patch| patch == target),
+    )
 }
 
 /// Whether `text` is a JSON document (after a byte-order mark) rather than

@@ -988,6 +988,36 @@ mod found_in_review {
         assert_eq!(std::fs::read_to_string(&patch).unwrap(), before);
     }
 
+    /// An overlay may list a patch kept outside its directory tree; among
+    /// the files of one run, it is still known as a patch.
+    #[test]
+    fn a_patch_an_overlay_lists_from_elsewhere_is_not_judged_either() {
+        let work = tempfile::tempdir().unwrap();
+        write(
+            work.path(),
+            "overlays/prod/kustomization.yaml",
+            "resources: [../../base]\npatches:\n  - path: ../../patches/memory.yaml\n",
+        );
+        let patch = write(
+            work.path(),
+            "patches/memory.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
+        );
+        let check = runner(&["check", work.path().to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+        assert!(
+            text(&check.stderr).contains("a patch listed in"),
+            "{}",
+            text(&check.stderr)
+        );
+        let alone = runner(&["check", patch.to_str().unwrap()], None);
+        assert_eq!(
+            alone.status.code(),
+            Some(1),
+            "without its overlay it reads as a whole object"
+        );
+    }
+
     #[test]
     fn the_krm_function_takes_empty_documents_and_expands_list_items() {
         let bare = bare_httpbin();
