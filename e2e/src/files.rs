@@ -264,9 +264,9 @@ mod tests {
         let replicas = write("prod/patches/replicas.yaml", "kind: Deployment\n");
         let memory = write("prod/memory.yaml", "kind: Deployment\n");
         let whole = write("prod/extra.yaml", "kind: Deployment\n");
-        assert_eq!(listing_kustomization(&replicas), Some(kustomization.clone()));
-        assert_eq!(listing_kustomization(&memory), Some(kustomization));
-        assert_eq!(listing_kustomization(&whole), None);
+        assert_eq!(listing_kustomization(&replicas, &[]), Some(kustomization.clone()));
+        assert_eq!(listing_kustomization(&memory, &[]), Some(kustomization));
+        assert_eq!(listing_kustomization(&whole, &[]), None);
     }
 
     #[test]
