@@ -60,6 +60,17 @@ impl Style {
     /// The most common of each measure in `text`; where the text has no
     /// example, two-column indents with indented sequences and `- `.
     pub fn of(text: &str) -> Style {
+        Style::measured(text, None)
+    }
+
+    /// The most common of each measure in one document's `text`, so that a
+    /// four-space Pod after a two-space ConfigMap is written in four; a
+    /// measure the document has no example of is the whole file's.
+    fn of_document(text: &str, file: Style) -> Style {
+        Style::measured(text, Some(file))
+    }
+
+    fn measured(text: &str, fallback: Option<Style>) -> Style {
         let lines: Vec<(usize, &str)> = text
             .lines()
             .map(|line| {
@@ -90,11 +101,17 @@ impl Style {
                 }
             }
         }
-        let indent = indents.most_common().unwrap_or(2);
+        let indent = (indents.most_common())
+            .or(fallback.map(|file| file.indent))
+            .unwrap_or(2);
         Style {
             indent,
-            sequence_indent: sequence_indents.most_common().unwrap_or(indent),
-            dash_spacing: dash_spacings.most_common().unwrap_or(1),
+            sequence_indent: (sequence_indents.most_common())
+                .or(fallback.map(|file| file.sequence_indent))
+                .unwrap_or(indent),
+            dash_spacing: (dash_spacings.most_common())
+                .or(fallback.map(|file| file.dash_spacing))
+                .unwrap_or(1),
         }
     }
 }
@@ -163,7 +180,12 @@ pub fn write_additions(text: &str, additions: &[Addition]) -> Result<String> {
             continue;
         }
         out.push_str(&text[cursor..start]);
-        out.push_str(&write_in_document(&text[start..end], &own, style)?);
+        let document_text = &text[start..end];
+        out.push_str(&write_in_document(
+            document_text,
+            &own,
+            Style::of_document(document_text, style),
+        )?);
         cursor = end;
     }
     if let Some(stray) = additions.iter().find(|addition| addition.document >= ranges.len()) {
@@ -680,7 +702,29 @@ mod tests {
     }
 
     #[test]
+    fn each_document_is_written_in_its_own_indentation() {
+        let text = "kind: ConfigMap\ndata:\n  a: b\n  c: d\n---\nkind: Pod\nspec:\n    containers: []\n";
+        let addition = Addition {
+            document: 1,
+            ..add("spec/securityContext", json!({"runAsNonRoot": true}))
+        };
+        assert_eq!(
+            write_additions(text, &[addition]).unwrap(),
+            "kind: ConfigMap\ndata:\n  a: b\n  c: d\n---\nkind: Pod\nspec:\n    containers: []\n    securityContext:\n        runAsNonRoot: true\n"
+        );
+    }
+
+    #[test]
     fn style_is_read_from_the_file() {
+        assert_eq!(
+            Style::of_document("a:\n    b:\n", Style::of("a:\n  b:\n  -   x\n")),
+            Style {
+                indent: 4,
+                sequence_indent: 0,
+                dash_spacing: 3
+            },
+            "a document's own indent, the file's sequences"
+        );
         assert_eq!(
             Style::of("a:\n    b:\n    -   x\n"),
             Style {
