@@ -3,6 +3,7 @@
 //! leaving half of it.
 
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -150,19 +151,29 @@ pub fn is_json(text: &str) -> bool {
 /// A symbolic link is followed: the file it points to is replaced, and the
 /// link stays a link.
 ///
-/// Errors: the directory is not writable, or the rename fails; `path` is
-/// then untouched.
+/// Errors: the file is read-only, has other hard links (a rename would
+/// detach them), the directory is not writable, or the rename fails;
+/// `path` is then untouched.
 pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
     let path = &std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
     let directory = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let permissions = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .permissions();
+    let metadata = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let permissions = metadata.permissions();
     if permissions.readonly() {
         anyhow::bail!("{} is read-only", path.display());
+    }
+    // A rename gives the path a new file: another name of the old one
+    // would keep the old text.
+    if metadata.nlink() > 1 {
+        anyhow::bail!(
+            "{} has {} hard links, and replacing it would leave the others with the old text; \
+             fix it through a copy, or remove the other links",
+            path.display(),
+            metadata.nlink()
+        );
     }
     let mut temporary = tempfile::Builder::new()
         .prefix(".hardening-")
@@ -171,6 +182,10 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
     temporary.write_all(contents.as_bytes())?;
     temporary.as_file().sync_all()?;
     std::fs::set_permissions(temporary.path(), permissions)?;
+    // The file keeps its owner where the user may give it (root may; a
+    // user may keep their own group); otherwise it is the writer's, as an
+    // editor's save leaves it.
+    let _ = std::os::unix::fs::chown(temporary.path(), Some(metadata.uid()), Some(metadata.gid()));
     temporary
         .persist(path)
         .map_err(|error| error.error)

@@ -260,6 +260,22 @@ fn an_unwritable_file_is_reported_and_the_others_are_fixed() {
     }
 }
 
+/// A rename would leave a file's other hard links with the old text, so a
+/// linked file is reported and left as it is.
+#[test]
+fn a_file_with_other_hard_links_is_reported_not_detached() {
+    let work = tempfile::tempdir().unwrap();
+    let bare = read("../test-data/httpbin-bare.yaml");
+    std::fs::create_dir(work.path().join("manifests")).unwrap();
+    let file = work.path().join("manifests/app.yaml");
+    std::fs::write(&file, &bare).unwrap();
+    std::fs::hard_link(&file, work.path().join("elsewhere.yaml")).unwrap();
+    let output = runner(&["fix", work.path().join("manifests").to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("hard links"), "{}", text(&output.stdout));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), bare);
+}
+
 #[test]
 fn render_is_a_helm_post_renderer() {
     let stream = read("golden/app-with-comments.yaml");
