@@ -444,6 +444,8 @@ mod generated {
                 .collect();
             match run_in(&object, settings.clone(), &namespace) {
                 Verdict::Mutate { object: mutated, .. } => {
+                    let refused = apiserver::violations(&mutated);
+                    prop_assert!(refused.is_empty(), "the API server would refuse the mutated object: {refused:#?}");
                     for refusal in refusals(template_spec(&mutated), &namespace.limit_ranges) {
                         prop_assert!(
                             before.contains(refusal_kind(&refusal)),

@@ -529,6 +529,24 @@ proptest! {
         }
     }
 
+    /// The optional defaults (more writable paths per image, no size limit,
+    /// a memory limit, a second spread constraint across zones) keep every
+    /// mutated object one the API server accepts, idempotent and passing
+    /// validate mode under the same settings.
+    #[test]
+    fn with_any_settings_the_mutated_object_is_one_the_api_server_accepts(model in template(), settings in optional_settings()) {
+        if let Verdict::Mutate { object, .. } = run(&model.object(), settings.clone()) {
+            let refused = apiserver::violations(&object);
+            prop_assert!(refused.is_empty(), "the API server would refuse the mutated object: {refused:#?}\n{settings}");
+            let again = run(&object, settings.clone());
+            prop_assert!(matches!(again, Verdict::Accept { .. }), "second mutation under {settings}: {again:?}");
+            let mut validate_settings = settings.clone();
+            validate_settings["mode"] = json!("validate");
+            let validated = run(&object, validate_settings);
+            prop_assert!(matches!(validated, Verdict::Accept { .. }), "validate mode under {settings}: {validated:?}");
+        }
+    }
+
     #[test]
     fn a_deployments_replicaset_and_pods_need_nothing_after_the_deployment(model in template()) {
         let model = Template { kind: "Deployment", ..model };
@@ -640,6 +658,34 @@ fn pod_of(replica_set: &Value) -> Value {
         pod["metadata"]["annotations"] = annotations;
     }
     pod
+}
+
+/// Settings that switch on the optional defaults, in any combination.
+fn optional_settings() -> impl Strategy<Value = Value> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(prop_oneof![Just("128Mi"), Just("512Mi")]),
+        any::<bool>(),
+        prop_oneof![Just("ScheduleAnyway"), Just("DoNotSchedule")],
+    )
+        .prop_map(|(by_image, no_size_limit, memory_limit, zones, when_unsatisfiable)| {
+            let mut settings = json!({"topologySpread": {"whenUnsatisfiable": when_unsatisfiable}});
+            if by_image {
+                settings["readOnlyRootFilesystem"]["writablePaths"]["byImage"] =
+                    json!([{"images": ["registry.example.com/*"], "paths": ["/var/cache/app", "/var/run"]}]);
+            }
+            if no_size_limit {
+                settings["readOnlyRootFilesystem"]["writablePaths"]["sizeLimit"] = Value::Null;
+            }
+            if let Some(limit) = memory_limit {
+                settings["resources"] = json!({"defaultMemoryLimit": limit});
+            }
+            if zones {
+                settings["topologySpread"]["zoneTopologyKey"] = json!("topology.kubernetes.io/zone");
+            }
+            settings
+        })
 }
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
