@@ -80,9 +80,10 @@ impl Case {
         Some(e2e_dir().join("host-capabilities").join(file))
     }
 
-    /// Runs the case on a fresh instance of `module`; the error says which
-    /// expectation broke and shows what the policy answered.
-    pub fn check(&self, module: &PolicyModule) -> Result<(), String> {
+    /// Runs the case on a fresh instance of `module`: the mutated object,
+    /// where the case expects one; the error says which expectation broke
+    /// and shows what the policy answered.
+    pub fn check(&self, module: &PolicyModule) -> Result<Option<Value>, String> {
         let fail = |what: String| Err(format!("case {:?}: {what}", self.name));
         let replay = match self.host_capabilities_path() {
             Some(path) => Some(std::sync::Arc::new(Replay::load(&path).map_err(|e| format!("{e:#}"))?)),
@@ -97,7 +98,9 @@ impl Case {
             if settings.valid {
                 return fail("the settings were accepted".to_string());
             }
-            return self.check_messages(settings.message.as_deref().unwrap_or_default());
+            return self
+                .check_messages(settings.message.as_deref().unwrap_or_default())
+                .map(|()| None);
         }
         if !settings.valid {
             return fail(format!("settings rejected: {:?}", settings.message));
@@ -126,7 +129,7 @@ impl Case {
         if let Some(left_over) = replay.map(|replay| replay.left_over()).filter(|&count| count > 0) {
             return fail(format!("{left_over} recorded exchanges were not used"));
         }
-        Ok(())
+        Ok((actual == Expect::Mutated).then(|| mutated.clone()))
     }
 
     fn check_messages(&self, message: &str) -> Result<(), String> {
