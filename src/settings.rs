@@ -312,17 +312,33 @@ impl Validatable for Settings {
     /// Each section checks its own ranges (below, beside its type); every
     /// problem is listed, so a user fixes them in one round.
     fn validate(&self) -> Result<(), String> {
+        // Named field by field, so a new section does not compile until
+        // this says whether it has ranges to check.
+        let Settings {
+            mode: _,
+            exempt_namespaces,
+            exempt_images,
+            non_root,
+            read_only_root_filesystem:
+                ReadOnlyRootFilesystem {
+                    enabled: _,
+                    writable_paths,
+                },
+            privilege_escalation: PrivilegeEscalation { enabled: _ },
+            resources,
+            topology_spread,
+        } = self;
         let mut problems = Problems::default();
-        self.non_root.check(&mut problems);
-        self.read_only_root_filesystem.writable_paths.check(&mut problems);
-        self.resources.check(&mut problems);
-        self.topology_spread.check(&mut problems);
-        for (position, namespace) in self.exempt_namespaces.iter().enumerate() {
+        non_root.check(&mut problems);
+        writable_paths.check(&mut problems);
+        resources.check(&mut problems);
+        topology_spread.check(&mut problems);
+        for (position, namespace) in exempt_namespaces.iter().enumerate() {
             problems.check(!namespace.trim().is_empty(), || {
                 format!("exemptNamespaces[{position}]: must not be empty")
             });
         }
-        for (position, image) in self.exempt_images.iter().enumerate() {
+        for (position, image) in exempt_images.iter().enumerate() {
             problems.check(!image.trim().is_empty(), || {
                 format!("exemptImages[{position}]: must not be empty")
             });
