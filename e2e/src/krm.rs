@@ -207,7 +207,7 @@ fn results(objects: &[ObjectReport]) -> Vec<Value> {
                 for (path, problem) in violations(message) {
                     let mut entry = result(problem, "error");
                     if let Some(path) = path {
-                        entry["field"] = json!({"path": path});
+                        entry["field"] = json!({"path": kyaml_path(path)});
                     }
                     results.push(entry);
                 }
@@ -215,7 +215,7 @@ fn results(objects: &[ObjectReport]) -> Vec<Value> {
             Verdict::Fixed { warnings, added } => {
                 for (path, value) in added {
                     let mut entry = result("added by deployment-hardening", "info");
-                    entry["field"] = json!({"path": path, "proposedValue": value});
+                    entry["field"] = json!({"path": kyaml_path(path), "proposedValue": value});
                     results.push(entry);
                 }
                 results.extend(warnings.iter().map(|warning| result(warning, "info")));
@@ -245,6 +245,30 @@ fn violations(message: &str) -> Vec<(Option<&str>, &str)> {
     } else {
         listed
     }
+}
+
+/// A field path of the module's messages in kyaml's notation, which
+/// kustomize and kpt read: a list item named in brackets
+/// (`containers[web]`, `volumes[tmp]`) is `containers[name=web]`;
+/// indices and the map keys of labels and annotations in brackets
+/// (`annotations[seccomp…/pod]`) stay as they are.
+fn kyaml_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        let (before, after) = rest.split_at(open + 1);
+        out.push_str(before);
+        let is_list = !["annotations[", "labels["].iter().any(|map| before.ends_with(map));
+        let close = after.find(']').unwrap_or(after.len());
+        let inside = &after[..close];
+        if is_list && !inside.bytes().all(|byte| byte.is_ascii_digit()) {
+            out.push_str("name=");
+        }
+        out.push_str(inside);
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The file an orchestrator read the item from, from the annotations
@@ -310,6 +334,29 @@ mod tests {
             violations("the object is not a Pod"),
             [(None, "the object is not a Pod")]
         );
+    }
+
+    #[test]
+    fn paths_name_containers_as_kyaml_does() {
+        for (module, kyaml) in [
+            (
+                "spec.template.spec.containers[web].securityContext.privileged",
+                "spec.template.spec.containers[name=web].securityContext.privileged",
+            ),
+            ("spec.initContainers[0].image", "spec.initContainers[0].image"),
+            ("spec.volumes[tmp]", "spec.volumes[name=tmp]"),
+            ("metadata.labels[app]", "metadata.labels[app]"),
+            (
+                "metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]",
+                "metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]",
+            ),
+            (
+                "spec.topologySpreadConstraints[1].labelSelector",
+                "spec.topologySpreadConstraints[1].labelSelector",
+            ),
+        ] {
+            assert_eq!(kyaml_path(module), kyaml, "{module}");
+        }
     }
 
     #[test]

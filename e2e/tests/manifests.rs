@@ -348,7 +348,7 @@ fn the_krm_function_hardens_items_and_reports_results() {
     assert_eq!(errors[0]["resourceRef"]["name"], "legacy");
     assert_eq!(
         errors[0]["field"]["path"],
-        "spec.template.spec.containers[legacy].securityContext.privileged"
+        "spec.template.spec.containers[name=legacy].securityContext.privileged"
     );
     assert!(
         results
@@ -1052,7 +1052,7 @@ mod found_in_review {
             .filter_map(|result| result["field"]["path"].as_str())
             .collect();
         assert!(
-            paths.contains(&"spec.template.spec.containers[httpbin].securityContext"),
+            paths.contains(&"spec.template.spec.containers[name=httpbin].securityContext"),
             "{paths:?}"
         );
     }
