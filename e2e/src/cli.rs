@@ -576,16 +576,39 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     let text = read_stdin()?;
     let documents = harden::read_documents(&text)?;
     let located = harden::manifests(&documents);
-    let hardened = harden::harden(&text, &documents, located, &defaults(args), &mut |request| {
-        policy.validate(request)
-    })?;
-    eprint!("{}", object_lines(Path::new("<stdin>"), &hardened.objects, "FIXED"));
-    if harden::any_rejected(&hardened.objects) {
+    let mut evaluate = |request: &Value| policy.validate(request);
+    let (objects, text) = match harden::harden(&text, &documents, located.clone(), &defaults(args), &mut evaluate) {
+        Ok(hardened) => (hardened.objects, hardened.text),
+        // A stream is read by a program, not kept: where the additions
+        // cannot be written into the text (through an alias), the stream
+        // is written again from the policy's answer, layout and comments
+        // lost, rather than failing the install. Evaluation errors recur
+        // here and are reported.
+        Err(in_place) => {
+            let evaluated = harden::evaluate(&documents, located, &defaults(args), &mut evaluate)?;
+            eprintln!(
+                "hardening-run: {in_place:#}; the stream is written again from the policy's answer, without its comments"
+            );
+            (evaluated.objects, reserialised(&evaluated.documents)?)
+        }
+    };
+    eprint!("{}", object_lines(Path::new("<stdin>"), &objects, "FIXED"));
+    if harden::any_rejected(&objects) {
         eprintln!("hardening-run: rejected objects above; nothing written");
         return Ok(Status::Rejected);
     }
-    emit(&hardened.text);
+    emit(&text);
     Ok(Status::Clean)
+}
+
+/// `documents` as a YAML stream, one `---` before each.
+fn reserialised(documents: &[Value]) -> Result<String> {
+    let mut stream = String::new();
+    for document in documents.iter().filter(|document| !document.is_null()) {
+        stream.push_str("---\n");
+        stream.push_str(&serde_norway::to_string(document)?);
+    }
+    Ok(stream)
 }
 
 /// `krm`: the settings of the ResourceList's functionConfig, else those of

@@ -276,6 +276,33 @@ fn a_file_with_other_hard_links_is_reported_not_detached() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), bare);
 }
 
+/// In a stream the text need not be kept: a fix that would go through an
+/// alias (which `fix` refuses, to keep the file) is written again from the
+/// policy's answer instead of failing the install.
+#[test]
+fn render_writes_a_stream_it_cannot_edit_in_place_again_from_the_answer() {
+    let stream = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n---\napiVersion: v1\nkind: Pod\n\
+                  metadata:\n  name: web\n  annotations: &context {note: shared}\nspec:\n  securityContext: *context\n  \
+                  containers: [{name: web, image: nginx}]\n";
+    let output = runner(&["render"], Some(stream));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("written again"),
+        "{}",
+        text(&output.stderr)
+    );
+    let documents = input::parse_documents(&text(&output.stdout)).unwrap();
+    assert_eq!(documents.len(), 2);
+    assert_eq!(
+        documents[0]["metadata"],
+        json!({"name": "other"}),
+        "the ConfigMap is unchanged"
+    );
+    assert_eq!(documents[1]["metadata"]["annotations"], json!({"note": "shared"}));
+    assert_eq!(documents[1]["spec"]["securityContext"]["runAsNonRoot"], json!(true));
+    assert_eq!(documents[1]["spec"]["securityContext"]["note"], json!("shared"));
+}
+
 #[test]
 fn render_is_a_helm_post_renderer() {
     let stream = read("golden/app-with-comments.yaml");
