@@ -187,25 +187,17 @@ mod tests {
     }
 
     #[test]
-    fn a_pod_item_bounds_the_total_with_its_smallest_max_and_fills_nothing() {
+    fn pod_items_bound_the_total_by_the_smallest_max_and_the_largest_min_and_fill_nothing() {
         let known = limits(&range(
-            r#"{"type":"Pod","max":{"memory":"2Gi"}},{"type":"Pod","max":{"memory":"1Gi"}}"#,
+            r#"{"type":"Pod","max":{"memory":"2Gi"},"min":{"memory":"64Mi"}},{"type":"Pod","max":{"memory":"1Gi"},"min":{"memory":"128Mi"}}"#,
         ));
         let memory = known.resource(1).unwrap();
-        assert_eq!(memory.pod_max, quantity("1Gi"));
+        assert_eq!(
+            (&memory.pod_max, &memory.pod_min),
+            (&quantity("1Gi"), &quantity("128Mi"))
+        );
         assert_eq!(memory.default_request, None);
         assert!(memory.named);
-    }
-
-    #[test]
-    fn a_pod_item_sets_a_floor_under_the_total_with_its_largest_min() {
-        let known = limits(&range(
-            r#"{"type":"Pod","min":{"cpu":"250m"}},{"type":"Pod","min":{"cpu":"500m"}}"#,
-        ));
-        let cpu = known.resource(0).unwrap();
-        assert_eq!(cpu.pod_min, quantity("500m"));
-        assert_eq!((cpu.pod_max.clone(), cpu.default_request.clone()), (None, None));
-        assert!(cpu.named);
     }
 
     #[test]

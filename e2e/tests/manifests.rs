@@ -1006,59 +1006,39 @@ mod found_in_review {
         );
     }
 
+    /// A patch a kustomization lists is part of an object: left alone,
+    /// whether it sits beside its kustomization or an overlay lists it from
+    /// outside its own tree (then known among the files of one run).
     #[test]
     fn a_kustomize_patch_is_not_judged_as_a_whole_object() {
+        let patch_text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n";
+        for (kustomization, listed, patch_at, checked) in [
+            ("prod/kustomization.yaml", "replicas.yaml", "prod/replicas.yaml", "prod"),
+            (
+                "overlays/prod/kustomization.yaml",
+                "../../patches/memory.yaml",
+                "patches/memory.yaml",
+                ".",
+            ),
+        ] {
+            let work = tempfile::tempdir().unwrap();
+            let listing = format!("resources: [../base]\npatches:\n  - path: {listed}\n");
+            write(work.path(), kustomization, &listing);
+            let patch = write(work.path(), patch_at, patch_text);
+            let check = runner(&["check", work.path().join(checked).to_str().unwrap()], None);
+            assert_eq!(check.status.code(), Some(0), "{patch_at}: {}", text(&check.stdout));
+            assert!(
+                text(&check.stderr).contains("a patch listed in"),
+                "{}",
+                text(&check.stderr)
+            );
+            runner(&["fix", work.path().join(checked).to_str().unwrap()], None);
+            assert_eq!(std::fs::read_to_string(&patch).unwrap(), patch_text, "{patch_at}");
+        }
+        // Without its overlay in the run, a patch reads as a whole object.
         let work = tempfile::tempdir().unwrap();
-        write(
-            work.path(),
-            "prod/kustomization.yaml",
-            "resources: [../base]\npatches:\n  - path: replicas.yaml\n",
-        );
-        let patch = write(
-            work.path(),
-            "prod/replicas.yaml",
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
-        );
-        let check = runner(&["check", work.path().join("prod").to_str().unwrap()], None);
-        assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
-        assert!(
-            text(&check.stderr).contains("a patch listed in"),
-            "{}",
-            text(&check.stderr)
-        );
-        let before = std::fs::read_to_string(&patch).unwrap();
-        runner(&["fix", patch.to_str().unwrap()], None);
-        assert_eq!(std::fs::read_to_string(&patch).unwrap(), before);
-    }
-
-    /// An overlay may list a patch kept outside its directory tree; among
-    /// the files of one run, it is still known as a patch.
-    #[test]
-    fn a_patch_an_overlay_lists_from_elsewhere_is_not_judged_either() {
-        let work = tempfile::tempdir().unwrap();
-        write(
-            work.path(),
-            "overlays/prod/kustomization.yaml",
-            "resources: [../../base]\npatches:\n  - path: ../../patches/memory.yaml\n",
-        );
-        let patch = write(
-            work.path(),
-            "patches/memory.yaml",
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
-        );
-        let check = runner(&["check", work.path().to_str().unwrap()], None);
-        assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
-        assert!(
-            text(&check.stderr).contains("a patch listed in"),
-            "{}",
-            text(&check.stderr)
-        );
-        let alone = runner(&["check", patch.to_str().unwrap()], None);
-        assert_eq!(
-            alone.status.code(),
-            Some(1),
-            "without its overlay it reads as a whole object"
-        );
+        let alone = write(work.path(), "memory.yaml", patch_text);
+        assert_eq!(runner(&["check", alone.to_str().unwrap()], None).status.code(), Some(1));
     }
 
     #[test]
