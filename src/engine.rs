@@ -297,8 +297,9 @@ enum Treatment {
     ValidateUnchangeable,
     /// Reject explicit unsafe values, fill every gap.
     Mutate,
-    /// Reject explicit unsafe values, leave the gaps: mutate mode on an
-    /// object whose controller would not recognise it changed.
+    /// Reject explicit unsafe values, leave the gaps (the ones the policy
+    /// could not fill too): mutate mode on an object whose controller
+    /// would not recognise it changed.
     RejectExplicit,
 }
 
@@ -373,6 +374,9 @@ fn decide<'a>(
     mut findings: Findings<'a>,
 ) -> Verdict<Json<'a>> {
     let mut violations = std::mem::take(&mut findings.violations);
+    if treatment != Treatment::RejectExplicit {
+        violations.append(&mut findings.unfillable);
+    }
     if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) {
         violations.extend(findings.gaps().iter().filter_map(|gap| gap.as_violation(pod_spec)));
     }

@@ -365,6 +365,10 @@ impl<'a> Gap<'a> {
 /// indexed by owner as they come (warnings and edits go owner by owner).
 pub struct Findings<'a> {
     pub violations: Vec<Violation>,
+    /// Missing fields whose default cannot be added here (a LimitRange's
+    /// per-pod bound it could break, a volume name taken): rejected where
+    /// gaps are filled or demanded, left alone where gaps are left.
+    pub unfillable: Vec<Violation>,
     gaps: Vec<Gap<'a>>,
     /// Owners in the order their first gap came, each with the indices of
     /// its gaps.
@@ -385,6 +389,7 @@ impl Default for Findings<'_> {
     fn default() -> Self {
         Findings {
             violations: Vec::new(),
+            unfillable: Vec::new(),
             gaps: Vec::with_capacity(16),
             owners: Vec::with_capacity(4),
             pod_spec_slot: None,
@@ -401,6 +406,11 @@ impl<'a> Findings<'a> {
             self.seen_violations.insert(violation.clone());
             self.violations.push(violation);
         }
+    }
+
+    /// Records a missing field the policy cannot fill ([`Findings::unfillable`]).
+    pub fn unfillable(&mut self, violation: Violation) {
+        self.unfillable.push(violation);
     }
 
     pub fn note(&mut self, note: &'static str) {

@@ -88,6 +88,32 @@ impl Quantity {
         self.negative && !self.digits.is_empty()
     }
 
+    /// The value in thousandths of the unit (millicores, millibytes), a
+    /// fraction rounded away from zero as the API server's `MilliValue`
+    /// rounds it up; beyond ±10^36 it saturates, far past anything a node
+    /// holds. LimitRanger adds and compares per-pod totals in these units
+    /// (`requestLimitEnforcedValues`, `plugin/pkg/admission/limitranger`).
+    pub(crate) fn milli_value(&self) -> i128 {
+        const LARGEST_PLACE: i128 = 36;
+        // The place, in thousandths, just above the most significant digit.
+        let top = self.magnitude() + 3;
+        if top > LARGEST_PLACE {
+            let saturated = 10i128.pow(LARGEST_PLACE as u32);
+            return if self.is_negative() { -saturated } else { saturated };
+        }
+        let whole_digits = top.clamp(0, self.digits.len() as i128) as usize;
+        let mut value = self.digits[..whole_digits]
+            .iter()
+            .fold(0i128, |value, &digit| value * 10 + i128::from(digit));
+        // Trailing zeros stripped: what remains below is a nonzero fraction.
+        if whole_digits < self.digits.len() {
+            value += 1;
+        } else {
+            value *= 10i128.pow((top - whole_digits as i128) as u32);
+        }
+        if self.is_negative() { -value } else { value }
+    }
+
     fn normalised(text: &str, negative: bool, mut digits: Vec<u8>, mut exponent: i64) -> Quantity {
         let leading = digits.iter().take_while(|&&d| d == 0).count();
         digits.drain(..leading);
@@ -241,6 +267,22 @@ mod tests {
     #[case("+3", "3")]
     fn equal_values_in_different_notations(#[case] left: &str, #[case] right: &str) {
         assert_eq!(q(left), q(right), "{left} should equal {right}");
+    }
+
+    #[rstest]
+    #[case("100m", 100)]
+    #[case("1", 1000)]
+    #[case("128Mi", 134_217_728_000)]
+    #[case("0.5m", 1)]
+    #[case("1n", 1)]
+    #[case("1.0001", 1001)]
+    #[case("0", 0)]
+    #[case("-2", -2000)]
+    #[case("1e33", 10i128.pow(36))]
+    #[case("9e40", 10i128.pow(36))]
+    #[case("1e-20", 1)]
+    fn milli_values_round_a_fraction_up_and_saturate(#[case] text: &str, #[case] milli: i128) {
+        assert_eq!(q(text).milli_value(), milli, "{text}");
     }
 
     #[rstest]

@@ -61,6 +61,23 @@ fn the_oracle_refuses_what_limit_ranger_refuses() {
             "maximum memory usage per Pod",
         ),
         (
+            "a sidecar runs with the containers, so its request adds to theirs",
+            json!({"initContainers": [
+                    {"name": "proxy", "restartPolicy": "Always", "resources": {"limits": {"memory": "100Mi"}}}],
+                   "containers": [{"name": "app", "resources": {"limits": {"memory": "200Mi"}}}]}),
+            json!([{"type": "Pod", "max": {"memory": "256Mi"}}]),
+            "maximum memory usage per Pod",
+        ),
+        (
+            "an init container runs beside the sidecars started before it",
+            json!({"initContainers": [
+                    {"name": "proxy", "restartPolicy": "Always", "resources": {"limits": {"memory": "100Mi"}}},
+                    {"name": "migrate", "resources": {"limits": {"memory": "200Mi"}}}],
+                   "containers": [{"name": "app", "resources": {"limits": {"memory": "10Mi"}}}]}),
+            json!([{"type": "Pod", "max": {"memory": "256Mi"}}]),
+            "maximum memory usage per Pod",
+        ),
+        (
             "a Pod min no container requests",
             container(json!({})),
             json!([{"type": "Pod", "min": {"cpu": "100m"}}]),
@@ -75,6 +92,11 @@ fn the_oracle_refuses_what_limit_ranger_refuses() {
     let limits = json!([{"type": "Container", "default": {"memory": "64Mi"}, "min": {"cpu": "200m"}, "max": {"memory": "1Gi"}},
                         {"type": "Pod", "max": {"memory": "256Mi"}}]);
     assert_eq!(refusals(&fitting, &[limit_range(limits)]), Vec::<String>::new());
+    // An init container that runs alone is not added to the containers.
+    let init_alone = json!({"initContainers": [{"name": "migrate", "resources": {"limits": {"memory": "200Mi"}}}],
+                            "containers": [{"name": "app", "resources": {"limits": {"memory": "200Mi"}}}]});
+    let pod_max = json!([{"type": "Pod", "max": {"memory": "256Mi"}}]);
+    assert_eq!(refusals(&init_alone, &[limit_range(pod_max)]), Vec::<String>::new());
 }
 
 /// The fault this module fixes: defaults made without reading the
@@ -234,8 +256,8 @@ fn a_pod_min_above_the_default_gets_no_default_and_says_so_in_both_modes() {
         assert!(
             message.contains(
                 "spec.template.spec.containers[httpbin].resources.requests.cpu: not set, and the namespace's \
-                 LimitRange sets a pod's minimum at 500m, so the policy adds no default; set requests that add up \
-                 to at least 500m per pod"
+                 LimitRange sets a pod's minimum at 500m, which the pod's requests do not reach even with the \
+                 policy's default; set requests that add up to at least 500m per pod"
             ),
             "{mode}: {message}"
         );
@@ -256,6 +278,47 @@ fn a_pod_min_above_the_default_gets_no_default_and_says_so_in_both_modes() {
         refusals(template_spec(&object), &namespace.limit_ranges),
         Vec::<String>::new()
     );
+}
+
+/// A `Pod` `min` is measured against the pod's total, defaults included:
+/// the requests a pod already has count, so a default that brings the
+/// total to the minimum is added, and one that leaves it short is not.
+#[test]
+fn a_pod_min_is_measured_against_the_pods_total_with_the_defaults() {
+    let namespace = Namespace::with(vec![limit_range(json!([{"type": "Pod", "min": {"cpu": "500m"}}]))]);
+    let with_first_request = |cpu: &str| {
+        let mut object = fixture("httpbin-bare.yaml");
+        let spec = &mut object["spec"]["template"]["spec"];
+        let mut second = spec["containers"][0].clone();
+        second["name"] = json!("second");
+        spec["containers"][0]["resources"] = json!({"requests": {"cpu": cpu}});
+        spec["containers"].as_array_mut().unwrap().push(second);
+        object
+    };
+    // 400m and the default 100m reach 500m.
+    let Verdict::Mutate { object, .. } = run_in(&with_first_request("400m"), json!({}), &namespace) else {
+        panic!("the pod that reaches the minimum with the default is mutated")
+    };
+    assert_eq!(
+        object["spec"]["template"]["spec"]["containers"][1]["resources"]["requests"]["cpu"],
+        "100m"
+    );
+    assert_eq!(
+        refusals(template_spec(&object), &namespace.limit_ranges),
+        Vec::<String>::new()
+    );
+    // 300m and 100m fall short: LimitRanger would refuse every pod.
+    let short = with_first_request("300m");
+    for mode in ["mutate", "validate"] {
+        let message = rejection(run_in(&short, json!({"mode": mode}), &namespace));
+        assert!(
+            message.contains(
+                "containers[second].resources.requests.cpu: not set, and the namespace's LimitRange sets a \
+                 pod's minimum at 500m"
+            ),
+            "{mode}: {message}"
+        );
+    }
 }
 
 #[test]
@@ -417,22 +480,33 @@ mod generated {
         #[test]
         fn defaults_never_bring_a_limit_ranger_refusal(
             items in proptest::collection::vec(limit_item(), 0..4),
-            resources in proptest::collection::vec(container(), 1..4),
+            first in container(),
+            others in proptest::collection::vec((container(), prop_oneof![Just("containers"), Just("init"), Just("sidecar")]), 0..4),
             memory_limit in proptest::option::of(prop_oneof![Just("256Mi"), Just("1Gi")]),
         ) {
             let mut object = fixture("httpbin-bare.yaml");
             let base = object["spec"]["template"]["spec"]["containers"][0].clone();
-            let containers: Vec<Value> = resources
-                .into_iter()
-                .enumerate()
-                .map(|(index, resources)| {
-                    let mut container = base.clone();
-                    container["name"] = json!(format!("c{index}"));
-                    container["resources"] = resources;
-                    container
-                })
-                .collect();
-            object["spec"]["template"]["spec"]["containers"] = json!(containers);
+            let (mut containers, mut init_containers) = (Vec::new(), Vec::new());
+            for (index, (resources, role)) in std::iter::once((first, "containers")).chain(others).enumerate() {
+                let mut container = base.clone();
+                container["name"] = json!(format!("c{index}"));
+                container["resources"] = resources;
+                match role {
+                    "containers" => containers.push(container),
+                    _ => {
+                        container.as_object_mut().unwrap().remove("ports");
+                        if role == "sidecar" {
+                            container["restartPolicy"] = json!("Always");
+                        }
+                        init_containers.push(container);
+                    }
+                }
+            }
+            let spec = &mut object["spec"]["template"]["spec"];
+            spec["containers"] = json!(containers);
+            if !init_containers.is_empty() {
+                spec["initContainers"] = json!(init_containers);
+            }
             let settings = match memory_limit {
                 Some(limit) => json!({"resources": {"defaultMemoryLimit": limit}}),
                 None => json!({}),
@@ -461,12 +535,35 @@ mod generated {
                     prop_assert!(validated, "validate mode refuses the mutated object");
                 }
                 Verdict::Accept { .. } => {}
-                // Only an explicit value or a Pod max the policy cannot fit.
-                Verdict::Reject { message } => prop_assert!(
-                    message.contains("is above its limit") || message.contains("caps a pod's total")
-                        || message.contains("sets a pod's minimum"),
-                    "{message}"
-                ),
+                // Only an explicit value, a Pod max the policy cannot fit, or
+                // a Pod min its defaults do not reach: LimitRanger would
+                // refuse the pods the defaults make, as the oracle shows.
+                Verdict::Reject { message } => {
+                    prop_assert!(
+                        message.contains("is above its limit") || message.contains("caps a pod's total")
+                            || message.contains("sets a pod's minimum"),
+                        "{message}"
+                    );
+                    if message.contains("sets a pod's minimum") && !message.contains("is above its limit") {
+                        let mut without_min = namespace.limit_ranges.clone();
+                        for range in &mut without_min {
+                            for item in range["spec"]["limits"].as_array_mut().unwrap() {
+                                if item["type"] == "Pod" {
+                                    item.as_object_mut().unwrap().remove("min");
+                                }
+                            }
+                        }
+                        if let Verdict::Mutate { object: defaulted, .. } =
+                            run_in(&object, settings.clone(), &Namespace::with(without_min))
+                        {
+                            let refused = refusals(template_spec(&defaulted), &namespace.limit_ranges);
+                            prop_assert!(
+                                refused.iter().any(|refusal| refusal.starts_with("minimum") && refusal.contains("usage per Pod")),
+                                "rejected for a Pod min that the defaults reach: {message}\n{refused:?}"
+                            );
+                        }
+                    }
+                }
             }
         }
     }

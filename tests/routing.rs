@@ -143,6 +143,20 @@ fn a_deployments_replicaset_is_not_mutated_so_the_deployment_controller_still_fi
     ));
 }
 
+/// A default the policy could not add anyway (both names of `/tmp`'s
+/// volume taken) is not reported on the Deployment controller's
+/// ReplicaSet, which gets no default: its pods are judged when created.
+#[test]
+fn a_deployments_replicaset_is_not_rejected_for_a_default_it_would_not_get() {
+    let mut object = owned_by(fixture("replicaset.yaml"), "apps/v1", "Deployment", "frontend");
+    object["spec"]["template"]["spec"]["volumes"] =
+        json!([{"name": "tmp", "configMap": {"name": "a"}}, {"name": "writable-tmp", "configMap": {"name": "b"}}]);
+    assert_accepted_untouched(&run_request(create_by(&object, DEPLOYMENT_CONTROLLER), json!({})));
+    // Anyone else's ReplicaSet would get a read-only root: rejected there.
+    let message = rejection(run_request(create_by(&object, "jane"), json!({})));
+    assert!(message.contains("are taken"), "{message}");
+}
+
 #[test]
 fn a_replicaset_a_user_writes_with_a_deployment_for_owner_gains_nothing() {
     // Left unmutated, it would keep its replicas unspread: the Pods it

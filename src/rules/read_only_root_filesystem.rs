@@ -129,7 +129,7 @@ fn check_container<'s>(
             // Made read-only with nowhere to write, the app would crash
             // where it ran before; a root the user made read-only is theirs.
             if made_read_only {
-                findings.violation(Violation::new(
+                findings.unfillable(Violation::new(
                     node.field_path("volumeMounts"),
                     format!(
                         "nothing is mounted at {}, and the volume names the policy would mount there ({} and {}) \

@@ -7,8 +7,8 @@
 //!   about to be added.
 //! - Rejects: a request above its limit; a malformed quantity; a missing
 //!   request under a LimitRange `max` per pod, which no per-container
-//!   default can be sure to fit, or under a `min` per pod, which the
-//!   defaults need not reach.
+//!   default can be sure to fit, or under a `min` per pod that the pod's
+//!   requests, defaults included, would still miss.
 //! - Adds: the settings' cpu and memory requests where nothing below gives
 //!   the container one; optionally the settings' memory limit.
 //! - Validate mode demands: a request exactly where mutate mode adds one.
@@ -33,9 +33,10 @@
 use super::Context;
 use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json;
+use crate::json::Json;
 use crate::limit_range::{NamespaceLimits, RESOURCES, ResourceLimits, UNREADABLE_WARNING};
 use crate::quantity::Quantity;
-use crate::template::{Container, ContainerKind, Node, Read};
+use crate::template::{self, Container, ContainerKind, Node, Read};
 
 /// Memory's position in [`RESOURCES`].
 const MEMORY: usize = 1;
@@ -47,10 +48,27 @@ pub fn check(context: &Context, findings: &mut Findings) {
     };
     // Listed from the host only when a default is about to be added.
     let mut namespace_limits = None;
+    // Per resource, the containers that get the policy's default request.
+    let mut lacking: [Vec<&Container>; 2] = Default::default();
     for container in &context.containers {
-        if container.kind != ContainerKind::Ephemeral {
-            let result = check_container(context, container, pod_level, &mut namespace_limits, findings);
-            findings.record(result);
+        if container.kind == ContainerKind::Ephemeral {
+            continue;
+        }
+        match check_container(context, container, pod_level, &mut namespace_limits, findings) {
+            Ok(defaulted) => {
+                for (containers, gets_default) in lacking.iter_mut().zip(defaulted) {
+                    if gets_default {
+                        containers.push(container);
+                    }
+                }
+            }
+            Err(violation) => findings.violation(violation),
+        }
+    }
+    for (index, containers) in lacking.iter().enumerate() {
+        if !containers.is_empty() {
+            let limits = namespace_limits.as_ref().and_then(|read| read.resource(index));
+            add_default_requests(context, index, containers, limits, findings);
         }
     }
 }
@@ -88,13 +106,16 @@ fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
     Ok(covered)
 }
 
+/// Checks one container's requests against its limits and the namespace's
+/// LimitRanges, records its default memory limit, and says for cpu and
+/// memory whether it gets the policy's default request.
 fn check_container(
     context: &Context,
     container: &Container,
     pod_level: [bool; 2],
     namespace: &mut Option<NamespaceLimits>,
     findings: &mut Findings,
-) -> Result<(), Violation> {
+) -> Result<[bool; 2], Violation> {
     let defaults = &context.settings.resources;
     let node = container.node();
     let resources = node.object_or_empty("resources")?;
@@ -130,23 +151,10 @@ fn check_container(
         findings.gap(Gap::set(container.owner(), Field::MemoryLimit, text).optional());
     }
 
-    for (index, (key, field, request, default, limit, at_pod_level)) in [
-        (
-            "cpu",
-            Field::CpuRequest,
-            cpu_request,
-            &defaults.default_cpu_request,
-            cpu_limit,
-            cpu_at_pod_level,
-        ),
-        (
-            "memory",
-            Field::MemoryRequest,
-            memory_request,
-            &defaults.default_memory_request,
-            memory_limit,
-            memory_at_pod_level,
-        ),
+    let mut defaulted = [false; 2];
+    for (index, (key, request, limit, at_pod_level)) in [
+        ("cpu", cpu_request, cpu_limit, cpu_at_pod_level),
+        ("memory", memory_request, memory_limit, memory_at_pod_level),
     ]
     .into_iter()
     .enumerate()
@@ -170,7 +178,7 @@ fn check_container(
                     ..
                 }) => {}
                 // Other containers may already take up the pod's share.
-                Some(ResourceLimits { pod_max: Some(max), .. }) => findings.violation(Violation::new(
+                Some(ResourceLimits { pod_max: Some(max), .. }) => findings.unfillable(Violation::new(
                     requests.field_path(key),
                     format!(
                         "not set, and the namespace's LimitRange caps a pod's total at {max}, \
@@ -180,26 +188,102 @@ fn check_container(
                     // `max` (`maxConstraint`), so a request alone does not do.
                     "set a request and a limit that fit",
                 )),
-                // LimitRanger refuses a pod whose requests add up to less
-                // (`minConstraint`). A default at or above the floor always
-                // reaches it (the pod's total is at least any one
-                // container's request); a smaller one may not.
-                Some(ResourceLimits { pod_min: Some(min), .. }) if min > default => findings.violation(Violation::new(
-                    requests.field_path(key),
-                    format!(
-                        "not set, and the namespace's LimitRange sets a pod's minimum at {min}, \
-                         so the policy adds no default"
-                    ),
-                    format!("set requests that add up to at least {min} per pod"),
-                )),
-                _ => {
-                    let text = json::owned_text(default.as_str().to_string());
-                    findings.gap(Gap::set(container.owner(), field, text));
-                }
+                _ => defaulted[index] = true,
             },
         }
     }
-    Ok(())
+    Ok(defaulted)
+}
+
+/// Adds the default request for `RESOURCES[index]` to each of `containers`
+/// (which have none and get none from the API server or LimitRanger),
+/// unless the namespace's LimitRange sets a `Pod` `min` that the pod's
+/// requests, defaults included, would still miss: LimitRanger refuses
+/// such a pod (`minConstraint`), so each container is reported instead,
+/// in both modes.
+fn add_default_requests(
+    context: &Context,
+    index: usize,
+    containers: &[&Container],
+    limits: Option<&ResourceLimits>,
+    findings: &mut Findings,
+) {
+    let settings = &context.settings.resources;
+    let (field, default) = match index {
+        MEMORY => (Field::MemoryRequest, &settings.default_memory_request),
+        _ => (Field::CpuRequest, &settings.default_cpu_request),
+    };
+    if let Some(min) = limits.and_then(|limits| limits.pod_min.as_ref())
+        && pod_request_total(context, index, containers, default, limits) < min.milli_value()
+    {
+        for container in containers {
+            findings.unfillable(Violation::new(
+                container.path.join(&["resources", "requests", RESOURCES[index]]),
+                format!(
+                    "not set, and the namespace's LimitRange sets a pod's minimum at {min}, \
+                     which the pod's requests do not reach even with the policy's default"
+                ),
+                format!("set requests that add up to at least {min} per pod"),
+            ));
+        }
+        return;
+    }
+    for container in containers {
+        let text = json::owned_text(default.as_str().to_string());
+        findings.gap(Gap::set(container.owner(), field, text));
+    }
+}
+
+/// The pod's request for `RESOURCES[index]` in thousandths, once created
+/// with the policy's `default` on `defaulted` and LimitRanger's default
+/// request on the other containers that have none, added up as
+/// LimitRanger's `podRequests` does (`plugin/pkg/admission/limitranger/
+/// admission.go`): containers and restartable init containers (sidecars)
+/// run together and add up; each other init container runs alone beside
+/// the sidecars started before it; the pod needs the larger of the two.
+/// Exempt containers count: LimitRanger sees every container.
+fn pod_request_total(
+    context: &Context,
+    index: usize,
+    defaulted: &[&Container],
+    default: &Quantity,
+    limits: Option<&ResourceLimits>,
+) -> i128 {
+    let key = RESOURCES[index];
+    let request = |container: &Container| {
+        if defaulted
+            .iter()
+            .any(|other| other.kind == container.kind && other.index == container.index)
+        {
+            return default.milli_value();
+        }
+        let resources = json::field(container.fields, "resources");
+        // The API server defaults a missing request to the limit.
+        ["requests", "limits"]
+            .iter()
+            .filter_map(|list| resources.and_then(Json::as_object).and_then(|r| json::field(r, list)))
+            .filter_map(|list| list.as_object().and_then(|list| json::field(list, key)))
+            .find_map(|value| Quantity::from_json(value).ok())
+            .or_else(|| limits.and_then(|limits| limits.default_request.clone()))
+            .map_or(0, |request| request.milli_value())
+    };
+    let (mut running, mut sidecars, mut largest_init) = (0i128, 0i128, 0i128);
+    for container in template::containers(&context.spec, &mut Vec::new()) {
+        let own = request(&container);
+        match container.kind {
+            ContainerKind::Container => running = running.saturating_add(own),
+            ContainerKind::Init
+                if json::field(container.fields, "restartPolicy").and_then(Json::as_str) == Some("Always") =>
+            {
+                running = running.saturating_add(own);
+                sidecars = sidecars.saturating_add(own);
+                largest_init = largest_init.max(sidecars);
+            }
+            ContainerKind::Init => largest_init = largest_init.max(own.saturating_add(sidecars)),
+            ContainerKind::Ephemeral => {}
+        }
+    }
+    running.max(largest_init)
 }
 
 fn quantity(node: &Node, key: &'static str) -> Read<Quantity> {

@@ -15,7 +15,9 @@
 //!    `defaultRequest` from `default`, then from `min`);
 //! 3. LimitRanger validates (`PodValidateLimitFunc`): `min`, `max` and
 //!    `maxLimitRequestRatio` per container for `Container` items, and over the
-//!    pod's sums for `Pod` items (`minConstraint`, `maxConstraint`,
+//!    pod's totals for `Pod` items (`podRequests`, `podLimits`: sidecars run
+//!    with the containers, each init container beside the sidecars before
+//!    it; then `minConstraint`, `maxConstraint`,
 //!    `limitRequestRatioConstraint`);
 //! 4. validation refuses a request above its limit
 //!    (`ValidateResourceRequirements`).
@@ -27,10 +29,26 @@ use super::apiserver::nanos;
 /// Every refusal for the pod the template `spec` becomes, in LimitRanger's
 /// words, given the LimitRange objects of its namespace.
 pub fn refusals(spec: &Value, limit_ranges: &[Value]) -> Vec<String> {
-    let mut containers: Vec<Map<String, Value>> = ["initContainers", "containers"]
+    let listed: Vec<Value> = ["initContainers", "containers"]
         .iter()
         .flat_map(|key| spec[key].as_array().cloned().unwrap_or_default())
-        .map(|container| resources_of(&container))
+        .collect();
+    let mut containers: Vec<Map<String, Value>> = listed.iter().map(resources_of).collect();
+    // What each one is to `podRequests`, in the same order.
+    let roles: Vec<Role> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|key| {
+            spec[key]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |container| match (*key, container["restartPolicy"].as_str()) {
+                    ("containers", _) => Role::Running,
+                    (_, Some("Always")) => Role::Sidecar,
+                    _ => Role::Init,
+                })
+        })
         .collect();
     for resources in &mut containers {
         default_requests_to_limits(resources);
@@ -67,7 +85,10 @@ pub fn refusals(spec: &Value, limit_ranges: &[Value]) -> Vec<String> {
                 }
             }
             Some("Pod") => {
-                let (requests, limits) = (sum(&containers, "requests"), sum(&containers, "limits"));
+                let (requests, limits) = (
+                    pod_total(&containers, &roles, "requests"),
+                    pod_total(&containers, &roles, "limits"),
+                );
                 check_constraints("Pod", item, &requests, &limits, &mut found);
             }
             _ => {}
@@ -144,16 +165,50 @@ fn merge_container_defaults(resources: &mut Map<String, Value>, items: &[Value])
     }
 }
 
-/// The pod's total of `key` per resource, over every container; a resource
-/// no container sets is absent.
-fn sum(containers: &[Map<String, Value>], key: &str) -> Value {
-    let mut total: Map<String, Value> = Map::new();
-    for resources in containers {
-        for (name, value) in resources[key].as_object().into_iter().flatten() {
-            let so_far = total.get(name).and_then(nanos).unwrap_or(0);
-            let added = so_far + nanos(value).unwrap_or(0);
-            total.insert(name.clone(), json!(format!("{added}n")));
+/// How a container counts towards the pod's total.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    /// A regular container: runs with all the others.
+    Running,
+    /// A restartable init container: runs with every container after it.
+    Sidecar,
+    /// An init container: runs alone beside the sidecars started before it.
+    Init,
+}
+
+/// The pod's total of `key` per resource as `podRequests`/`podLimits` add it
+/// up: the running containers and sidecars summed, each init container
+/// with the sidecars before it, the larger of the two; a resource no
+/// container sets is absent.
+fn pod_total(containers: &[Map<String, Value>], roles: &[Role], key: &str) -> Value {
+    let mut names: Vec<String> = containers
+        .iter()
+        .flat_map(|resources| {
+            resources[key]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, _)| name.clone())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut total = Map::new();
+    for name in names {
+        let (mut running, mut sidecars, mut init) = (0i128, 0i128, 0i128);
+        for (resources, role) in containers.iter().zip(roles) {
+            let own = nanos(&resources[key][&name]).unwrap_or(0);
+            match role {
+                Role::Running => running += own,
+                Role::Sidecar => {
+                    running += own;
+                    sidecars += own;
+                    init = init.max(sidecars);
+                }
+                Role::Init => init = init.max(own + sidecars),
+            }
         }
+        total.insert(name, json!(format!("{}n", running.max(init))));
     }
     Value::Object(total)
 }
