@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 /// server fills it for a plain user (`hardening-run` in
 /// `system:authenticated`): the manifest is the `object`, or the
 /// `oldObject` of a `DELETE`. The resource is the kind's lower-case plural,
-/// as it is for every kind the policy judges.
+/// as it is for every kind the policy judges. Unlike the API server's, an
+/// `UPDATE` has no `oldObject` (`null`): the stored object is not known
+/// here, so the manifest is judged as a whole, as on a `CREATE`.
 ///
 /// Errors: the manifest names no `apiVersion` or no `kind`.
 pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Result<Value, &'static str> {

@@ -742,6 +742,10 @@ mod tests {
     #[case("nginx:latest", "nginx", true)]
     #[case("nginx*", "nginx@sha256:0123abcd", true)]
     #[case("istio/proxyv2:*", "quay.io/istio/proxyv2:1.22.0", false)]
+    // Pinned with a tag beside the digest: the runtime pulls by digest only.
+    #[case("docker.io/library/nginx@sha256:*", "nginx:1.27@sha256:0123abcd", true)]
+    #[case("nginx:1.27@*", "nginx:1.27@sha256:0123abcd", true)]
+    #[case("docker.io/library/nginx@sha256:*", "nginx:1.27", false)]
     fn image_exemptions_match_as_written_or_as_resolved(#[case] glob: &str, #[case] image: &str, #[case] exempt: bool) {
         let settings = Settings::from_json(&json!({"exemptImages": [glob]})).unwrap();
         assert_eq!(settings.is_image_exempt(image), exempt);
