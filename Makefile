@@ -103,11 +103,12 @@ KWCTL_MISSING := needs kwctl (https://github.com/kubewarden/kwctl/releases)
 
 # Regenerates the Artifact Hub package file from the metadata and the form.
 # kwctl 1.23 and later read the version from the metadata's
-# io.kubewarden.policy.version; older ones need --version.
+# io.kubewarden.policy.version; older ones need --version, which their help
+# lists with its value (`--version <VERSION>`, not clap's own `-V, --version`).
 artifacthub:
 	@command -v kwctl >/dev/null || { echo "artifacthub $(KWCTL_MISSING)" >&2; exit 2; }
 	kwctl scaffold artifacthub --metadata-path policy/metadata.yml --questions-path policy/questions-ui.yml \
-	  $$(kwctl scaffold artifacthub --help | grep -q -- '--version' && echo "--version $(VERSION)") > artifacthub-pkg.yml
+	  $$(kwctl scaffold artifacthub --help | grep -q -- '--version <' && echo "--version $(VERSION)") > artifacthub-pkg.yml
 
 # Pushes the annotated module: make push OCI_REF=ghcr.io/you/policies/deployment-hardening:v$(VERSION)
 push: annotated-policy.wasm

@@ -24,6 +24,8 @@ pub mod settings;
 mod template;
 pub mod workload;
 
+pub use rules::reads_template_annotation;
+
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);

@@ -24,7 +24,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use crate::files;
-use crate::harden::{self, Verdict};
+use crate::harden::{self, Unwritable, Verdict};
 use crate::host::{self, HostCapabilities, PolicyInstance, PolicyModule};
 use crate::input::{self, RequestDefaults};
 use crate::krm;
@@ -298,28 +298,28 @@ fn evaluate(cli: &Cli) -> Result<Status> {
 /// annotation), and one in a comment, in the structure or in a judged
 /// object's fields (its name, an image) is not, since the object's final
 /// values are not known before rendering. A patch a kustomization lists
-/// is left alone too ([`files::listing_kustomization`]).
+/// is left alone too ([`files::Kustomizations::listing`]).
 fn read_manifests(
     path: &Path,
-    kustomizations: &[PathBuf],
+    kustomizations: &mut files::Kustomizations,
     text: &str,
     read: fn(&str) -> Result<Vec<Value>>,
 ) -> Result<Option<(Vec<Value>, Vec<harden::Located>)>> {
     let documents = read(text);
     let located = documents.as_ref().ok().map(|documents| harden::manifests(documents));
-    let data = match &located {
-        Some(located) if !files::is_chart_template(path) => unjudged_strings(located),
-        _ => Vec::new(),
+    let strings = match &located {
+        Some(located) if !files::is_chart_template(path) => Strings::of(located),
+        _ => Strings::default(),
     };
-    if let Some(line) = files::template_line(text, &data) {
+    if let Some(line) = files::template_line(text, |extent| strings.is_data(extent)) {
         eprintln!(
-            "SKIPPED   {}: a template, not plain YAML ({{{{ or {{% on line {line}); left untouched. \
-             Render it first: helm template ... | hardening-run render",
+            "SKIPPED   {}: a template (a marker on line {line} outside any value the policy ignores); \
+             left untouched and not judged. Render it first: helm template ... | hardening-run render",
             path.display()
         );
         return Ok(None);
     }
-    if let Some(kustomization) = files::listing_kustomization(path, kustomizations) {
+    if let Some(kustomization) = kustomizations.listing(path) {
         eprintln!(
             "SKIPPED   {}: a patch listed in {}, not a whole object; left untouched. \
              Judge what kustomize builds: kustomize build ... | hardening-run render",
@@ -333,33 +333,67 @@ fn read_manifests(
     Ok(Some((documents, located)))
 }
 
-/// The strings of `located` that no verdict depends on: every string of an
-/// object the policy does not judge, and annotation values of one it does.
-fn unjudged_strings(located: &[harden::Located]) -> Vec<&str> {
-    fn strings<'v>(value: &'v Value, all: bool, found: &mut Vec<&'v str>) {
+/// The strings of a file's objects, split by whether a verdict depends on them.
+#[derive(Default)]
+struct Strings<'v> {
+    /// Every string of an object the policy does not judge, and the
+    /// annotation values of one it does, save those it reads.
+    unjudged: Vec<&'v str>,
+    /// The keys and other strings of the objects it judges.
+    judged: Vec<&'v str>,
+}
+
+impl<'v> Strings<'v> {
+    fn of(located: &'v [harden::Located]) -> Strings<'v> {
+        let mut strings = Strings::default();
+        for manifest in located {
+            let object = &manifest.manifest;
+            let (group, _) = object["apiVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .rsplit_once('/')
+                .unwrap_or_default();
+            let kind = object["kind"].as_str().unwrap_or_default();
+            let judged = deployment_hardening::workload::Kind::find(kind, group).is_some();
+            strings.add(object, judged);
+        }
+        strings
+    }
+
+    fn add(&mut self, value: &'v Value, judged: bool) {
         match value {
-            Value::String(text) if all => found.push(text),
-            Value::Array(items) => items.iter().for_each(|item| strings(item, all, found)),
+            Value::String(text) if judged => self.judged.push(text),
+            Value::String(text) => self.unjudged.push(text),
+            Value::Array(items) => items.iter().for_each(|item| self.add(item, judged)),
             Value::Object(fields) => {
                 for (key, field) in fields {
-                    strings(field, all || key == "annotations", found);
+                    if judged {
+                        self.judged.push(key);
+                    }
+                    if judged && key == "annotations" {
+                        self.add_annotations(field);
+                    } else {
+                        self.add(field, judged);
+                    }
                 }
             }
             _ => {}
         }
     }
-    let mut found = Vec::new();
-    for manifest in located {
-        let object = &manifest.manifest;
-        let (group, _) = object["apiVersion"]
-            .as_str()
-            .unwrap_or_default()
-            .rsplit_once('/')
-            .unwrap_or_default();
-        let judged = deployment_hardening::workload::Kind::find(object["kind"].as_str().unwrap_or_default(), group);
-        strings(object, judged.is_none(), &mut found);
+
+    /// Annotations are data, save those a rule reads (the seccomp ones).
+    fn add_annotations(&mut self, annotations: &'v Value) {
+        for (key, value) in annotations.as_object().into_iter().flatten() {
+            self.add(value, deployment_hardening::reads_template_annotation(key));
+        }
     }
-    found
+
+    /// A marker's text is data when some unjudged string holds it and no
+    /// judged one does: the same `{{ .Values.image }}` in a ConfigMap does
+    /// not make a Deployment's image data.
+    fn is_data(&self, extent: &str) -> bool {
+        self.unjudged.iter().any(|text| text.contains(extent)) && !self.judged.iter().any(|text| text.contains(extent))
+    }
 }
 
 /// Runs `on_file` on each file of `inputs` ([`files::manifest_files`],
@@ -371,17 +405,19 @@ fn unjudged_strings(located: &[harden::Located]) -> Vec<&str> {
 fn each_file(
     inputs: &[PathBuf],
     status: &mut Status,
-    mut on_file: impl FnMut(&Path, &[PathBuf], &str) -> Result<String>,
+    mut on_file: impl FnMut(&Path, &mut files::Kustomizations, &str) -> Result<String>,
 ) -> String {
     let mut report = String::new();
     let mut seen = std::collections::HashSet::new();
     let entries: Vec<Result<PathBuf>> = inputs.iter().flat_map(|input| files::manifest_files(input)).collect();
-    let kustomizations: Vec<PathBuf> = entries
-        .iter()
-        .filter_map(|entry| entry.as_ref().ok())
-        .filter(|path| files::is_kustomization(path))
-        .cloned()
-        .collect();
+    let mut kustomizations = files::Kustomizations::new(
+        entries
+            .iter()
+            .filter_map(|entry| entry.as_ref().ok())
+            .filter(|path| files::is_kustomization(path))
+            .cloned()
+            .collect(),
+    );
     for entry in entries {
         if let Ok(path) = &entry
             && let Ok(real) = std::fs::canonicalize(path)
@@ -392,7 +428,7 @@ fn each_file(
         let done = entry.and_then(|path| {
             std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))
-                .and_then(|text| on_file(&path, &kustomizations, &text))
+                .and_then(|text| on_file(&path, &mut kustomizations, &text))
                 .with_context(|| path.display().to_string())
         });
         match done {
@@ -577,21 +613,22 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     let documents = harden::read_documents(&text)?;
     let located = harden::manifests(&documents);
     let mut evaluate = |request: &Value| policy.validate(request);
-    let (objects, text) = match harden::harden(&text, &documents, located.clone(), &defaults(args), &mut evaluate) {
-        Ok(hardened) => (hardened.objects, hardened.text),
+    let evaluated = harden::evaluate(&documents, located, &defaults(args), &mut evaluate)?;
+    let text = match evaluated.write_into(&text) {
+        Ok(fixed) => fixed,
         // A stream is read by a program, not kept: where the additions
-        // cannot be written into the text (through an alias), the stream
-        // is written again from the policy's answer, layout and comments
-        // lost, rather than failing the install. Evaluation errors recur
-        // here and are reported.
-        Err(in_place) => {
-            let evaluated = harden::evaluate(&documents, located, &defaults(args), &mut evaluate)?;
+        // have no place in the text (under an alias), the stream is
+        // written again from the policy's answer, layout and comments
+        // lost, rather than failing the install.
+        Err(Unwritable::NoPlace(why)) => {
             eprintln!(
-                "hardening-run: {in_place:#}; the stream is written again from the policy's answer, without its comments"
+                "hardening-run: {why:#}; the stream is written again from the policy's answer, without its comments"
             );
-            (evaluated.objects, reserialised(&evaluated.documents)?)
+            reserialised(&evaluated.documents)?
         }
+        Err(fault) => return Err(fault.into()),
     };
+    let objects = evaluated.objects;
     eprint!("{}", object_lines(Path::new("<stdin>"), &objects, "FIXED"));
     if harden::any_rejected(&objects) {
         eprintln!("hardening-run: rejected objects above; nothing written");

@@ -52,13 +52,12 @@ pub fn manifest_files(input: &Path) -> Vec<Result<PathBuf>> {
 }
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
-/// (`{%`, `{#`) template marker that is not `data`: a marker is data when
-/// the text it opens (up to its closing `}}`, `%}` or `#}`, or the line's
-/// end) is part of one of the `data` strings, values the file holds as
-/// they are (an alerting rule's `{{ $labels.instance }}`). A marker
-/// anywhere else, in a comment too (Helm and Jinja evaluate comments: a
-/// `# {% if %}` decides which lines exist), makes the file a template.
-pub fn template_line(text: &str, data: &[&str]) -> Option<usize> {
+/// (`{%`, `{#`) template marker that is not data by `is_data`, which is
+/// given the text the marker opens (up to its closing `}}`, `%}` or `#}`,
+/// or the line's end). A marker anywhere else, in a comment too (Helm and
+/// Jinja evaluate comments: a `# {% if %}` decides which lines exist),
+/// makes the file a template.
+pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize> {
     const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
     let is_template = |line: &str| {
         MARKERS.iter().any(|(open, close)| {
@@ -68,7 +67,7 @@ pub fn template_line(text: &str, data: &[&str]) -> Option<usize> {
                     Some(end) => &rest[..open.len() + end + close.len()],
                     None => rest,
                 };
-                !data.iter().any(|value| value.contains(extent))
+                !is_data(extent)
             })
         })
     };
@@ -97,44 +96,70 @@ pub fn is_kustomization(path: &Path) -> bool {
         .is_some_and(|name| KUSTOMIZATION_NAMES.iter().any(|known| name == *known))
 }
 
-/// The kustomization that lists `path` as a patch, if any: a
-/// `kustomization.yaml` (or `.yml`, or `Kustomization`) in one of its
-/// directories, or one of `others` (the kustomizations among the files of
-/// the run: an overlay may list `../../patches/memory.yaml`), whose
-/// `patches[].path`, `patchesStrategicMerge[]` or `patchesJson6902[].path`
-/// names it. A patch is part of an object, not a whole one; it is judged
-/// once kustomize has built the object.
-pub fn listing_kustomization(path: &Path, others: &[PathBuf]) -> Option<PathBuf> {
-    let target = std::fs::canonicalize(path).ok()?;
-    let beside = path.ancestors().skip(1).filter_map(|directory| {
-        KUSTOMIZATION_NAMES
-            .iter()
-            .map(|name| directory.join(name))
-            .find(|candidate| candidate.is_file())
-    });
-    beside.chain(others.iter().cloned()).find(|kustomization| {
-        let Some(directory) = kustomization.parent() else {
-            return false;
-        };
-        lists_patch(kustomization, directory, &target).unwrap_or(false)
-    })
+/// The kustomizations a run may meet, each read once: a file is a patch
+/// when one of them lists it.
+#[derive(Debug, Default)]
+pub struct Kustomizations {
+    /// The kustomizations among the files of the run: an overlay may list
+    /// `../../patches/memory.yaml`.
+    among_files: Vec<PathBuf>,
+    /// Each kustomization read so far, with the canonical paths of the
+    /// patches it lists (none where it cannot be read).
+    patches: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
 }
 
-/// Whether the kustomization at `kustomization`, in `directory`, lists the
-/// file `target` (canonical) as a patch; `None` where it cannot be read.
-fn lists_patch(kustomization: &Path, directory: &Path, target: &Path) -> Option<bool> {
-    let text = std::fs::read_to_string(kustomization).ok()?;
-    let document: serde_json::Value = serde_norway::from_str(&text).ok()?;
+impl Kustomizations {
+    pub fn new(among_files: Vec<PathBuf>) -> Kustomizations {
+        Kustomizations {
+            among_files,
+            patches: Default::default(),
+        }
+    }
+
+    /// The kustomization that lists `path` as a patch, if any: a
+    /// `kustomization.yaml` (or `.yml`, or `Kustomization`) in one of its
+    /// directories, or one among the run's files, whose `patches[].path`,
+    /// `patchesStrategicMerge[]` or `patchesJson6902[].path` names it. A
+    /// patch is part of an object, not a whole one; it is judged once
+    /// kustomize has built the object.
+    pub fn listing(&mut self, path: &Path) -> Option<PathBuf> {
+        let target = std::fs::canonicalize(path).ok()?;
+        let beside: Vec<PathBuf> = path
+            .ancestors()
+            .skip(1)
+            .filter_map(|directory| {
+                KUSTOMIZATION_NAMES
+                    .iter()
+                    .map(|name| directory.join(name))
+                    .find(|candidate| candidate.is_file())
+            })
+            .collect();
+        let candidates: Vec<PathBuf> = beside.into_iter().chain(self.among_files.iter().cloned()).collect();
+        candidates.into_iter().find(|kustomization| {
+            self.patches
+                .entry(kustomization.clone())
+                .or_insert_with(|| listed_patches(kustomization))
+                .contains(&target)
+        })
+    }
+}
+
+/// The canonical paths of the patches the kustomization at `kustomization`
+/// lists; none where it cannot be read.
+fn listed_patches(kustomization: &Path) -> Vec<PathBuf> {
+    let (Some(directory), Ok(text)) = (kustomization.parent(), std::fs::read_to_string(kustomization)) else {
+        return Vec::new();
+    };
+    let Ok(document) = serde_norway::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
     let listed = |entry: &serde_json::Value| entry.as_str().or_else(|| entry["path"].as_str()).map(str::to_string);
-    let patches = ["patches", "patchesStrategicMerge", "patchesJson6902"]
+    ["patches", "patchesStrategicMerge", "patchesJson6902"]
         .iter()
         .flat_map(|field| document[*field].as_array().into_iter().flatten())
-        .filter_map(listed);
-    Some(
-        patches
-            .filter_map(|patch| std::fs::canonicalize(directory.join(patch)).ok())
-            .any(|patch| patch == target),
-    )
+        .filter_map(listed)
+        .filter_map(|patch| std::fs::canonicalize(directory.join(patch)).ok())
+        .collect()
 }
 
 /// Whether `text` is a JSON document (after a byte-order mark) rather than
@@ -181,11 +206,15 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
         .with_context(|| format!("cannot write in {}", directory.display()))?;
     temporary.write_all(contents.as_bytes())?;
     temporary.as_file().sync_all()?;
-    std::fs::set_permissions(temporary.path(), permissions)?;
     // The file keeps its owner where the user may give it (root may; a
-    // user may keep their own group); otherwise it is the writer's, as an
-    // editor's save leaves it.
-    let _ = std::os::unix::fs::chown(temporary.path(), Some(metadata.uid()), Some(metadata.gid()));
+    // user may keep a group they are in, so the group alone is tried when
+    // both cannot be); otherwise it is the writer's, as an editor's save
+    // leaves it. Before the mode: a change of owner clears setuid/setgid.
+    let temporary_path = temporary.path();
+    if std::os::unix::fs::chown(temporary_path, Some(metadata.uid()), Some(metadata.gid())).is_err() {
+        let _ = std::os::unix::fs::chown(temporary_path, None, Some(metadata.gid()));
+    }
+    std::fs::set_permissions(temporary_path, permissions)?;
     temporary
         .persist(path)
         .map_err(|error| error.error)
@@ -198,18 +227,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_marker_is_a_template_unless_it_is_in_a_data_value() {
-        assert_eq!(template_line("kind: Pod\nname: {{ .Values.name }}\n", &[]), Some(2));
-        assert_eq!(template_line("{% if x %}\n", &[]), Some(1));
-        assert_eq!(template_line("kind: Pod # plain\n", &[]), None);
+    fn a_marker_is_a_template_unless_it_is_data() {
+        let nothing = |_: &str| false;
+        assert_eq!(template_line("kind: Pod\nname: {{ .Values.name }}\n", nothing), Some(2));
+        assert_eq!(template_line("{% if x %}\n", nothing), Some(1));
+        assert_eq!(template_line("kind: Pod # plain\n", nothing), None);
         // Jinja and Helm evaluate comments: this decides which lines exist.
         let jinja = "kind: Pod\n# {% if debug %}\nargs: [--debug]\n# {% endif %}\n";
-        assert_eq!(template_line(jinja, &[]), Some(2));
+        assert_eq!(template_line(jinja, nothing), Some(2));
         let rule = "expr: up == 0\nsummary: '{{ $labels.instance }} is down'\n";
-        assert_eq!(template_line(rule, &["{{ $labels.instance }} is down"]), None);
-        assert_eq!(template_line(rule, &["something else"]), Some(2));
-        // An unclosed marker is compared up to the line's end.
-        assert_eq!(template_line("script: |\n  echo {{x\n", &["echo {{x"]), None);
+        let marker = |expected: &'static str| move |extent: &str| extent == expected;
+        assert_eq!(template_line(rule, marker("{{ $labels.instance }}")), None);
+        assert_eq!(template_line(rule, marker("{{ something else }}")), Some(2));
+        // An unclosed marker is given up to the line's end.
+        assert_eq!(template_line("script: |\n  echo {{x\n", marker("{{x")), None);
     }
 
     #[test]
@@ -279,9 +310,10 @@ mod tests {
         let replicas = write("prod/patches/replicas.yaml", "kind: Deployment\n");
         let memory = write("prod/memory.yaml", "kind: Deployment\n");
         let whole = write("prod/extra.yaml", "kind: Deployment\n");
-        assert_eq!(listing_kustomization(&replicas, &[]), Some(kustomization.clone()));
-        assert_eq!(listing_kustomization(&memory, &[]), Some(kustomization));
-        assert_eq!(listing_kustomization(&whole, &[]), None);
+        let mut kustomizations = Kustomizations::default();
+        assert_eq!(kustomizations.listing(&replicas), Some(kustomization.clone()));
+        assert_eq!(kustomizations.listing(&memory), Some(kustomization));
+        assert_eq!(kustomizations.listing(&whole), None);
     }
 
     #[test]

@@ -181,13 +181,9 @@ pub fn evaluate(
 }
 
 /// [`evaluate`], and the additions written into `text`, whose documents
-/// are `documents` ([`read_documents`]). YAML is edited in place
-/// ([`edit::write_additions`]); a JSON text is written whole again in its
-/// key order, two-space indented as `kubectl get -o json` writes it, since
-/// JSON has no comments or layout choices to keep.
+/// are `documents` ([`read_documents`]), by [`Evaluated::write_into`].
 ///
-/// Errors: those of [`evaluate`], or the edited text does not read back as
-/// the module's answer.
+/// Errors: those of [`evaluate`] and [`Evaluated::write_into`].
 pub fn harden(
     text: &str,
     documents: &[Value],
@@ -195,35 +191,70 @@ pub fn harden(
     defaults: &RequestDefaults,
     evaluate_with: &mut dyn FnMut(&Value) -> Result<Value>,
 ) -> Result<Hardened> {
-    let Evaluated {
-        objects,
-        documents: expected,
-        additions,
-    } = evaluate(documents, located, defaults, evaluate_with)?;
-    let body = input::without_byte_order_mark(text);
-    let fixed = if additions.is_empty() {
-        text.to_string()
-    } else if files::is_json(text) {
-        let [document] = expected.as_slice() else {
-            bail!("a JSON text holds one document");
-        };
-        serde_json::to_string_pretty(document)? + "\n"
-    } else {
-        // A byte-order mark stays where it was, in front of the text.
-        format!(
-            "{}{}",
-            &text[..text.len() - body.len()],
-            edit::write_additions(body, &additions)?
-        )
-    };
-    if !additions.is_empty() && read_documents(&fixed).context("the fixed text does not read back")? != expected {
-        bail!("the fixed text does not read back as the policy's answer; left as it is");
-    }
+    let evaluated = evaluate(documents, located, defaults, evaluate_with)?;
+    let text = evaluated.write_into(text)?;
     Ok(Hardened {
-        objects,
-        documents: expected,
-        text: fixed,
+        objects: evaluated.objects,
+        documents: evaluated.documents,
+        text,
     })
+}
+
+/// Why the policy's additions could not be written into a text.
+#[derive(Debug)]
+pub enum Unwritable {
+    /// The text has no place for them that keeps it the same elsewhere
+    /// (a field to add under an alias, which would change the anchor's
+    /// other users): the editor refused, and the text is untouched.
+    NoPlace(anyhow::Error),
+    /// The edited text reads back as something other than the module's
+    /// answer: an editor fault, never written.
+    ReadsBackOtherwise(Option<anyhow::Error>),
+}
+
+impl std::fmt::Display for Unwritable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unwritable::NoPlace(why) => write!(f, "{why:#}"),
+            Unwritable::ReadsBackOtherwise(None) => {
+                f.write_str("the fixed text does not read back as the policy's answer; left as it is")
+            }
+            Unwritable::ReadsBackOtherwise(Some(why)) => write!(f, "the fixed text does not read back: {why:#}"),
+        }
+    }
+}
+
+impl std::error::Error for Unwritable {}
+
+impl Evaluated {
+    /// `text` (the one evaluated) with the additions written in. YAML is
+    /// edited in place ([`edit::write_additions`]); a JSON text is written
+    /// whole again in its key order, two-space indented as `kubectl get -o
+    /// json` writes it, since JSON has no comments or layout choices to
+    /// keep. The input itself when nothing was added.
+    ///
+    /// Errors: [`Unwritable`].
+    pub fn write_into(&self, text: &str) -> Result<String, Unwritable> {
+        if self.additions.is_empty() {
+            return Ok(text.to_string());
+        }
+        let fixed = if files::is_json(text) {
+            let [document] = self.documents.as_slice() else {
+                return Err(Unwritable::NoPlace(anyhow::anyhow!("a JSON text holds one document")));
+            };
+            serde_json::to_string_pretty(document).map_err(|error| Unwritable::NoPlace(error.into()))? + "\n"
+        } else {
+            let body = input::without_byte_order_mark(text);
+            // A byte-order mark stays where it was, in front of the text.
+            let edited = edit::write_additions(body, &self.additions).map_err(Unwritable::NoPlace)?;
+            format!("{}{edited}", &text[..text.len() - body.len()])
+        };
+        match read_documents(&fixed) {
+            Ok(documents) if documents == self.documents => Ok(fixed),
+            Ok(_) => Err(Unwritable::ReadsBackOtherwise(None)),
+            Err(why) => Err(Unwritable::ReadsBackOtherwise(Some(why))),
+        }
+    }
 }
 
 fn verdict_of(located: &Located, answer: Answer, additions: &mut Vec<Addition>) -> Result<Verdict> {

@@ -151,7 +151,7 @@ pub fn run(
         }
     }
     let hardened = harden::harden(text, &documents, located, defaults, &mut evaluate)?;
-    let results = results(&hardened.objects);
+    let results = results(&hardened.objects, &hardened.documents);
     let failed = harden::any_rejected(&hardened.objects);
     if files::is_json(text) {
         let mut list = hardened.documents[document].clone();
@@ -183,10 +183,20 @@ pub fn run(
     Ok(FunctionOutput { text, failed })
 }
 
-fn results(objects: &[ObjectReport]) -> Vec<Value> {
+/// The results for `objects`, whose documents read `documents` once fixed.
+fn results(objects: &[ObjectReport], documents: &[Value]) -> Vec<Value> {
     let mut results = Vec::new();
     for object in objects {
         let manifest = &object.located.manifest;
+        // The item as the module answered: where added fields' paths lead.
+        // Its pointer holds keys and indices only (`items`, `3`).
+        let answered = documents
+            .get(object.located.document)
+            .and_then(|document| match object.located.pointer.as_slice() {
+                [] => Some(document),
+                tokens => document.pointer(&format!("/{}", tokens.join("/"))),
+            })
+            .unwrap_or(manifest);
         let mut reference = json!({
             "apiVersion": manifest["apiVersion"],
             "kind": manifest["kind"],
@@ -207,7 +217,7 @@ fn results(objects: &[ObjectReport]) -> Vec<Value> {
                 for (path, problem) in violations(message) {
                     let mut entry = result(problem, "error");
                     if let Some(path) = path {
-                        entry["field"] = json!({"path": kyaml_path(path)});
+                        entry["field"] = json!({"path": krm_field_path(path, answered)});
                     }
                     results.push(entry);
                 }
@@ -215,7 +225,7 @@ fn results(objects: &[ObjectReport]) -> Vec<Value> {
             Verdict::Fixed { warnings, added } => {
                 for (path, value) in added {
                     let mut entry = result("added by deployment-hardening", "info");
-                    entry["field"] = json!({"path": kyaml_path(path), "proposedValue": value});
+                    entry["field"] = json!({"path": krm_field_path(path, answered), "proposedValue": value});
                     results.push(entry);
                 }
                 results.extend(warnings.iter().map(|warning| result(warning, "info")));
@@ -247,27 +257,51 @@ fn violations(message: &str) -> Vec<(Option<&str>, &str)> {
     }
 }
 
-/// A field path of the module's messages in kyaml's notation, which
-/// kustomize and kpt read: a list item named in brackets
-/// (`containers[web]`, `volumes[tmp]`) is `containers[name=web]`;
-/// indices and the map keys of labels and annotations in brackets
-/// (`annotations[seccomp…/pod]`) stay as they are.
-fn kyaml_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 8);
+/// A field path of the module's messages (a list item named by its
+/// `name` where it has one: `containers[web]`) as the KRM functions
+/// specification writes `field.path`, a JSON path with list items by
+/// index (`spec.template.spec.containers[0].securityContext`), the index
+/// found in `object`. Map keys in brackets (`annotations[…/pod]`) stay;
+/// an all-digit name (`containers[1]`, a valid container name) is a name
+/// where an item has it, as the module writes a name before an index.
+fn krm_field_path(path: &str, object: &Value) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut at = Some(object);
     let mut rest = path;
-    while let Some(open) = rest.find('[') {
-        let (before, after) = rest.split_at(open + 1);
-        out.push_str(before);
-        let is_list = !["annotations[", "labels["].iter().any(|map| before.ends_with(map));
-        let close = after.find(']').unwrap_or(after.len());
-        let inside = &after[..close];
-        if is_list && !inside.bytes().all(|byte| byte.is_ascii_digit()) {
-            out.push_str("name=");
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            let close = inner.find(']').unwrap_or(inner.len());
+            let inside = &inner[..close];
+            rest = inner.get(close + 1..).unwrap_or_default();
+            let index = at.and_then(Value::as_array).and_then(|items| {
+                items
+                    .iter()
+                    .position(|item| item["name"] == inside)
+                    .or_else(|| inside.parse::<usize>().ok())
+            });
+            match index {
+                Some(index) => {
+                    out.push_str(&format!("[{index}]"));
+                    at = at.and_then(|items| items.get(index));
+                }
+                None => {
+                    out.push_str(&format!("[{inside}]"));
+                    at = at.and_then(|fields| fields.get(inside));
+                }
+            }
+        } else {
+            let (dot, key_and_rest) = match rest.strip_prefix('.') {
+                Some(after) => (".", after),
+                None => ("", rest),
+            };
+            let end = key_and_rest.find(['.', '[']).unwrap_or(key_and_rest.len());
+            let key = &key_and_rest[..end];
+            out.push_str(dot);
+            out.push_str(key);
+            at = at.and_then(|fields| fields.get(key));
+            rest = &key_and_rest[end..];
         }
-        out.push_str(inside);
-        rest = &after[close..];
     }
-    out.push_str(rest);
     out
 }
 
@@ -337,14 +371,25 @@ mod tests {
     }
 
     #[test]
-    fn paths_name_containers_as_kyaml_does() {
-        for (module, kyaml) in [
+    fn paths_name_list_items_by_index_as_the_specification_writes_them() {
+        let object = json!({
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {
+                "containers": [{"name": "sidecar"}, {"name": "web"}, {"name": "0"}],
+                "initContainers": [{"name": "setup"}],
+                "volumes": [{"name": "data"}, {"name": "tmp"}],
+                "topologySpreadConstraints": [{}, {"maxSkew": 1}],
+            }
+        });
+        for (module, specification) in [
             (
-                "spec.template.spec.containers[web].securityContext.privileged",
-                "spec.template.spec.containers[name=web].securityContext.privileged",
+                "spec.containers[web].securityContext.privileged",
+                "spec.containers[1].securityContext.privileged",
             ),
             ("spec.initContainers[0].image", "spec.initContainers[0].image"),
-            ("spec.volumes[tmp]", "spec.volumes[name=tmp]"),
+            ("spec.volumes[tmp]", "spec.volumes[1]"),
+            // A container named `0` is a name first.
+            ("spec.containers[0].image", "spec.containers[2].image"),
             ("metadata.labels[app]", "metadata.labels[app]"),
             (
                 "metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]",
@@ -355,7 +400,7 @@ mod tests {
                 "spec.topologySpreadConstraints[1].labelSelector",
             ),
         ] {
-            assert_eq!(kyaml_path(module), kyaml, "{module}");
+            assert_eq!(krm_field_path(module, &object), specification, "{module}");
         }
     }
 

@@ -154,7 +154,7 @@ fn fix_writes_exactly_the_reviewed_files_and_a_second_fix_changes_nothing() {
         } else {
             assert_eq!(fixed, original, "{name}: a template must be left untouched");
             assert!(
-                text(&first.stderr).contains("a template, not plain YAML"),
+                text(&first.stderr).contains("a template (a marker on line"),
                 "{}",
                 text(&first.stderr)
             );
@@ -301,6 +301,29 @@ fn render_writes_a_stream_it_cannot_edit_in_place_again_from_the_answer() {
     assert_eq!(documents[1]["metadata"]["annotations"], json!({"note": "shared"}));
     assert_eq!(documents[1]["spec"]["securityContext"]["runAsNonRoot"], json!(true));
     assert_eq!(documents[1]["spec"]["securityContext"]["note"], json!("shared"));
+
+    // The stream is written from the one evaluation made: the namespace's
+    // LimitRanges, answered once from the replay file, are respected (the
+    // LimitRange fills memory, so the policy adds no memory request of its own).
+    let replay = e2e_dir().join("host-capabilities/small-default-limit.yml");
+    let output = runner(
+        &[
+            "render",
+            "--replay-host-capabilities-interactions",
+            replay.to_str().unwrap(),
+        ],
+        Some(stream),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("could not be read"),
+        "{}",
+        text(&output.stderr)
+    );
+    let documents = input::parse_documents(&text(&output.stdout)).unwrap();
+    let requests = &documents[1]["spec"]["containers"][0]["resources"]["requests"];
+    assert_eq!(requests["cpu"], json!("100m"), "{requests}");
+    assert_eq!(requests.get("memory"), None, "{requests}");
 }
 
 #[test]
@@ -375,7 +398,7 @@ fn the_krm_function_hardens_items_and_reports_results() {
     assert_eq!(errors[0]["resourceRef"]["name"], "legacy");
     assert_eq!(
         errors[0]["field"]["path"],
-        "spec.template.spec.containers[name=legacy].securityContext.privileged"
+        "spec.template.spec.containers[0].securityContext.privileged"
     );
     assert!(
         results
@@ -801,6 +824,14 @@ mod found_in_review {
                 "helm.yaml",
                 pod.replace("name: web}", "name: \"{{ .Release.Name }}-web\"}"),
             ),
+            // The same marker in a ConfigMap's value does not make the image data.
+            (
+                "image.yaml",
+                format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{image: \"{{{{ .Values.image }}}}\"}}\n---\n{}",
+                    pod.replace("image: nginx", "image: \"{{ .Values.image }}\"")
+                ),
+            ),
         ] {
             let file = write(work.path(), name, &content);
             let fix = runner(&["fix", file.to_str().unwrap()], None);
@@ -1059,7 +1090,7 @@ mod found_in_review {
             .filter_map(|result| result["field"]["path"].as_str())
             .collect();
         assert!(
-            paths.contains(&"spec.template.spec.containers[name=httpbin].securityContext"),
+            paths.contains(&"spec.template.spec.containers[0].securityContext"),
             "{paths:?}"
         );
     }
