@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// `oldObject` of a `DELETE`. The resource is the kind's lower-case plural,
 /// as it is for every kind the policy judges. Unlike the API server's, an
 /// `UPDATE` has no `oldObject` (`null`): the stored object is not known
-/// here, so the manifest is judged as a whole, as on a `CREATE`.
+/// here, so the whole manifest is judged, never skipped as unchanged.
 ///
 /// Errors: the manifest names no `apiVersion` or no `kind`.
 pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Result<Value, &'static str> {

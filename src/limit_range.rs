@@ -12,9 +12,11 @@
 //!   always fills its request;
 //! - then `PodValidateLimitFunc` checks `min`, `max` and
 //!   `maxLimitRequestRatio` per container and, for `Pod` items, over the
-//!   pod's total: a `Pod` `max` bounds the sum of the requests, a `Pod`
-//!   `min` is a floor under it (`minConstraint`, which also refuses a pod
-//!   with no request at all for the resource).
+//!   pod's total (`podRequests`: containers and sidecars added up, each
+//!   other init container beside the sidecars before it, the larger of
+//!   the two): a `Pod` `max` bounds it, a `Pod` `min` is a floor under it
+//!   (`minConstraint`, which also refuses a pod with no request at all for
+//!   the resource).
 
 use crate::cluster::ClusterContext;
 use crate::json::Json;

@@ -88,15 +88,19 @@ impl Quantity {
         self.negative && !self.digits.is_empty()
     }
 
-    /// The value in thousandths of the unit (millicores, millibytes), a
-    /// fraction rounded away from zero as the API server's `MilliValue`
-    /// rounds it up; beyond ±10^36 it saturates, far past anything a node
-    /// holds. LimitRanger adds and compares per-pod totals in these units
-    /// (`requestLimitEnforcedValues`, `plugin/pkg/admission/limitranger`).
-    pub(crate) fn milli_value(&self) -> i128 {
+    /// The value in billionths of the unit (nanocores, nanobytes), the
+    /// API server's finest scale, a finer fraction rounded away from zero
+    /// as it rounds one up; beyond ±10^36 it saturates, far past anything
+    /// a node holds. Exact for every quantity the API server stores, so
+    /// sums of these are exact, as LimitRanger's are (`addResourceList`,
+    /// `plugin/pkg/admission/limitranger`).
+    pub(crate) fn nano_value(&self) -> i128 {
         const LARGEST_PLACE: i128 = 36;
-        // The place, in thousandths, just above the most significant digit.
-        let top = self.magnitude() + 3;
+        if self.digits.is_empty() {
+            return 0;
+        }
+        // The place, in billionths, just above the most significant digit.
+        let top = self.magnitude() + 9;
         if top > LARGEST_PLACE {
             let saturated = 10i128.pow(LARGEST_PLACE as u32);
             return if self.is_negative() { -saturated } else { saturated };
@@ -270,19 +274,23 @@ mod tests {
     }
 
     #[rstest]
-    #[case("100m", 100)]
-    #[case("1", 1000)]
-    #[case("128Mi", 134_217_728_000)]
-    #[case("0.5m", 1)]
+    #[case("100m", 100_000_000)]
+    #[case("1", 1_000_000_000)]
+    #[case("128Mi", 134_217_728_000_000_000)]
+    #[case("0.5n", 1)]
     #[case("1n", 1)]
-    #[case("1.0001", 1001)]
-    #[case("0", 0)]
-    #[case("-2", -2000)]
-    #[case("1e33", 10i128.pow(36))]
+    #[case("1.0000000001", 1_000_000_001)]
+    #[case("-2", -2_000_000_000)]
+    #[case("1e27", 10i128.pow(36))]
     #[case("9e40", 10i128.pow(36))]
     #[case("1e-20", 1)]
-    fn milli_values_round_a_fraction_up_and_saturate(#[case] text: &str, #[case] milli: i128) {
-        assert_eq!(q(text).milli_value(), milli, "{text}");
+    // Zero in any notation is zero, however large or small its exponent.
+    #[case("0", 0)]
+    #[case("0n", 0)]
+    #[case("0.0000", 0)]
+    #[case("0e40", 0)]
+    fn nano_values_round_a_finer_fraction_up_and_saturate(#[case] text: &str, #[case] nano: i128) {
+        assert_eq!(q(text).nano_value(), nano, "{text}");
     }
 
     #[rstest]

@@ -391,6 +391,19 @@ fn refusal_kind(message: &str) -> &str {
     message.split(" is ").next().unwrap_or(message)
 }
 
+/// Whether some container of `original`'s template has no `resource`
+/// request where the same container of `mutated` has one.
+fn added_requests(original: &Value, mutated: &Value, resource: &str) -> bool {
+    ["containers", "initContainers"].iter().any(|list| {
+        let before = template_spec(original)[list].as_array().cloned().unwrap_or_default();
+        let after = template_spec(mutated)[list].as_array().cloned().unwrap_or_default();
+        before.iter().zip(&after).any(|(before, after)| {
+            before["resources"]["requests"].get(resource).is_none()
+                && after["resources"]["requests"].get(resource).is_some()
+        })
+    })
+}
+
 mod generated {
     use super::*;
     use proptest::prelude::*;
@@ -527,6 +540,18 @@ mod generated {
                             serde_json::to_string_pretty(template_spec(&mutated)).unwrap()
                         );
                     }
+                    // Where a default went in, the pod's requests reach any Pod min.
+                    for resource in ["cpu", "memory"] {
+                        if added_requests(&object, &mutated, resource) {
+                            let floor = format!("minimum {resource} usage per Pod");
+                            for refusal in refusals(template_spec(&mutated), &namespace.limit_ranges) {
+                                prop_assert!(
+                                    !refusal.starts_with(&floor) || refusal.contains("but limit is"),
+                                    "a {resource} default went in under a Pod min it does not reach: {refusal}"
+                                );
+                            }
+                        }
+                    }
                     let again = matches!(run_in(&mutated, settings.clone(), &namespace), Verdict::Accept { .. });
                     prop_assert!(again, "mutating the mutated object changed it");
                     let mut validate = settings.clone();
@@ -544,7 +569,11 @@ mod generated {
                             || message.contains("sets a pod's minimum"),
                         "{message}"
                     );
-                    if message.contains("sets a pod's minimum") && !message.contains("is above its limit") {
+                    // Only Pod-min rejections: without the Pod mins the
+                    // policy adds its defaults, and the oracle refuses that
+                    // pod for each resource the message names.
+                    let only_pod_min = !message.contains("is above its limit") && !message.contains("caps a pod's total");
+                    if only_pod_min && message.contains("sets a pod's minimum") {
                         let mut without_min = namespace.limit_ranges.clone();
                         for range in &mut without_min {
                             for item in range["spec"]["limits"].as_array_mut().unwrap() {
@@ -553,14 +582,20 @@ mod generated {
                                 }
                             }
                         }
-                        if let Verdict::Mutate { object: defaulted, .. } =
+                        let Verdict::Mutate { object: defaulted, .. } =
                             run_in(&object, settings.clone(), &Namespace::with(without_min))
-                        {
-                            let refused = refusals(template_spec(&defaulted), &namespace.limit_ranges);
-                            prop_assert!(
-                                refused.iter().any(|refusal| refusal.starts_with("minimum") && refusal.contains("usage per Pod")),
-                                "rejected for a Pod min that the defaults reach: {message}\n{refused:?}"
-                            );
+                        else {
+                            return Err(TestCaseError::fail("without its Pod mins the object gets the defaults"));
+                        };
+                        let refused = refusals(template_spec(&defaulted), &namespace.limit_ranges);
+                        for resource in ["cpu", "memory"] {
+                            if message.contains(&format!("requests.{resource}: not set, and the namespace's LimitRange sets a pod's minimum")) {
+                                let floor = format!("minimum {resource} usage per Pod");
+                                prop_assert!(
+                                    refused.iter().any(|refusal| refusal.starts_with(&floor)),
+                                    "rejected for a {resource} Pod min that the defaults reach: {message}\n{refused:?}"
+                                );
+                            }
                         }
                     }
                 }

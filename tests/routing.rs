@@ -155,6 +155,19 @@ fn a_deployments_replicaset_is_not_rejected_for_a_default_it_would_not_get() {
     // Anyone else's ReplicaSet would get a read-only root: rejected there.
     let message = rejection(run_request(create_by(&object, "jane"), json!({})));
     assert!(message.contains("are taken"), "{message}");
+
+    // The same for a request no default may fill under a LimitRange's per-pod bound.
+    let object = owned_by(fixture("replicaset.yaml"), "apps/v1", "Deployment", "frontend");
+    for (bound, said) in [("max", "caps a pod's total"), ("min", "sets a pod's minimum")] {
+        let namespace = Namespace::with(vec![json!({
+            "metadata": {"name": "limits"},
+            "spec": {"limits": [{"type": "Pod", bound: {"cpu": "500m"}}]},
+        })]);
+        let verdict = run_request_in(create_by(&object, DEPLOYMENT_CONTROLLER), json!({}), &namespace);
+        assert_accepted_untouched(&verdict);
+        let message = rejection(run_request_in(create_by(&object, "jane"), json!({}), &namespace));
+        assert!(message.contains(said), "{bound}: {message}");
+    }
 }
 
 #[test]

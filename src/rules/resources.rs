@@ -199,8 +199,9 @@ fn check_container(
 /// (which have none and get none from the API server or LimitRanger),
 /// unless the namespace's LimitRange sets a `Pod` `min` that the pod's
 /// requests, defaults included, would still miss: LimitRanger refuses
-/// such a pod (`minConstraint`), so each container is reported instead,
-/// in both modes.
+/// such a pod (`minConstraint`), so each container is reported instead
+/// ([`Findings::unfillable`]). LimitRanger compares thousandths, each
+/// rounded up (`requestLimitEnforcedValues`).
 fn add_default_requests(
     context: &Context,
     index: usize,
@@ -213,8 +214,9 @@ fn add_default_requests(
         MEMORY => (Field::MemoryRequest, &settings.default_memory_request),
         _ => (Field::CpuRequest, &settings.default_cpu_request),
     };
+    let thousandths = |nano: i128| nano.div_euclid(1_000_000) + i128::from(nano.rem_euclid(1_000_000) != 0);
     if let Some(min) = limits.and_then(|limits| limits.pod_min.as_ref())
-        && pod_request_total(context, index, containers, default, limits) < min.milli_value()
+        && thousandths(pod_request_total(context, index, containers, default)) < thousandths(min.nano_value())
     {
         for container in containers {
             findings.unfillable(Violation::new(
@@ -234,28 +236,23 @@ fn add_default_requests(
     }
 }
 
-/// The pod's request for `RESOURCES[index]` in thousandths, once created
-/// with the policy's `default` on `defaulted` and LimitRanger's default
-/// request on the other containers that have none, added up as
-/// LimitRanger's `podRequests` does (`plugin/pkg/admission/limitranger/
-/// admission.go`): containers and restartable init containers (sidecars)
-/// run together and add up; each other init container runs alone beside
-/// the sidecars started before it; the pod needs the larger of the two.
-/// Exempt containers count: LimitRanger sees every container.
-fn pod_request_total(
-    context: &Context,
-    index: usize,
-    defaulted: &[&Container],
-    default: &Quantity,
-    limits: Option<&ResourceLimits>,
-) -> i128 {
+/// The pod's request for `RESOURCES[index]` in billionths, once created
+/// with the policy's `default` on `defaulted`, added up as LimitRanger's
+/// `podRequests` does (`plugin/pkg/admission/limitranger/admission.go`):
+/// containers and restartable init containers (sidecars) run together
+/// and add up; each other init container runs alone beside the sidecars
+/// started before it; the pod needs the larger of the two. Every other
+/// container has a request or a limit, or gets nothing from LimitRanger
+/// either (the policy adds no default where it gives one). Exempt
+/// containers count: LimitRanger sees every container.
+fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], default: &Quantity) -> i128 {
     let key = RESOURCES[index];
     let request = |container: &Container| {
         if defaulted
             .iter()
             .any(|other| other.kind == container.kind && other.index == container.index)
         {
-            return default.milli_value();
+            return default.nano_value();
         }
         let resources = json::field(container.fields, "resources");
         // The API server defaults a missing request to the limit.
@@ -264,8 +261,7 @@ fn pod_request_total(
             .filter_map(|list| resources.and_then(Json::as_object).and_then(|r| json::field(r, list)))
             .filter_map(|list| list.as_object().and_then(|list| json::field(list, key)))
             .find_map(|value| Quantity::from_json(value).ok())
-            .or_else(|| limits.and_then(|limits| limits.default_request.clone()))
-            .map_or(0, |request| request.milli_value())
+            .map_or(0, |request| request.nano_value())
     };
     let (mut running, mut sidecars, mut largest_init) = (0i128, 0i128, 0i128);
     for container in template::containers(&context.spec, &mut Vec::new()) {

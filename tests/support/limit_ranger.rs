@@ -29,27 +29,25 @@ use super::apiserver::nanos;
 /// Every refusal for the pod the template `spec` becomes, in LimitRanger's
 /// words, given the LimitRange objects of its namespace.
 pub fn refusals(spec: &Value, limit_ranges: &[Value]) -> Vec<String> {
-    let listed: Vec<Value> = ["initContainers", "containers"]
-        .iter()
-        .flat_map(|key| spec[key].as_array().cloned().unwrap_or_default())
-        .collect();
-    let mut containers: Vec<Map<String, Value>> = listed.iter().map(resources_of).collect();
-    // What each one is to `podRequests`, in the same order.
-    let roles: Vec<Role> = ["initContainers", "containers"]
+    // Each container's resources and what it is to `podRequests`.
+    let (mut containers, roles): (Vec<Map<String, Value>>, Vec<Role>) = ["initContainers", "containers"]
         .iter()
         .flat_map(|key| {
             spec[key]
                 .as_array()
-                .cloned()
-                .unwrap_or_default()
                 .into_iter()
-                .map(move |container| match (*key, container["restartPolicy"].as_str()) {
-                    ("containers", _) => Role::Running,
-                    (_, Some("Always")) => Role::Sidecar,
-                    _ => Role::Init,
-                })
+                .flatten()
+                .map(move |container| (*key, container))
         })
-        .collect();
+        .map(|(key, container)| {
+            let role = match (key, container["restartPolicy"].as_str()) {
+                ("containers", _) => Role::Running,
+                (_, Some("Always")) => Role::Sidecar,
+                _ => Role::Init,
+            };
+            (resources_of(container), role)
+        })
+        .unzip();
     for resources in &mut containers {
         default_requests_to_limits(resources);
     }
