@@ -24,7 +24,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use crate::files;
-use crate::harden::{self, Unwritable, Verdict};
+use crate::harden::{self, Verdict};
 use crate::host::{self, HostCapabilities, PolicyInstance, PolicyModule};
 use crate::input::{self, RequestDefaults};
 use crate::krm;
@@ -381,9 +381,11 @@ impl<'v> Strings<'v> {
         }
     }
 
-    /// Annotations are data, save those a rule reads (the seccomp ones).
+    /// Annotation values are data, save those a rule reads (the seccomp
+    /// ones); their keys, which decide which values a rule reads, are not.
     fn add_annotations(&mut self, annotations: &'v Value) {
         for (key, value) in annotations.as_object().into_iter().flatten() {
+            self.judged.push(key);
             self.add(value, deployment_hardening::reads_template_annotation(key));
         }
     }
@@ -574,10 +576,10 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     Ok(status)
 }
 
-fn would_add(added: &[(String, Value)]) -> String {
+fn would_add(added: &[harden::AddedField]) -> String {
     let mut message = "fix would add:".to_string();
-    for (path, value) in added {
-        message.push_str(&format!("\n- {path}: {value}"));
+    for field in added {
+        message.push_str(&format!("\n- {}: {}", field.path, field.value));
     }
     message
 }
@@ -617,16 +619,15 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     let text = match evaluated.write_into(&text) {
         Ok(fixed) => fixed,
         // A stream is read by a program, not kept: where the additions
-        // have no place in the text (under an alias), the stream is
+        // cannot be written into the text (under an alias), the stream is
         // written again from the policy's answer, layout and comments
         // lost, rather than failing the install.
-        Err(Unwritable::NoPlace(why)) => {
+        Err(why) => {
             eprintln!(
                 "hardening-run: {why:#}; the stream is written again from the policy's answer, without its comments"
             );
             reserialised(&evaluated.documents)?
         }
-        Err(fault) => return Err(fault.into()),
     };
     let objects = evaluated.objects;
     eprint!("{}", object_lines(Path::new("<stdin>"), &objects, "FIXED"));

@@ -32,16 +32,27 @@ pub struct Located {
 pub enum Verdict {
     /// Accepted as it is.
     Compliant { warnings: Vec<String> },
-    /// Accepted with fields added: `added` holds each new field's path
-    /// (`spec.template.spec.containers[0].securityContext`) and value.
+    /// Accepted with fields added.
     Fixed {
         warnings: Vec<String>,
-        added: Vec<(String, Value)>,
+        added: Vec<AddedField>,
     },
     /// Rejected, with the module's message.
     Rejected { message: String },
     /// Not a kind the policy evaluates (a Service, a ConfigMap).
     Skipped,
+}
+
+/// One field the module added to a manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedField {
+    /// As the module's messages write paths, a list item by its `name`
+    /// where it has one: `spec.template.spec.containers[web].securityContext`.
+    pub path: String,
+    /// As a JSON path, every list item by index:
+    /// `spec.template.spec.containers[0].securityContext`.
+    pub indexed_path: String,
+    pub value: Value,
 }
 
 /// One manifest and what the module made of it.
@@ -200,32 +211,6 @@ pub fn harden(
     })
 }
 
-/// Why the policy's additions could not be written into a text.
-#[derive(Debug)]
-pub enum Unwritable {
-    /// The text has no place for them that keeps it the same elsewhere
-    /// (a field to add under an alias, which would change the anchor's
-    /// other users): the editor refused, and the text is untouched.
-    NoPlace(anyhow::Error),
-    /// The edited text reads back as something other than the module's
-    /// answer: an editor fault, never written.
-    ReadsBackOtherwise(Option<anyhow::Error>),
-}
-
-impl std::fmt::Display for Unwritable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unwritable::NoPlace(why) => write!(f, "{why:#}"),
-            Unwritable::ReadsBackOtherwise(None) => {
-                f.write_str("the fixed text does not read back as the policy's answer; left as it is")
-            }
-            Unwritable::ReadsBackOtherwise(Some(why)) => write!(f, "the fixed text does not read back: {why:#}"),
-        }
-    }
-}
-
-impl std::error::Error for Unwritable {}
-
 impl Evaluated {
     /// `text` (the one evaluated) with the additions written in. YAML is
     /// edited in place ([`edit::write_additions`]); a JSON text is written
@@ -233,27 +218,32 @@ impl Evaluated {
     /// json` writes it, since JSON has no comments or layout choices to
     /// keep. The input itself when nothing was added.
     ///
-    /// Errors: [`Unwritable`].
-    pub fn write_into(&self, text: &str) -> Result<String, Unwritable> {
+    /// Errors: the text has no place for them that keeps it the same
+    /// elsewhere (a field to add under an alias, which would change the
+    /// anchor's other users), or the edited text does not read back as the
+    /// module's answer; the text is left as it is.
+    pub fn write_into(&self, text: &str) -> Result<String> {
         if self.additions.is_empty() {
             return Ok(text.to_string());
         }
         let fixed = if files::is_json(text) {
             let [document] = self.documents.as_slice() else {
-                return Err(Unwritable::NoPlace(anyhow::anyhow!("a JSON text holds one document")));
+                bail!("a JSON text holds one document");
             };
-            serde_json::to_string_pretty(document).map_err(|error| Unwritable::NoPlace(error.into()))? + "\n"
+            serde_json::to_string_pretty(document)? + "\n"
         } else {
             let body = input::without_byte_order_mark(text);
             // A byte-order mark stays where it was, in front of the text.
-            let edited = edit::write_additions(body, &self.additions).map_err(Unwritable::NoPlace)?;
-            format!("{}{edited}", &text[..text.len() - body.len()])
+            format!(
+                "{}{}",
+                &text[..text.len() - body.len()],
+                edit::write_additions(body, &self.additions)?
+            )
         };
-        match read_documents(&fixed) {
-            Ok(documents) if documents == self.documents => Ok(fixed),
-            Ok(_) => Err(Unwritable::ReadsBackOtherwise(None)),
-            Err(why) => Err(Unwritable::ReadsBackOtherwise(Some(why))),
+        if read_documents(&fixed).context("the fixed text does not read back")? != self.documents {
+            bail!("the fixed text does not read back as the policy's answer; left as it is");
         }
+        Ok(fixed)
     }
 }
 
@@ -282,7 +272,11 @@ fn verdict_of(located: &Located, answer: Answer, additions: &mut Vec<Addition>) 
             other => bail!("the policy's answer does more than add fields: {other}"),
         };
         let tokens: Vec<String> = path.tokens().map(|token| token.decoded().into_owned()).collect();
-        added.push((field_path(&tokens, mutated), value.clone()));
+        added.push(AddedField {
+            path: field_path(&tokens, mutated, ItemsBy::Name),
+            indexed_path: field_path(&tokens, mutated, ItemsBy::Index),
+            value: value.clone(),
+        });
         additions.push(Addition {
             document: located.document,
             path: located.pointer.iter().cloned().chain(tokens).collect(),
@@ -292,17 +286,28 @@ fn verdict_of(located: &Located, answer: Answer, additions: &mut Vec<Addition>) 
     Ok(Verdict::Fixed { warnings, added })
 }
 
-/// The path of `tokens` in `object`, as the module's messages write field
-/// paths: `spec.template.spec.containers[web].securityContext`, an item of
-/// a list named by its `name` where it has one (containers, volumes), else
-/// by its index (`topologySpreadConstraints[0]`).
-pub fn field_path(tokens: &[String], object: &Value) -> String {
+/// How [`field_path`] names a list item.
+#[derive(Clone, Copy, PartialEq)]
+pub enum ItemsBy {
+    /// By its `name` where it has one (containers, volumes), else by index.
+    Name,
+    Index,
+}
+
+/// The path of `tokens` in `object`: `spec.template.spec.containers[web].securityContext`
+/// as the module's messages write field paths ([`ItemsBy::Name`]), or
+/// `…containers[0]…` ([`ItemsBy::Index`]); `topologySpreadConstraints[0]`
+/// either way.
+pub fn field_path(tokens: &[String], object: &Value, items_by: ItemsBy) -> String {
     let mut path = String::new();
     let mut at = Some(object);
     for token in tokens {
         let item = at.and_then(Value::as_array).zip(token.parse::<usize>().ok());
         if let Some((items, index)) = item {
-            let name = items.get(index).and_then(|item| item["name"].as_str());
+            let name = items
+                .get(index)
+                .and_then(|item| item["name"].as_str())
+                .filter(|_| items_by == ItemsBy::Name);
             path.push_str(&format!("[{}]", name.unwrap_or(token)));
             at = items.get(index);
         } else {
@@ -339,11 +344,15 @@ mod tests {
         let object = json!({"spec": {"containers": [{"name": "web"}], "topologySpreadConstraints": [{"maxSkew": 1}]}});
         let tokens = |path: &str| path.split('/').map(str::to_string).collect::<Vec<_>>();
         assert_eq!(
-            field_path(&tokens("spec/containers/0/securityContext"), &object),
+            field_path(&tokens("spec/containers/0/securityContext"), &object, ItemsBy::Name),
             "spec.containers[web].securityContext"
         );
         assert_eq!(
-            field_path(&tokens("spec/topologySpreadConstraints/0"), &object),
+            field_path(&tokens("spec/containers/0/securityContext"), &object, ItemsBy::Index),
+            "spec.containers[0].securityContext"
+        );
+        assert_eq!(
+            field_path(&tokens("spec/topologySpreadConstraints/0"), &object, ItemsBy::Name),
             "spec.topologySpreadConstraints[0]"
         );
     }

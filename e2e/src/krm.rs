@@ -151,7 +151,7 @@ pub fn run(
         }
     }
     let hardened = harden::harden(text, &documents, located, defaults, &mut evaluate)?;
-    let results = results(&hardened.objects, &hardened.documents);
+    let results = results(&hardened.objects);
     let failed = harden::any_rejected(&hardened.objects);
     if files::is_json(text) {
         let mut list = hardened.documents[document].clone();
@@ -183,20 +183,10 @@ pub fn run(
     Ok(FunctionOutput { text, failed })
 }
 
-/// The results for `objects`, whose documents read `documents` once fixed.
-fn results(objects: &[ObjectReport], documents: &[Value]) -> Vec<Value> {
+fn results(objects: &[ObjectReport]) -> Vec<Value> {
     let mut results = Vec::new();
     for object in objects {
         let manifest = &object.located.manifest;
-        // The item as the module answered: where added fields' paths lead.
-        // Its pointer holds keys and indices only (`items`, `3`).
-        let answered = documents
-            .get(object.located.document)
-            .and_then(|document| match object.located.pointer.as_slice() {
-                [] => Some(document),
-                tokens => document.pointer(&format!("/{}", tokens.join("/"))),
-            })
-            .unwrap_or(manifest);
         let mut reference = json!({
             "apiVersion": manifest["apiVersion"],
             "kind": manifest["kind"],
@@ -217,15 +207,15 @@ fn results(objects: &[ObjectReport], documents: &[Value]) -> Vec<Value> {
                 for (path, problem) in violations(message) {
                     let mut entry = result(problem, "error");
                     if let Some(path) = path {
-                        entry["field"] = json!({"path": krm_field_path(path, answered)});
+                        entry["field"] = json!({"path": krm_field_path(path, manifest)});
                     }
                     results.push(entry);
                 }
             }
             Verdict::Fixed { warnings, added } => {
-                for (path, value) in added {
+                for field in added {
                     let mut entry = result("added by deployment-hardening", "info");
-                    entry["field"] = json!({"path": krm_field_path(path, answered), "proposedValue": value});
+                    entry["field"] = json!({"path": field.indexed_path, "proposedValue": field.value});
                     results.push(entry);
                 }
                 results.extend(warnings.iter().map(|warning| result(warning, "info")));
@@ -257,11 +247,11 @@ fn violations(message: &str) -> Vec<(Option<&str>, &str)> {
     }
 }
 
-/// A field path of the module's messages (a list item named by its
+/// A field path of a rejection's message (a list item named by its
 /// `name` where it has one: `containers[web]`) as the KRM functions
 /// specification writes `field.path`, a JSON path with list items by
 /// index (`spec.template.spec.containers[0].securityContext`), the index
-/// found in `object`. Map keys in brackets (`annotations[…/pod]`) stay;
+/// found in `object`, the rejected manifest. Map keys in brackets (`annotations[…/pod]`) stay;
 /// an all-digit name (`containers[1]`, a valid container name) is a name
 /// where an item has it, as the module writes a name before an index.
 fn krm_field_path(path: &str, object: &Value) -> String {
