@@ -36,7 +36,7 @@ use crate::json;
 use crate::json::Json;
 use crate::limit_range::{NamespaceLimits, RESOURCES, ResourceLimits, UNREADABLE_WARNING};
 use crate::quantity::Quantity;
-use crate::template::{self, Container, ContainerKind, Node, Read};
+use crate::template::{Container, ContainerKind, Node, Read};
 
 /// Memory's position in [`RESOURCES`].
 const MEMORY: usize = 1;
@@ -200,8 +200,11 @@ fn check_container(
 /// unless the namespace's LimitRange sets a `Pod` `min` that the pod's
 /// requests, defaults included, would still miss: LimitRanger refuses
 /// such a pod (`minConstraint`), so each container is reported instead
-/// ([`Findings::unfillable`]). LimitRanger compares thousandths, each
-/// rounded up (`requestLimitEnforcedValues`).
+/// ([`Findings::unfillable`]). The values are compared exactly, where
+/// LimitRanger rounds each up to a thousandth first
+/// (`requestLimitEnforcedValues`): they differ only under a `min` finer
+/// than a thousandth, where this rejects a total LimitRanger would round
+/// up to it.
 fn add_default_requests(
     context: &Context,
     index: usize,
@@ -214,9 +217,8 @@ fn add_default_requests(
         MEMORY => (Field::MemoryRequest, &settings.default_memory_request),
         _ => (Field::CpuRequest, &settings.default_cpu_request),
     };
-    let thousandths = |nano: i128| nano.div_euclid(1_000_000) + i128::from(nano.rem_euclid(1_000_000) != 0);
     if let Some(min) = limits.and_then(|limits| limits.pod_min.as_ref())
-        && thousandths(pod_request_total(context, index, containers, default)) < thousandths(min.nano_value())
+        && pod_request_total(context, index, containers, default) < min.nano_value()
     {
         for container in containers {
             findings.unfillable(Violation::new(
@@ -247,36 +249,32 @@ fn add_default_requests(
 /// containers count: LimitRanger sees every container.
 fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], default: &Quantity) -> i128 {
     let key = RESOURCES[index];
-    let request = |container: &Container| {
-        if defaulted
-            .iter()
-            .any(|other| other.kind == container.kind && other.index == container.index)
-        {
-            return default.nano_value();
-        }
-        let resources = json::field(container.fields, "resources");
-        // The API server defaults a missing request to the limit.
-        ["requests", "limits"]
-            .iter()
-            .filter_map(|list| resources.and_then(Json::as_object).and_then(|r| json::field(r, list)))
-            .filter_map(|list| list.as_object().and_then(|list| json::field(list, key)))
-            .find_map(|value| Quantity::from_json(value).ok())
-            .map_or(0, |request| request.nano_value())
-    };
     let (mut running, mut sidecars, mut largest_init) = (0i128, 0i128, 0i128);
-    for container in template::containers(&context.spec, &mut Vec::new()) {
-        let own = request(&container);
-        match container.kind {
-            ContainerKind::Container => running = running.saturating_add(own),
-            ContainerKind::Init
-                if json::field(container.fields, "restartPolicy").and_then(Json::as_str) == Some("Always") =>
+    for kind in [ContainerKind::Container, ContainerKind::Init] {
+        let listed = json::field(context.spec.fields, kind.list_key()).and_then(Json::iter_array);
+        for (position, container) in listed.into_iter().flatten().enumerate() {
+            let own = if defaulted
+                .iter()
+                .any(|other| other.kind == kind && other.index == position)
             {
-                running = running.saturating_add(own);
-                sidecars = sidecars.saturating_add(own);
-                largest_init = largest_init.max(sidecars);
+                default.nano_value()
+            } else {
+                // The API server defaults a missing request to the limit.
+                let resources = container.get("resources");
+                [resources.get("requests"), resources.get("limits")]
+                    .into_iter()
+                    .find_map(|list| Quantity::from_json(list.get(key)).ok())
+                    .map_or(0, |request| request.nano_value())
+            };
+            match kind {
+                ContainerKind::Init if container.get("restartPolicy").as_str() == Some("Always") => {
+                    running = running.saturating_add(own);
+                    sidecars = sidecars.saturating_add(own);
+                    largest_init = largest_init.max(sidecars);
+                }
+                ContainerKind::Init => largest_init = largest_init.max(own.saturating_add(sidecars)),
+                _ => running = running.saturating_add(own),
             }
-            ContainerKind::Init => largest_init = largest_init.max(own.saturating_add(sidecars)),
-            ContainerKind::Ephemeral => {}
         }
     }
     running.max(largest_init)
