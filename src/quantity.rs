@@ -70,10 +70,11 @@ impl Quantity {
         Ok(Quantity::normalised(text, negative, digits, exponent))
     }
 
-    /// Reads a quantity from JSON: the API server accepts both `"500m"` and `0.5`.
+    /// Reads a quantity from JSON: the API server accepts both `"500m"` and
+    /// `0.5`, and spaces around the text (`Quantity.UnmarshalJSON` trims them).
     pub fn from_json(value: &Json) -> Result<Quantity, String> {
         match value {
-            Json::Str(text) => Quantity::parse(text),
+            Json::Str(text) => Quantity::parse(text.trim()),
             // Written as serde_json writes it, so `1e21` stays `1e21`.
             Json::Number(number) => Quantity::parse(&json::number_text(*number)),
             _ => Err("must be a quantity such as \"500m\" or \"128Mi\"".to_string()),
@@ -95,12 +96,24 @@ impl Quantity {
     /// sums of these are exact, as LimitRanger's are (`addResourceList`,
     /// `plugin/pkg/admission/limitranger`).
     pub(crate) fn nano_value(&self) -> i128 {
+        self.scaled_up(9)
+    }
+
+    /// The value in thousandths of the unit, a finer fraction rounded away
+    /// from zero: `MilliValue`, which LimitRanger compares
+    /// (`requestLimitEnforcedValues`); saturating as [`Quantity::nano_value`].
+    pub(crate) fn milli_value(&self) -> i128 {
+        self.scaled_up(3)
+    }
+
+    /// The value in units of 10^-`places`, rounded away from zero.
+    fn scaled_up(&self, places: i128) -> i128 {
         const LARGEST_PLACE: i128 = 36;
         if self.digits.is_empty() {
             return 0;
         }
-        // The place, in billionths, just above the most significant digit.
-        let top = self.magnitude() + 9;
+        // The place, in those units, just above the most significant digit.
+        let top = self.magnitude() + places;
         if top > LARGEST_PLACE {
             let saturated = 10i128.pow(LARGEST_PLACE as u32);
             return if self.is_negative() { -saturated } else { saturated };
@@ -291,6 +304,22 @@ mod tests {
     #[case("0e40", 0)]
     fn nano_values_round_a_finer_fraction_up_and_saturate(#[case] text: &str, #[case] nano: i128) {
         assert_eq!(q(text).nano_value(), nano, "{text}");
+    }
+
+    #[rstest]
+    #[case("100m", 100)]
+    #[case("0.5m", 1)]
+    #[case("399.5m", 400)]
+    #[case("2", 2000)]
+    #[case("0n", 0)]
+    fn milli_values_round_a_finer_fraction_up(#[case] text: &str, #[case] milli: i128) {
+        assert_eq!(q(text).milli_value(), milli, "{text}");
+    }
+
+    #[test]
+    fn spaces_around_a_json_quantity_are_trimmed_as_the_api_server_trims_them() {
+        assert_eq!(Quantity::from_json(&Json::Str(" 100m ".into())).unwrap(), q("100m"));
+        assert!(Quantity::from_json(&Json::Str("10 0m".into())).is_err());
     }
 
     #[rstest]

@@ -132,16 +132,6 @@ impl<'n, 'a> Node<'n, 'a> {
         }))
     }
 
-    /// A field of any JSON type, for values with more than one spelling
-    /// (a quantity is a string or a number).
-    pub fn any(&self, key: &'static str) -> Read<Field<'_, &'a Json<'a>>> {
-        Ok(self.present(key)?.map(|value| Field {
-            value,
-            place: &self.place,
-            at: Below::Key(key),
-        }))
-    }
-
     /// The strings of a list field; an item that is not a string is a violation.
     pub fn strings(&self, key: &'static str) -> Read<Vec<Field<'_, &'a str>>> {
         let Some(list) = self.array(key)? else {

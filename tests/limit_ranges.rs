@@ -307,6 +307,15 @@ fn a_pod_min_is_measured_against_the_pods_total_with_the_defaults() {
         refusals(template_spec(&object), &namespace.limit_ranges),
         Vec::<String>::new()
     );
+    // 399.5m and 100m make 499.5m, which LimitRanger rounds up to the
+    // thousandth, 500m: it admits the pod, so the default goes in.
+    let Verdict::Mutate { object, .. } = run_in(&with_first_request("399.5m"), json!({}), &namespace) else {
+        panic!("a total that rounds up to the minimum gets the default")
+    };
+    assert_eq!(
+        object["spec"]["template"]["spec"]["containers"][1]["resources"]["requests"]["cpu"],
+        "100m"
+    );
     // 300m and 100m fall short: LimitRanger would refuse every pod.
     let short = with_first_request("300m");
     for mode in ["mutate", "validate"] {

@@ -100,8 +100,9 @@ fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
         resources.object_or_empty("requests")?,
         resources.object_or_empty("limits")?,
     );
+    // An entry set to `null` is a zero budget ([`listed_quantity`]).
     for (covers, key) in covered.iter_mut().zip(RESOURCES) {
-        *covers = requests.any(key)?.is_some() || limits.any(key)?.is_some();
+        *covers = is_listed(&requests, key)? || is_listed(&limits, key)?;
     }
     Ok(covered)
 }
@@ -170,7 +171,7 @@ fn check_container(
             (None, Some(_)) => {}
             (None, None) if at_pod_level => {}
             // Set but malformed: already reported, not "not set".
-            (None, None) if !matches!(requests.any(key), Ok(None)) => {}
+            (None, None) if !matches!(is_listed(&requests, key), Ok(false)) => {}
             (None, None) => match namespace_limits(context, namespace, index, findings) {
                 // LimitRanger sets it on each pod.
                 Some(ResourceLimits {
@@ -200,11 +201,9 @@ fn check_container(
 /// unless the namespace's LimitRange sets a `Pod` `min` that the pod's
 /// requests, defaults included, would still miss: LimitRanger refuses
 /// such a pod (`minConstraint`), so each container is reported instead
-/// ([`Findings::unfillable`]). The values are compared exactly, where
-/// LimitRanger rounds each up to a thousandth first
-/// (`requestLimitEnforcedValues`): they differ only under a `min` finer
-/// than a thousandth, where this rejects a total LimitRanger would round
-/// up to it.
+/// ([`Findings::unfillable`]). The exact total and the min are compared
+/// in thousandths, each rounded up, as LimitRanger compares them
+/// (`requestLimitEnforcedValues`).
 fn add_default_requests(
     context: &Context,
     index: usize,
@@ -217,8 +216,11 @@ fn add_default_requests(
         MEMORY => (Field::MemoryRequest, &settings.default_memory_request),
         _ => (Field::CpuRequest, &settings.default_cpu_request),
     };
+    // LimitRanger refuses when the total, rounded up to a thousandth, is
+    // below the min rounded up: when the total is at most a thousandth
+    // less than the min's, in billionths (no division of i128 needed).
     if let Some(min) = limits.and_then(|limits| limits.pod_min.as_ref())
-        && pod_request_total(context, index, containers, default) < min.nano_value()
+        && pod_request_total(context, index, containers, default) <= (min.milli_value() - 1).saturating_mul(1_000_000)
     {
         for container in containers {
             findings.unfillable(Violation::new(
@@ -263,7 +265,8 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
                 let resources = container.get("resources");
                 [resources.get("requests"), resources.get("limits")]
                     .into_iter()
-                    .find_map(|list| Quantity::from_json(list.get(key)).ok())
+                    .filter_map(|list| list.as_object().and_then(|list| json::lookup(list, key).ok().flatten()))
+                    .find_map(|value| listed_quantity(value).ok())
                     .map_or(0, |request| request.nano_value())
             };
             match kind {
@@ -280,13 +283,34 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
     running.max(largest_init)
 }
 
+/// A quantity of a resource list (`requests`, `limits`), `null` read as
+/// zero ([`listed_quantity`]).
 fn quantity(node: &Node, key: &'static str) -> Read<Quantity> {
-    let Some(field) = node.any(key)? else {
-        return Ok(None);
-    };
-    Quantity::from_json(field.value)
-        .map(Some)
-        .map_err(|problem| Violation::new(field.path(), problem, "use a quantity such as 500m or 128Mi"))
+    let entry = json::lookup(node.fields, key).map_err(|_| Violation::duplicate_key(node.field_path(key)))?;
+    entry
+        .map(|value| {
+            listed_quantity(value).map_err(|problem| {
+                Violation::new(node.field_path(key), problem, "use a quantity such as 500m or 128Mi")
+            })
+        })
+        .transpose()
+}
+
+/// Whether the resource list `node` has an entry for `key`, `null` included.
+fn is_listed(node: &Node, key: &'static str) -> Result<bool, Violation> {
+    json::lookup(node.fields, key)
+        .map(|entry| entry.is_some())
+        .map_err(|_| Violation::duplicate_key(node.field_path(key)))
+}
+
+/// An entry of a resource list, a map of quantities: `null` there is not
+/// "not set" but zero, as the API server decodes it (`Quantity.UnmarshalJSON`)
+/// and then stores it (`cpu: "0"`), so the request or limit is set.
+fn listed_quantity(value: &Json) -> Result<Quantity, String> {
+    match value {
+        Json::Null => Quantity::parse("0"),
+        quantity => Quantity::from_json(quantity),
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +336,11 @@ mod tests {
             Case {
                 name: "limits alone are requests already (Guaranteed stays Guaranteed)",
                 object: with_resources(json!({"limits": {"cpu": "2", "memory": "1Gi"}})),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "a null limit is a zero limit (as the API server decodes it), so a request already",
+                object: with_resources(json!({"requests": {"memory": "128Mi"}, "limits": {"cpu": null}})),
                 expect: Expect::Accepted,
             },
             Case {
