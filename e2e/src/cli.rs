@@ -333,11 +333,27 @@ fn read_manifests(
     Ok(Some((documents, located)))
 }
 
+/// Container fields no rule reads, whose strings are data even in a judged
+/// object: a shell's `${#list[@]}` or kubectl's `go-template={{...}}` in
+/// `args` is the program's text, not a template's.
+const UNREAD_CONTAINER_FIELDS: [&str; 9] = [
+    "command",
+    "args",
+    "env",
+    "envFrom",
+    "workingDir",
+    "lifecycle",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+];
+
 /// The strings of a file's objects, split by whether a verdict depends on them.
 #[derive(Default)]
 struct Strings<'v> {
-    /// Every string of an object the policy does not judge, and the
-    /// annotation values of one it does, save those it reads.
+    /// Every string of an object the policy does not judge, and of one it
+    /// does, the annotation values it does not read and the strings of
+    /// [`UNREAD_CONTAINER_FIELDS`].
     unjudged: Vec<&'v str>,
     /// The keys and other strings of the objects it judges.
     judged: Vec<&'v str>,
@@ -373,7 +389,7 @@ impl<'v> Strings<'v> {
                     if judged && key == "annotations" {
                         self.add_annotations(field);
                     } else {
-                        self.add(field, judged);
+                        self.add(field, judged && !UNREAD_CONTAINER_FIELDS.contains(&key.as_str()));
                     }
                 }
             }
@@ -639,12 +655,16 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     Ok(Status::Clean)
 }
 
-/// `documents` as a YAML stream, one `---` before each.
+/// `documents` as a YAML stream of JSON documents, one `---` before each.
+/// JSON, because every string in it is quoted: a YAML 1.1 reader (kubectl
+/// and Helm read with `sigs.k8s.io/yaml`) takes a plain `on`, `no` or `1_000`
+/// for a boolean or a number, which a YAML 1.2 writer leaves plain.
 fn reserialised(documents: &[Value]) -> Result<String> {
     let mut stream = String::new();
     for document in documents.iter().filter(|document| !document.is_null()) {
         stream.push_str("---\n");
-        stream.push_str(&serde_norway::to_string(document)?);
+        stream.push_str(&serde_json::to_string_pretty(document)?);
+        stream.push('\n');
     }
     Ok(stream)
 }

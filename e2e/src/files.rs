@@ -53,25 +53,70 @@ pub fn manifest_files(input: &Path) -> Vec<Result<PathBuf>> {
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
 /// (`{%`, `{#`) template marker that is not data by `is_data`, which is
-/// given the text the marker opens (up to its closing `}}`, `%}` or `#}`,
-/// or the line's end). A marker anywhere else, in a comment too (Helm and
-/// Jinja evaluate comments: a `# {% if %}` decides which lines exist),
-/// makes the file a template.
+/// given the text the marker opens (up to its closing `}}`, `%}` or `#}`;
+/// unclosed, up to the next quote or the line's end). A marker in a comment is never data, whatever
+/// `is_data` says (Helm and Jinja evaluate comments: a `# {% if %}`
+/// decides which lines exist).
 pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize> {
     const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
     let is_template = |line: &str| {
+        let comment = comment_start(line).unwrap_or(line.len());
         MARKERS.iter().any(|(open, close)| {
             line.match_indices(open).any(|(start, _)| {
                 let rest = &line[start..];
-                let extent = match rest[open.len()..].find(close) {
+                let after = &rest[open.len()..];
+                let extent = match after.find(close) {
                     Some(end) => &rest[..open.len() + end + close.len()],
-                    None => rest,
+                    // Unclosed: up to a quote, where a quoted value may end
+                    // (`'echo "${#}"'`), else the line's end.
+                    None => &rest[..open.len() + after.find(['"', '\'']).unwrap_or(after.len())],
                 };
-                !is_data(extent)
+                start >= comment || !is_data(extent)
             })
         })
     };
     text.lines().position(is_template).map(|index| index + 1)
+}
+
+/// Where a YAML comment starts on `line`, if it has one: a `#` first on
+/// the line or after a space or tab, outside a quoted scalar. A quote
+/// opens one only where a scalar starts (first on the line, or after `:`,
+/// `-`, `?`, `[`, `{` or `,`), so the `'` of a plain `it's` opens none.
+/// Read line by line, a `#` inside a block scalar or a quoted scalar
+/// continued from an earlier line counts as a comment: a marker there
+/// makes a template, the safe side.
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut quote = None;
+    let mut last_significant = None;
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        match quote {
+            Some(b'\'') if byte == b'\'' => {
+                // `''` is a quote inside single quotes.
+                if bytes.get(at + 1) == Some(&b'\'') {
+                    at += 1;
+                } else {
+                    quote = None;
+                }
+            }
+            Some(b'"') if byte == b'\\' => at += 1,
+            Some(b'"') if byte == b'"' => quote = None,
+            Some(_) => {}
+            None if byte == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t')) => return Some(at),
+            None if matches!(byte, b'\'' | b'"')
+                && matches!(last_significant, None | Some(b':' | b'-' | b'?' | b'[' | b'{' | b',')) =>
+            {
+                quote = Some(byte);
+            }
+            None => {}
+        }
+        if !byte.is_ascii_whitespace() {
+            last_significant = Some(byte);
+        }
+        at += 1;
+    }
+    None
 }
 
 /// Whether `path` is in a Helm chart's `templates/` directory (a
@@ -239,8 +284,29 @@ mod tests {
         let marker = |expected: &'static str| move |extent: &str| extent == expected;
         assert_eq!(template_line(rule, marker("{{ $labels.instance }}")), None);
         assert_eq!(template_line(rule, marker("{{ something else }}")), Some(2));
-        // An unclosed marker is given up to the line's end.
+        // An unclosed marker is given up to the line's end, or a quote.
         assert_eq!(template_line("script: |\n  echo {{x\n", marker("{{x")), None);
+        assert_eq!(template_line("args: ['echo \"${#}\"', x]\n", marker("{#}")), None);
+        // In a comment a marker is never data, even where a value holds it.
+        let commented = "a: '{% if x %}'\nb: 1 # {% if x %}\n";
+        assert_eq!(template_line(commented, marker("{% if x %}")), Some(2));
+    }
+
+    #[test]
+    fn comments_start_at_a_hash_after_space_outside_quoted_scalars() {
+        for (line, start) in [
+            ("# {% if x %}", Some(0)),
+            ("key: value # note", Some(11)),
+            ("key: value#not", None),
+            ("key: 'a # b' # c", Some(13)),
+            ("key: \"a \\\" # b\" # c", Some(16)),
+            ("key: it's # c", Some(10)),
+            ("key: 'it''s # in' # c", Some(18)),
+            ("- \"# in\"", None),
+            ("url: http://x/#frag", None),
+        ] {
+            assert_eq!(comment_start(line), start, "{line}");
+        }
     }
 
     #[test]

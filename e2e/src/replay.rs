@@ -19,26 +19,31 @@
 //!     payload: '{"apiVersion":"v1","kind":"LimitRangeList","metadata":{},"items":[]}'
 //! ```
 //!
-//! As in kwctl, each host call takes the next exchange, whose request must
-//! equal the call's, field by field; a mismatch or an exhausted file is an
-//! error answered to the policy.
+//! kwctl evaluates one request, and takes the exchanges in order. This
+//! runner evaluates many (every object of every file), so each host call
+//! takes the first exchange not yet taken whose request equals the call's,
+//! field by field; once all of those are taken, the last of them answers
+//! again (the cluster does not change during a run: one exchange per
+//! namespace answers every object in it). A call no exchange records is an
+//! error answered to the policy. For a single evaluation this is kwctl's
+//! behaviour on any file kwctl replays.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-/// One recorded host call and its answer.
+/// One recorded host call and its answer, as the file writes it.
 #[derive(Deserialize, Debug)]
-pub struct Exchange {
+struct Exchange {
     /// A YAML document of its own: the request, tagged with its kind.
     request: String,
     response: Response,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, Clone)]
 #[serde(tag = "type")]
 enum Response {
     Success { payload: String },
@@ -67,11 +72,13 @@ pub struct ListResourcesByNamespace {
     field_masks: Option<BTreeSet<String>>,
 }
 
-/// The exchanges of a replay file, consumed in order by the host calls of
-/// every evaluation in the run.
+/// The exchanges of a replay file, taken by the host calls of every
+/// evaluation in the run (see the module's documentation).
 #[derive(Debug, Default)]
 pub struct Replay {
-    exchanges: Mutex<VecDeque<Exchange>>,
+    exchanges: Vec<(CallbackRequest, Response)>,
+    /// Whether each exchange has answered a call.
+    taken: Mutex<Vec<bool>>,
 }
 
 impl Replay {
@@ -84,40 +91,49 @@ impl Replay {
     /// Reads the file and each recorded request up front, so a malformed
     /// file fails the run before anything is evaluated.
     pub fn parse(text: &str) -> Result<Replay> {
-        let exchanges: VecDeque<Exchange> = serde_norway::from_str(text)?;
-        for (index, exchange) in exchanges.iter().enumerate() {
-            exchange
+        let recorded: Vec<Exchange> = serde_norway::from_str(text)?;
+        let mut exchanges = Vec::with_capacity(recorded.len());
+        for (index, exchange) in recorded.into_iter().enumerate() {
+            let request = exchange
                 .recorded_request()
                 .with_context(|| format!("exchange {index}: its request is not one this runner answers"))?;
+            exchanges.push((request, exchange.response));
         }
         Ok(Replay {
-            exchanges: Mutex::new(exchanges),
+            taken: Mutex::new(vec![false; exchanges.len()]),
+            exchanges,
         })
     }
 
     /// The answer to `kubernetes/list_resources_by_namespace` with this
-    /// JSON payload: the next exchange's, when it records this request.
+    /// JSON payload: the first exchange not yet taken that records this
+    /// request, else the last one taken that does.
     pub fn list_resources_by_namespace(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
         let asked: ListResourcesByNamespace =
             serde_json::from_slice(payload).map_err(|error| format!("the policy's request is malformed: {error}"))?;
         let asked = CallbackRequest::KubernetesListResourceNamespace(asked);
-        let mut exchanges = self.exchanges.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let exchange = exchanges.pop_front().ok_or("the list of recorded responses is empty")?;
-        let expected = exchange.recorded_request().map_err(|error| error.to_string())?;
-        if expected != asked {
-            return Err(format!(
-                "Replay error: unexpected request. Was expecting {expected:?}, got {asked:?} instead"
-            ));
-        }
-        match exchange.response {
-            Response::Success { payload } => Ok(payload.into_bytes()),
-            Response::Error { message } => Err(message),
+        let mut taken = self.taken.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let recording = |index: &usize| self.exchanges[*index].0 == asked;
+        let fresh = (0..self.exchanges.len()).find(|index| !taken[*index] && recording(index));
+        let chosen = fresh
+            .or_else(|| {
+                (0..self.exchanges.len())
+                    .rev()
+                    .find(|index| taken[*index] && recording(index))
+            })
+            .ok_or_else(|| format!("Replay error: no recorded exchange answers {asked:?}"))?;
+        taken[chosen] = true;
+        match &self.exchanges[chosen].1 {
+            Response::Success { payload } => Ok(payload.clone().into_bytes()),
+            Response::Error { message } => Err(message.clone()),
         }
     }
 
     /// How many exchanges no call has taken, for a warning at the end.
     pub fn left_over(&self) -> usize {
-        self.exchanges.lock().map_or(0, |exchanges| exchanges.len())
+        self.taken
+            .lock()
+            .map_or(0, |taken| taken.iter().filter(|taken| !**taken).count())
     }
 }
 
@@ -141,7 +157,7 @@ mod tests {
     const RECORDED: &str = "!KubernetesListResourceNamespace\napi_version: v1\nkind: LimitRange\nnamespace: default\nlabel_selector: null\nfield_selector: null\nfield_masks: null";
 
     #[test]
-    fn exchanges_answer_in_order_then_run_out() {
+    fn exchanges_answer_in_order_then_the_last_one_answers_again() {
         let file = [
             exchange(RECORDED, "    type: Success\n    payload: '{\"items\":[]}'"),
             exchange(RECORDED, "    type: Error\n    message: namespace default is gone"),
@@ -153,31 +169,52 @@ mod tests {
             replay.list_resources_by_namespace(LIMIT_RANGES.as_bytes()),
             Ok(br#"{"items":[]}"#.to_vec())
         );
-        assert_eq!(
-            replay.list_resources_by_namespace(LIMIT_RANGES.as_bytes()),
-            Err("namespace default is gone".to_string())
-        );
-        assert_eq!(
-            replay.list_resources_by_namespace(LIMIT_RANGES.as_bytes()),
-            Err("the list of recorded responses is empty".to_string())
-        );
+        for _ in 0..2 {
+            assert_eq!(
+                replay.list_resources_by_namespace(LIMIT_RANGES.as_bytes()),
+                Err("namespace default is gone".to_string())
+            );
+        }
+        assert_eq!(replay.left_over(), 0);
     }
 
     #[test]
-    fn a_request_that_differs_in_any_field_is_refused_and_uses_up_its_exchange() {
+    fn a_call_takes_the_exchange_that_records_it_field_by_field() {
         // Written by an older kwctl: no field_masks; a newer one adds disable_cache.
         let older = RECORDED.replace("\nfield_masks: null", "");
         let newer = RECORDED.replace("field_selector: null", "field_selector: null\ndisable_cache: false");
-        let other_namespace = RECORDED.replace("namespace: default", "namespace: shop");
-        let file = [&older, &newer, &other_namespace, &RECORDED.to_string()]
-            .map(|request| exchange(request, "    type: Success\n    payload: '{}'"))
-            .concat();
+        let shop = RECORDED.replace("namespace: default", "namespace: shop");
+        let file = [
+            exchange(&older, "    type: Success\n    payload: 'older'"),
+            exchange(&shop, "    type: Success\n    payload: 'shop'"),
+            exchange(&newer, "    type: Success\n    payload: 'newer'"),
+        ]
+        .concat();
         let replay = Replay::parse(&file).unwrap();
-        assert!(replay.list_resources_by_namespace(LIMIT_RANGES.as_bytes()).is_ok());
-        assert!(replay.list_resources_by_namespace(LIMIT_RANGES.as_bytes()).is_ok());
-        let refused = replay.list_resources_by_namespace(LIMIT_RANGES.as_bytes()).unwrap_err();
-        assert!(refused.starts_with("Replay error: unexpected request."), "{refused}");
+        let answer = |namespace: &str| {
+            let payload = LIMIT_RANGES.replace("\"default\"", &format!("\"{namespace}\""));
+            replay
+                .list_resources_by_namespace(payload.as_bytes())
+                .map(|bytes| String::from_utf8(bytes).unwrap())
+        };
+        assert_eq!(answer("default"), Ok("older".to_string()));
+        assert_eq!(
+            answer("default"),
+            Ok("newer".to_string()),
+            "the shop exchange is passed over"
+        );
         assert_eq!(replay.left_over(), 1);
+        assert_eq!(answer("shop"), Ok("shop".to_string()));
+        assert_eq!(
+            answer("default"),
+            Ok("newer".to_string()),
+            "the last taken answers again"
+        );
+        let refused = answer("nowhere").unwrap_err();
+        assert!(
+            refused.starts_with("Replay error: no recorded exchange answers"),
+            "{refused}"
+        );
     }
 
     #[test]

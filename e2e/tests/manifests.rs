@@ -301,6 +301,15 @@ fn render_writes_a_stream_it_cannot_edit_in_place_again_from_the_answer() {
     assert_eq!(documents[1]["metadata"]["annotations"], json!({"note": "shared"}));
     assert_eq!(documents[1]["spec"]["securityContext"]["runAsNonRoot"], json!(true));
     assert_eq!(documents[1]["spec"]["securityContext"]["note"], json!("shared"));
+    // Strings YAML 1.1 reads as booleans or numbers stay quoted.
+    let ambiguous = stream.replace("{note: shared}", "{note: \"on\", size: \"1_000\"}");
+    let output = runner(&["render"], Some(&ambiguous));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let written = text(&output.stdout);
+    assert!(
+        written.contains("\"note\": \"on\"") && written.contains("\"size\": \"1_000\""),
+        "{written}"
+    );
 
     // The stream is written from the one evaluation made: the namespace's
     // LimitRanges, answered once from the replay file, are respected (the
@@ -324,6 +333,34 @@ fn render_writes_a_stream_it_cannot_edit_in_place_again_from_the_answer() {
     let requests = &documents[1]["spec"]["containers"][0]["resources"]["requests"];
     assert_eq!(requests["cpu"], json!("100m"), "{requests}");
     assert_eq!(requests.get("memory"), None, "{requests}");
+}
+
+/// One recorded LimitRange list answers every object of a run in its
+/// namespace, not only the first one evaluated.
+#[test]
+fn a_replay_file_answers_every_object_of_a_run() {
+    let work = tempfile::tempdir().unwrap();
+    for name in ["a.yaml", "b.yaml"] {
+        std::fs::write(work.path().join(name), read("../test-data/httpbin-bare.yaml")).unwrap();
+    }
+    let replay = e2e_dir().join("host-capabilities/pod-min.yml");
+    let output = runner(
+        &[
+            "check",
+            "--replay-host-capabilities-interactions",
+            replay.to_str().unwrap(),
+            work.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report = text(&output.stdout);
+    assert_eq!(report.matches("sets a pod's minimum at 500m").count(), 2, "{report}");
+    assert!(
+        !text(&output.stderr).contains("could not be read"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
@@ -785,6 +822,15 @@ mod found_in_review {
         assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
         assert!(text(&rendered.stdout).ends_with(rule), "{}", text(&rendered.stdout));
 
+        // A shell's `${#}` and a go-template in a container's args are the
+        // program's text: the file is judged (and rejected).
+        let shell = "apiVersion: v1\nkind: Pod\nmetadata: {name: sh}\nspec:\n  containers:\n    - name: sh\n      \
+                     image: busybox\n      securityContext: {privileged: true}\n      \
+                     args: [sh, -c, 'echo \"${#}\"', 'go-template={{range .items}}{{end}}']\n";
+        let file = write(work.path(), "shell.yaml", shell);
+        let check = runner(&["check", file.to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+
         let unsafe_with_marker = read("../test-data/unsafe-everything.yaml")
             + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\ndata: {greeting: \"{{ .Name }}\"}\n";
         let file = write(work.path(), "app.yaml", &unsafe_with_marker);
@@ -823,6 +869,14 @@ mod found_in_review {
             (
                 "helm.yaml",
                 pod.replace("name: web}", "name: \"{{ .Release.Name }}-web\"}"),
+            ),
+            // A marker in a comment, even one a ConfigMap's value holds.
+            (
+                "commented.yaml",
+                format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{start: \"{{% if debug %}}\"}}\n---\n\
+                     {pod}      # {{% if debug %}}\n      args: [--debug]\n      # {{% endif %}}\n"
+                ),
             ),
             // The same marker in a ConfigMap's value does not make the image data.
             (
