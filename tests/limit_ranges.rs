@@ -316,6 +316,10 @@ fn a_pod_min_is_measured_against_the_pods_total_with_the_defaults() {
         object["spec"]["template"]["spec"]["containers"][1]["resources"]["requests"]["cpu"],
         "100m"
     );
+    assert_eq!(
+        refusals(template_spec(&object), &namespace.limit_ranges),
+        Vec::<String>::new()
+    );
     // 300m and 100m fall short: LimitRanger would refuse every pod.
     let short = with_first_request("300m");
     for mode in ["mutate", "validate"] {
@@ -419,7 +423,12 @@ mod generated {
 
     fn quantity(resource: &'static str) -> impl Strategy<Value = String> {
         match resource {
-            "cpu" => (1u32..4000).prop_map(|milli| format!("{milli}m")).boxed(),
+            // Half thousandths too: LimitRanger rounds them up.
+            "cpu" => prop_oneof![
+                (1u32..4000).prop_map(|milli| format!("{milli}m")),
+                (1u32..4000).prop_map(|milli| format!("{milli}.5m")),
+            ]
+            .boxed(),
             _ => (1u32..4096).prop_map(|mebi| format!("{mebi}Mi")).boxed(),
         }
     }

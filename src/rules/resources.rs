@@ -41,6 +41,10 @@ use crate::template::{Container, ContainerKind, Node, Read};
 /// Memory's position in [`RESOURCES`].
 const MEMORY: usize = 1;
 
+/// Where [`Quantity::nano_value`] saturates (10^27 units): beyond it the
+/// pod's total and a `Pod` `min` compare as equal, and the default goes in.
+const BILLIONTHS_CEILING: i128 = 10i128.pow(36);
+
 pub fn check(context: &Context, findings: &mut Findings) {
     let pod_level = match pod_level_resources(context) {
         Ok(covered) => covered,
@@ -100,9 +104,9 @@ fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
         resources.object_or_empty("requests")?,
         resources.object_or_empty("limits")?,
     );
-    // An entry set to `null` is a zero budget ([`listed_quantity`]).
+    // Read as quantities, so a malformed or `null` budget is reported.
     for (covers, key) in covered.iter_mut().zip(RESOURCES) {
-        *covers = is_listed(&requests, key)? || is_listed(&limits, key)?;
+        *covers = quantity(&requests, key)?.is_some() || quantity(&limits, key)?.is_some();
     }
     Ok(covered)
 }
@@ -171,7 +175,7 @@ fn check_container(
             (None, Some(_)) => {}
             (None, None) if at_pod_level => {}
             // Set but malformed: already reported, not "not set".
-            (None, None) if !matches!(is_listed(&requests, key), Ok(false)) => {}
+            (None, None) if !matches!(json::lookup(requests.fields, key), Ok(None)) => {}
             (None, None) => match namespace_limits(context, namespace, index, findings) {
                 // LimitRanger sets it on each pod.
                 Some(ResourceLimits {
@@ -220,7 +224,10 @@ fn add_default_requests(
     // below the min rounded up: when the total is at most a thousandth
     // less than the min's, in billionths (no division of i128 needed).
     if let Some(min) = limits.and_then(|limits| limits.pod_min.as_ref())
-        && pod_request_total(context, index, containers, default) <= (min.milli_value() - 1).saturating_mul(1_000_000)
+        && pod_request_total(context, index, containers, default)
+            <= (min.milli_value() - 1)
+                .saturating_mul(1_000_000)
+                .min(BILLIONTHS_CEILING - 1)
     {
         for container in containers {
             findings.unfillable(Violation::new(
@@ -283,32 +290,35 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
     running.max(largest_init)
 }
 
-/// A quantity of a resource list (`requests`, `limits`), `null` read as
-/// zero ([`listed_quantity`]).
+/// A quantity of a resource list (`requests`, `limits`); `null` is
+/// reported ([`listed_quantity`]).
 fn quantity(node: &Node, key: &'static str) -> Read<Quantity> {
     let entry = json::lookup(node.fields, key).map_err(|_| Violation::duplicate_key(node.field_path(key)))?;
     entry
         .map(|value| {
             listed_quantity(value).map_err(|problem| {
-                Violation::new(node.field_path(key), problem, "use a quantity such as 500m or 128Mi")
+                Violation::new(
+                    node.field_path(key),
+                    problem,
+                    "use a quantity such as 500m or 128Mi, or remove the key",
+                )
             })
         })
         .transpose()
 }
 
-/// Whether the resource list `node` has an entry for `key`, `null` included.
-fn is_listed(node: &Node, key: &'static str) -> Result<bool, Violation> {
-    json::lookup(node.fields, key)
-        .map(|entry| entry.is_some())
-        .map_err(|_| Violation::duplicate_key(node.field_path(key)))
-}
-
-/// An entry of a resource list, a map of quantities: `null` there is not
-/// "not set" but zero, as the API server decodes it (`Quantity.UnmarshalJSON`)
-/// and then stores it (`cpu: "0"`), so the request or limit is set.
+/// An entry of a resource list, a map of quantities. `null` there means
+/// two things: the API server decodes it as zero and stores `"0"`
+/// (`Quantity.UnmarshalJSON`), while `kubectl apply` drops the key first.
+/// Which one the pod gets depends on the client, so it is reported rather
+/// than guessed. The API server sends a webhook `"0"`, never `null`: only
+/// manifests (the runner) can hold one.
 fn listed_quantity(value: &Json) -> Result<Quantity, String> {
     match value {
-        Json::Null => Quantity::parse("0"),
+        Json::Null => Err(
+            "is null, which the API server stores as 0 and kubectl apply drops, so the pod depends on the client"
+                .to_string(),
+        ),
         quantity => Quantity::from_json(quantity),
     }
 }
@@ -339,9 +349,20 @@ mod tests {
                 expect: Expect::Accepted,
             },
             Case {
-                name: "a null limit is a zero limit (as the API server decodes it), so a request already",
+                name: "a null limit is rejected: the API server stores 0, kubectl apply drops it",
                 object: with_resources(json!({"requests": {"memory": "128Mi"}, "limits": {"cpu": null}})),
-                expect: Expect::Accepted,
+                expect: Expect::Rejected(
+                    "spec.containers[app].resources.limits.cpu: is null, which the API server stores as 0 and \
+                     kubectl apply drops, so the pod depends on the client; use a quantity such as 500m or 128Mi, \
+                     or remove the key",
+                ),
+            },
+            Case {
+                name: "a null pod-level budget is rejected too",
+                object: pod(spec_with(|spec| {
+                    spec["resources"] = json!({"requests": {"memory": null}})
+                })),
+                expect: Expect::Rejected("spec.resources.requests.memory: is null"),
             },
             Case {
                 name: "a pod-level budget covers its containers",

@@ -211,7 +211,13 @@ fn validate_resource_requirements(container: &Value, path: &str, report: &mut Re
         return;
     }
     for kind in ["requests", "limits"] {
-        for (name, value) in resources[kind].as_object().into_iter().flatten() {
+        // `null` decodes as zero (`Quantity.UnmarshalJSON`), a valid entry.
+        for (name, value) in resources[kind]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, value)| !value.is_null())
+        {
             match nanos(value) {
                 Some(amount) if amount < 0 => report(
                     format!("{path}.resources.{kind}[{name}]"),
@@ -510,8 +516,9 @@ fn validate_topology_spread_constraints(spec: &Value, prefix: &str, report: &mut
 /// fraction below one nano-unit rounded up as the API server rounds it;
 /// `None` when absent or not a quantity.
 pub fn nanos(value: &Value) -> Option<i128> {
+    // `Quantity.UnmarshalJSON` trims spaces around the text.
     let text = match value {
-        Value::String(text) => text.clone(),
+        Value::String(text) => text.trim().to_string(),
         Value::Number(number) => number.to_string(),
         _ => return None,
     };

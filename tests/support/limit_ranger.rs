@@ -211,21 +211,25 @@ fn pod_total(containers: &[Map<String, Value>], roles: &[Role], key: &str) -> Va
     Value::Object(total)
 }
 
+/// `minConstraint`, `maxConstraint` and `limitRequestRatioConstraint`, which
+/// compare thousandths, each rounded up (`requestLimitEnforcedValues`:
+/// `MilliValue`); the messages keep the exact values in nano-units.
 fn check_constraints(kind: &str, item: &Value, requests: &Value, limits: &Value, found: &mut Vec<String>) {
     let bound = |key: &str| item[key].as_object().cloned().unwrap_or_default();
+    let milli = |nanos: i128| (nanos + 999_999).div_euclid(1_000_000);
     for (name, min) in bound("min") {
         let min = nanos(&min).unwrap();
         match nanos(&requests[&name]) {
             None => found.push(format!(
                 "minimum {name} usage per {kind} is {min}n.  No request is specified"
             )),
-            Some(request) if request < min => found.push(format!(
+            Some(request) if milli(request) < milli(min) => found.push(format!(
                 "minimum {name} usage per {kind} is {min}n, but request is {request}n"
             )),
             Some(_) => {}
         }
         if let Some(limit) = nanos(&limits[&name])
-            && limit < min
+            && milli(limit) < milli(min)
         {
             found.push(format!(
                 "minimum {name} usage per {kind} is {min}n, but limit is {limit}n"
@@ -238,13 +242,13 @@ fn check_constraints(kind: &str, item: &Value, requests: &Value, limits: &Value,
             None => found.push(format!(
                 "maximum {name} usage per {kind} is {max}n.  No limit is specified"
             )),
-            Some(limit) if limit > max => found.push(format!(
+            Some(limit) if milli(limit) > milli(max) => found.push(format!(
                 "maximum {name} usage per {kind} is {max}n, but limit is {limit}n"
             )),
             Some(_) => {}
         }
         if let Some(request) = nanos(&requests[&name])
-            && request > max
+            && milli(request) > milli(max)
         {
             found.push(format!(
                 "maximum {name} usage per {kind} is {max}n, but request is {request}n"
@@ -254,9 +258,9 @@ fn check_constraints(kind: &str, item: &Value, requests: &Value, limits: &Value,
     for (name, ratio) in bound("maxLimitRequestRatio") {
         let ratio = nanos(&ratio).unwrap();
         match (nanos(&requests[&name]), nanos(&limits[&name])) {
-            (Some(request), Some(limit)) if request > 0 && limit > 0 => {
-                // limit / request <= ratio, in whole nano-units.
-                if limit * 1_000_000_000 > ratio * request {
+            (Some(request), Some(limit)) if milli(request) > 0 && milli(limit) > 0 => {
+                // limit / request <= ratio, in thousandths.
+                if milli(limit) * 1000 > milli(ratio) * milli(request) {
                     found.push(format!("{name} max limit to request ratio per {kind} is {ratio}n"));
                 }
             }
