@@ -333,9 +333,14 @@ fn read_manifests(
     Ok(Some((documents, located)))
 }
 
-/// Container fields no rule reads, whose strings are data even in a judged
-/// object: a shell's `${#list[@]}` or kubectl's `go-template={{...}}` in
-/// `args` is the program's text, not a template's.
+/// The lists of a pod spec whose items are containers.
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// Fields of a container (an item of [`CONTAINER_LISTS`]) no rule reads,
+/// whose strings are data even in a judged object: a shell's
+/// `${#list[@]}` or kubectl's `go-template={{...}}` in `args` is the
+/// program's text, not a template's. Only there: `env` elsewhere (a label
+/// key) is read.
 const UNREAD_CONTAINER_FIELDS: [&str; 9] = [
     "command",
     "args",
@@ -352,8 +357,8 @@ const UNREAD_CONTAINER_FIELDS: [&str; 9] = [
 #[derive(Default)]
 struct Strings<'v> {
     /// Every string of an object the policy does not judge, and of one it
-    /// does, the annotation values it does not read and the strings of
-    /// [`UNREAD_CONTAINER_FIELDS`].
+    /// does, the annotation values it does not read and the strings of its
+    /// containers' [`UNREAD_CONTAINER_FIELDS`].
     unjudged: Vec<&'v str>,
     /// The keys and other strings of the objects it judges.
     judged: Vec<&'v str>,
@@ -386,14 +391,28 @@ impl<'v> Strings<'v> {
                     if judged {
                         self.judged.push(key);
                     }
-                    if judged && key == "annotations" {
-                        self.add_annotations(field);
-                    } else {
-                        self.add(field, judged && !UNREAD_CONTAINER_FIELDS.contains(&key.as_str()));
+                    match field {
+                        _ if judged && key == "annotations" => self.add_annotations(field),
+                        Value::Array(containers) if judged && CONTAINER_LISTS.contains(&key.as_str()) => {
+                            containers.iter().for_each(|container| self.add_container(container));
+                        }
+                        _ => self.add(field, judged),
                     }
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A container of a judged object: the strings of
+    /// [`UNREAD_CONTAINER_FIELDS`] are data, the rest is judged.
+    fn add_container(&mut self, container: &'v Value) {
+        let Value::Object(fields) = container else {
+            return self.add(container, true);
+        };
+        for (key, field) in fields {
+            self.judged.push(key);
+            self.add(field, !UNREAD_CONTAINER_FIELDS.contains(&key.as_str()));
         }
     }
 
@@ -663,7 +682,16 @@ fn reserialised(documents: &[Value]) -> Result<String> {
     let mut stream = String::new();
     for document in documents.iter().filter(|document| !document.is_null()) {
         stream.push_str("---\n");
-        stream.push_str(&serde_json::to_string_pretty(document)?);
+        for character in serde_json::to_string_pretty(document)?.chars() {
+            // JSON leaves these raw; YAML refuses DEL and the C1 controls,
+            // and folds NEL and the line separators. They occur inside
+            // strings only, where an escape means the same.
+            if matches!(character, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}') {
+                stream.push_str(&format!("\\u{:04x}", u32::from(character)));
+            } else {
+                stream.push(character);
+            }
+        }
         stream.push('\n');
     }
     Ok(stream)

@@ -79,16 +79,21 @@ pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize
 }
 
 /// Where a YAML comment starts on `line`, if it has one: a `#` first on
-/// the line or after a space or tab, outside a quoted scalar. A quote
-/// opens one only where a scalar starts (first on the line, or after `:`,
-/// `-`, `?`, `[`, `{` or `,`), so the `'` of a plain `it's` opens none.
-/// Read line by line, a `#` inside a block scalar or a quoted scalar
-/// continued from an earlier line counts as a comment: a marker there
-/// makes a template, the safe side.
+/// the line or after a space or tab, outside a quoted scalar. A quote opens
+/// one only where a scalar starts: first on the line, after `: `, `- ` or
+/// `? `, or in a flow collection after `[`, `{` or `,` (so the `'` of a
+/// plain `it's` or `a,'b` opens none). Read line by line, the safe side
+/// wins: a line that ends inside a quote, whose quoted scalar may be a
+/// plain one this scan misread, takes its first `#` after a space for a
+/// comment, and so does a `#` inside a block scalar or a quoted scalar
+/// continued from an earlier line; a marker there makes a template.
 fn comment_start(line: &str) -> Option<usize> {
     let bytes = line.as_bytes();
+    let hash_after_space = |at: usize| bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t'));
     let mut quote = None;
-    let mut last_significant = None;
+    let mut flow_depth = 0usize;
+    // The last byte that is not a space, and whether a space followed it.
+    let (mut previous, mut spaced) = (None, false);
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
         match quote {
@@ -103,20 +108,31 @@ fn comment_start(line: &str) -> Option<usize> {
             Some(b'"') if byte == b'\\' => at += 1,
             Some(b'"') if byte == b'"' => quote = None,
             Some(_) => {}
-            None if byte == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t')) => return Some(at),
-            None if matches!(byte, b'\'' | b'"')
-                && matches!(last_significant, None | Some(b':' | b'-' | b'?' | b'[' | b'{' | b',')) =>
-            {
-                quote = Some(byte);
+            None if hash_after_space(at) => return Some(at),
+            None => {
+                let starts_scalar = match previous {
+                    None => true,
+                    Some(b':' | b'-' | b'?') => spaced,
+                    Some(b'[' | b'{' | b',') => flow_depth > 0,
+                    Some(_) => false,
+                };
+                match byte {
+                    b'\'' | b'"' if starts_scalar => quote = Some(byte),
+                    b'[' | b'{' if starts_scalar || flow_depth > 0 => flow_depth += 1,
+                    b']' | b'}' if flow_depth > 0 => flow_depth -= 1,
+                    _ => {}
+                }
             }
-            None => {}
         }
-        if !byte.is_ascii_whitespace() {
-            last_significant = Some(byte);
+        if byte.is_ascii_whitespace() {
+            spaced = true;
+        } else {
+            (previous, spaced) = (Some(byte), false);
         }
         at += 1;
     }
-    None
+    // Ended inside a quote: perhaps a plain scalar misread as quoted.
+    quote.and_then(|_| (0..bytes.len()).find(|&at| hash_after_space(at)))
 }
 
 /// Whether `path` is in a Helm chart's `templates/` directory (a
@@ -304,6 +320,12 @@ mod tests {
             ("key: 'it''s # in' # c", Some(18)),
             ("- \"# in\"", None),
             ("url: http://x/#frag", None),
+            // A quote inside a plain scalar opens nothing.
+            ("- --labels=a,'b   # {% if debug %}", Some(18)),
+            ("key: [a, 'b # in', c] # out", Some(22)),
+            ("key: {a: 'b # in'} # out", Some(19)),
+            // A line that ends inside a quote takes its first ` #`.
+            ("key: 'starts # here", Some(13)),
         ] {
             assert_eq!(comment_start(line), start, "{line}");
         }

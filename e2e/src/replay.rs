@@ -77,8 +77,8 @@ pub struct ListResourcesByNamespace {
 #[derive(Debug, Default)]
 pub struct Replay {
     exchanges: Vec<(CallbackRequest, Response)>,
-    /// Whether each exchange has answered a call.
-    taken: Mutex<Vec<bool>>,
+    /// How many calls each exchange has answered.
+    use_count: Mutex<Vec<usize>>,
 }
 
 impl Replay {
@@ -100,7 +100,7 @@ impl Replay {
             exchanges.push((request, exchange.response));
         }
         Ok(Replay {
-            taken: Mutex::new(vec![false; exchanges.len()]),
+            use_count: Mutex::new(vec![0; exchanges.len()]),
             exchanges,
         })
     }
@@ -112,17 +112,17 @@ impl Replay {
         let asked: ListResourcesByNamespace =
             serde_json::from_slice(payload).map_err(|error| format!("the policy's request is malformed: {error}"))?;
         let asked = CallbackRequest::KubernetesListResourceNamespace(asked);
-        let mut taken = self.taken.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut use_count = self.use_count.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let recording = |index: &usize| self.exchanges[*index].0 == asked;
-        let fresh = (0..self.exchanges.len()).find(|index| !taken[*index] && recording(index));
+        let fresh = (0..self.exchanges.len()).find(|index| use_count[*index] == 0 && recording(index));
         let chosen = fresh
             .or_else(|| {
                 (0..self.exchanges.len())
                     .rev()
-                    .find(|index| taken[*index] && recording(index))
+                    .find(|index| use_count[*index] > 0 && recording(index))
             })
             .ok_or_else(|| format!("Replay error: no recorded exchange answers {asked:?}"))?;
-        taken[chosen] = true;
+        use_count[chosen] += 1;
         match &self.exchanges[chosen].1 {
             Response::Success { payload } => Ok(payload.clone().into_bytes()),
             Response::Error { message } => Err(message.clone()),
@@ -131,9 +131,17 @@ impl Replay {
 
     /// How many exchanges no call has taken, for a warning at the end.
     pub fn left_over(&self) -> usize {
-        self.taken
+        self.use_count
             .lock()
-            .map_or(0, |taken| taken.iter().filter(|taken| !**taken).count())
+            .map_or(0, |counts| counts.iter().filter(|count| **count == 0).count())
+    }
+
+    /// How many calls an exchange answered again: none where each call
+    /// has its own exchange, as kwctl wants for a single evaluation.
+    pub fn answered_again(&self) -> usize {
+        self.use_count
+            .lock()
+            .map_or(0, |counts| counts.iter().map(|count| count.saturating_sub(1)).sum())
     }
 }
 
@@ -176,6 +184,7 @@ mod tests {
             );
         }
         assert_eq!(replay.left_over(), 0);
+        assert_eq!(replay.answered_again(), 1);
     }
 
     #[test]

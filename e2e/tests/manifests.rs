@@ -302,7 +302,7 @@ fn render_writes_a_stream_it_cannot_edit_in_place_again_from_the_answer() {
     assert_eq!(documents[1]["spec"]["securityContext"]["runAsNonRoot"], json!(true));
     assert_eq!(documents[1]["spec"]["securityContext"]["note"], json!("shared"));
     // Strings YAML 1.1 reads as booleans or numbers stay quoted.
-    let ambiguous = stream.replace("{note: shared}", "{note: \"on\", size: \"1_000\"}");
+    let ambiguous = stream.replace("{note: shared}", "{note: \"on\", size: \"1_000\", raw: \"del\\x7f\"}");
     let output = runner(&["render"], Some(&ambiguous));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let written = text(&output.stdout);
@@ -310,6 +310,10 @@ fn render_writes_a_stream_it_cannot_edit_in_place_again_from_the_answer() {
         written.contains("\"note\": \"on\"") && written.contains("\"size\": \"1_000\""),
         "{written}"
     );
+    // DEL, which YAML refuses raw, is escaped.
+    assert!(written.contains("\"del\\u007f\"") && !written.contains('\u{7f}'), "{written}");
+    let documents = input::parse_documents(&written).unwrap();
+    assert_eq!(documents[1]["metadata"]["annotations"]["raw"], json!("del\u{7f}"));
 
     // The stream is written from the one evaluation made: the namespace's
     // LimitRanges, answered once from the replay file, are respected (the
@@ -869,6 +873,11 @@ mod found_in_review {
             (
                 "helm.yaml",
                 pod.replace("name: web}", "name: \"{{ .Release.Name }}-web\"}"),
+            ),
+            // `env` is data in a container only: as a label key it is read.
+            (
+                "label.yaml",
+                pod.replace("metadata: {name: web}", "metadata: {name: web, labels: {env: \"{{ .Values.env }}\"}}"),
             ),
             // A marker in a comment, even one a ConfigMap's value holds.
             (
