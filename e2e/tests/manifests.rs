@@ -311,7 +311,10 @@ fn render_writes_a_stream_it_cannot_edit_in_place_again_from_the_answer() {
         "{written}"
     );
     // DEL, which YAML refuses raw, is escaped.
-    assert!(written.contains("\"del\\u007f\"") && !written.contains('\u{7f}'), "{written}");
+    assert!(
+        written.contains("\"del\\u007f\"") && !written.contains('\u{7f}'),
+        "{written}"
+    );
     let documents = input::parse_documents(&written).unwrap();
     assert_eq!(documents[1]["metadata"]["annotations"]["raw"], json!("del\u{7f}"));
 
@@ -877,7 +880,10 @@ mod found_in_review {
             // `env` is data in a container only: as a label key it is read.
             (
                 "label.yaml",
-                pod.replace("metadata: {name: web}", "metadata: {name: web, labels: {env: \"{{ .Values.env }}\"}}"),
+                pod.replace(
+                    "metadata: {name: web}",
+                    "metadata: {name: web, labels: {env: \"{{ .Values.env }}\"}}",
+                ),
             ),
             // A marker in a comment, even one a ConfigMap's value holds.
             (
