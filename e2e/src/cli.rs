@@ -608,6 +608,7 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
         report.push_str("`hardening-run fix` adds what FIXABLE objects lack; REJECTED ones need a person.\n");
     }
     emit(&report);
+    policy.warn_left_over_replay();
     Ok(status)
 }
 
@@ -666,6 +667,7 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     };
     let objects = evaluated.objects;
     eprint!("{}", object_lines(Path::new("<stdin>"), &objects, "FIXED"));
+    policy.warn_left_over_replay();
     if harden::any_rejected(&objects) {
         eprintln!("hardening-run: rejected objects above; nothing written");
         return Ok(Status::Rejected);

@@ -368,6 +368,34 @@ fn a_replay_file_answers_every_object_of_a_run() {
         "{}",
         text(&output.stderr)
     );
+
+    // An exchange for a namespace no object is in is reported unused.
+    let recorded = std::fs::read_to_string(&replay).unwrap();
+    let with_shop = format!(
+        "{recorded}\n{}",
+        recorded.replace("namespace: default", "namespace: shop")
+    );
+    let replay = work.path().join("replay.yml");
+    std::fs::write(&replay, with_shop).unwrap();
+    let manifests: Vec<String> = ["a.yaml", "b.yaml"]
+        .iter()
+        .map(|name| work.path().join(name).to_str().unwrap().to_string())
+        .collect();
+    let output = runner(
+        &[
+            "check",
+            "--replay-host-capabilities-interactions",
+            replay.to_str().unwrap(),
+            &manifests[0],
+            &manifests[1],
+        ],
+        None,
+    );
+    assert!(
+        text(&output.stderr).contains("1 recorded host capability exchanges were not replayed"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
