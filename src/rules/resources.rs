@@ -344,6 +344,11 @@ mod tests {
                 expect: Expect::Accepted,
             },
             Case {
+                name: "spaces around a quantity are trimmed, as the API server trims them",
+                object: with_resources(json!({"requests": {"cpu": " 250m", "memory": "1Gi "}})),
+                expect: Expect::Accepted,
+            },
+            Case {
                 name: "limits alone are requests already (Guaranteed stays Guaranteed)",
                 object: with_resources(json!({"limits": {"cpu": "2", "memory": "1Gi"}})),
                 expect: Expect::Accepted,
