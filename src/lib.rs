@@ -24,7 +24,8 @@ pub mod settings;
 mod template;
 pub mod workload;
 
-pub use rules::reads_template_annotation;
+pub use rules::{UNREAD_CONTAINER_FIELDS, reads_template_annotation};
+pub use template::CONTAINER_LISTS;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {

@@ -165,7 +165,7 @@ pub enum ContainerKind {
 }
 
 /// The pod spec's container lists, in the order of [`ContainerKind::ALL`].
-const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+pub const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 impl ContainerKind {
     pub const ALL: [ContainerKind; 3] = [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral];

@@ -30,6 +30,7 @@ use crate::input::{self, RequestDefaults};
 use crate::krm;
 use crate::render::{self, Outcome};
 use crate::replay::Replay;
+use deployment_hardening::{CONTAINER_LISTS, UNREAD_CONTAINER_FIELDS};
 
 #[derive(Parser)]
 #[command(
@@ -333,32 +334,13 @@ fn read_manifests(
     Ok(Some((documents, located)))
 }
 
-/// The lists of a pod spec whose items are containers.
-const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
-
-/// Fields of a container (an item of [`CONTAINER_LISTS`]) no rule reads,
-/// whose strings are data even in a judged object: a shell's
-/// `${#list[@]}` or kubectl's `go-template={{...}}` in `args` is the
-/// program's text, not a template's. Only there: `env` elsewhere (a label
-/// key) is read.
-const UNREAD_CONTAINER_FIELDS: [&str; 9] = [
-    "command",
-    "args",
-    "env",
-    "envFrom",
-    "workingDir",
-    "lifecycle",
-    "livenessProbe",
-    "readinessProbe",
-    "startupProbe",
-];
-
 /// The strings of a file's objects, split by whether a verdict depends on them.
 #[derive(Default)]
 struct Strings<'v> {
     /// Every string of an object the policy does not judge, and of one it
     /// does, the annotation values it does not read and the strings of its
-    /// containers' [`UNREAD_CONTAINER_FIELDS`].
+    /// containers' unread fields ([`UNREAD_CONTAINER_FIELDS`]: a label key `env`
+    /// is read, a container's `env` is not).
     unjudged: Vec<&'v str>,
     /// The keys and other strings of the objects it judges.
     judged: Vec<&'v str>,
@@ -404,8 +386,8 @@ impl<'v> Strings<'v> {
         }
     }
 
-    /// A container of a judged object: the strings of
-    /// [`UNREAD_CONTAINER_FIELDS`] are data, the rest is judged.
+    /// A container of a judged object (an item of [`CONTAINER_LISTS`]): the
+    /// strings of [`UNREAD_CONTAINER_FIELDS`] are data, the rest is judged.
     fn add_container(&mut self, container: &'v Value) {
         let Value::Object(fields) = container else {
             return self.add(container, true);

@@ -185,7 +185,8 @@ impl Kustomizations {
     /// kustomize has built the object.
     pub fn listing(&mut self, path: &Path) -> Option<PathBuf> {
         let target = std::fs::canonicalize(path).ok()?;
-        let beside: Vec<PathBuf> = path
+        // Collected first: looking one up fills `self.patches`.
+        let candidates: Vec<PathBuf> = path
             .ancestors()
             .skip(1)
             .filter_map(|directory| {
@@ -194,8 +195,8 @@ impl Kustomizations {
                     .map(|name| directory.join(name))
                     .find(|candidate| candidate.is_file())
             })
+            .chain(self.among_files.iter().cloned())
             .collect();
-        let candidates: Vec<PathBuf> = beside.into_iter().chain(self.among_files.iter().cloned()).collect();
         candidates.into_iter().find(|kustomization| {
             self.patches
                 .entry(kustomization.clone())

@@ -84,6 +84,21 @@ impl<'v> Context<'v, '_> {
     }
 }
 
+/// Fields of a container no rule reads: a rule that starts reading one
+/// takes it off this list. The runner takes their strings for data, not
+/// template markers (a shell's `${#list[@]}` in `args`).
+pub const UNREAD_CONTAINER_FIELDS: [&str; 9] = [
+    "command",
+    "args",
+    "env",
+    "envFrom",
+    "workingDir",
+    "lifecycle",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+];
+
 /// True for a pod template annotation some rule reads (the deprecated
 /// seccomp ones), which an update must leave as it was to go unjudged.
 pub fn reads_template_annotation(key: &str) -> bool {
