@@ -351,14 +351,7 @@ impl<'v> Strings<'v> {
         let mut strings = Strings::default();
         for manifest in located {
             let object = &manifest.manifest;
-            let (group, _) = object["apiVersion"]
-                .as_str()
-                .unwrap_or_default()
-                .rsplit_once('/')
-                .unwrap_or_default();
-            let kind = object["kind"].as_str().unwrap_or_default();
-            let judged = deployment_hardening::workload::Kind::find(kind, group).is_some();
-            strings.add(object, judged);
+            strings.add(object, input::is_judged_manifest(object));
         }
         strings
     }

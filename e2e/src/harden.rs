@@ -94,9 +94,11 @@ pub fn read_documents(text: &str) -> Result<Vec<Value>> {
     let file = yaml_edit::YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
     let mut documents = Vec::new();
     for document in file.documents() {
-        let value = input::read_document(serde_norway::Deserializer::from_str(&document.to_string()))
-            .context("a document does not read on its own")?;
-        documents.push(value);
+        let mut read = crate::yaml::documents(&document.to_string()).context("a document does not read on its own")?;
+        if read.len() > 1 {
+            bail!("the YAML editor reads this text differently from the YAML parser; it cannot be edited safely");
+        }
+        documents.push(read.pop().unwrap_or(Value::Null));
     }
     let present: Vec<&Value> = documents.iter().filter(|document| !document.is_null()).collect();
     if present.len() != whole.len() || present.iter().zip(&whole).any(|(one, other)| *one != other) {

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use deployment_hardening::workload::Kind;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// One object to evaluate.
@@ -58,34 +57,18 @@ pub fn load(path: &Path, defaults: &RequestDefaults) -> Result<Inputs> {
     Ok(inputs)
 }
 
-/// YAML is a superset of JSON, so one parser reads both; empty documents
-/// (a trailing `---`) are dropped, and so is a UTF-8 byte-order mark in
-/// front.
+/// The non-empty documents of `text`, read as kubectl reads them
+/// ([`crate::yaml`]; YAML is a superset of JSON, so JSON too); a UTF-8
+/// byte-order mark in front is dropped.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>> {
-    let mut documents = Vec::new();
-    let text = without_byte_order_mark(text);
-    for document in serde_norway::Deserializer::from_str(text) {
-        let value = read_document(document)?;
-        if !value.is_null() {
-            documents.push(value);
-        }
-    }
-    Ok(documents)
+    let documents = crate::yaml::documents(without_byte_order_mark(text))?;
+    Ok(documents.into_iter().filter(|document| !document.is_null()).collect())
 }
 
 /// `text` without the UTF-8 byte-order mark some editors write in front
 /// (the YAML parser reads only what follows it).
 pub fn without_byte_order_mark(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
-}
-
-/// One YAML document as kubectl reads it: merge keys (`<<: *base`)
-/// resolved, as sigs.k8s.io/yaml's YAML parser (go-yaml) resolves them,
-/// instead of being read as a key named `<<`.
-pub fn read_document(document: serde_norway::Deserializer) -> Result<Value> {
-    let mut yaml = serde_norway::Value::deserialize(document)?;
-    yaml.apply_merge()?;
-    Ok(serde_json::to_value(yaml)?)
 }
 
 fn classify(document: Value, defaults: &RequestDefaults, inputs: &mut Inputs) -> Result<()> {
@@ -149,11 +132,20 @@ pub fn request_for_manifest(manifest: &Value, defaults: &RequestDefaults) -> Res
 /// Whether the policy judges the request's kind (the others are skipped).
 pub fn is_evaluated(request: &Value) -> bool {
     let kind = &request["kind"];
-    Kind::find(
-        kind["kind"].as_str().unwrap_or_default(),
-        kind["group"].as_str().unwrap_or_default(),
-    )
-    .is_some()
+    is_judged_kind(kind["kind"].as_str(), kind["group"].as_str().unwrap_or_default())
+}
+
+/// Whether the policy judges a manifest's kind, read from its `kind` and
+/// the group of its `apiVersion` (none for `v1`), as the API server names
+/// it in the request ([`request_for_manifest`]).
+pub fn is_judged_manifest(manifest: &Value) -> bool {
+    let api_version = manifest["apiVersion"].as_str().unwrap_or_default();
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    is_judged_kind(manifest["kind"].as_str(), group)
+}
+
+fn is_judged_kind(kind: Option<&str>, group: &str) -> bool {
+    kind.is_some_and(|kind| Kind::find(kind, group).is_some())
 }
 
 /// `Deployment shop/web`, as users name objects.

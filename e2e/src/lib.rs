@@ -12,3 +12,4 @@ pub mod input;
 pub mod krm;
 pub mod render;
 pub mod replay;
+pub mod yaml;

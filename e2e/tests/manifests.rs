@@ -829,6 +829,55 @@ mod found_in_review {
         );
     }
 
+    /// A compliant pod, with `extra` written last in its container.
+    fn pod_with_container_ending(extra: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: reading}}\nspec:\n  \
+             securityContext: {{runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000, \
+             seccompProfile: {{type: RuntimeDefault}}}}\n  \
+             volumes: [{{name: tmp, emptyDir: {{sizeLimit: 64Mi}}}}]\n  containers:\n    - name: app\n      \
+             image: nginx:1.27\n      volumeMounts: [{{name: tmp, mountPath: /tmp}}]\n      \
+             resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}\n      {extra}\n"
+        )
+    }
+
+    #[test]
+    fn check_and_render_judge_the_object_kubectl_would_send() {
+        let work = tempfile::tempdir().unwrap();
+        let judge = |name: &str, extra: &str| {
+            let file = write(work.path(), name, &pod_with_container_ending(extra));
+            let check = runner(&["check", file.to_str().unwrap()], None);
+            let render = runner(&["render"], Some(&std::fs::read_to_string(&file).unwrap()));
+            (check.status.code(), text(&check.stdout), render.status.code())
+        };
+        let hardened = "securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, \
+                        capabilities: {drop: [ALL]}}";
+        assert_eq!(judge("hardened.yaml", hardened).0, Some(0));
+
+        // kubectl applies a merge after an explicit key over it.
+        let (check, report, render) = judge(
+            "merge-last.yaml",
+            &format!("{hardened}\n      <<: {{securityContext: {{privileged: true}}}}"),
+        );
+        assert_eq!((check, render), (Some(1), Some(1)), "{report}");
+        assert!(
+            report.contains("REJECTED") && report.contains("privileged: is true"),
+            "{report}"
+        );
+
+        // A quoted "<<" is a key like any other, so no securityContext is set.
+        let (check, report, _) = judge("quoted-merge.yaml", &format!("\"<<\": {{{hardened}}}"));
+        assert_eq!(check, Some(1), "{report}");
+        assert!(report.contains("readOnlyRootFilesystem: not set"), "{report}");
+
+        // YAML 1.1 booleans are booleans to kubectl.
+        let (check, report, render) = judge(
+            "yaml-1-1.yaml",
+            "securityContext: {readOnlyRootFilesystem: on, allowPrivilegeEscalation: no, capabilities: {drop: [ALL]}}",
+        );
+        assert_eq!((check, render), (Some(0), Some(0)), "{report}");
+    }
+
     #[test]
     fn label_values_yaml_1_1_reads_as_booleans_stay_strings() {
         let work = tempfile::tempdir().unwrap();

@@ -1,0 +1,81 @@
+//! The runner reads YAML as kubectl does ([`hardening_runner::yaml`]):
+//! checked against kubectl itself where it is installed. `kubectl label
+//! --local -f - -o json` reads a manifest through `sigs.k8s.io/yaml`, as
+//! `kubectl apply` and Helm do, without a cluster; a kind kubectl does not
+//! know keeps every field.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use hardening_runner::input;
+use serde_json::Value;
+
+/// Values whose reading differs between YAML 1.1 and 1.2, or between a
+/// merge in document order and one where explicit keys win. Numbers stay
+/// within what kubectl's own JSON round trip keeps exact.
+const SPEC: &str = r#"
+spec:
+  booleans: [yes, Yes, YES, y, Y, on, On, ON, no, NO, n, N, off, Off, true, False, 'yes', "on"]
+  nulls: [~, null, Null, NULL, "~"]
+  empty:
+  integers: [0755, "0755", 01000, 00, -0, 08, 09.5, 1_000, 0x_1F, 0X1f, 0o17, 0b101, -0b11, +12, -12]
+  floats: [1e3, 1.0, .5, -.5, 0.1e-7, 1.5e+3, 12e, 1e, .e1, .inf2, 1.5.2, 1e400, 0x1p-2]
+  text: [2024-01-01, 2024-01-01T10:00:00Z, '1e3', !!str 12, !custom 12, 1:2, 0:30, "12"]
+  tagged: [!!int "12", !!float 3, !!bool "true", !!null "", !!timestamp 2024-01-01]
+  keys: {yes: a, off: b, 1: c, 0x10: d, "2": e, 'on': f}
+  mergeAfterExplicit:
+    a: explicit
+    <<: {a: merged, b: merged}
+  mergeBeforeExplicit:
+    <<: {a: merged, b: merged}
+    a: explicit
+  quotedMerge:
+    a: explicit
+    "<<": {a: quoted}
+  mergeList:
+    <<: [{a: first, b: first}, {b: second, c: second}]
+  anchors:
+    base: &base {privileged: true, runAsUser: 0}
+    container:
+      name: app
+      securityContext:
+        runAsUser: 1000
+        <<: *base
+"#;
+
+#[test]
+fn manifests_read_as_kubectl_reads_them() {
+    let manifest = format!("apiVersion: example.com/v1\nkind: Probe\nmetadata:\n  name: reading\n{SPEC}");
+    let Some(kubectl) = kubectl_reading(&manifest) else {
+        eprintln!("skipped: kubectl is not installed, so there is nothing to compare with");
+        return;
+    };
+    let ours = input::parse_documents(&manifest).unwrap();
+    assert_eq!(ours.len(), 1);
+    let (ours, theirs) = (&ours[0]["spec"], &kubectl["spec"]);
+    let keys: Vec<&String> = theirs.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 13, "kubectl read {theirs}");
+    for key in keys {
+        assert_eq!(ours[key], theirs[key], "spec.{key}");
+    }
+    assert_eq!(ours, theirs);
+}
+
+/// What kubectl reads from `manifest`, `None` where it is not installed.
+fn kubectl_reading(manifest: &str) -> Option<Value> {
+    let mut child = Command::new("kubectl")
+        .args(["label", "--local", "-f", "-", "probe=1", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(manifest.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "kubectl refused the probe: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
