@@ -472,14 +472,26 @@ fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json, by_de
     let read = |(key, _): &(&str, &Json)| !UNREAD_MUTABLE_POD_SPEC_KEYS.contains(key);
     let same_spec = new.spec.iter().filter(read).eq(old.spec.iter().filter(read));
     // A Pod's template is the Pod itself: its labels and annotations are its
-    // metadata, and a running Pod's profile no longer follows them.
-    let same_labels = kind == Kind::Pod || new.template_labels() == old.template_labels();
+    // metadata, and a running Pod's profile no longer follows them. Labels
+    // are read by the spread rule alone: the constraint it adds to a
+    // replicated kind selects them, and so must each constraint a template
+    // has. A suspended Job's labels may change (Kueue sets them), and change
+    // nothing the rules read where it has no constraint.
+    let labels_read = kind != Kind::Pod && (kind.is_replicated() || has_spread_constraints(&new));
+    let same_labels = !labels_read || new.template_labels() == old.template_labels();
     let same_annotations = kind == Kind::Pod || read_template_annotations(&new).eq(read_template_annotations(&old));
     let newly_replicated = match (new.replicas(), old.replicas()) {
         (Ok(now), Ok(before)) => now > 1 && before <= 1 && !by_deployment_controller,
         (now, before) => now != before,
     };
     same_spec && same_labels && same_annotations && !newly_replicated
+}
+
+/// Whether the pod template lists any `topologySpreadConstraints`.
+fn has_spread_constraints(workload: &Workload) -> bool {
+    json::field(workload.spec, "topologySpreadConstraints")
+        .and_then(Json::as_array)
+        .is_some_and(|constraints| !constraints.is_empty())
 }
 
 /// The pod template's annotations that a rule reads, in their order.

@@ -288,14 +288,20 @@ fn a_pods_mutable_fields_that_no_rule_reads_are_not_judged() {
 
 #[test]
 fn kueue_admitting_a_suspended_job_is_not_judged() {
-    // Kueue resumes a Job and sets where it runs: the template's
-    // nodeSelector and affinity may change while it is suspended.
+    // Kueue resumes a Job and sets where it runs: the template's labels,
+    // annotations, nodeSelector, affinity, tolerations and scheduling gates
+    // may change while it is suspended (`validatePodTemplateUpdate`,
+    // `AllowMutableSchedulingDirectives`, pkg/apis/batch/validation).
     let mut old = fixture("job.yaml");
     old["spec"]["suspend"] = json!(true);
     let mut new = old.clone();
     new["spec"]["suspend"] = json!(false);
-    new["spec"]["template"]["spec"]["nodeSelector"] = json!({"cloud.example.com/pool": "spot"});
-    new["spec"]["template"]["spec"]["affinity"] = json!({"nodeAffinity": {}});
+    let template = &mut new["spec"]["template"];
+    template["metadata"]["labels"]["kueue.x-k8s.io/podset"] = json!("main");
+    template["metadata"]["annotations"] = json!({"kueue.x-k8s.io/workload": "job-migrate"});
+    template["spec"]["nodeSelector"] = json!({"cloud.example.com/pool": "spot"});
+    template["spec"]["affinity"] = json!({"nodeAffinity": {}});
+    template["spec"]["tolerations"] = json!([{"key": "spot", "operator": "Exists"}]);
     for mode in ["mutate", "validate"] {
         assert_accepted_untouched(&run_request(
             update(
@@ -306,6 +312,24 @@ fn kueue_admitting_a_suspended_job_is_not_judged() {
             json!({"mode": mode}),
         ));
     }
+}
+
+#[test]
+fn a_jobs_template_labels_are_judged_where_a_spread_constraint_selects_them() {
+    let mut old = fixture("job.yaml");
+    old["spec"]["suspend"] = json!(true);
+    old["spec"]["template"]["metadata"]["labels"] = json!({"app": "migrate"});
+    old["spec"]["template"]["spec"]["topologySpreadConstraints"] = json!([{
+        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": {"app": "migrate"}},
+    }]);
+    let mut new = old.clone();
+    new["spec"]["template"]["metadata"]["labels"]["app"] = json!("other");
+    let verdict = run_request(update(&old, &new, "jane"), json!({"mode": "validate"}));
+    assert!(
+        matches!(&verdict, Verdict::Reject { message } if message.contains("does not select the pod template's own labels")),
+        "{verdict:?}"
+    );
 }
 
 #[rstest]
