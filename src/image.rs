@@ -71,6 +71,25 @@ pub fn normalized_glob(glob: &str) -> Cow<'_, str> {
     Resolved::of(glob).written(glob, None)
 }
 
+/// Whether `image` (a [`normalized`] reference) comes from the registry,
+/// and on Docker Hub from the account, that `glob` (a [`normalized_glob`])
+/// names: its first component matched against the image's registry, and
+/// on `docker.io` its second against the image's account, each as a glob
+/// of its own component. A `*` elsewhere in a glob matches `/` too, so
+/// without this `nginx*` would match `nginxevil/app` and `*.corp.example/*`
+/// would match `ghcr.io/someone/mirror.corp.example/app`: images whose
+/// content the author of the pod chooses.
+pub fn from_named_publisher(glob: &str, image: &str) -> bool {
+    let component = |glob: Option<&str>, name: Option<&str>| match (glob, name) {
+        (Some(glob), Some(name)) => wildmatch::WildMatch::new(glob).matches(name),
+        _ => false,
+    };
+    let (mut glob_parts, mut image_parts) = (glob.split('/'), image.split('/'));
+    let image_domain = image_parts.next();
+    component(glob_parts.next(), image_domain)
+        && (image_domain != Some(DEFAULT_DOMAIN) || component(glob_parts.next(), image_parts.next()))
+}
+
 /// A reference's registry and repository as the runtime resolves them.
 struct Resolved<'r> {
     /// The registry the reference names, or `docker.io`.
@@ -166,6 +185,25 @@ mod tests {
     #[case("quay.io/*/app", "quay.io/*/app")]
     fn globs_get_the_registry_an_image_would_get_but_no_tag(#[case] written: &str, #[case] expected: &str) {
         assert_eq!(normalized_glob(written), expected);
+    }
+
+    #[rstest]
+    #[case("docker.io/library/nginx*", "docker.io/library/nginx:1.27", true)]
+    #[case("docker.io/library/nginx*", "docker.io/nginxevil/app:1", false)]
+    #[case("*.corp.example/*", "registry.corp.example/app:1", true)]
+    #[case("*.corp.example/*", "ghcr.io/someone/mirror.corp.example/app:1", false)]
+    #[case("docker.io/library/nginx:*", "nginx:5000/someone/app:1", false)]
+    #[case("*/istio/proxyv2:*", "docker.io/istio/proxyv2:1.22.0", true)]
+    #[case("*/istio/proxyv2:*", "docker.io/someone/istio:1", false)]
+    #[case("*/istio/proxyv2:*", "quay.io/istio/proxyv2:1.22.0", true)]
+    #[case("docker.io/*", "docker.io/someone/app:1", true)]
+    #[case("registry.example.com/team-*", "registry.example.com/team-a/app:1", true)]
+    fn a_glob_reaches_only_the_registry_and_account_it_names(
+        #[case] glob: &str,
+        #[case] image: &str,
+        #[case] reached: bool,
+    ) {
+        assert_eq!(from_named_publisher(glob, image), reached);
     }
 
     #[test]

@@ -553,31 +553,66 @@ impl WritablePaths {
     }
 }
 
-/// True for a glob that matches any image, such as `*`, `*/*` or `*:*`
-/// (every resolved reference has a `/` and a `:`): tried on references of
-/// every shape, resolved as `image_matches` resolves them.
+/// True for a glob written to match any image, such as `*`, `*/*` or
+/// `*:*` (every resolved reference has a `/` and a `:`): tried on
+/// references of every shape, as [`glob_matches`] reads them, before the
+/// registry and account are checked.
 fn matches_every_image(glob: &str) -> bool {
     const SHAPES: [&str; 4] = ["a", "b/c:1", "d.example:5000/e/f@sha256:0", "localhost/g"];
-    SHAPES.iter().all(|image| image_matches(&[glob.to_string()], image))
+    let resolved_glob = crate::image::normalized_glob(glob);
+    SHAPES
+        .iter()
+        .all(|image| glob_matches([glob, &resolved_glob], &ImageNames::of(image)))
 }
 
 /// True when `image` matches a glob, as written or as the container runtime
 /// resolves it (`docker.io/library/nginx:*` matches `nginx:1.27`, and
-/// `docker.io/library/nginx@*` matches `nginx:1.27@sha256:…`).
+/// `docker.io/library/nginx@*` matches `nginx:1.27@sha256:…`), and comes
+/// from the registry (and Docker Hub account) the glob names
+/// ([`crate::image::from_named_publisher`]): `nginx*` matches the official
+/// `nginx` images, never `nginxevil/app`.
 fn image_matches(globs: &[String], image: &str) -> bool {
     if globs.is_empty() {
         return false;
     }
-    let resolved = crate::image::normalized(image);
-    let pinned = crate::image::digest_only(&resolved);
-    let names = [image, &resolved, pinned.as_deref().unwrap_or(image)];
-    globs.iter().any(|written| {
-        let resolved = crate::image::normalized_glob(written);
-        let patterns = [written.as_str(), &resolved];
-        patterns.iter().any(|pattern| {
-            let glob = wildmatch::WildMatch::new(pattern);
-            names.iter().any(|name| glob.matches(name))
-        })
+    let names = ImageNames::of(image);
+    globs.iter().any(|glob| {
+        let resolved_glob = crate::image::normalized_glob(glob);
+        crate::image::from_named_publisher(&resolved_glob, &names.resolved)
+            && glob_matches([glob, &resolved_glob], &names)
+    })
+}
+
+/// An image as written, as the runtime resolves it, and as it pulls it
+/// when pinned by digest beside a tag.
+struct ImageNames<'i> {
+    written: &'i str,
+    resolved: std::borrow::Cow<'i, str>,
+    pinned: Option<String>,
+}
+
+impl<'i> ImageNames<'i> {
+    fn of(written: &'i str) -> ImageNames<'i> {
+        let resolved = crate::image::normalized(written);
+        let pinned = crate::image::digest_only(&resolved);
+        ImageNames {
+            written,
+            resolved,
+            pinned,
+        }
+    }
+}
+
+/// A glob, as written and as resolved, matched against each of `names`.
+fn glob_matches(patterns: [&str; 2], names: &ImageNames) -> bool {
+    let names = [
+        names.written,
+        &names.resolved,
+        names.pinned.as_deref().unwrap_or(names.written),
+    ];
+    patterns.iter().any(|pattern| {
+        let glob = wildmatch::WildMatch::new(pattern);
+        names.iter().any(|name| glob.matches(name))
     })
 }
 
@@ -746,6 +781,11 @@ mod tests {
     #[case("docker.io/library/nginx@sha256:*", "nginx:1.27@sha256:0123abcd", true)]
     #[case("nginx:1.27@*", "nginx:1.27@sha256:0123abcd", true)]
     #[case("docker.io/library/nginx@sha256:*", "nginx:1.27", false)]
+    // A `*` reaches no other registry or Docker Hub account than the glob names.
+    #[case("nginx*", "nginxevil/rootkit:1", false)]
+    #[case("*.corp.example/*", "ghcr.io/attacker/mirror.corp.example/rootkit:1", false)]
+    #[case("*.corp.example/*", "registry.corp.example/proxy:1", true)]
+    #[case("nginx:*", "nginx:5000/attacker/rootkit:1", false)]
     fn image_exemptions_match_as_written_or_as_resolved(#[case] glob: &str, #[case] image: &str, #[case] exempt: bool) {
         let settings = Settings::from_json(&json!({"exemptImages": [glob]})).unwrap();
         assert_eq!(settings.is_image_exempt(image), exempt);
