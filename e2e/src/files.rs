@@ -54,13 +54,15 @@ pub fn manifest_files(input: &Path) -> Vec<Result<PathBuf>> {
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
 /// (`{%`, `{#`) template marker that is not data by `is_data`, which is
 /// given the text the marker opens (up to its closing `}}`, `%}` or `#}`;
-/// unclosed, up to the next quote or the line's end). A marker in a comment is never data, whatever
-/// `is_data` says (Helm and Jinja evaluate comments: a `# {% if %}`
-/// decides which lines exist).
+/// unclosed, up to the next quote or the line's end), and the same text
+/// with `''` read as the `'` it stands for in a single-quoted scalar. A
+/// marker in a comment is never data, whatever `is_data` says (Helm and
+/// Jinja evaluate comments: a `# {% if %}` decides which lines exist); the
+/// lines of a block scalar (`|`, `>`) hold no comments, so a `#` there is
+/// text like any other.
 pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize> {
     const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
-    let is_template = |line: &str| {
-        let comment = comment_start(line).unwrap_or(line.len());
+    let has_template = |line: &str, comment: usize| {
         MARKERS.iter().any(|(open, close)| {
             line.match_indices(open).any(|(start, _)| {
                 let rest = &line[start..];
@@ -71,11 +73,47 @@ pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize
                     // (`'echo "${#}"'`), else the line's end.
                     None => &rest[..open.len() + after.find(['"', '\'']).unwrap_or(after.len())],
                 };
-                start >= comment || !is_data(extent)
+                start >= comment || !(is_data(extent) || is_data(&extent.replace("''", "'")))
             })
         })
     };
-    text.lines().position(is_template).map(|index| index + 1)
+    // Lines indented deeper than this belong to a block scalar.
+    let mut block_scalar_parent: Option<usize> = None;
+    for (index, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if let Some(parent) = block_scalar_parent {
+            if line.trim().is_empty() || indent > parent {
+                if has_template(line, line.len()) {
+                    return Some(index + 1);
+                }
+                continue;
+            }
+            block_scalar_parent = None;
+        }
+        let comment = comment_start(line).unwrap_or(line.len());
+        if has_template(line, comment) {
+            return Some(index + 1);
+        }
+        if opens_block_scalar(&line[..comment]) {
+            block_scalar_parent = Some(indent);
+        }
+    }
+    None
+}
+
+/// Whether `line` (its comment cut off) ends in a block scalar's header:
+/// `|` or `>` with its chomping and indentation indicators (`|-`, `>2+`),
+/// after a key's `: `, a sequence's `- `, a tag, or alone on the line.
+fn opens_block_scalar(line: &str) -> bool {
+    let content = line.trim_end();
+    let header_start = content.rfind([' ', '\t']).map_or(0, |space| space + 1);
+    let header = &content[header_start..];
+    let indicators = header.get(1..).unwrap_or_default();
+    header.starts_with(['|', '>'])
+        && indicators.len() <= 2
+        && indicators
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || byte == b'+' || byte == b'-')
 }
 
 /// Where a YAML comment starts on `line`, if it has one: a `#` first on
@@ -85,8 +123,9 @@ pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize
 /// plain `it's` or `a,'b` opens none). Read line by line, the safe side
 /// wins: a line that ends inside a quote, whose quoted scalar may be a
 /// plain one this scan misread, takes its first `#` after a space for a
-/// comment, and so does a `#` inside a block scalar or a quoted scalar
-/// continued from an earlier line; a marker there makes a template.
+/// comment, and so does a `#` inside a quoted scalar continued from an
+/// earlier line; a marker there makes a template. (Block scalars are
+/// [`template_line`]'s to skip.)
 fn comment_start(line: &str) -> Option<usize> {
     let bytes = line.as_bytes();
     let hash_after_space = |at: usize| bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t'));
@@ -303,6 +342,16 @@ mod tests {
         assert_eq!(template_line(rule, marker("{{ something else }}")), Some(2));
         // An unclosed marker is given up to the line's end, or a quote.
         assert_eq!(template_line("script: |\n  echo {{x\n", marker("{{x")), None);
+        // In a block scalar a `#` starts no comment: the marker is data.
+        let script = "data:\n  run.sh: |-\n    #!/bin/sh\n    # print {{ this }} literally\nkind: Pod\n";
+        assert_eq!(template_line(script, marker("{{ this }}")), None);
+        assert_eq!(template_line(script, nothing), Some(4));
+        // After the block scalar, comments are comments again.
+        let after = "a: >\n  text\n# {{ if }}\n";
+        assert_eq!(template_line(after, marker("{{ if }}")), Some(3));
+        // `''` in single quotes is the `'` of the value read.
+        let quoted = "a: '{{ index .x ''k'' }}'\n";
+        assert_eq!(template_line(quoted, marker("{{ index .x 'k' }}")), None);
         assert_eq!(template_line("args: ['echo \"${#}\"', x]\n", marker("{#}")), None);
         // In a comment a marker is never data, even where a value holds it.
         let commented = "a: '{% if x %}'\nb: 1 # {% if x %}\n";
