@@ -61,6 +61,19 @@ fn manifests_read_as_kubectl_reads_them() {
     assert_eq!(ours, theirs);
 }
 
+#[test]
+fn a_block_scalar_ending_the_file_without_a_newline_keeps_its_line_break() {
+    // As go-yaml reads it (and so the fix that writes after it keeps the
+    // value); PyYAML, for one, drops the line break.
+    let manifest =
+        "apiVersion: example.com/v1\nkind: Probe\nmetadata: {name: reading}\nspec:\n  script: |\n    last line";
+    let ours = &input::parse_documents(manifest).unwrap()[0]["spec"];
+    assert_eq!(ours["script"], "last line\n");
+    if let Some(kubectl) = kubectl_reading(manifest) {
+        assert_eq!(ours, &kubectl["spec"]);
+    }
+}
+
 /// What kubectl reads from `manifest`, `None` where it is not installed.
 fn kubectl_reading(manifest: &str) -> Option<Value> {
     let mut child = Command::new("kubectl")
