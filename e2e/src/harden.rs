@@ -108,27 +108,33 @@ pub fn read_documents(text: &str) -> Result<Vec<Value>> {
 }
 
 /// The manifests in `documents`: each document that is an object, and
-/// each item of a list kind ([`input::list_items`]).
+/// each item of a list kind ([`input::list_items`]), of a list in a list
+/// too, as the runner's plain mode expands them.
 pub fn manifests(documents: &[Value]) -> Vec<Located> {
     let mut found = Vec::new();
     for (document, value) in documents.iter().enumerate() {
-        if !value.is_object() {
-            continue;
-        }
-        match input::list_items(value) {
-            Some(items) => found.extend(items.iter().enumerate().map(|(index, item)| Located {
-                document,
-                pointer: vec!["items".to_string(), index.to_string()],
-                manifest: item.clone(),
-            })),
-            None => found.push(Located {
-                document,
-                pointer: Vec::new(),
-                manifest: value.clone(),
-            }),
+        if value.is_object() {
+            locate(document, Vec::new(), value, &mut found);
         }
     }
     found
+}
+
+fn locate(document: usize, pointer: Vec<String>, value: &Value, found: &mut Vec<Located>) {
+    match input::list_items(value) {
+        Some(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let mut item_pointer = pointer.clone();
+                item_pointer.extend(["items".to_string(), index.to_string()]);
+                locate(document, item_pointer, item, found);
+            }
+        }
+        None => found.push(Located {
+            document,
+            pointer,
+            manifest: value.clone(),
+        }),
+    }
 }
 
 /// The module's verdicts on a text's manifests, and what fixing it means.

@@ -879,6 +879,27 @@ mod found_in_review {
     }
 
     #[test]
+    fn a_list_inside_a_list_is_judged_in_every_mode() {
+        let work = tempfile::tempdir().unwrap();
+        let nested = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  \
+                      - apiVersion: v1\n    kind: Pod\n    metadata: {name: inner}\n    spec:\n      \
+                      containers: [{name: c, image: nginx, securityContext: {privileged: true}}]\n";
+        let file = write(work.path(), "nested.yaml", nested);
+        let check = runner(&["check", file.to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+        assert!(text(&check.stdout).contains("REJECTED  ") && text(&check.stdout).contains("Pod default/inner"));
+        assert_eq!(runner(&["render"], Some(nested)).status.code(), Some(1));
+
+        let fixable = nested.replace(", securityContext: {privileged: true}", "");
+        let file = write(work.path(), "fixable.yaml", &fixable);
+        let fix = runner(&["fix", file.to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(0), "{}", text(&fix.stderr));
+        let fixed = input::parse_documents(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let pod = &fixed[0]["items"][0]["items"][0];
+        assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], json!(true));
+    }
+
+    #[test]
     fn label_values_yaml_1_1_reads_as_booleans_stay_strings() {
         let work = tempfile::tempdir().unwrap();
         let file = write(
