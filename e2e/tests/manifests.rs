@@ -756,8 +756,7 @@ fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
 
 /// `check` passes exactly the files `fix` leaves as they are and finds
 /// nothing rejected in, over every golden file and a workload that validate
-/// mode accepts but mutate mode still completes (`runAsNonRoot: true` with
-/// no `runAsUser`).
+/// mode accepts but mutate mode still completes (no `fsGroup`).
 #[test]
 fn check_fails_exactly_where_fix_would_change_or_reject() {
     let work = tempfile::tempdir().unwrap();
@@ -796,7 +795,7 @@ fn check_fails_exactly_where_fix_would_change_or_reject() {
         report.contains("FIXABLE") && report.contains("fix would add:"),
         "{report}"
     );
-    assert!(report.contains("spec.securityContext.runAsUser: 1000"), "{report}");
+    assert!(report.contains("spec.securityContext.fsGroup: 2000"), "{report}");
 }
 
 /// What a hostile review found, each kept as a case.

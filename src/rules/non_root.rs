@@ -10,7 +10,9 @@
 //!   `runAsUserName: ContainerAdministrator` on a Windows pod.
 //! - Adds: `runAsNonRoot: true` and the settings' `runAsUser` and
 //!   `runAsGroup` where no level sets them (on the pod when every container
-//!   inherits it, else on each container), the pod's `fsGroup`; on a Windows
+//!   inherits it, else on each container; no ids where the template already
+//!   says `runAsNonRoot: true`, which leaves the user to the image), the
+//!   pod's `fsGroup`; on a Windows
 //!   pod `runAsNonRoot` and `windowsOptions.runAsUserName: ContainerUser`.
 //! - Validate mode demands: an effective `runAsNonRoot: true`. The ids are
 //!   conveniences: with `runAsNonRoot` the kubelet refuses an image whose
@@ -101,12 +103,14 @@ fn check_container(
     let own = node.object_or_empty("securityContext")?;
     let defaults = &context.settings.non_root;
 
+    let own_non_root = own.bool("runAsNonRoot")?.map(|own_value| own_value.value);
+    let pod_non_root = pod.bool("runAsNonRoot")?.map(|pod_value| pod_value.value);
     match own.bool("runAsNonRoot")? {
         Some(non_root) if !non_root.value => {
             findings.violation(Violation::new(non_root.path(), "is false", "set it to true"));
         }
         Some(_) => {}
-        None => match pod.bool("runAsNonRoot")?.map(|pod_value| pod_value.value) {
+        None => match pod_non_root {
             Some(true) => {}
             // An explicit pod-level false is judged once, in check_pod,
             // where the pod spec is judged; a container added to a running
@@ -118,7 +122,13 @@ fn check_container(
 
     // Without runAsUser the kubelet enforces runAsNonRoot against the image's
     // USER, so validate mode does not demand one; mutate mode adds it so that
-    // images that default to root still start.
+    // images that default to root still start. Where the template already
+    // says `runAsNonRoot: true` and names no id, its author left the user to
+    // the image (a non-root USER, which the kubelet checks): another id
+    // could lose the files the image or a volume keeps for that user, so
+    // none is added. A container added to a running pod (a debug
+    // container, whose image the pod's author did not choose) still gets one.
+    let user_left_to_the_image = context.pod_spec_writable && own_non_root.or(pod_non_root) == Some(true);
     for (key, field, default) in [
         ("runAsUser", Field::RunAsUser, defaults.run_as_user),
         ("runAsGroup", Field::RunAsGroup, defaults.run_as_group),
@@ -133,7 +143,7 @@ fn check_container(
                     context.security_default(container, field, Json::from(default), true, findings)
                 }
                 Some(_) => {}
-                None if context.windows => {}
+                None if context.windows || user_left_to_the_image => {}
                 None => context.security_default(container, field, Json::from(default), false, findings),
             },
         }
@@ -239,13 +249,34 @@ mod tests {
                 },
             },
             Case {
-                name: "no runAsUser gets the settings' id, not demanded",
-                object: pod(spec_with(|spec| without(spec, "runAsUser"))),
+                name: "no runAsNonRoot and no runAsUser get the settings' id, which is not demanded",
+                object: pod(spec_with(|spec| {
+                    without(spec, "runAsUser");
+                    without(spec, "runAsNonRoot");
+                })),
                 expect: Expect::Added {
                     pointer: "/spec/securityContext/runAsUser",
                     value: json!(1000),
-                    demanded: None,
+                    demanded: Some("spec.securityContext.runAsNonRoot: not set; set it to true"),
                 },
+            },
+            Case {
+                name: "an explicit runAsNonRoot without ids leaves the user to the image",
+                object: pod(spec_with(|spec| {
+                    without(spec, "runAsUser");
+                    without(spec, "runAsGroup");
+                })),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "so does a container's own runAsNonRoot",
+                object: pod(spec_with(|spec| {
+                    without(spec, "runAsUser");
+                    without(spec, "runAsGroup");
+                    without(spec, "runAsNonRoot");
+                    spec["containers"][0]["securityContext"]["runAsNonRoot"] = json!(true);
+                })),
+                expect: Expect::Accepted,
             },
             Case {
                 name: "no fsGroup gets the settings' group, not demanded",
