@@ -610,10 +610,9 @@ fn glob_matches(patterns: [&str; 2], names: &ImageNames) -> bool {
         &names.resolved,
         names.pinned.as_deref().unwrap_or(names.written),
     ];
-    patterns.iter().any(|pattern| {
-        let glob = wildmatch::WildMatch::new(pattern);
-        names.iter().any(|name| glob.matches(name))
-    })
+    patterns
+        .iter()
+        .any(|pattern| names.iter().any(|name| crate::image::glob_matches(pattern, name)))
 }
 
 fn describe_error(error: serde_path_to_error::Error<serde_json::Error>) -> String {
