@@ -129,7 +129,7 @@ pub(crate) struct WritablePath {
     pub(crate) volume_names: [Cow<'static, str>; 2],
     /// `emptyDir volume tmp`, for the volume's warning.
     pub(crate) volume_words: [Cow<'static, str>; 2],
-    /// `a writable /tmp (volume tmp)`, for a mount's warning.
+    /// `its own writable /tmp (volume tmp)`, for a mount's warning.
     pub(crate) mount_words: [Cow<'static, str>; 2],
 }
 
@@ -143,8 +143,8 @@ impl WritablePath {
             Cow::Borrowed("emptyDir volume writable-tmp"),
         ],
         mount_words: [
-            Cow::Borrowed("a writable /tmp (volume tmp)"),
-            Cow::Borrowed("a writable /tmp (volume writable-tmp)"),
+            Cow::Borrowed("its own writable /tmp (volume tmp)"),
+            Cow::Borrowed("its own writable /tmp (volume writable-tmp)"),
         ],
     };
 }
@@ -189,7 +189,7 @@ impl TryFrom<String> for WritablePath {
             return Err(format!("{path:?} has no letter or digit to name its volume by"));
         }
         let words = |name: &String| format!("emptyDir volume {name}");
-        let mount = |name: &String| format!("a writable {trimmed} (volume {name})");
+        let mount = |name: &String| format!("its own writable {trimmed} (volume {name})");
         Ok(WritablePath {
             path: Cow::Owned(trimmed.to_string()),
             volume_words: [Cow::Owned(words(&names[0])), Cow::Owned(words(&names[1]))],
@@ -742,7 +742,7 @@ mod tests {
         assert_eq!(writable.volume_names, names.map(Cow::Borrowed));
         assert_eq!(
             writable.mount_words[0],
-            format!("a writable {path} (volume {})", names[0])
+            format!("its own writable {path} (volume {})", names[0])
         );
     }
 

@@ -209,6 +209,11 @@ impl<'a> Container<'a> {
         }
     }
 
+    /// The name, where it is a string.
+    pub fn name(&self) -> Option<&'a str> {
+        json::field(self.fields, "name").and_then(Json::as_str)
+    }
+
     /// The image, where it is a single unambiguous string.
     pub fn image(&self) -> Option<&'a str> {
         json::field(self.fields, "image").and_then(Json::as_str)

@@ -57,6 +57,8 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::negative_size_limit(&[("/spec/template/spec/volumes/0/emptyDir/sizeLimit", json!("-64Mi"))], "emptyDir.sizeLimit: Forbidden")]
 #[case::mount_of_no_volume(&[("/spec/template/spec/containers/0/volumeMounts/0/name", json!("scratch"))], "containers[0].volumeMounts[0].name: Not found")]
 #[case::mount_on_a_device_path(&[("/spec/template/spec/containers/0/volumeDevices", json!([{"name": "tmp", "devicePath": "/tmp"}]))], "containers[0].volumeMounts[0].mountPath: Invalid value: must not already exist as a path in volumeDevices")]
+#[case::absolute_sub_path(&[("/spec/template/spec/containers/0/volumeMounts/0/subPath", json!("/etc"))], "containers[0].volumeMounts[0].subPath: Invalid value: must be a relative path")]
+#[case::sub_path_out_of_its_volume(&[("/spec/template/spec/containers/0/volumeMounts/0/subPath", json!("app/../.."))], "containers[0].volumeMounts[0].subPath: Invalid value: must not contain '..'")]
 #[case::mount_path_twice(&[("/spec/template/spec/containers/0/volumeMounts/1", json!({"name": "tmp", "mountPath": "/tmp"}))], "containers[0].volumeMounts[1].mountPath: Invalid value: must be unique")]
 // validateTopologySpreadConstraints
 #[case::zero_skew(&[("/spec/template/spec/topologySpreadConstraints/0/maxSkew", json!(0))], "topologySpreadConstraints[0].maxSkew: Invalid value: must be greater than zero")]

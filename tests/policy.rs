@@ -42,7 +42,7 @@ fn bare_httpbin_is_hardened_exactly_as_documented() {
              topologySpreadConstraints: added a constraint spreading replicas across \
              kubernetes.io/hostname (maxSkew 1, ScheduleAnyway)",
             "deployment-hardening: defaults added to containers[httpbin]: \
-             securityContext.readOnlyRootFilesystem: true; volumeMounts: added a writable /tmp (volume tmp); \
+             securityContext.readOnlyRootFilesystem: true; volumeMounts: added its own writable /tmp (volume tmp); \
              securityContext.allowPrivilegeEscalation: false; securityContext.capabilities.drop: [ALL]",
             "deployment-hardening: defaults added to containers[httpbin]: \
              resources.requests.cpu: 100m; resources.requests.memory: 128Mi",
@@ -182,7 +182,10 @@ fn an_existing_tmp_mount_is_kept_and_no_volume_is_added() {
     assert_eq!(api["volumeMounts"], json!([{"name": "cache", "mountPath": "/tmp/"}]));
     // The sidecar has no /tmp, so it gets one, from a new volume.
     let proxy = at(&object, "/spec/template/spec/initContainers/0");
-    assert_eq!(proxy["volumeMounts"], json!([{"name": "tmp", "mountPath": "/tmp"}]));
+    assert_eq!(
+        proxy["volumeMounts"],
+        json!([{"name": "tmp", "mountPath": "/tmp", "subPath": "proxy"}])
+    );
     assert_eq!(
         at(&object, "/spec/template/spec/volumes"),
         &json!([{"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}])
@@ -196,7 +199,7 @@ fn a_volume_named_tmp_that_is_not_an_empty_dir_is_never_reused() {
     let (object, _) = mutated(&object);
     assert_eq!(
         at(&object, &format!("{WEB}/volumeMounts")),
-        &json!([{"name": "writable-tmp", "mountPath": "/tmp"}])
+        &json!([{"name": "writable-tmp", "mountPath": "/tmp", "subPath": "httpbin"}])
     );
     assert_eq!(at(&object, &format!("{POD}/volumes/1/name")), &json!("writable-tmp"));
 }
@@ -217,7 +220,7 @@ fn a_statefulset_claim_template_name_is_never_used_for_the_tmp_volume() {
     );
     assert_eq!(
         spec["containers"][0]["volumeMounts"],
-        json!([{"name": "tmp", "mountPath": "/data"}, {"name": "writable-tmp", "mountPath": "/tmp"}])
+        json!([{"name": "tmp", "mountPath": "/data"}, {"name": "writable-tmp", "mountPath": "/tmp", "subPath": "postgres"}])
     );
 }
 
@@ -262,14 +265,15 @@ fn images_that_write_elsewhere_get_their_own_writable_paths() {
     assert_eq!(
         spec["containers"][0]["volumeMounts"],
         json!([
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "var-cache-nginx", "mountPath": "/var/cache/nginx"},
-            {"name": "var-run", "mountPath": "/var/run"}
+            {"name": "tmp", "mountPath": "/tmp", "subPath": "nginx"},
+            {"name": "var-cache-nginx", "mountPath": "/var/cache/nginx", "subPath": "nginx"},
+            {"name": "var-run", "mountPath": "/var/run", "subPath": "nginx"}
         ])
     );
+    // Each container writes in its own directory of the shared volume.
     assert_eq!(
         spec["containers"][1]["volumeMounts"],
-        json!([{"name": "tmp", "mountPath": "/tmp"}])
+        json!([{"name": "tmp", "mountPath": "/tmp", "subPath": "sidecar"}])
     );
     assert_eq!(
         spec["volumes"],
@@ -281,7 +285,7 @@ fn images_that_write_elsewhere_get_their_own_writable_paths() {
     );
     let nginx_line = warnings.iter().find(|line| line.contains("containers[nginx]")).unwrap();
     assert!(
-        nginx_line.contains("volumeMounts: added a writable /var/cache/nginx (volume var-cache-nginx)"),
+        nginx_line.contains("volumeMounts: added its own writable /var/cache/nginx (volume var-cache-nginx)"),
         "the warning says which paths stay writable: {nginx_line}"
     );
     assert_eq!(apiserver::violations(&object), Vec::<String>::new());
@@ -300,7 +304,10 @@ fn a_path_listed_twice_is_mounted_once() {
     let (object, _) = mutated_with(&nginx_with_sidecar(), settings.clone());
     assert_eq!(
         at(&object, &format!("{POD}/containers/0/volumeMounts")),
-        &json!([{"name": "tmp", "mountPath": "/tmp"}, {"name": "var-run", "mountPath": "/var/run"}])
+        &json!([
+            {"name": "tmp", "mountPath": "/tmp", "subPath": "nginx"},
+            {"name": "var-run", "mountPath": "/var/run", "subPath": "nginx"}
+        ])
     );
     assert_eq!(apiserver::violations(&object), Vec::<String>::new());
     assert_accepted_untouched(&run(&object, settings));

@@ -11,7 +11,9 @@
 //!   official nginx image also writes `/var/cache/nginx` and `/var/run`), an
 //!   `emptyDir` mounted at each writable path (setting
 //!   `readOnlyRootFilesystem.writablePaths`) in every container with nothing
-//!   mounted there or above it. Ephemeral containers cannot add volumes, so
+//!   mounted there or above it, each container in its own directory of the
+//!   volume (`subPath`: its name), so that, as on its own root before, it
+//!   shares no temporary file with the others. Ephemeral containers cannot add volumes, so
 //!   they get the flag only.
 //! - Validate mode demands: the flag, not the mounts.
 //!
@@ -145,10 +147,20 @@ fn check_container<'s>(
             continue;
         };
         volume.used = true;
-        let mount = json::object([
-            ("name", Json::Str(path.volume_names[volume.choice].clone())),
-            ("mountPath", Json::Str(path.path.clone())),
-        ]);
+        // Each container writes in its own directory of the volume, named
+        // after it (names are unique in a pod), as it wrote on its own root
+        // before: no file, pid file or socket is shared with a sidecar.
+        let own_directory = container
+            .name()
+            .map(|name| ("subPath", json::owned_text(name.to_string())));
+        let mount = json::object(
+            [
+                ("name", Json::Str(path.volume_names[volume.choice].clone())),
+                ("mountPath", Json::Str(path.path.clone())),
+            ]
+            .into_iter()
+            .chain(own_directory),
+        );
         let words = path.mount_words[volume.choice].clone();
         findings.gap(Gap::append(container.owner(), Field::VolumeMounts, mount, words));
     }
@@ -316,7 +328,7 @@ mod tests {
                 })),
                 expect: Expect::Added {
                     pointer: "/spec/containers/0/volumeMounts/1",
-                    value: json!({"name": "writable-tmp", "mountPath": "/tmp"}),
+                    value: json!({"name": "writable-tmp", "mountPath": "/tmp", "subPath": "app"}),
                     demanded: None,
                 },
             },

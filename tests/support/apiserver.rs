@@ -446,6 +446,21 @@ fn validate_volumes(spec: &Value, prefix: &str, claims: &[&str], report: &mut Re
                 );
             }
             mount_paths.push(mount_path);
+            // `validateLocalDescendingPath`: a subPath stays inside its volume.
+            if let Some(sub_path) = mount["subPath"].as_str().filter(|sub_path| !sub_path.is_empty()) {
+                if sub_path.starts_with('/') {
+                    report(
+                        format!("{path}.volumeMounts[{index}].subPath"),
+                        "Invalid value: must be a relative path",
+                    );
+                }
+                if sub_path.split(['/', '\\']).any(|part| part == "..") {
+                    report(
+                        format!("{path}.volumeMounts[{index}].subPath"),
+                        "Invalid value: must not contain '..'",
+                    );
+                }
+            }
         }
     }
 }
