@@ -1,5 +1,5 @@
 //! The cluster examples under `policy/examples/` validate against the
-//! Kubewarden CRDs shipped in `../shared/kubewarden-crds/`, strictly: the API
+//! Kubewarden CRDs kept in `tests/kubewarden-crds/`, strictly: the API
 //! server would silently prune a misspelled field, so here it is an error.
 //! Their settings pass the policy's own settings validation.
 
@@ -17,11 +17,11 @@ fn crd_schema(kind: &str, version: &str) -> Value {
         "AdmissionPolicy" => "policies.kubewarden.io_admissionpolicies.yaml",
         other => panic!("no CRD for {other}"),
     };
-    // The CRDs of Kubewarden 1.36 (chart kubewarden-crds 1.28.1) sit beside the
-    // project in ../shared, as in CI; KUBEWARDEN_CRDS_DIR points elsewhere.
+    // The CRDs of Kubewarden 1.36 (chart kubewarden-crds 1.28.1);
+    // KUBEWARDEN_CRDS_DIR points at another release's.
     let folder = std::env::var_os("KUBEWARDEN_CRDS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/kubewarden-crds"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kubewarden-crds"));
     let path = folder.join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
         panic!(
