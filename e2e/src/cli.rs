@@ -268,7 +268,12 @@ fn evaluate(cli: &Cli) -> Result<Status> {
         let inputs = input::load(path, &defaults)?;
         for skipped in &inputs.skipped {
             if cli.evaluate.output == Output::Text {
-                emit(&format!("SKIPPED   {} ({})\n", skipped.label, skipped.reason));
+                emit(&format!(
+                    "SKIPPED   {}: {} ({})\n",
+                    path.display(),
+                    skipped.label,
+                    skipped.reason
+                ));
             }
         }
         for evaluation in &inputs.evaluations {
@@ -278,7 +283,11 @@ fn evaluate(cli: &Cli) -> Result<Status> {
                 status = Status::Rejected;
             }
             match cli.evaluate.output {
-                Output::Text => emit(&render::text(&evaluation.label, &outcome)),
+                // Named by file too: two files may hold objects of one name.
+                Output::Text => emit(&render::text(
+                    &format!("{}: {}", path.display(), evaluation.label),
+                    &outcome,
+                )),
                 Output::Json | Output::Request => emit(&format!("{response}\n")),
             }
         }
