@@ -349,7 +349,9 @@ impl Validatable for Settings {
         if problems.0.is_empty() {
             Ok(())
         } else {
-            Err(problems.0.join("\n"))
+            // Named from `settings`, as a refused type or key is (`describe_error`).
+            let named: Vec<String> = problems.0.iter().map(|problem| format!("settings.{problem}")).collect();
+            Err(named.join("\n"))
         }
     }
 }
@@ -658,7 +660,7 @@ mod tests {
     #[case(json!({"nonRoot": {"runAsUser": 0}}), "nonRoot.runAsUser: 0 is not allowed")]
     #[case(json!({"nonRoot": {"fsGroup": -5}}), "nonRoot.fsGroup: -5 is not allowed")]
     #[case(json!({"topologySpread": {"topologyKey": ""}}), "topologySpread.topologyKey: \"\" is not a label key")]
-    #[case(json!({"topologySpread": {"maxSkew": 0}}), "topologySpread.maxSkew: 0 must be at least 1")]
+    #[case(json!({"topologySpread": {"maxSkew": 0}}), "settings.topologySpread.maxSkew: 0 must be at least 1")]
     #[case(json!({"resources": {"defaultMemoryLimit": "64Mi"}}), "resources.defaultMemoryLimit: 64Mi is below resources.defaultMemoryRequest 128Mi")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not a clean absolute path")]

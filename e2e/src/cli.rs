@@ -100,7 +100,7 @@ struct EvaluateArgs {
 
 #[derive(Args)]
 struct PolicyArgs {
-    /// The policy module [default: the freshly built policy.wasm]
+    /// The policy module [default: ./policy.wasm, else the one `make` built in this source tree]
     #[arg(short, long, global = true, env = "HARDENING_POLICY")]
     policy: Option<PathBuf>,
 
