@@ -120,7 +120,9 @@ pub fn manifests(documents: &[Value]) -> Vec<Located> {
     found
 }
 
-fn locate(document: usize, pointer: Vec<String>, value: &Value, found: &mut Vec<Located>) {
+/// `value`, at `pointer` in `documents[document]`, as manifests: itself,
+/// or the items of a list kind, each expanded the same way.
+pub fn locate(document: usize, pointer: Vec<String>, value: &Value, found: &mut Vec<Located>) {
     match input::list_items(value) {
         Some(items) => {
             for (index, item) in items.iter().enumerate() {

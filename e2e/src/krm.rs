@@ -1,5 +1,6 @@
-//! The runner as a KRM function (`config.kubernetes.io/v1` `ResourceList`
-//! on stdin, the same on stdout), for kustomize's `transformers` and any
+//! The runner as a KRM function (`config.kubernetes.io/v1` `ResourceList`,
+//! or a plain `List`, on stdin, the same on stdout), for kustomize's
+//! `transformers` and any
 //! orchestrator of the KRM functions specification
 //! (kubernetes-sigs/kustomize, `cmd/config/docs/api-conventions/functions-spec.md`).
 //!
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::edit::{self, Addition};
 use crate::files;
-use crate::harden::{self, Located, ObjectReport, Verdict};
+use crate::harden::{self, ObjectReport, Verdict};
 use crate::input::{self, RequestDefaults};
 
 /// The settings of a Kubewarden `ClusterAdmissionPolicy` or
@@ -107,18 +108,25 @@ pub fn run(
         );
     };
     let document = *document;
-    if list["kind"] != "ResourceList"
-        || !list["apiVersion"]
+    let resource_list = list["kind"] == "ResourceList"
+        && list["apiVersion"]
             .as_str()
             .unwrap_or_default()
-            .starts_with("config.kubernetes.io/")
-    {
-        bail!("expected a config.kubernetes.io ResourceList on standard input");
+            .starts_with("config.kubernetes.io/");
+    // The specification also asks a function to take a plain List (`v1`
+    // `List`, `ConfigMapList`), which carries no functionConfig.
+    if !resource_list && input::list_items(list).is_none() {
+        bail!("expected a config.kubernetes.io ResourceList (or a List) on standard input");
     }
-    let mut evaluate = load(&settings_of(&list["functionConfig"], fallback)?)?;
+    let function_config = if resource_list {
+        &list["functionConfig"]
+    } else {
+        &Value::Null
+    };
+    let mut evaluate = load(&settings_of(function_config, fallback)?)?;
     let items = match &list["items"] {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items.clone(),
+        Value::Null => &[][..],
+        Value::Array(items) => items.as_slice(),
         _ => bail!("the ResourceList's items is not a list"),
     };
     let existing = match &list["results"] {
@@ -126,29 +134,15 @@ pub fn run(
         Value::Array(existing) => existing.clone(),
         _ => bail!("the ResourceList's results is not a list"),
     };
-    // Items that are lists themselves are expanded, as kubectl and `fix`
-    // expand them.
+    // Items that are lists themselves are expanded, as `fix` expands them.
     let mut located = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let pointer = vec!["items".to_string(), index.to_string()];
-        match input::list_items(&item) {
-            Some(inner) => located.extend(inner.iter().enumerate().map(|(position, manifest)| {
-                Located {
-                    document,
-                    pointer: pointer
-                        .iter()
-                        .cloned()
-                        .chain(["items".to_string(), position.to_string()])
-                        .collect(),
-                    manifest: manifest.clone(),
-                }
-            })),
-            None => located.push(Located {
-                document,
-                pointer,
-                manifest: item,
-            }),
-        }
+    for (index, item) in items.iter().enumerate() {
+        harden::locate(
+            document,
+            vec!["items".to_string(), index.to_string()],
+            item,
+            &mut located,
+        );
     }
     let hardened = harden::harden(text, &documents, located, defaults, &mut evaluate)?;
     let results = results(&hardened.objects);

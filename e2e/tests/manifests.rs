@@ -1172,6 +1172,25 @@ mod found_in_review {
     }
 
     #[test]
+    fn the_krm_function_takes_a_plain_list_as_the_specification_asks() {
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": [bare_httpbin(),
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}]});
+        let output = runner(&["krm"], Some(&serde_norway::to_string(&list).unwrap()));
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let answer: Value = serde_norway::from_str(&text(&output.stdout)).unwrap();
+        assert_eq!(answer["kind"], "List", "the output is the input's type");
+        let deployment = &answer["items"][0]["spec"]["template"]["spec"];
+        assert_eq!(deployment["securityContext"]["runAsNonRoot"], json!(true));
+        assert_eq!(answer["items"][1], list["items"][1]);
+        assert!(answer["results"].as_array().is_some_and(|results| !results.is_empty()));
+
+        let refused = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        let output = runner(&["krm"], Some(&serde_norway::to_string(&refused).unwrap()));
+        assert_eq!(output.status.code(), Some(2));
+        assert!(text(&output.stderr).contains("expected a config.kubernetes.io ResourceList (or a List)"));
+    }
+
+    #[test]
     fn a_byte_order_mark_is_read_past_and_kept() {
         let work = tempfile::tempdir().unwrap();
         let bare = read("../test-data/httpbin-bare.yaml");
