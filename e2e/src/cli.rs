@@ -548,9 +548,9 @@ fn object_lines(path: &Path, objects: &[harden::ObjectReport], fixed_word: &str)
 /// settings' own mode tells which (a mutation is FIXABLE, a rejection
 /// REJECTED); validate mode gives the message, every field path with its
 /// fix, and where validate mode accepts what mutate mode would still
-/// complete (a `runAsUser` beside `runAsNonRoot: true`), the fields `fix`
-/// would add are listed instead. No text is edited, so a file `fix` could
-/// not write into still gets its verdicts.
+/// complete (an `fsGroup`), the fields `fix` would add are listed instead.
+/// No text is edited, so a file `fix` could not write into still gets its
+/// verdicts, and a line saying so.
 fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     let settings = read_settings(args)?;
     let mut validate_settings = settings.clone();
@@ -571,6 +571,19 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
             })
         };
         let (fixed, judged) = (verdicts(&policy)?, verdicts(&validator)?);
+        let fixable = (fixed.objects.iter()).any(|object| matches!(object.verdict, Verdict::Fixed { .. }));
+        // What `fix` would say of this file: it may find no faithful place
+        // for the fields (one behind an alias shared by two containers).
+        let unwritable = fixable
+            .then(|| {
+                let documents = harden::read_documents(text)?;
+                let located = harden::manifests(&documents);
+                harden::evaluate(&documents, located, &defaults(args), &mut |request| {
+                    policy.validate(request)
+                })?
+                .write_into(text)
+            })
+            .and_then(Result::err);
         let mut lines = String::new();
         for (fixed, judged) in fixed.objects.iter().zip(&judged.objects) {
             let (word, message) = match (&fixed.verdict, &judged.verdict) {
@@ -584,6 +597,12 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
             for line in message.lines() {
                 lines.push_str(&format!("    {line}\n"));
             }
+        }
+        if let Some(error) = unwritable {
+            lines.push_str(&format!(
+                "    `fix` cannot write into {} ({error:#}): add the fields above by hand\n",
+                path.display()
+            ));
         }
         Ok(lines)
     });

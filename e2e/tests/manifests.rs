@@ -1191,6 +1191,30 @@ mod found_in_review {
     }
 
     #[test]
+    fn check_says_when_fix_cannot_write_what_it_lists() {
+        let work = tempfile::tempdir().unwrap();
+        let shared = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: nginx\n    \
+                      securityContext: &sc {runAsNonRoot: true}\n  - name: b\n    image: nginx\n    securityContext: *sc\n";
+        let file = write(work.path(), "anchor.yaml", shared);
+        let check = runner(&["check", file.to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(1));
+        assert!(
+            text(&check.stdout).contains("`fix` cannot write into") && text(&check.stdout).contains("alias"),
+            "{}",
+            text(&check.stdout)
+        );
+        let fix = runner(&["fix", file.to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(2), "as check said");
+        // A file fix can write gets no such line.
+        let plain = write(
+            work.path(),
+            "plain.yaml",
+            &shared.replace("&sc ", "").replace("*sc", "{}"),
+        );
+        assert!(!text(&runner(&["check", plain.to_str().unwrap()], None).stdout).contains("cannot write"));
+    }
+
+    #[test]
     fn a_byte_order_mark_is_read_past_and_kept() {
         let work = tempfile::tempdir().unwrap();
         let bare = read("../test-data/httpbin-bare.yaml");
