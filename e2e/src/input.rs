@@ -114,12 +114,12 @@ fn classify_request(request: Value, inputs: &mut Inputs) -> Result<()> {
     Ok(())
 }
 
-/// The items of a list object, as kubectl expands them: a `kind: List`,
-/// or any `<Kind>List` (`DeploymentList`, what `kubectl get -o yaml`
-/// writes) with an `items` array.
+/// The items of a list object, as kubectl expands them: any object whose
+/// `items` is a list (`kind: List`, a `DeploymentList` as `kubectl get -o
+/// yaml` writes it, and also a ConfigMap given `items`: the decoder takes
+/// every such object for a list, `unstructuredJSONScheme.decode`).
 pub fn list_items(document: &Value) -> Option<&Vec<Value>> {
-    let is_list = document["kind"].as_str().is_some_and(|kind| kind.ends_with("List"));
-    document["items"].as_array().filter(|_| is_list)
+    document["items"].as_array()
 }
 
 /// The AdmissionRequest the API server would send for a manifest
@@ -230,7 +230,13 @@ mod tests {
             "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: a}}\n",
         );
         assert_eq!(inputs.evaluations[0].label, "Deployment default/a");
-        assert!(list_items(&json!({"kind": "Pod", "items": []})).is_none());
+        // Any object with a list of items is a list to kubectl: only the
+        // items are sent, so only they are judged.
+        let inputs = classify_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}}\n",
+        );
+        assert_eq!(inputs.evaluations[0].label, "Pod default/p");
+        assert!(list_items(&json!({"kind": "Pod", "items": {}})).is_none());
     }
 
     #[test]

@@ -17,13 +17,22 @@
 //!   explicit key replaces it, and in a list of merged maps the earlier
 //!   map wins (`decoder.mapping` and `decoder.merge` in `goyaml.v2/decode.go`);
 //! - keys become JSON strings: booleans `"true"`/`"false"`, integers in
-//!   decimal.
+//!   decimal;
+//! - before any YAML is read, kubectl splits the text into documents at
+//!   each line that starts with `---` followed by nothing but spaces or a
+//!   comment, and refuses a `---` line followed by anything else
+//!   (`YAMLReader.Read`, `apimachinery/pkg/util/yaml/decoder.go`); a text
+//!   whose first character other than a space is `{` is read as a stream
+//!   of JSON values, not as YAML (`YAMLOrJSONDecoder`).
 //!
 //! Where kubectl would quietly take one of two readings, this reader
 //! refuses the text instead, so that the runner never judges an object the
 //! file does not plainly say: a key written twice in one map (kubectl keeps
-//! the last), a float or null key, and a value JSON cannot hold (`.inf`,
-//! `.nan`, `!!binary`).
+//! the last), a float or null key, a value JSON cannot hold (`.inf`,
+//! `.nan`, `!!binary`), a tag written against a flow indicator (`[!x,a]`:
+//! go-yaml reads the `,` into the tag, a YAML 1.2 reader ends the tag
+//! there), and the characters go-yaml takes for line breaks where YAML 1.2
+//! does not (U+0085, U+2028, U+2029: a comment would end at one).
 //!
 //! The parsing itself is `saphyr-parser`'s (a maintained, pure-Rust YAML
 //! parser that passes the YAML test suite and reports each scalar's style
@@ -32,31 +41,99 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{Result, anyhow};
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, StrInput, Tag};
+use anyhow::{Result, anyhow, bail};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, StrInput, Tag};
 use serde_json::{Map, Number, Value};
 
 /// Nesting deeper than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 256;
 
-/// Aliases may copy at most this many nodes in one text, so that a few
-/// lines of nested aliases ("billion laughs") cannot exhaust memory.
-const MAX_ALIASED_NODES: usize = 1_000_000;
+/// Aliases may copy at most this much in one text (a node counts one, a
+/// string its length in bytes), so that a few lines of nested aliases
+/// ("billion laughs") or a long string aliased many times cannot exhaust
+/// memory.
+const MAX_ALIASED_SIZE: usize = 16_000_000;
+
+/// The characters go-yaml (YAML 1.1) takes for line breaks and YAML 1.2
+/// does not.
+const YAML_1_1_LINE_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
 
 /// Every document of `text`, `null` for an empty one, in order.
 ///
 /// Errors: the text is not YAML, or holds one of the values this reader
 /// refuses (see the module's documentation); the message names the line.
 pub fn documents(text: &str) -> Result<Vec<Value>> {
+    if text.trim_start().starts_with('{') {
+        return serde_json::Deserializer::from_str(text)
+            .into_iter::<Value>()
+            .collect::<Result<_, _>>()
+            .map_err(|error| anyhow!("kubectl reads a text that starts with {{ as JSON, and this is not: {error}"));
+    }
+    if let Some((line, character)) = text.lines().enumerate().find_map(|(index, line)| {
+        line.chars()
+            .find(|c| YAML_1_1_LINE_BREAKS.contains(c))
+            .map(|c| (index + 1, c))
+    }) {
+        bail!(
+            "line {line} holds U+{:04X}, which kubectl's YAML reader takes for a line break and YAML 1.2 readers \
+             do not; write it as an escape in a double-quoted string",
+            u32::from(character)
+        );
+    }
+    let mut documents = Vec::new();
+    for (first_line, chunk) in kubectl_documents(text)? {
+        read_stream(chunk, first_line, &mut documents)?;
+    }
+    Ok(documents)
+}
+
+/// `text` cut where kubectl's `YAMLReader` cuts it: at each line that
+/// starts with `---` and has nothing after it but spaces or a comment.
+/// Each piece comes with the number of the line before it, so that errors
+/// name lines of the whole text.
+///
+/// Errors: a `---` line with anything else after it, which kubectl refuses
+/// (`invalid Yaml document separator`).
+fn kubectl_documents(text: &str) -> Result<Vec<(usize, &str)>> {
+    let mut pieces = Vec::new();
+    let (mut start, mut start_line, mut offset) = (0, 0, 0);
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        if let Some(rest) = line.strip_prefix("---") {
+            let rest = rest.trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                bail!(
+                    "line {}: `---` followed by {rest:?}, which kubectl refuses as a document separator; \
+                     put the document on the next line",
+                    index + 1
+                );
+            }
+            if offset > start {
+                pieces.push((start_line, &text[start..offset]));
+            }
+            (start, start_line) = (offset + line.len(), index + 1);
+        }
+        offset += line.len();
+    }
+    if text.len() > start {
+        pieces.push((start_line, &text[start..]));
+    }
+    Ok(pieces)
+}
+
+/// The documents of `text` (a piece [`kubectl_documents`] cut, which may
+/// still hold several, after `...`), appended to `documents`; `first_line`
+/// is the number of the whole text's line before it.
+fn read_stream(text: &str, first_line: usize, documents: &mut Vec<Value>) -> Result<()> {
     let mut reader = Reader {
         events: Parser::new_from_str(text),
+        source: text,
+        first_line,
         anchors: HashMap::new(),
-        aliased_nodes: 0,
+        aliased_size: 0,
     };
-    let mut documents = Vec::new();
     loop {
         match reader.next()? {
-            (Event::StreamEnd, _) => return Ok(documents),
+            (Event::StreamEnd, _) => return Ok(()),
             (Event::DocumentStart(_), _) => {
                 // Anchors do not reach across documents.
                 reader.anchors.clear();
@@ -77,16 +154,22 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
 
 struct Reader<'t> {
     events: Parser<'t, StrInput<'t>>,
-    /// Each anchor's value and its number of nodes.
+    /// The text being read, to look at how a tag is written.
+    source: &'t str,
+    /// The number of the whole text's line before `source`.
+    first_line: usize,
+    /// Each anchor's value and its size ([`MAX_ALIASED_SIZE`]).
     anchors: HashMap<usize, (Value, usize)>,
-    aliased_nodes: usize,
+    aliased_size: usize,
 }
 
 impl<'t> Reader<'t> {
+    /// The next event, its span's lines counted in the whole text.
     fn next(&mut self) -> Result<(Event<'t>, Span)> {
+        let shift = |mark: Marker| Marker::new(mark.index(), mark.line() + self.first_line, mark.col());
         match self.events.next_event() {
-            Some(Ok(event)) => Ok(event),
-            Some(Err(error)) => Err(anyhow!("{error}")),
+            Some(Ok((event, span))) => Ok((event, Span::new(shift(span.start), shift(span.end)))),
+            Some(Err(error)) => Err(at(Span::empty(shift(*error.marker())), error.info())),
             None => Ok((Event::StreamEnd, Span::default())),
         }
     }
@@ -98,26 +181,38 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// The value of the node `event` opens, and its number of nodes.
+    /// The value of the node `event` opens, and its size
+    /// ([`MAX_ALIASED_SIZE`]).
     fn node(&mut self, event: Event<'t>, span: Span, depth: usize) -> Result<(Value, usize)> {
         if depth > MAX_DEPTH {
             return Err(at(span, "nested too deeply"));
         }
+        let tag = match &event {
+            Event::Scalar(_, _, _, tag) | Event::SequenceStart(_, tag) | Event::MappingStart(_, tag) => tag.as_deref(),
+            _ => None,
+        };
+        if let Some(tag) = tag {
+            self.refuse_tag_against_flow_indicator(tag, span)?;
+        }
         let (anchor, built) = match event {
-            Event::Scalar(text, style, anchor, tag) => (anchor, (scalar(&text, style, tag.as_deref(), span)?, 1)),
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = scalar(&text, style, tag.as_deref(), span)?;
+                (anchor, (value, 1 + text.len()))
+            }
             Event::SequenceStart(anchor, _) => (anchor, self.sequence(depth)?),
             Event::MappingStart(anchor, _) => (anchor, self.mapping(depth)?),
             Event::Alias(anchor) => {
-                let (value, nodes) = self
+                let size = self
                     .anchors
                     .get(&anchor)
-                    .cloned()
+                    .map(|(_, size)| *size)
                     .ok_or_else(|| at(span, "an alias of an unknown anchor"))?;
-                self.aliased_nodes += nodes;
-                if self.aliased_nodes > MAX_ALIASED_NODES {
-                    return Err(at(span, "aliases expand to too many nodes"));
+                // Counted before the copy is made.
+                self.aliased_size += size;
+                if self.aliased_size > MAX_ALIASED_SIZE {
+                    return Err(at(span, "aliases copy too much"));
                 }
-                return Ok((value, nodes));
+                return Ok(self.anchors[&anchor].clone());
             }
             _ => return Err(at(span, "unexpected YAML event")),
         };
@@ -127,39 +222,62 @@ impl<'t> Reader<'t> {
         Ok(built)
     }
 
+    /// go-yaml reads a tag up to the next space, flow indicators included
+    /// (`!x,a` is one tag), where a YAML 1.2 reader ends it at the
+    /// indicator: a tag written against one is refused.
+    fn refuse_tag_against_flow_indicator(&self, tag: &Tag, span: Span) -> Result<()> {
+        let written = match core_tag(tag) {
+            Some(name) => format!("!!{name}"),
+            None if tag.handle == "!" => format!("!{}", tag.suffix),
+            None => return Ok(()),
+        };
+        let against = self.source.match_indices(written.as_str()).any(|(at, _)| {
+            matches!(
+                self.source.as_bytes().get(at + written.len()),
+                Some(b',' | b'[' | b']' | b'{' | b'}')
+            )
+        });
+        if against {
+            return Err(at(
+                span,
+                &format!("the tag {written} is written against a flow indicator, where kubectl reads it another way"),
+            ));
+        }
+        Ok(())
+    }
+
     fn sequence(&mut self, depth: usize) -> Result<(Value, usize)> {
-        let (mut items, mut nodes) = (Vec::new(), 1);
+        let (mut items, mut size) = (Vec::new(), 1);
         loop {
             match self.next()? {
-                (Event::SequenceEnd, _) => return Ok((Value::Array(items), nodes)),
+                (Event::SequenceEnd, _) => return Ok((Value::Array(items), size)),
                 (event, span) => {
-                    let (item, count) = self.node(event, span, depth + 1)?;
+                    let (item, item_size) = self.node(event, span, depth + 1)?;
                     items.push(item);
-                    nodes += count;
+                    size += item_size;
                 }
             }
         }
     }
 
     fn mapping(&mut self, depth: usize) -> Result<(Value, usize)> {
-        let (mut fields, mut nodes) = (Map::new(), 1);
+        let (mut fields, mut size) = (Map::new(), 1);
         let mut written = HashSet::new();
         loop {
             let (event, span) = self.next()?;
-            let merge = match &event {
-                Event::MappingEnd => return Ok((Value::Object(fields), nodes)),
-                Event::Scalar(text, ScalarStyle::Plain, _, None) => text == "<<",
-                Event::Scalar(_, _, _, Some(tag)) => core_tag(tag) == Some("merge"),
-                _ => false,
-            };
-            let key = if merge {
-                None
-            } else {
-                Some(key_text(self.node(event, span, depth + 1)?.0, span)?)
+            let key = match event {
+                Event::MappingEnd => return Ok((Value::Object(fields), size)),
+                Event::Scalar(text, style, _, tag) => {
+                    if let Some(tag) = tag.as_deref() {
+                        self.refuse_tag_against_flow_indicator(tag, span)?;
+                    }
+                    key_of(&text, style, tag.as_deref(), span)?
+                }
+                _ => return Err(at(span, "a map key that is not a string, a number or a boolean")),
             };
             let (value_event, value_span) = self.next()?;
-            let (value, count) = self.node(value_event, value_span, depth + 1)?;
-            nodes += count;
+            let (value, value_size) = self.node(value_event, value_span, depth + 1)?;
+            size += value_size;
             match key {
                 None => merge_into(&mut fields, value, span)?,
                 Some(key) => {
@@ -198,20 +316,52 @@ fn merge_into(fields: &mut Map<String, Value>, merged: Value, span: Span) -> Res
     Ok(())
 }
 
-/// A key as JSON writes it (`sigs.k8s.io/yaml` turns boolean and integer
-/// keys into their text); other keys are refused.
-fn key_text(key: Value, span: Span) -> Result<String> {
+/// A map key as `sigs.k8s.io/yaml` writes it in JSON: a string, or a
+/// boolean or integer as its text; `None` for a merge key. go-yaml's
+/// `isMerge`: the text `<<`, plain and untagged, tagged `!` (which leaves
+/// it to be resolved) or `!!merge`. A float or null key is refused: kubectl
+/// writes a float key in 32-bit precision, which this reader does not
+/// follow.
+fn key_of(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Result<Option<String>> {
+    let plain = style == ScalarStyle::Plain && tag.is_none();
+    // The lone `!`, which the scanner gives as an empty handle and `!`.
+    let non_specific = tag.is_some_and(|tag| format!("{}{}", tag.handle, tag.suffix) == "!");
+    let merge_tagged = tag.is_some_and(|tag| core_tag(tag) == Some("merge"));
+    if text == "<<" && (plain || non_specific || merge_tagged) {
+        return Ok(None);
+    }
+    let key = if plain {
+        resolve(text)
+    } else {
+        match scalar(text, style, tag, span)? {
+            Value::String(text) => return Ok(Some(text)),
+            Value::Bool(flag) => Resolved::Bool(flag),
+            Value::Number(number) if !number.is_f64() => return Ok(Some(number.to_string())),
+            _ => Resolved::Null,
+        }
+    };
     match key {
-        Value::String(text) => Ok(text),
-        Value::Bool(flag) => Ok(flag.to_string()),
-        Value::Number(number) if !number.is_f64() => Ok(number.to_string()),
-        other => Err(at(span, &format!("a map key that YAML reads as {other}, not a string"))),
+        Resolved::Text => Ok(Some(text.to_string())),
+        Resolved::Bool(flag) => Ok(Some(flag.to_string())),
+        Resolved::Integer(integer) => Ok(Some(integer.to_string())),
+        Resolved::Null | Resolved::Float(_) => Err(at(
+            span,
+            &format!("the key {text:?} is read as a null or a float, not a string"),
+        )),
     }
 }
 
-/// The name of a tag of YAML's core schema (`str` for `!!str`).
+/// The name of a tag of YAML's core schema (`str` for `!!str`, and for
+/// the verbatim `!<tag:yaml.org,2002:str>`).
 fn core_tag(tag: &Tag) -> Option<&str> {
-    tag.is_yaml_core_schema().then_some(tag.suffix.as_str())
+    const CORE: &str = "tag:yaml.org,2002:";
+    if tag.is_yaml_core_schema() {
+        Some(tag.suffix.as_str())
+    } else {
+        tag.suffix
+            .strip_prefix(CORE)
+            .filter(|_| tag.handle.is_empty() || tag.handle == "!")
+    }
 }
 
 /// One scalar as `goyaml.v2` decodes it into an `interface{}`: quoted and
@@ -222,15 +372,16 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Resu
         None => None,
         Some(tag) => match core_tag(tag) {
             Some("str") => return Ok(Value::String(text.to_string())),
-            Some(name @ ("bool" | "int" | "float" | "null" | "timestamp" | "merge")) => Some(name),
-            // Tags go-yaml cannot resolve leave the text as it is.
-            None => return Ok(Value::String(text.to_string())),
+            Some(name @ ("bool" | "int" | "float" | "null" | "timestamp")) => Some(name),
+            // Tags go-yaml cannot resolve (`!`, `!x`, `!!merge` on a value)
+            // leave the text as it is (`resolvableTag`).
+            None | Some("merge") => return Ok(Value::String(text.to_string())),
             Some(name) => return Err(at(span, &format!("the tag !!{name} is not read here"))),
         },
     };
     let resolved = resolve(text);
     let value = match (tag, resolved) {
-        (None | Some("merge"), resolved) => resolved,
+        (None, resolved) => resolved,
         (Some("timestamp"), Resolved::Text) => Resolved::Text,
         (Some("bool"), Resolved::Bool(_))
         | (Some("int"), Resolved::Integer(_))
@@ -347,13 +498,19 @@ fn is_yaml_float(text: &str) -> bool {
     }
 }
 
-/// A decimal float as Go's `ParseFloat` reads one, `None` out of range
-/// (go-yaml then keeps the text).
+/// A decimal float as Go's `ParseFloat` reads one, `_` allowed between
+/// digits (`underscoreOK` in `strconv`); `None` out of range (go-yaml
+/// then keeps the text).
 fn float(text: &str) -> Option<f64> {
-    let plain_digits = text
-        .bytes()
-        .all(|byte| byte.is_ascii_digit() || matches!(byte, b'.' | b'e' | b'E' | b'+' | b'-'));
-    let value: f64 = text.parse().ok().filter(|_| plain_digits)?;
+    let bytes = text.as_bytes();
+    let allowed = |byte: &u8| byte.is_ascii_digit() || matches!(byte, b'.' | b'e' | b'E' | b'+' | b'-' | b'_');
+    let digit_at = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_digit);
+    let underscores_between_digits =
+        (bytes.iter().enumerate()).all(|(at, byte)| *byte != b'_' || (at > 0 && digit_at(at - 1) && digit_at(at + 1)));
+    if !bytes.iter().all(allowed) || !underscores_between_digits {
+        return None;
+    }
+    let value: f64 = text.replace('_', "").parse().ok()?;
     value.is_finite().then_some(value)
 }
 
@@ -453,12 +610,12 @@ mod tests {
     #[test]
     fn keys_become_the_text_kubectl_gives_them() {
         assert_eq!(
-            read("{yes: a, off: b, 1: c, 0x10: d, '2': e}"),
-            json!({"true": "a", "false": "b", "1": "c", "16": "d", "2": "e"})
+            read("yes: a\noff: b\n1: c\n0x10: d\n'2': e\n! on: f\n"),
+            json!({"true": "a", "false": "b", "1": "c", "16": "d", "2": "e", "on": "f"})
         );
-        assert!(documents("{1.5: a}").is_err());
-        assert!(documents("{~: a}").is_err());
-        assert!(documents("{[a]: b}").is_err());
+        for refused in ["1.5: a\n", "1e10: a\n", "~: a\n", "[a]: b\n"] {
+            assert!(documents(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]
@@ -481,6 +638,11 @@ mod tests {
         assert_eq!(read("'<<': {c: quoted}\n"), json!({"<<": {"c": "quoted"}}));
         assert_eq!(read("!!merge '<<': {c: tagged}\n"), json!({"c": "tagged"}));
         assert_eq!(read("v: <<\n"), json!({"v": "<<"}));
+        // `!` leaves the key to be resolved, so it merges (go-yaml's `isMerge`).
+        assert_eq!(read("a: 1\n! <<: {a: merged}\n"), json!({"a": "merged"}));
+        // `!!merge` on another key is no merge: a key like any other.
+        assert!(documents("s: {a: 1}\n!!merge s: {b: 2}\n").is_err());
+        assert_eq!(read("v: !!merge 12\n"), json!({"v": "12"}));
         assert!(documents("<<: 1\n").is_err());
         assert!(documents("<<: [1]\n").is_err());
     }
@@ -500,14 +662,59 @@ mod tests {
     #[test]
     fn documents_keep_their_order_and_empty_ones_are_null() {
         assert_eq!(
-            documents("a: 1\n---\n---\n# only a comment\n---\n- b\n...\n").unwrap(),
-            vec![json!({"a": 1}), Value::Null, Value::Null, json!(["b"])]
+            documents("a: 1\n---\n---\n# only a comment\n--- # next\n- b\n...\n").unwrap(),
+            vec![json!({"a": 1}), json!(["b"])]
         );
         assert_eq!(documents("").unwrap(), Vec::<Value>::new());
+        assert_eq!(documents("---\n").unwrap(), Vec::<Value>::new());
+    }
+
+    #[test]
+    fn documents_are_cut_where_kubectl_cuts_them() {
+        // kubectl cuts at `---#`, where YAML reads a key.
+        let hidden = "kind: ConfigMap\n---#: |\n  kind: Pod\n  metadata: {name: evil}\n";
+        assert_eq!(
+            documents(hidden).unwrap(),
+            vec![
+                json!({"kind": "ConfigMap"}),
+                json!({"kind": "Pod", "metadata": {"name": "evil"}})
+            ]
+        );
+        let refused = documents("kind: A\n--- {kind: B}\n").unwrap_err().to_string();
+        assert!(refused.contains("line 2") && refused.contains("refuses"), "{refused}");
+        // Lines are counted in the whole text.
+        let error = documents("a: 1\n---\nb: ]\n").unwrap_err().to_string();
+        assert!(error.contains("line 3"), "{error}");
+    }
+
+    #[test]
+    fn a_text_that_starts_with_a_brace_is_a_stream_of_json() {
+        assert_eq!(
+            documents(" {\"a\": 1}\n{\"b\": 2}").unwrap(),
+            vec![json!({"a": 1}), json!({"b": 2})]
+        );
+        assert!(documents("{a: 1}\n").is_err(), "flow YAML kubectl reads as broken JSON");
+    }
+
+    #[test]
+    fn what_yaml_1_1_and_1_2_read_apart_is_refused() {
+        for text in [
+            "a: 1 # note\u{2028}b: 2\n",
+            "a: x\u{85}\n",
+            "d: [ !x,ALL ]\n",
+            "d: { !x,y p: true }\n",
+        ] {
+            assert!(documents(text).is_err(), "{text:?}");
+        }
+        assert_eq!(read("v: !<tag:yaml.org,2002:int> 12\n"), json!({"v": 12}));
+        assert_eq!(read("v: .1_0\n"), json!({"v": 0.1}));
+        assert_eq!(read("v: ._1\n"), json!({"v": "._1"}));
     }
 
     #[test]
     fn hostile_texts_are_refused_without_exhausting_the_machine() {
+        let long = format!("v: &a {}\nw: [{}]\n", "x".repeat(100_000), vec!["*a"; 500].join(", "));
+        assert!(documents(&long).is_err(), "500 copies of 100 kB");
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(documents(&deep).is_err());
         let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");

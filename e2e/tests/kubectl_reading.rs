@@ -21,7 +21,8 @@ spec:
   integers: [0755, "0755", 01000, 00, -0, 08, 09.5, 1_000, 0x_1F, 0X1f, 0o17, 0b101, -0b11, +12, -12]
   floats: [1e3, 1.0, .5, -.5, 0.1e-7, 1.5e+3, 12e, 1e, .e1, .inf2, 1.5.2, 1e400, 0x1p-2]
   text: [2024-01-01, 2024-01-01T10:00:00Z, '1e3', !!str 12, !custom 12, 1:2, 0:30, "12"]
-  tagged: [!!int "12", !!float 3, !!bool "true", !!null "", !!timestamp 2024-01-01]
+  tagged: [!!int "12", !!float 3, !!bool "true", !!null "", !!timestamp 2024-01-01, !!merge 12, !<tag:yaml.org,2002:int> 12, ! 12]
+  underscores: [.1_0, .5e1_0, ._1, 1__0]
   keys: {yes: a, off: b, 1: c, 0x10: d, "2": e, 'on': f}
   mergeAfterExplicit:
     a: explicit
@@ -32,6 +33,9 @@ spec:
   quotedMerge:
     a: explicit
     "<<": {a: quoted}
+  nonSpecificMerge:
+    a: explicit
+    ! <<: {a: merged}
   mergeList:
     <<: [{a: first, b: first}, {b: second, c: second}]
   anchors:
@@ -52,9 +56,9 @@ fn manifests_read_as_kubectl_reads_them() {
     };
     let ours = input::parse_documents(&manifest).unwrap();
     assert_eq!(ours.len(), 1);
-    let (ours, theirs) = (&ours[0]["spec"], &kubectl["spec"]);
+    let (ours, theirs) = (&ours[0]["spec"], &kubectl[0]["spec"]);
     let keys: Vec<&String> = theirs.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 13, "kubectl read {theirs}");
+    assert_eq!(keys.len(), 15, "kubectl read {theirs}");
     for key in keys {
         assert_eq!(ours[key], theirs[key], "spec.{key}");
     }
@@ -70,12 +74,46 @@ fn a_block_scalar_ending_the_file_without_a_newline_keeps_its_line_break() {
     let ours = &input::parse_documents(manifest).unwrap()[0]["spec"];
     assert_eq!(ours["script"], "last line\n");
     if let Some(kubectl) = kubectl_reading(manifest) {
-        assert_eq!(ours, &kubectl["spec"]);
+        assert_eq!(ours, &kubectl[0]["spec"]);
     }
 }
 
-/// What kubectl reads from `manifest`, `None` where it is not installed.
-fn kubectl_reading(manifest: &str) -> Option<Value> {
+#[test]
+fn documents_are_the_ones_kubectl_cuts() {
+    // kubectl cuts at a line `---` followed by a comment, even with no
+    // space (`---#`), where YAML reads a key; and any object with a list
+    // of items is a list to it.
+    let probe = |name: &str| format!("apiVersion: example.com/v1\nkind: Probe\nmetadata: {{name: {name}}}\n");
+    let manifest = format!(
+        "{}---#: |\n{}---\n{}items:\n- {{apiVersion: example.com/v1, kind: Probe, metadata: {{name: item}}}}\n",
+        probe("cfg"),
+        probe("hidden")
+            .lines()
+            .map(|line| format!("  {line}\n"))
+            .collect::<String>(),
+        probe("wrapper")
+    );
+    let names = |documents: &[Value]| -> Vec<String> {
+        documents
+            .iter()
+            .flat_map(|document| {
+                input::list_items(document)
+                    .cloned()
+                    .unwrap_or_else(|| vec![document.clone()])
+            })
+            .map(|object| object["metadata"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let ours = names(&input::parse_documents(&manifest).unwrap());
+    assert_eq!(ours, ["cfg", "hidden", "item"]);
+    if let Some(kubectl) = kubectl_reading(&manifest) {
+        assert_eq!(ours, names(&kubectl));
+    }
+}
+
+/// The objects kubectl reads from `manifest`, `None` where it is not
+/// installed.
+fn kubectl_reading(manifest: &str) -> Option<Vec<Value>> {
     let mut child = Command::new("kubectl")
         .args(["label", "--local", "-f", "-", "probe=1", "-o", "json"])
         .stdin(Stdio::piped())
@@ -90,5 +128,6 @@ fn kubectl_reading(manifest: &str) -> Option<Value> {
         "kubectl refused the probe: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    Some(serde_json::from_slice(&output.stdout).unwrap())
+    let objects = serde_json::Deserializer::from_slice(&output.stdout).into_iter::<Value>();
+    Some(objects.map(Result::unwrap).collect())
 }

@@ -1215,6 +1215,46 @@ mod found_in_review {
     }
 
     #[test]
+    fn objects_only_kubectl_sees_are_judged() {
+        let work = tempfile::tempdir().unwrap();
+        let evil = "apiVersion: v1\nkind: Pod\nmetadata: {name: evil}\nspec: {containers: [{name: a, image: x, \
+                    securityContext: {privileged: true}}]}\n";
+        let indented: String = evil.lines().map(|line| format!("  {line}\n")).collect();
+        for (name, manifest) in [
+            // kubectl cuts a document at `---#`.
+            (
+                "cut.yaml",
+                format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---#: |\n{indented}"),
+            ),
+            // kubectl sends only the items of any object that has a list of them.
+            (
+                "items.yaml",
+                format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\nitems:\n-{}",
+                    &indented[1..]
+                ),
+            ),
+            // A merge key tagged `!` is still a merge key to kubectl.
+            (
+                "merge.yaml",
+                evil.replace(
+                    "securityContext: {privileged: true}",
+                    "! <<: {securityContext: {privileged: true}}",
+                ),
+            ),
+        ] {
+            let file = write(work.path(), name, &manifest);
+            let check = runner(&["check", file.to_str().unwrap()], None);
+            assert_eq!(check.status.code(), Some(1), "{name}: {}", text(&check.stdout));
+            assert!(
+                text(&check.stdout).contains("privileged: is true"),
+                "{name}: {}",
+                text(&check.stdout)
+            );
+        }
+    }
+
+    #[test]
     fn a_byte_order_mark_is_read_past_and_kept() {
         let work = tempfile::tempdir().unwrap();
         let bare = read("../test-data/httpbin-bare.yaml");

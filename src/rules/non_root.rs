@@ -30,8 +30,9 @@ pub fn check(context: &Context, findings: &mut Findings) {
     };
     let pod_result = check_pod(context, &pod, findings);
     findings.record(pod_result);
+    let kept_off_pod = ids_left_to_an_image(context);
     for container in &context.containers {
-        let result = check_container(context, container, &pod, findings);
+        let result = check_container(context, container, &pod, kept_off_pod, findings);
         findings.record(result);
     }
     let fs_group_result = fs_group(context, &pod, findings);
@@ -93,10 +94,35 @@ fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<()
     Ok(())
 }
 
+/// The ids, `runAsUser` and `runAsGroup`, that some container of the
+/// template leaves to its image (its own `runAsNonRoot: true` and no id of
+/// its own): a default on the pod would reach it, so the others get theirs
+/// each on their own.
+fn ids_left_to_an_image(context: &Context) -> [bool; 2] {
+    let mut left = [false; 2];
+    for container in context.containers.iter().filter(|_| context.pod_spec_writable) {
+        let node = container.node();
+        let Ok(own) = node.object_or_empty("securityContext") else {
+            continue;
+        };
+        if !matches!(own.bool("runAsNonRoot"), Ok(Some(non_root)) if non_root.value) {
+            continue;
+        }
+        for (left, key) in left.iter_mut().zip(ID_KEYS) {
+            *left |= matches!(own.int(key), Ok(None));
+        }
+    }
+    left
+}
+
+/// The ids a container runs with, as [`ids_left_to_an_image`] lists them.
+const ID_KEYS: [&str; 2] = ["runAsUser", "runAsGroup"];
+
 fn check_container(
     context: &Context,
     container: &Container,
     pod: &Node,
+    kept_off_pod: [bool; 2],
     findings: &mut Findings,
 ) -> Result<(), Violation> {
     let node = container.node();
@@ -129,9 +155,9 @@ fn check_container(
     // none is added. A container added to a running pod (a debug
     // container, whose image the pod's author did not choose) still gets one.
     let user_left_to_the_image = context.pod_spec_writable && own_non_root.or(pod_non_root) == Some(true);
-    for (key, field, default) in [
-        ("runAsUser", Field::RunAsUser, defaults.run_as_user),
-        ("runAsGroup", Field::RunAsGroup, defaults.run_as_group),
+    for (key, field, default, off_pod) in [
+        (ID_KEYS[0], Field::RunAsUser, defaults.run_as_user, kept_off_pod[0]),
+        (ID_KEYS[1], Field::RunAsGroup, defaults.run_as_group, kept_off_pod[1]),
     ] {
         match own.int(key)? {
             Some(user) if key == "runAsUser" && user.value == 0 => findings.violation(root_user(user.path(), context)),
@@ -144,6 +170,7 @@ fn check_container(
                 }
                 Some(_) => {}
                 None if context.windows || user_left_to_the_image => {}
+                None if off_pod => findings.gap(Gap::set(container.owner(), field, Json::from(default)).optional()),
                 None => context.security_default(container, field, Json::from(default), false, findings),
             },
         }
@@ -267,6 +294,25 @@ mod tests {
                     without(spec, "runAsGroup");
                 })),
                 expect: Expect::Accepted,
+            },
+            Case {
+                name: "beside a container that leaves its user to the image, the others get their ids each",
+                object: pod(spec_with(|spec| {
+                    without(spec, "runAsUser");
+                    without(spec, "runAsGroup");
+                    without(spec, "runAsNonRoot");
+                    spec["containers"][0]["securityContext"]["runAsNonRoot"] = json!(true);
+                    let mut side = spec["containers"][0].clone();
+                    side["name"] = json!("side");
+                    side["securityContext"].as_object_mut().unwrap().remove("runAsNonRoot");
+                    side["volumeMounts"][0]["subPath"] = json!("side");
+                    spec["containers"].as_array_mut().unwrap().push(side);
+                })),
+                expect: Expect::Added {
+                    pointer: "/spec/containers/1/securityContext/runAsUser",
+                    value: json!(1000),
+                    demanded: Some("runAsNonRoot: not set"),
+                },
             },
             Case {
                 name: "so does a container's own runAsNonRoot",
