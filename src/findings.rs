@@ -351,10 +351,27 @@ impl<'a> Gap<'a> {
         Some(Violation::new(path, reason.as_ref(), fix))
     }
 
-    /// True when both add the same default at the same field of their
-    /// owners, so that they read the same in a warning.
+    /// True when both read the same in a warning: the same kind of edit at
+    /// the same field of their owners, said in the same words, or where the
+    /// value speaks for itself, with the same value. Two containers' own
+    /// writable `/tmp` mounts differ in their `subPath` and read the same.
     pub fn same_default(&self, other: &Gap) -> bool {
-        self.field == other.field && self.edit == other.edit && self.what == other.what
+        let same_place = match (&self.edit, &other.edit) {
+            (Edit::Set(_), Edit::Set(_)) | (Edit::Append(_), Edit::Append(_)) => true,
+            (
+                Edit::SetInItem { index, key, .. },
+                Edit::SetInItem {
+                    index: other_index,
+                    key: other_key,
+                    ..
+                },
+            ) => index == other_index && key == other_key,
+            _ => false,
+        };
+        self.field == other.field
+            && self.what == other.what
+            && same_place
+            && (self.what.is_some() || self.edit == other.edit)
     }
 }
 

@@ -246,6 +246,42 @@ mod tests {
     }
 
     #[test]
+    fn mounts_that_differ_only_where_the_words_do_not_look_share_a_line() {
+        let mount = |index, name: &'static str| {
+            let owner = Owner::Container {
+                kind: ContainerKind::Container,
+                index,
+                path: Rc::new(spec().key("containers").item(index, Some(name))),
+            };
+            let value = crate::json::object([("subPath", crate::json::text(name))]);
+            Gap::append(owner, Field::VolumeMounts, value, "its own writable /tmp (volume tmp)")
+        };
+        let mut findings = Findings::default();
+        findings.gap(mount(0, "web"));
+        findings.gap(mount(1, "sidecar"));
+        assert_eq!(
+            warnings(&spec(), &findings),
+            [
+                "deployment-hardening: defaults added to containers[web], containers[sidecar]: \
+              volumeMounts: added its own writable /tmp (volume tmp)"
+            ]
+        );
+        // A value that speaks for itself still tells containers apart.
+        let user = |index, name, id: i64| {
+            let owner = Owner::Container {
+                kind: ContainerKind::Container,
+                index,
+                path: Rc::new(spec().key("containers").item(index, Some(name))),
+            };
+            Gap::set(owner, Field::RunAsUser, Json::from(id))
+        };
+        let mut findings = Findings::default();
+        findings.gap(user(0, "web", 1000));
+        findings.gap(user(1, "sidecar", 2000));
+        assert_eq!(warnings(&spec(), &findings).len(), 2);
+    }
+
+    #[test]
     fn long_warnings_continue_on_lines_that_name_their_owner_and_many_containers_are_counted() {
         let container = |index| Owner::Container {
             kind: ContainerKind::Container,
