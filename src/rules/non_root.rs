@@ -100,7 +100,11 @@ fn fs_group(context: &Context, pod: &Node, findings: &mut Findings) -> Result<()
 /// each on their own.
 fn ids_left_to_an_image(context: &Context) -> [bool; 2] {
     let mut left = [false; 2];
-    for container in context.containers.iter().filter(|_| context.pod_spec_writable) {
+    // Under `pods/ephemeralcontainers` every default goes on its container.
+    if !context.pod_spec_writable {
+        return left;
+    }
+    for container in &context.containers {
         let node = container.node();
         let Ok(own) = node.object_or_empty("securityContext") else {
             continue;
@@ -129,9 +133,10 @@ fn check_container(
     let own = node.object_or_empty("securityContext")?;
     let defaults = &context.settings.non_root;
 
-    let own_non_root = own.bool("runAsNonRoot")?.map(|own_value| own_value.value);
+    let own_setting = own.bool("runAsNonRoot")?;
+    let own_non_root = own_setting.as_ref().map(|own_value| own_value.value);
     let pod_non_root = pod.bool("runAsNonRoot")?.map(|pod_value| pod_value.value);
-    match own.bool("runAsNonRoot")? {
+    match own_setting {
         Some(non_root) if !non_root.value => {
             findings.violation(Violation::new(non_root.path(), "is false", "set it to true"));
         }
