@@ -32,13 +32,23 @@
 //! `.nan`, `!!binary`), a tag written against a flow indicator (`[!x,a]`:
 //! go-yaml reads the `,` into the tag, a YAML 1.2 reader ends the tag
 //! there), and the characters go-yaml takes for line breaks where YAML 1.2
-//! does not (U+0085, U+2028, U+2029: a comment would end at one).
+//! does not (U+0085, U+2028, U+2029: a comment would end at one), and the
+//! texts go-yaml's scanner cuts otherwise (anchor names with characters
+//! other than letters, digits, `-`, `_`; a `?` in a plain scalar inside
+//! `[ ]` or `{ }`, a plain scalar followed by `:` and a flow indicator: see
+//! [`Reader::refuse_what_go_yaml_reads_otherwise`]). A document after `...`
+//! is refused too: kubectl reads only the first document between two `---`
+//! lines. Some texts kubectl reads are refused for no such reason, only
+//! because the YAML 1.2 parser below refuses them (a comment with no space
+//! before it, `a: "b"#c`; an alias as a key; a tab inside a flow
+//! collection); rewriting them in the common style is always possible.
 //!
 //! The parsing itself is `saphyr-parser`'s (a maintained, pure-Rust YAML
 //! parser that passes the YAML test suite and reports each scalar's style
 //! and tag, which the resolution above needs and `serde_norway`'s values
 //! no longer carry); only the resolution is written here.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{Result, anyhow, bail};
@@ -64,10 +74,12 @@ const YAML_1_1_LINE_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
 /// refuses (see the module's documentation); the message names the line.
 pub fn documents(text: &str) -> Result<Vec<Value>> {
     if text.trim_start().starts_with('{') {
-        return serde_json::Deserializer::from_str(text)
+        let mut values = serde_json::Deserializer::from_str(text)
             .into_iter::<Value>()
-            .collect::<Result<_, _>>()
-            .map_err(|error| anyhow!("kubectl reads a text that starts with {{ as JSON, and this is not: {error}"));
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| anyhow!("kubectl reads a text that starts with {{ as JSON, and this is not: {error}"))?;
+        values.iter_mut().for_each(integral_floats_as_integers);
+        return Ok(values);
     }
     if let Some((line, character)) = text.lines().enumerate().find_map(|(index, line)| {
         line.chars()
@@ -80,11 +92,25 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
             u32::from(character)
         );
     }
+    let text = with_final_line_break_after_a_blank_last_line(text);
     let mut documents = Vec::new();
-    for (first_line, chunk) in kubectl_documents(text)? {
+    for (first_line, chunk) in kubectl_documents(&text)? {
         read_stream(chunk, first_line, &mut documents)?;
     }
     Ok(documents)
+}
+
+/// `text`, with a line break added where its last line holds only spaces
+/// and has none: go-yaml reads such a line as ending in a line break, which
+/// a block scalar that ends the text keeps (`|+`) or clips, where a YAML
+/// 1.2 reader reads it otherwise.
+fn with_final_line_break_after_a_blank_last_line(text: &str) -> Cow<'_, str> {
+    let last_line = text.rsplit('\n').next().unwrap_or_default();
+    if !last_line.is_empty() && last_line.bytes().all(|byte| byte == b' ') {
+        Cow::Owned(format!("{text}\n"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// `text` cut where kubectl's `YAMLReader` cuts it: at each line that
@@ -120,17 +146,23 @@ fn kubectl_documents(text: &str) -> Result<Vec<(usize, &str)>> {
     Ok(pieces)
 }
 
-/// The documents of `text` (a piece [`kubectl_documents`] cut, which may
-/// still hold several, after `...`), appended to `documents`; `first_line`
-/// is the number of the whole text's line before it.
+/// The documents of `text` (a piece [`kubectl_documents`] cut), appended
+/// to `documents`; `first_line` is the number of the whole text's line
+/// before it.
+///
+/// Errors: besides what [`documents`] refuses, a second document in the
+/// piece (after `...`), which kubectl never reads: it decodes the first
+/// document of each piece only.
 fn read_stream(text: &str, first_line: usize, documents: &mut Vec<Value>) -> Result<()> {
     let mut reader = Reader {
         events: Parser::new_from_str(text),
-        source: text,
+        source: Source::new(text),
         first_line,
         anchors: HashMap::new(),
         aliased_size: 0,
+        flow_level: 0,
     };
+    let mut read_one = false;
     loop {
         match reader.next()? {
             (Event::StreamEnd, _) => return Ok(()),
@@ -139,12 +171,19 @@ fn read_stream(text: &str, first_line: usize, documents: &mut Vec<Value>) -> Res
                 reader.anchors.clear();
                 let value = match reader.next()? {
                     (Event::DocumentEnd, _) => Value::Null,
+                    (_, span) if read_one => {
+                        return Err(at(
+                            span,
+                            "a document after `...`, which kubectl never reads; start it with a `---` line",
+                        ));
+                    }
                     (event, span) => {
                         let value = reader.node(event, span, 0)?.0;
                         reader.expect_document_end()?;
                         value
                     }
                 };
+                read_one = true;
                 documents.push(value);
             }
             _ => {}
@@ -152,15 +191,58 @@ fn read_stream(text: &str, first_line: usize, documents: &mut Vec<Value>) -> Res
     }
 }
 
+/// The text being read, sliced by the parser's spans, which count
+/// characters.
+struct Source<'t> {
+    text: &'t str,
+    /// The byte offset of each character and of the end, where the text is
+    /// not all ASCII (there a character is a byte).
+    char_offsets: Option<Vec<usize>>,
+}
+
+impl<'t> Source<'t> {
+    fn new(text: &'t str) -> Self {
+        let char_offsets = (!text.is_ascii()).then(|| {
+            let mut offsets: Vec<usize> = text.char_indices().map(|(offset, _)| offset).collect();
+            offsets.push(text.len());
+            offsets
+        });
+        Source { text, char_offsets }
+    }
+
+    fn byte_offset(&self, mark: Marker) -> usize {
+        match &self.char_offsets {
+            None => mark.index().min(self.text.len()),
+            Some(offsets) => offsets[mark.index().min(offsets.len() - 1)],
+        }
+    }
+
+    /// The text `span` covers.
+    fn covered(&self, span: Span) -> &'t str {
+        &self.text[self.byte_offset(span.start)..self.byte_offset(span.end)]
+    }
+
+    /// The text from the start of `span` on.
+    fn from(&self, span: Span) -> &'t str {
+        &self.text[self.byte_offset(span.start)..]
+    }
+
+    /// The text after `span`.
+    fn after(&self, span: Span) -> &'t str {
+        &self.text[self.byte_offset(span.end)..]
+    }
+}
+
 struct Reader<'t> {
     events: Parser<'t, StrInput<'t>>,
-    /// The text being read, to look at how a tag is written.
-    source: &'t str,
+    source: Source<'t>,
     /// The number of the whole text's line before `source`.
     first_line: usize,
     /// Each anchor's value and its size ([`MAX_ALIASED_SIZE`]).
     anchors: HashMap<usize, (Value, usize)>,
     aliased_size: usize,
+    /// How many flow collections (`[ ]`, `{ }`) the next event is in.
+    flow_level: usize,
 }
 
 impl<'t> Reader<'t> {
@@ -187,20 +269,14 @@ impl<'t> Reader<'t> {
         if depth > MAX_DEPTH {
             return Err(at(span, "nested too deeply"));
         }
-        let tag = match &event {
-            Event::Scalar(_, _, _, tag) | Event::SequenceStart(_, tag) | Event::MappingStart(_, tag) => tag.as_deref(),
-            _ => None,
-        };
-        if let Some(tag) = tag {
-            self.refuse_tag_against_flow_indicator(tag, span)?;
-        }
+        self.refuse_what_go_yaml_reads_otherwise(&event, span)?;
         let (anchor, built) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = scalar(&text, style, tag.as_deref(), span)?;
                 (anchor, (value, 1 + text.len()))
             }
-            Event::SequenceStart(anchor, _) => (anchor, self.sequence(depth)?),
-            Event::MappingStart(anchor, _) => (anchor, self.mapping(depth)?),
+            Event::SequenceStart(anchor, _) => (anchor, self.in_collection(span, |reader| reader.sequence(depth))?),
+            Event::MappingStart(anchor, _) => (anchor, self.in_collection(span, |reader| reader.mapping(depth))?),
             Event::Alias(anchor) => {
                 let size = self
                     .anchors
@@ -222,26 +298,86 @@ impl<'t> Reader<'t> {
         Ok(built)
     }
 
-    /// go-yaml reads a tag up to the next space, flow indicators included
-    /// (`!x,a` is one tag), where a YAML 1.2 reader ends it at the
-    /// indicator: a tag written against one is refused.
-    fn refuse_tag_against_flow_indicator(&self, tag: &Tag, span: Span) -> Result<()> {
-        let written = match core_tag(tag) {
-            Some(name) => format!("!!{name}"),
-            None if tag.handle == "!" => format!("!{}", tag.suffix),
-            None => return Ok(()),
+    /// `read` run on the collection whose start event has `span`, counted
+    /// in [`Reader::flow_level`] where it is a flow collection (its start
+    /// event ends at its `[` or `{`).
+    fn in_collection(
+        &mut self,
+        span: Span,
+        read: impl FnOnce(&mut Self) -> Result<(Value, usize)>,
+    ) -> Result<(Value, usize)> {
+        let flow = self.flow_level > 0 || self.source.covered(span).ends_with(['[', '{']);
+        self.flow_level += usize::from(flow);
+        let read = read(self);
+        self.flow_level -= usize::from(flow);
+        read
+    }
+
+    /// Refuses the node `event` opens where go-yaml would read its text
+    /// otherwise than the YAML 1.2 parser did (`yaml_parser_scan_anchor`,
+    /// `yaml_parser_scan_tag` and `yaml_parser_scan_plain_scalar` in
+    /// `goyaml.v2/scannerc.go`, each measured with kubectl):
+    ///
+    /// - an anchor or alias name ends at the first character other than a
+    ///   letter, digit, `-` or `_` (`x: &a:b 1` anchors `:b 1`);
+    /// - a tag runs to the next space, flow indicators included (`!x,a` is
+    ///   one tag);
+    /// - in a flow collection, `?` ends a plain scalar and starts a key
+    ///   (`{?privileged: true}` is `privileged`), and a plain scalar keeps
+    ///   a `:` that a flow indicator follows (`[a:]` is `a:`).
+    fn refuse_what_go_yaml_reads_otherwise(&self, event: &Event<'t>, span: Span) -> Result<()> {
+        let refuse = |problem: &str| Err(at(span, &format!("{problem}, which kubectl reads another way")));
+        let covered = self.source.covered(span);
+        if let Event::Alias(_) = event {
+            let name = covered.trim_start_matches('*');
+            return if is_go_yaml_anchor_name(name) {
+                Ok(())
+            } else {
+                refuse(&format!("the alias *{name}"))
+            };
+        }
+        // The node's properties, anchor and tag in either order, read on
+        // past the span: an empty node's span ends with its tag.
+        let from_start = self.source.from(span);
+        let mut rest = from_start;
+        loop {
+            rest = skip_spaces_and_comments(rest);
+            if let Some(name) = rest.strip_prefix('&') {
+                let end = name
+                    .find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
+                    .unwrap_or(name.len());
+                if !is_go_yaml_anchor_name(&name[..end]) {
+                    return refuse(&format!("the anchor &{}", &name[..end]));
+                }
+                rest = &name[end..];
+            } else if rest.starts_with('!') {
+                let end = if rest.starts_with("!<") {
+                    rest.find('>').map_or(rest.len(), |end| end + 1)
+                } else {
+                    rest.find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
+                        .unwrap_or(rest.len())
+                };
+                if rest[end..].starts_with([',', '[', ']', '{', '}']) {
+                    return refuse(&format!("the tag {} written against a flow indicator", &rest[..end]));
+                }
+                rest = &rest[end..];
+            } else {
+                break;
+            }
+        }
+        let written = covered.get(from_start.len() - rest.len()..).unwrap_or_default();
+        let Event::Scalar(text, ScalarStyle::Plain, ..) = event else {
+            return Ok(());
         };
-        let against = self.source.match_indices(written.as_str()).any(|(at, _)| {
-            matches!(
-                self.source.as_bytes().get(at + written.len()),
-                Some(b',' | b'[' | b']' | b'{' | b'}')
-            )
-        });
-        if against {
-            return Err(at(
-                span,
-                &format!("the tag {written} is written against a flow indicator, where kubectl reads it another way"),
-            ));
+        if self.flow_level == 0 || text.is_empty() {
+            return Ok(());
+        }
+        if written.contains('?') {
+            return refuse(&format!("{written:?} in a flow collection, where `?` starts a key"));
+        }
+        let after = self.source.after(span);
+        if after.starts_with(':') && after[1..].starts_with([',', '[', ']', '{', '}']) {
+            return refuse(&format!("{written:?} followed by `:` and a flow indicator"));
         }
         Ok(())
     }
@@ -265,14 +401,12 @@ impl<'t> Reader<'t> {
         let mut written = HashSet::new();
         loop {
             let (event, span) = self.next()?;
-            let key = match event {
-                Event::MappingEnd => return Ok((Value::Object(fields), size)),
-                Event::Scalar(text, style, _, tag) => {
-                    if let Some(tag) = tag.as_deref() {
-                        self.refuse_tag_against_flow_indicator(tag, span)?;
-                    }
-                    key_of(&text, style, tag.as_deref(), span)?
-                }
+            if let Event::MappingEnd = event {
+                return Ok((Value::Object(fields), size));
+            }
+            self.refuse_what_go_yaml_reads_otherwise(&event, span)?;
+            let key = match &event {
+                Event::Scalar(text, style, _, tag) => key_of(text, *style, tag.as_deref(), span)?,
                 _ => return Err(at(span, "a map key that is not a string, a number or a boolean")),
             };
             let (value_event, value_span) = self.next()?;
@@ -291,6 +425,41 @@ impl<'t> Reader<'t> {
                 }
             }
         }
+    }
+}
+
+/// go-yaml's anchor names: letters, digits, `-` and `_` (`is_alpha`).
+fn is_go_yaml_anchor_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+/// `text` from its first character that is neither a space, a line break
+/// nor in a comment.
+fn skip_spaces_and_comments(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start();
+        match text.strip_prefix('#') {
+            Some(comment) => text = comment.find('\n').map_or("", |end| &comment[end..]),
+            None => return text,
+        }
+    }
+}
+
+/// Every float of `value` that has no fraction, as an integer: kubectl
+/// sends JSON `1000.0` as `1000`, as it sends YAML's (see [`float_value`]).
+fn integral_floats_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(integer) = number.as_f64().filter(|_| number.is_f64()).and_then(float_value) {
+                *value = integer;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 
@@ -688,12 +857,34 @@ mod tests {
     }
 
     #[test]
+    fn a_document_after_an_end_marker_is_refused_as_kubectl_never_reads_it() {
+        let error = documents("a: 1\n...\nb: 2\n").unwrap_err().to_string();
+        assert!(error.contains("never reads") && error.contains("line 3"), "{error}");
+        assert_eq!(
+            documents("a: 1\n...\n# only a comment\n").unwrap(),
+            vec![json!({"a": 1})]
+        );
+    }
+
+    #[test]
+    fn a_blank_last_line_without_a_line_break_ends_in_one() {
+        assert_eq!(read("s: |+\n  line\n ")["s"], "line\n\n");
+        assert_eq!(read("s: |\n  line\n  ")["s"], "line\n");
+        assert_eq!(read("s: |\n  line\n    ")["s"], "line\n  \n");
+        assert_eq!(read("s: |+\n  line\n\n  ")["s"], "line\n\n\n");
+    }
+
+    #[test]
     fn a_text_that_starts_with_a_brace_is_a_stream_of_json() {
         assert_eq!(
             documents(" {\"a\": 1}\n{\"b\": 2}").unwrap(),
             vec![json!({"a": 1}), json!({"b": 2})]
         );
         assert!(documents("{a: 1}\n").is_err(), "flow YAML kubectl reads as broken JSON");
+        assert_eq!(
+            documents("{\"a\": 1000.0, \"b\": [1e3, 1.5]}").unwrap(),
+            vec![json!({"a": 1000, "b": [1000, 1.5]})]
+        );
     }
 
     #[test]
@@ -703,9 +894,22 @@ mod tests {
             "a: x\u{85}\n",
             "d: [ !x,ALL ]\n",
             "d: { !x,y p: true }\n",
+            "d: [!,a]\n",
+            "d: {?privileged: true}\n",
+            "d: [a?b]\n",
+            "d: [a:]\n",
+            "d: {a:, b: 1}\n",
+            "d: &a:b 1\n",
+            "d: &a 1\ne: *a.b\n",
+            "d: {&a:b x: 1}\n",
         ] {
             assert!(documents(text).is_err(), "{text:?}");
         }
+        // Written the way both read alike.
+        assert_eq!(
+            read("d: {? privileged : true, a: \"b?\", c: d:e}\ne: [a:b, &x-1_y 1, *x-1_y, ! ,z]\nf: x?y\n"),
+            json!({"d": {"privileged": true, "a": "b?", "c": "d:e"}, "e": ["a:b", 1, 1, "", "z"], "f": "x?y"})
+        );
         assert_eq!(read("v: !<tag:yaml.org,2002:int> 12\n"), json!({"v": 12}));
         assert_eq!(read("v: .1_0\n"), json!({"v": 0.1}));
         assert_eq!(read("v: ._1\n"), json!({"v": "._1"}));

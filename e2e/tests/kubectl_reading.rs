@@ -111,9 +111,69 @@ fn documents_are_the_ones_kubectl_cuts() {
     }
 }
 
+/// Texts go-yaml's scanner cuts otherwise than a YAML 1.2 parser, which
+/// the runner therefore refuses, each with kubectl's reading of it as
+/// `spec` (`None`: kubectl refuses it too, where a YAML 1.2 parser reads
+/// it). The first would let a privileged container through a check that
+/// reads `?privileged` as an unknown field.
+const READ_OTHERWISE: &[(&str, Option<&str>)] = &[
+    ("{?privileged: true}", Some(r#"{"privileged": true}"#)),
+    ("[a:]", Some(r#"["a:"]"#)),
+    ("{a:, b: 1}", Some(r#"{"a:": null, "b": 1}"#)),
+    ("&a:b 1", Some(r#"":b 1""#)),
+    ("{&a:b x: 1}", None),
+    ("[a?b]", None),
+    ("[!,a]", None),
+    ("{!x,y p: true}", Some(r#"{"p": true}"#)),
+];
+
+#[test]
+fn texts_kubectl_reads_otherwise_are_refused() {
+    for (spec, theirs) in READ_OTHERWISE {
+        let manifest = format!("apiVersion: example.com/v1\nkind: Probe\nmetadata: {{name: reading}}\nspec: {spec}\n");
+        let ours = input::parse_documents(&manifest);
+        assert!(ours.is_err(), "{spec}: read as {ours:?}");
+        let Some(kubectl) = kubectl_read(&manifest) else {
+            continue;
+        };
+        let expected = theirs.map(|spec| serde_json::from_str::<Value>(spec).unwrap());
+        assert_eq!(
+            kubectl.ok().map(|objects| objects[0]["spec"].clone()),
+            expected,
+            "{spec}"
+        );
+    }
+}
+
+#[test]
+fn json_numbers_and_end_markers_as_kubectl_reads_them() {
+    let json = r#"{"apiVersion": "example.com/v1", "kind": "Probe", "metadata": {"name": "json"},
+        "spec": {"runAsUser": 1000.0, "b": [1e3, 1.5]}}"#;
+    let ours = &input::parse_documents(json).unwrap()[0]["spec"];
+    assert_eq!(ours, &serde_json::json!({"runAsUser": 1000, "b": [1000, 1.5]}));
+    if let Some(kubectl) = kubectl_reading(json) {
+        assert_eq!(ours, &kubectl[0]["spec"]);
+    }
+    // kubectl reads the first document between `---` lines only; the runner
+    // refuses what it would leave unread.
+    let probe = |name: &str| format!("apiVersion: example.com/v1\nkind: Probe\nmetadata: {{name: {name}}}\n");
+    let hidden = format!("{}...\n{}", probe("read"), probe("unread"));
+    assert!(input::parse_documents(&hidden).is_err());
+    if let Some(kubectl) = kubectl_reading(&hidden) {
+        assert_eq!(kubectl.len(), 1);
+        assert_eq!(kubectl[0]["metadata"]["name"], "read");
+    }
+}
+
 /// The objects kubectl reads from `manifest`, `None` where it is not
 /// installed.
 fn kubectl_reading(manifest: &str) -> Option<Vec<Value>> {
+    kubectl_read(manifest).map(|read| read.unwrap_or_else(|error| panic!("kubectl refused the probe: {error}")))
+}
+
+/// What kubectl reads from `manifest`, or its error; `None` where it is
+/// not installed.
+fn kubectl_read(manifest: &str) -> Option<Result<Vec<Value>, String>> {
     let mut child = Command::new("kubectl")
         .args(["label", "--local", "-f", "-", "probe=1", "-o", "json"])
         .stdin(Stdio::piped())
@@ -123,11 +183,9 @@ fn kubectl_reading(manifest: &str) -> Option<Vec<Value>> {
         .ok()?;
     child.stdin.take()?.write_all(manifest.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "kubectl refused the probe: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    if !output.status.success() {
+        return Some(Err(String::from_utf8_lossy(&output.stderr).into_owned()));
+    }
     let objects = serde_json::Deserializer::from_slice(&output.stdout).into_iter::<Value>();
-    Some(objects.map(Result::unwrap).collect())
+    Some(Ok(objects.map(Result::unwrap).collect()))
 }
