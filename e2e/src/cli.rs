@@ -186,10 +186,20 @@ pub fn main_with(arguments: impl IntoIterator<Item = impl Into<OsString> + Clone
     match status {
         Ok(status) => ExitCode::from(status as u8),
         Err(error) => {
-            eprintln!("hardening-run: {error:#}");
+            eprintln!("{}: {error:#}", program());
             ExitCode::from(Status::Error as u8)
         }
     }
+}
+
+/// The name this program was started under (`hardening-run`, or
+/// `hardening-krm` where kustomize runs it), to begin its messages with.
+fn program() -> String {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "hardening-run".to_string())
 }
 
 /// The module instantiated with the settings, checked by its own
@@ -237,7 +247,10 @@ impl Policy {
             .map(|replay| replay.left_over())
             .filter(|&count| count > 0)
         {
-            eprintln!("hardening-run: warning: {left_over} recorded host capability exchanges were not replayed");
+            eprintln!(
+                "{}: warning: {left_over} recorded host capability exchanges were not replayed",
+                program()
+            );
         }
     }
 }
@@ -630,7 +643,7 @@ fn emit(text: &str) {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         if error.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("hardening-run: cannot write to standard output: {error}");
+            eprintln!("{}: cannot write to standard output: {error}", program());
         }
         std::process::exit(Status::Error as i32);
     }
@@ -663,7 +676,8 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
         // lost, rather than failing the install.
         Err(why) => {
             eprintln!(
-                "hardening-run: {why:#}; the stream is written again from the policy's answer, without its comments"
+                "{}: {why:#}; the stream is written again from the policy's answer, without its comments",
+                program()
             );
             reserialised(&evaluated.documents)?
         }
@@ -672,7 +686,7 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     eprint!("{}", object_lines(Path::new("<stdin>"), &objects, "FIXED"));
     policy.warn_left_over_replay();
     if harden::any_rejected(&objects) {
-        eprintln!("hardening-run: rejected objects above; nothing written");
+        eprintln!("{}: rejected objects above; nothing written", program());
         return Ok(Status::Rejected);
     }
     emit(&text);
@@ -713,7 +727,10 @@ fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
     })?;
     emit(&output.text);
     if output.failed {
-        eprintln!("hardening-run: the policy rejected items; see the results with severity error");
+        eprintln!(
+            "{}: the policy rejected items; see the results with severity error",
+            program()
+        );
         return Ok(Status::Rejected);
     }
     Ok(Status::Clean)

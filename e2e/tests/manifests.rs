@@ -553,6 +553,11 @@ fn the_krm_binary_is_the_function_under_its_own_name() {
         text(&output.stdout)
     );
     assert_eq!(output.stdout, runner(&["krm"], Some(&input)).stdout);
+    assert!(
+        text(&output.stderr).starts_with("hardening-krm: "),
+        "messages carry the name kustomize ran: {}",
+        text(&output.stderr)
+    );
 }
 
 /// `policy/examples/kustomize` as kustomize would run it: the items it
