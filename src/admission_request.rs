@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Result<Value, &'static str> {
     let api_version = manifest["apiVersion"].as_str().ok_or("the object has no apiVersion")?;
     let kind = manifest["kind"].as_str().ok_or("the object has no kind")?;
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let (group, version) = group_and_version(api_version);
     let namespace = manifest["metadata"]["namespace"].as_str().unwrap_or(namespace);
     let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
     let resource = format!("{}s", kind.to_lowercase());
@@ -37,6 +37,12 @@ pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Resul
         "oldObject": if deleting { manifest.clone() } else { Value::Null },
         "dryRun": false,
     }))
+}
+
+/// An `apiVersion` split into its API group and version: `apps/v1` is
+/// `("apps", "v1")`, the core group's `v1` is `("", "v1")`.
+pub fn group_and_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
 }
 
 #[cfg(test)]
