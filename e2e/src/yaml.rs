@@ -505,7 +505,10 @@ fn key_of(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Resu
         match scalar(text, style, tag, span)? {
             Value::String(text) => return Ok(Some(text)),
             Value::Bool(flag) => Resolved::Bool(flag),
-            Value::Number(number) if !number.is_f64() => return Ok(Some(number.to_string())),
+            // A `!!float` key is a float even where it has no fraction.
+            Value::Number(number) if !number.is_f64() && tag.and_then(core_tag) != Some("float") => {
+                return Ok(Some(number.to_string()));
+            }
             _ => Resolved::Null,
         }
     };
@@ -690,13 +693,25 @@ fn integer_value(integer: i128) -> Value {
     }
 }
 
-/// A float as `encoding/json` writes it: without a fraction, an integer.
+/// A float as `encoding/json` writes it and the API server reads it back:
+/// without a fraction, the integer its shortest decimal spelling names
+/// (`9.2233720368547808e16` is written `92233720368547800`, and read back
+/// as that integer, not as the float's exact value); a float otherwise,
+/// and where that integer does not fit in 64 bits.
 fn float_value(float: f64) -> Option<Value> {
     if !float.is_finite() {
         return None;
     }
-    if float.fract() == 0.0 && float.abs() < 9.0e18 {
-        return Some(Value::from(float as i64));
+    if float.fract() == 0.0 {
+        // Rust, like Go, writes the shortest digits that read back as the
+        // same float, without an exponent.
+        let shortest = format!("{float}");
+        if let Ok(integer) = shortest.parse::<i64>() {
+            return Some(Value::from(integer));
+        }
+        if let Ok(integer) = shortest.parse::<u64>() {
+            return Some(Value::from(integer));
+        }
     }
     Number::from_f64(float).map(Value::Number)
 }
@@ -750,6 +765,9 @@ mod tests {
     #[case("2024-01-01", json!("2024-01-01"))]
     #[case("2024-01-01T10:00:00Z", json!("2024-01-01T10:00:00Z"))]
     #[case("18446744073709551615", json!(18446744073709551615u64))]
+    #[case("-45088130599778949.28646", json!(-45088130599778950i64))]
+    #[case("!!float 922337203685477580", json!(922337203685477600i64))]
+    #[case("1e20", json!(1e20))]
     #[case("-9223372036854775808", json!(-9223372036854775808i64))]
     #[case("'yes'", json!("yes"))]
     #[case("\"0755\"", json!("0755"))]
@@ -782,7 +800,14 @@ mod tests {
             read("yes: a\noff: b\n1: c\n0x10: d\n'2': e\n! on: f\n"),
             json!({"true": "a", "false": "b", "1": "c", "16": "d", "2": "e", "on": "f"})
         );
-        for refused in ["1.5: a\n", "1e10: a\n", "~: a\n", "[a]: b\n"] {
+        for refused in [
+            "1.5: a\n",
+            "1e10: a\n",
+            "~: a\n",
+            "[a]: b\n",
+            "!!float 12: a\n",
+            "{!!float 1: a}\n",
+        ] {
             assert!(documents(refused).is_err(), "{refused}");
         }
     }
