@@ -23,12 +23,16 @@
 //!   comment, and refuses a `---` line followed by anything else
 //!   (`YAMLReader.Read`, `apimachinery/pkg/util/yaml/decoder.go`); a text
 //!   whose first character other than a space is `{` is read as a stream
-//!   of JSON values, not as YAML (`YAMLOrJSONDecoder`).
+//!   of JSON values, not as YAML (`YAMLOrJSONDecoder`); and it hands the
+//!   parser lines read by Go's `ReadLine` (`as_kubectl_lines`);
+//! - a float is sent as Go writes it: without a fraction, the integer its
+//!   shortest spelling names (`float_value`).
 //!
 //! Where kubectl would quietly take one of two readings, this reader
 //! refuses the text instead, so that the runner never judges an object the
 //! file does not plainly say: a key written twice in one map (kubectl keeps
-//! the last), a float or null key, a value JSON cannot hold (`.inf`,
+//! the last), or once as a string and once as a number or boolean (`1` and
+//! `"1"`, one of them merged: kubectl keeps either), a float or null key, a value JSON cannot hold (`.inf`,
 //! `.nan`, `!!binary`), a tag written against a flow indicator (`[!x,a]`:
 //! go-yaml reads the `,` into the tag, a YAML 1.2 reader ends the tag
 //! there), and the characters go-yaml takes for line breaks where YAML 1.2
@@ -36,7 +40,7 @@
 //! texts go-yaml's scanner cuts otherwise (anchor names with characters
 //! other than letters, digits, `-`, `_`; a `?` in a plain scalar inside
 //! `[ ]` or `{ }`, a plain scalar followed by `:` and a flow indicator: see
-//! [`Reader::refuse_what_go_yaml_reads_otherwise`]). A document after `...`
+//! `Reader::refuse_what_go_yaml_reads_otherwise`). A document after `...`
 //! is refused too: kubectl reads only the first document between two `---`
 //! lines. Some texts kubectl reads are refused for no such reason, only
 //! because the YAML 1.2 parser below refuses them (a comment with no space
@@ -92,7 +96,7 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
             u32::from(character)
         );
     }
-    let text = with_final_line_break_after_a_blank_last_line(text);
+    let text = as_kubectl_lines(text);
     let mut documents = Vec::new();
     for (first_line, chunk) in kubectl_documents(&text)? {
         read_stream(chunk, first_line, &mut documents)?;
@@ -100,17 +104,20 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
     Ok(documents)
 }
 
-/// `text`, with a line break added where its last line holds only spaces
-/// and has none: go-yaml reads such a line as ending in a line break, which
-/// a block scalar that ends the text keeps (`|+`) or clips, where a YAML
-/// 1.2 reader reads it otherwise.
-fn with_final_line_break_after_a_blank_last_line(text: &str) -> Cow<'_, str> {
-    let last_line = text.rsplit('\n').next().unwrap_or_default();
-    if !last_line.is_empty() && last_line.bytes().all(|byte| byte == b' ') {
-        Cow::Owned(format!("{text}\n"))
-    } else {
-        Cow::Borrowed(text)
+/// `text` as kubectl's `LineReader` hands it to the YAML parser: each
+/// line read with Go's `bufio.Reader.ReadLine`, which takes `\r\n` for a
+/// line break as it takes `\n`, and given a `\n`, the last line too. So
+/// `a\r\r\n` is one line ending in `\r`, and a block scalar that ends the
+/// text keeps (`|+`) a line break the file does not have.
+fn as_kubectl_lines(text: &str) -> Cow<'_, str> {
+    if text.is_empty() || (text.ends_with('\n') && !text.contains("\r\n")) {
+        return Cow::Borrowed(text);
     }
+    let mut lines = text.replace("\r\n", "\n");
+    if !lines.ends_with('\n') {
+        lines.push('\n');
+    }
+    Cow::Owned(lines)
 }
 
 /// `text` cut where kubectl's `YAMLReader` cuts it: at each line that
@@ -178,7 +185,7 @@ fn read_stream(text: &str, first_line: usize, documents: &mut Vec<Value>) -> Res
                         ));
                     }
                     (event, span) => {
-                        let value = reader.node(event, span, 0)?.0;
+                        let value = without_key_marks(reader.node(event, span, 0)?.0);
                         reader.expect_document_end()?;
                         value
                     }
@@ -276,7 +283,7 @@ impl<'t> Reader<'t> {
                 (anchor, (value, 1 + text.len()))
             }
             Event::SequenceStart(anchor, _) => (anchor, self.in_collection(span, |reader| reader.sequence(depth))?),
-            Event::MappingStart(anchor, _) => (anchor, self.in_collection(span, |reader| reader.mapping(depth))?),
+            Event::MappingStart(anchor, _) => (anchor, self.in_collection(span, |reader| reader.mapping(depth, span))?),
             Event::Alias(anchor) => {
                 let size = self
                     .anchors
@@ -343,9 +350,7 @@ impl<'t> Reader<'t> {
         loop {
             rest = skip_spaces_and_comments(rest);
             if let Some(name) = rest.strip_prefix('&') {
-                let end = name
-                    .find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
-                    .unwrap_or(name.len());
+                let end = name.find(|c: char| " \t\r\n,[]{}".contains(c)).unwrap_or(name.len());
                 if !is_go_yaml_anchor_name(&name[..end]) {
                     return refuse(&format!("the anchor &{}", &name[..end]));
                 }
@@ -354,8 +359,7 @@ impl<'t> Reader<'t> {
                 let end = if rest.starts_with("!<") {
                     rest.find('>').map_or(rest.len(), |end| end + 1)
                 } else {
-                    rest.find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
-                        .unwrap_or(rest.len())
+                    rest.find(|c: char| " \t\r\n,[]{}".contains(c)).unwrap_or(rest.len())
                 };
                 if rest[end..].starts_with([',', '[', ']', '{', '}']) {
                     return refuse(&format!("the tag {} written against a flow indicator", &rest[..end]));
@@ -374,6 +378,11 @@ impl<'t> Reader<'t> {
         }
         if written.contains('?') {
             return refuse(&format!("{written:?} in a flow collection, where `?` starts a key"));
+        }
+        if written.starts_with([':', '|', '>']) {
+            return refuse(&format!(
+                "{written:?} in a flow collection, whose first character go-yaml reads as an indicator"
+            ));
         }
         let after = self.source.after(span);
         if after.starts_with(':') && after[1..].starts_with([',', '[', ']', '{', '}']) {
@@ -396,12 +405,30 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn mapping(&mut self, depth: usize) -> Result<(Value, usize)> {
+    /// The map whose start event has `start`.
+    ///
+    /// Errors: besides what a node may hold, a key written twice, or one
+    /// key written both as a string and as a number or boolean (`1` and
+    /// `"1"`, one of them merged), which kubectl reads as either.
+    fn mapping(&mut self, depth: usize, start: Span) -> Result<(Value, usize)> {
         let (mut fields, mut size) = (Map::new(), 1);
         let mut written = HashSet::new();
         loop {
             let (event, span) = self.next()?;
             if let Event::MappingEnd = event {
+                let spelt_twice = fields
+                    .keys()
+                    .filter_map(|key| key.strip_prefix(NOT_A_STRING))
+                    .find(|unmarked| fields.contains_key(*unmarked));
+                if let Some(key) = spelt_twice {
+                    return Err(at(
+                        start,
+                        &format!(
+                            "this map has the key {key:?} both as a string and as a number or boolean \
+                             (one may be merged), and kubectl keeps either value"
+                        ),
+                    ));
+                }
                 return Ok((Value::Object(fields), size));
             }
             self.refuse_what_go_yaml_reads_otherwise(&event, span)?;
@@ -416,6 +443,7 @@ impl<'t> Reader<'t> {
                 None => merge_into(&mut fields, value, span)?,
                 Some(key) => {
                     if !written.insert(key.clone()) {
+                        let key = key.trim_start_matches(NOT_A_STRING);
                         return Err(at(
                             span,
                             &format!("the key {key:?} is written twice in one map (kubectl would keep the last)"),
@@ -425,6 +453,34 @@ impl<'t> Reader<'t> {
                 }
             }
         }
+    }
+}
+
+/// The mark in front of a key that was a number or a boolean, while its
+/// document is read. go-yaml keeps the keys `1` and `"1"` apart, and a
+/// merge replaces only the same key (`decoder.merge`); `sigs.k8s.io/yaml`
+/// then writes both as `"1"` and keeps either, not always the same
+/// (Go's map order). With the mark, a merge replaces what go-yaml replaces,
+/// and a map left with both spellings is refused ([`Reader::mapping`]).
+const NOT_A_STRING: char = '\u{0}';
+
+/// `value` with the [`NOT_A_STRING`] marks taken off its keys.
+fn without_key_marks(value: Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| {
+                    let key = match key.strip_prefix(NOT_A_STRING) {
+                        Some(unmarked) => unmarked.to_string(),
+                        None => key,
+                    };
+                    (key, without_key_marks(value))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_key_marks).collect()),
+        other => other,
     }
 }
 
@@ -440,7 +496,7 @@ fn is_go_yaml_anchor_name(name: &str) -> bool {
 /// nor in a comment.
 fn skip_spaces_and_comments(mut text: &str) -> &str {
     loop {
-        text = text.trim_start();
+        text = text.trim_start_matches([' ', '\t', '\r', '\n']);
         match text.strip_prefix('#') {
             Some(comment) => text = comment.find('\n').map_or("", |end| &comment[end..]),
             None => return text,
@@ -486,7 +542,8 @@ fn merge_into(fields: &mut Map<String, Value>, merged: Value, span: Span) -> Res
 }
 
 /// A map key as `sigs.k8s.io/yaml` writes it in JSON: a string, or a
-/// boolean or integer as its text; `None` for a merge key. go-yaml's
+/// boolean or integer as its text, marked [`NOT_A_STRING`] until the
+/// document is read; `None` for a merge key. go-yaml's
 /// `isMerge`: the text `<<`, plain and untagged, tagged `!` (which leaves
 /// it to be resolved) or `!!merge`. A float or null key is refused: kubectl
 /// writes a float key in 32-bit precision, which this reader does not
@@ -503,19 +560,21 @@ fn key_of(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Resu
         resolve(text)
     } else {
         match scalar(text, style, tag, span)? {
+            Value::String(text) if text.starts_with(NOT_A_STRING) => Resolved::Null,
             Value::String(text) => return Ok(Some(text)),
             Value::Bool(flag) => Resolved::Bool(flag),
             // A `!!float` key is a float even where it has no fraction.
             Value::Number(number) if !number.is_f64() && tag.and_then(core_tag) != Some("float") => {
-                return Ok(Some(number.to_string()));
+                return Ok(Some(format!("{NOT_A_STRING}{number}")));
             }
             _ => Resolved::Null,
         }
     };
     match key {
+        Resolved::Text if text.starts_with(NOT_A_STRING) => Err(at(span, "a key that begins with U+0000")),
         Resolved::Text => Ok(Some(text.to_string())),
-        Resolved::Bool(flag) => Ok(Some(flag.to_string())),
-        Resolved::Integer(integer) => Ok(Some(integer.to_string())),
+        Resolved::Bool(flag) => Ok(Some(format!("{NOT_A_STRING}{flag}"))),
+        Resolved::Integer(integer) => Ok(Some(format!("{NOT_A_STRING}{integer}"))),
         Resolved::Null | Resolved::Float(_) => Err(at(
             span,
             &format!("the key {text:?} is read as a null or a float, not a string"),
@@ -848,6 +907,22 @@ mod tests {
     }
 
     #[test]
+    fn a_key_spelt_as_a_string_and_as_a_number_is_refused_merged_or_not() {
+        for text in [
+            "1: a\n\"1\": b\n",
+            "<<: {1: a}\n\"1\": b\n",
+            "<<: {\"1\": a}\n1: b\n",
+            "<<: [{1: a}, {\"1\": b}]\n",
+            "m: &m {true: a}\nn:\n  <<: *m\n  \"true\": b\n",
+        ] {
+            let error = documents(text).unwrap_err().to_string();
+            assert!(error.contains("both as a string and as a number"), "{text:?}: {error}");
+        }
+        // The same key, however spelt, is replaced by a merge as go-yaml replaces it.
+        assert_eq!(read("0x10: a\n<<: {16: b, yes: c}\n"), json!({"16": "b", "true": "c"}));
+    }
+
+    #[test]
     fn anchors_are_copied_and_do_not_reach_the_next_document() {
         assert_eq!(read("a: &x {b: 1}\nc: *x\n"), json!({"a": {"b": 1}, "c": {"b": 1}}));
         assert!(documents("a: &x 1\n---\nb: *x\n").is_err());
@@ -892,7 +967,10 @@ mod tests {
     }
 
     #[test]
-    fn a_blank_last_line_without_a_line_break_ends_in_one() {
+    fn lines_end_as_kubectl_ends_them() {
+        assert_eq!(read("s: \"a\r\r\n  b\"\r\n")["s"], "a b");
+        assert_eq!(read("s: |+\r\n  a\r\r\n")["s"], "a\n");
+        assert_eq!(read("s: |+\n  last")["s"], "last\n");
         assert_eq!(read("s: |+\n  line\n ")["s"], "line\n\n");
         assert_eq!(read("s: |\n  line\n  ")["s"], "line\n");
         assert_eq!(read("s: |\n  line\n    ")["s"], "line\n  \n");
@@ -927,6 +1005,11 @@ mod tests {
             "d: &a:b 1\n",
             "d: &a 1\ne: *a.b\n",
             "d: {&a:b x: 1}\n",
+            "d: [!x :a]\n",
+            "d: {!!str :b}\n",
+            "d: [:a]\n",
+            "d: [|a]\n",
+            "d: &a\u{a0}b\n",
         ] {
             assert!(documents(text).is_err(), "{text:?}");
         }

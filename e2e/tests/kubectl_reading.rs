@@ -125,6 +125,8 @@ const READ_OTHERWISE: &[(&str, Option<&str>)] = &[
     ("[a?b]", None),
     ("[!,a]", None),
     ("{!x,y p: true}", Some(r#"{"p": true}"#)),
+    ("[!x :a]", Some(r#"[{"": "a"}]"#)),
+    ("{!!float 1000000: v}", Some(r#"{"1e+06": "v"}"#)),
 ];
 
 #[test]
@@ -142,6 +144,22 @@ fn texts_kubectl_reads_otherwise_are_refused() {
             expected,
             "{spec}"
         );
+    }
+}
+
+#[test]
+fn line_breaks_as_kubectl_reads_them() {
+    // kubectl reads lines with Go's ReadLine: `\r\n` is a line break, a
+    // lone `\r` before it is not, and the last line gets a `\n`.
+    let manifest = "apiVersion: example.com/v1\r\nkind: Probe\r\nmetadata: {name: lines}\r\nspec:\r\n  \
+                    quoted: \"a\r\r\n    b\"\r\n  kept: |+\r\n    a\r\r\n  last: |+\n    line";
+    let ours = &input::parse_documents(manifest).unwrap()[0]["spec"];
+    assert_eq!(
+        ours,
+        &serde_json::json!({"quoted": "a b", "kept": "a\n", "last": "line\n"})
+    );
+    if let Some(kubectl) = kubectl_reading(manifest) {
+        assert_eq!(ours, &kubectl[0]["spec"]);
     }
 }
 
