@@ -99,6 +99,15 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
     let text = as_kubectl_lines(text);
     let mut documents = Vec::new();
     for (first_line, chunk) in kubectl_documents(&text)? {
+        // go-yaml skips a byte-order mark where its stream starts, and
+        // reads one anywhere else as text.
+        let chunk = chunk.strip_prefix('\u{feff}').unwrap_or(chunk);
+        if let Some(at) = chunk.find('\u{feff}') {
+            bail!(
+                "line {} holds a byte-order mark (U+FEFF) inside a document, which kubectl reads as text; remove it",
+                first_line + 1 + chunk[..at].matches('\n').count()
+            );
+        }
         read_stream(chunk, first_line, &mut documents)?;
     }
     Ok(documents)
@@ -121,7 +130,10 @@ fn as_kubectl_lines(text: &str) -> Cow<'_, str> {
 }
 
 /// `text` cut where kubectl's `YAMLReader` cuts it: at each line that
-/// starts with `---` and has nothing after it but spaces or a comment.
+/// starts with `---` and has nothing after it but spaces or a comment,
+/// where some text waits before it; a `---` line that opens the text or
+/// follows another is kept, the start of the next piece, for go-yaml to
+/// read as a document start (and so what a `\r` in it ends is read).
 /// Each piece comes with the number of the line before it, so that errors
 /// name lines of the whole text.
 ///
@@ -142,8 +154,8 @@ fn kubectl_documents(text: &str) -> Result<Vec<(usize, &str)>> {
             }
             if offset > start {
                 pieces.push((start_line, &text[start..offset]));
+                (start, start_line) = (offset + line.len(), index + 1);
             }
-            (start, start_line) = (offset + line.len(), index + 1);
         }
         offset += line.len();
     }
@@ -932,10 +944,44 @@ mod tests {
     fn documents_keep_their_order_and_empty_ones_are_null() {
         assert_eq!(
             documents("a: 1\n---\n---\n# only a comment\n--- # next\n- b\n...\n").unwrap(),
-            vec![json!({"a": 1}), json!(["b"])]
+            vec![json!({"a": 1}), Value::Null, json!(["b"])]
         );
         assert_eq!(documents("").unwrap(), Vec::<Value>::new());
-        assert_eq!(documents("---\n").unwrap(), Vec::<Value>::new());
+        assert_eq!(documents("# only a comment\n").unwrap(), Vec::<Value>::new());
+        assert_eq!(documents("---\n").unwrap(), vec![Value::Null]);
+    }
+
+    #[test]
+    fn a_separator_with_nothing_before_it_is_read_as_a_document_start() {
+        // kubectl hands it to go-yaml, which ends its comment at a `\r`.
+        assert_eq!(
+            documents("--- #\rspec: 1\nkind: P\n").unwrap(),
+            vec![json!({"spec": 1, "kind": "P"})]
+        );
+        assert_eq!(documents("--- #\rkind: P\r").unwrap(), vec![json!({"kind": "P"})]);
+        assert_eq!(
+            documents("a: 1\n---\n--- #\rspec: 1\n").unwrap(),
+            vec![json!({"a": 1}), json!({"spec": 1})]
+        );
+        // An empty document, and then one kubectl never reads.
+        assert!(documents("---\n...\nkind: P\n").is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_where_a_document_starts_only() {
+        assert_eq!(
+            documents("\u{feff}kind: A\n---\n\u{feff}kind: B\n").unwrap(),
+            vec![json!({"kind": "A"}), json!({"kind": "B"})]
+        );
+        for text in [
+            "# c\n\u{feff}kind: A\n",
+            "---\n\u{feff}kind: A\n",
+            "\n\u{feff}n: 1\n",
+            "kind: A\n---\n# c\n\u{feff}kind: B\n",
+        ] {
+            let error = documents(text).unwrap_err().to_string();
+            assert!(error.contains("byte-order mark"), "{text:?}: {error}");
+        }
     }
 
     #[test]

@@ -148,6 +148,25 @@ fn texts_kubectl_reads_otherwise_are_refused() {
 }
 
 #[test]
+fn a_separator_that_opens_the_text_is_read_as_kubectl_reads_it() {
+    // kubectl passes a `---` line with nothing before it on to go-yaml,
+    // which ends its comment at a `\r`.
+    let manifest = "--- #\rspec: {a: 1}\napiVersion: example.com/v1\nkind: Probe\nmetadata: {name: opened}\n";
+    let ours = input::parse_documents(manifest).unwrap();
+    assert_eq!(ours[0]["spec"], serde_json::json!({"a": 1}));
+    if let Some(kubectl) = kubectl_reading(manifest) {
+        assert_eq!(ours[0]["spec"], kubectl[0]["spec"]);
+    }
+    // A byte-order mark after a comment is text to kubectl, part of the
+    // first key, and refused here.
+    let marked = "# c\n\u{feff}apiVersion: example.com/v1\nkind: Probe\nmetadata: {name: marked}\n";
+    assert!(input::parse_documents(marked).is_err());
+    if let Some(Ok(kubectl)) = kubectl_read(marked) {
+        assert!(kubectl[0].get("apiVersion").is_none(), "{}", kubectl[0]);
+    }
+}
+
+#[test]
 fn line_breaks_as_kubectl_reads_them() {
     // kubectl reads lines with Go's ReadLine: `\r\n` is a line break, a
     // lone `\r` before it is not, and the last line gets a `\n`.
