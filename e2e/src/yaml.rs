@@ -190,10 +190,16 @@ fn read_stream(text: &str, first_line: usize, documents: &mut Vec<Value>) -> Res
                 reader.anchors.clear();
                 let value = match reader.next()? {
                     (Event::DocumentEnd, _) => Value::Null,
+                    // Nothing is lost where a later document is empty.
+                    (Event::Scalar(text, ScalarStyle::Plain, 0, None), _) if read_one && text.is_empty() => {
+                        reader.expect_document_end()?;
+                        Value::Null
+                    }
                     (_, span) if read_one => {
                         return Err(at(
                             span,
-                            "a document after `...`, which kubectl never reads; start it with a `---` line",
+                            "a second document between two `---` lines (after `...`, or after a `---` that a lone \
+                             `\\r` keeps from starting a line), which kubectl never reads; start it with a `---` line",
                         ));
                     }
                     (event, span) => {
@@ -965,6 +971,13 @@ mod tests {
         );
         // An empty document, and then one kubectl never reads.
         assert!(documents("---\n...\nkind: P\n").is_err());
+        // kubectl cuts at `\n` only; after a lone `\r`, `---` starts a
+        // document it never reads, harmless where it is empty.
+        assert_eq!(
+            documents("kind: P\r---\r").unwrap(),
+            vec![json!({"kind": "P"}), Value::Null]
+        );
+        assert!(documents("kind: P\r---\rkind: Q\r").is_err());
     }
 
     #[test]
