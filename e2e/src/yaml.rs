@@ -368,7 +368,7 @@ impl<'t> Reader<'t> {
         loop {
             rest = skip_spaces_and_comments(rest);
             if let Some(name) = rest.strip_prefix('&') {
-                let end = name.find(|c: char| " \t\r\n,[]{}".contains(c)).unwrap_or(name.len());
+                let end = name.find(ends_a_property).unwrap_or(name.len());
                 if !is_go_yaml_anchor_name(&name[..end]) {
                     return refuse(&format!("the anchor &{}", &name[..end]));
                 }
@@ -377,9 +377,9 @@ impl<'t> Reader<'t> {
                 let end = if rest.starts_with("!<") {
                     rest.find('>').map_or(rest.len(), |end| end + 1)
                 } else {
-                    rest.find(|c: char| " \t\r\n,[]{}".contains(c)).unwrap_or(rest.len())
+                    rest.find(ends_a_property).unwrap_or(rest.len())
                 };
-                if rest[end..].starts_with([',', '[', ']', '{', '}']) {
+                if rest[end..].starts_with(FLOW_INDICATORS) {
                     return refuse(&format!("the tag {} written against a flow indicator", &rest[..end]));
                 }
                 rest = &rest[end..];
@@ -403,7 +403,7 @@ impl<'t> Reader<'t> {
             ));
         }
         let after = self.source.after(span);
-        if after.starts_with(':') && after[1..].starts_with([',', '[', ']', '{', '}']) {
+        if after.starts_with(':') && after[1..].starts_with(FLOW_INDICATORS) {
             return refuse(&format!("{written:?} followed by `:` and a flow indicator"));
         }
         Ok(())
@@ -502,6 +502,15 @@ fn without_key_marks(value: Value) -> Value {
     }
 }
 
+/// The characters that end and separate entries of a flow collection.
+const FLOW_INDICATORS: [char; 5] = [',', '[', ']', '{', '}'];
+
+/// Where a YAML 1.2 parser ends an anchor name or a tag: at an ASCII space
+/// or line break, or at a flow indicator.
+fn ends_a_property(character: char) -> bool {
+    matches!(character, ' ' | '\t' | '\r' | '\n') || FLOW_INDICATORS.contains(&character)
+}
+
 /// go-yaml's anchor names: letters, digits, `-` and `_` (`is_alpha`).
 fn is_go_yaml_anchor_name(name: &str) -> bool {
     !name.is_empty()
@@ -567,6 +576,9 @@ fn merge_into(fields: &mut Map<String, Value>, merged: Value, span: Span) -> Res
 /// writes a float key in 32-bit precision, which this reader does not
 /// follow.
 fn key_of(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Result<Option<String>> {
+    if text.starts_with(NOT_A_STRING) {
+        return Err(at(span, "a key that begins with U+0000"));
+    }
     let plain = style == ScalarStyle::Plain && tag.is_none();
     // The lone `!`, which the scanner gives as an empty handle and `!`.
     let non_specific = tag.is_some_and(|tag| format!("{}{}", tag.handle, tag.suffix) == "!");
@@ -578,7 +590,6 @@ fn key_of(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Resu
         resolve(text)
     } else {
         match scalar(text, style, tag, span)? {
-            Value::String(text) if text.starts_with(NOT_A_STRING) => Resolved::Null,
             Value::String(text) => return Ok(Some(text)),
             Value::Bool(flag) => Resolved::Bool(flag),
             // A `!!float` key is a float even where it has no fraction.
@@ -589,7 +600,6 @@ fn key_of(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Resu
         }
     };
     match key {
-        Resolved::Text if text.starts_with(NOT_A_STRING) => Err(at(span, "a key that begins with U+0000")),
         Resolved::Text => Ok(Some(text.to_string())),
         Resolved::Bool(flag) => Ok(Some(format!("{NOT_A_STRING}{flag}"))),
         Resolved::Integer(integer) => Ok(Some(format!("{NOT_A_STRING}{integer}"))),
@@ -884,6 +894,7 @@ mod tests {
             "[a]: b\n",
             "!!float 12: a\n",
             "{!!float 1: a}\n",
+            "\"\\0x\": a\n",
         ] {
             assert!(documents(refused).is_err(), "{refused}");
         }
