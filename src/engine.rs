@@ -382,8 +382,14 @@ fn decide<'a>(
     }
     match treatment {
         _ if !violations.is_empty() => {
-            let mut verdict = reject(subject, violations);
-            if let (Treatment::ValidateUnchangeable, Verdict::Reject { message }) = (treatment, &mut verdict) {
+            let mut message = report::rejection(&subject.to_string(), &violations);
+            // What the requests demanded could not take into account, as a
+            // mutation's warnings say of its defaults.
+            for note in &findings.notes {
+                message.push('\n');
+                message.push_str(note);
+            }
+            if treatment == Treatment::ValidateUnchangeable {
                 let part = if subject.kind == Kind::Pod {
                     "'s spec"
                 } else {
@@ -398,7 +404,7 @@ fn decide<'a>(
                     message.push_str(text);
                 }
             }
-            verdict
+            Verdict::Reject { message }
         }
         Treatment::Validate | Treatment::ValidateUnchangeable | Treatment::RejectExplicit => Verdict::accept(),
         Treatment::Mutate if findings.gaps().is_empty() => Verdict::accept(),

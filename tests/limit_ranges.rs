@@ -216,15 +216,26 @@ fn defaults_yield_to_what_limit_ranger_fills_in_both_modes() {
     }
 }
 
+/// Under a `Pod` `max`, LimitRanger refuses a pod that sets no limit for
+/// the resource (`maxConstraint`), whatever its requests: the policy adds
+/// no default there and says to set limits, in both modes.
 #[test]
-fn a_pod_max_gets_no_default_that_could_exceed_it_and_says_so_in_both_modes() {
+fn a_pod_max_without_limits_gets_no_default_and_says_so_in_both_modes() {
     let namespace = Namespace::with(vec![limit_range(json!([{"type": "Pod", "max": {"memory": "1Gi"}}]))]);
+    let bare = fixture("httpbin-bare.yaml");
+    assert!(
+        refusals(template_spec(&bare), &namespace.limit_ranges)
+            .iter()
+            .any(|refusal| refusal.contains("No limit is specified")),
+        "the oracle refuses the bare pod"
+    );
     for mode in ["mutate", "validate"] {
-        let message = rejection(run_in(&fixture("httpbin-bare.yaml"), json!({"mode": mode}), &namespace));
+        let message = rejection(run_in(&bare, json!({"mode": mode}), &namespace));
         assert!(
             message.contains(
                 "spec.template.spec.containers[httpbin].resources.requests.memory: not set, and the namespace's \
-                 LimitRange caps a pod's total at 1Gi, so the policy adds no default; set a request and a limit that fit"
+                 LimitRange caps a pod's total at 1Gi, so LimitRanger refuses a pod without a memory limit; \
+                 set memory limits on the pod's containers that add up to at most 1Gi"
             ),
             "{mode}: {message}"
         );
@@ -234,6 +245,62 @@ fn a_pod_max_gets_no_default_that_could_exceed_it_and_says_so_in_both_modes() {
                 "cpu has no Pod max, so it is filled: {message}"
             );
         }
+    }
+}
+
+/// A `Pod` `max` is measured against the pod's total, defaults included,
+/// as LimitRanger measures it: a default that keeps the total within the
+/// max is added (and demanded in validate mode), one that would pass it
+/// is not, and the pod it rejects is one LimitRanger refuses with the
+/// default.
+#[test]
+fn a_pod_max_is_measured_against_the_pods_total_with_the_defaults() {
+    let namespace = Namespace::with(vec![limit_range(json!([{"type": "Pod", "max": {"memory": "1Gi"}}]))]);
+    // A container with a limit (its request, once defaulted) beside one
+    // with neither.
+    let beside_limited = |limit: &str| {
+        let mut object = fixture("httpbin-bare.yaml");
+        let spec = &mut object["spec"]["template"]["spec"];
+        let mut limited = spec["containers"][0].clone();
+        limited["name"] = json!("limited");
+        limited["resources"] = json!({"limits": {"memory": limit}});
+        spec["containers"].as_array_mut().unwrap().push(limited);
+        object
+    };
+    // 512Mi and the default 128Mi fit in 1Gi; so does 896Mi, exactly.
+    for limit in ["512Mi", "896Mi"] {
+        let object = beside_limited(limit);
+        let Verdict::Mutate { object: mutated, .. } = run_in(&object, json!({}), &namespace) else {
+            panic!("{limit}: the default fits, so it is added")
+        };
+        assert_eq!(mutated["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"], "128Mi");
+        assert_eq!(refusals(template_spec(&mutated), &namespace.limit_ranges), Vec::<String>::new());
+        let message = rejection(run_in(&object, json!({"mode": "validate"}), &namespace));
+        assert!(
+            message.contains("containers[httpbin].resources.requests.memory: not set; set it to 128Mi"),
+            "{limit}: {message}"
+        );
+    }
+    // 897Mi and 128Mi pass it: LimitRanger would refuse the pod.
+    let object = beside_limited("897Mi");
+    let mut defaulted = object.clone();
+    defaulted["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({"requests": {"memory": "128Mi"}});
+    assert!(
+        refusals(template_spec(&defaulted), &namespace.limit_ranges)
+            .iter()
+            .any(|refusal| refusal.contains("maximum memory usage per Pod")),
+        "the oracle refuses the pod with the default"
+    );
+    for mode in ["mutate", "validate"] {
+        let message = rejection(run_in(&object, json!({"mode": mode}), &namespace));
+        assert!(
+            message.contains(
+                "containers[httpbin].resources.requests.memory: not set, and the policy's default 128Mi would \
+                 bring the pod's requests above the 1Gi the namespace's LimitRange allows a pod; set requests \
+                 that add up to at most 1Gi per pod"
+            ),
+            "{mode}: {message}"
+        );
     }
 }
 
@@ -360,7 +427,7 @@ fn the_default_memory_limit_stays_out_where_a_limit_range_names_memory() {
 }
 
 #[test]
-fn unreadable_limit_ranges_are_said_once_and_only_where_defaults_are_added() {
+fn unreadable_limit_ranges_are_said_once_and_only_where_requests_are_added_or_demanded() {
     let mut three = fixture("httpbin-bare.yaml");
     let container = three["spec"]["template"]["spec"]["containers"][0].clone();
     let containers: Vec<Value> = ["a", "b", "c"]
@@ -382,6 +449,10 @@ fn unreadable_limit_ranges_are_said_once_and_only_where_defaults_are_added() {
         UNREADABLE_WARNING.len() <= 256,
         "the SDK documents truncation past 256 characters"
     );
+    // Validate mode demands the same requests, so its rejection says it once too.
+    let message = rejection(run(&three, json!({"mode": "validate"})));
+    assert_eq!(message.matches(UNREADABLE_WARNING).count(), 1, "{message}");
+    assert!(message.ends_with(UNREADABLE_WARNING), "{message}");
 
     // Requests already set: nothing to read, nothing to say.
     let namespace = Namespace::with(Vec::new());
@@ -505,6 +576,7 @@ mod generated {
             first in container(),
             others in proptest::collection::vec((container(), prop_oneof![Just("containers"), Just("init"), Just("sidecar")]), 0..4),
             memory_limit in proptest::option::of(prop_oneof![Just("256Mi"), Just("1Gi")]),
+            first_range_items in 0usize..4,
         ) {
             let mut object = fixture("httpbin-bare.yaml");
             let base = object["spec"]["template"]["spec"]["containers"][0].clone();
@@ -533,7 +605,9 @@ mod generated {
                 Some(limit) => json!({"resources": {"defaultMemoryLimit": limit}}),
                 None => json!({}),
             };
-            let namespace = Namespace::with(vec![limit_range(json!(items))]);
+            // One LimitRange or two: LimitRanger applies each in turn.
+            let (first_range, second_range) = items.split_at(first_range_items.min(items.len()));
+            let namespace = Namespace::with(vec![limit_range(json!(first_range)), limit_range(json!(second_range))]);
             let before: std::collections::BTreeSet<String> = refusals(template_spec(&object), &namespace.limit_ranges)
                 .iter()
                 .map(|refusal| refusal_kind(refusal).to_string())
@@ -569,41 +643,47 @@ mod generated {
                     prop_assert!(validated, "validate mode refuses the mutated object");
                 }
                 Verdict::Accept { .. } => {}
-                // Only an explicit value, a Pod max the policy cannot fit, or
-                // a Pod min its defaults do not reach: LimitRanger would
-                // refuse the pods the defaults make, as the oracle shows.
+                // Only an explicit value, or a Pod max or min the policy's
+                // defaults would break: LimitRanger would refuse the pods the
+                // defaults make, as the oracle shows.
                 Verdict::Reject { message } => {
                     prop_assert!(
                         message.contains("is above its limit") || message.contains("caps a pod's total")
-                            || message.contains("sets a pod's minimum"),
+                            || message.contains("allows a pod") || message.contains("sets a pod's minimum"),
                         "{message}"
                     );
-                    // Only Pod-min rejections: without the Pod mins the
+                    // Only Pod-bound rejections: without the Pod bounds the
                     // policy adds its defaults, and the oracle refuses that
-                    // pod for each resource the message names.
-                    let only_pod_min = !message.contains("is above its limit") && !message.contains("caps a pod's total");
-                    if only_pod_min && message.contains("sets a pod's minimum") {
-                        let mut without_min = namespace.limit_ranges.clone();
-                        for range in &mut without_min {
+                    // pod for each resource and bound the message names.
+                    if !message.contains("is above its limit") {
+                        let mut without_bounds = namespace.limit_ranges.clone();
+                        for range in &mut without_bounds {
                             for item in range["spec"]["limits"].as_array_mut().unwrap() {
                                 if item["type"] == "Pod" {
-                                    item.as_object_mut().unwrap().remove("min");
+                                    item.as_object_mut().unwrap().retain(|key, _| key != "min" && key != "max");
                                 }
                             }
                         }
                         let Verdict::Mutate { object: defaulted, .. } =
-                            run_in(&object, settings.clone(), &Namespace::with(without_min))
+                            // Without the default limit: a LimitRange named memory, which kept it out.
+                            run_in(&object, json!({}), &Namespace::with(without_bounds))
                         else {
-                            return Err(TestCaseError::fail("without its Pod mins the object gets the defaults"));
+                            return Err(TestCaseError::fail("without its Pod bounds the object gets the defaults"));
                         };
                         let refused = refusals(template_spec(&defaulted), &namespace.limit_ranges);
                         for resource in ["cpu", "memory"] {
-                            if message.contains(&format!("requests.{resource}: not set, and the namespace's LimitRange sets a pod's minimum")) {
-                                let floor = format!("minimum {resource} usage per Pod");
-                                prop_assert!(
-                                    refused.iter().any(|refusal| refusal.starts_with(&floor)),
-                                    "rejected for a {resource} Pod min that the defaults reach: {message}\n{refused:?}"
-                                );
+                            let said = |words: &str| message.contains(&format!("requests.{resource}: not set, and {words}"));
+                            for (words, refusal) in [
+                                ("the namespace's LimitRange sets a pod's minimum", format!("minimum {resource} usage per Pod")),
+                                ("the namespace's LimitRange caps a pod's total", format!("maximum {resource} usage per Pod")),
+                                ("the policy's default", format!("maximum {resource} usage per Pod")),
+                            ] {
+                                if said(words) {
+                                    prop_assert!(
+                                        refused.iter().any(|found| found.starts_with(&refusal)),
+                                        "rejected ({words}) for {resource} where the defaults pass: {message}\n{refused:?}"
+                                    );
+                                }
                             }
                         }
                     }

@@ -6,9 +6,10 @@
 //!   LimitRanges ([`crate::limit_range`]), listed only when a default is
 //!   about to be added.
 //! - Rejects: a request above its limit; a malformed quantity; a missing
-//!   request under a LimitRange `max` per pod, which no per-container
-//!   default can be sure to fit, or under a `min` per pod that the pod's
-//!   requests, defaults included, would still miss.
+//!   request under a LimitRange `max` per pod that the pod's requests,
+//!   defaults included, would exceed (or where no container has a limit,
+//!   which LimitRanger refuses under a `max`), or under a `min` per pod
+//!   that they would still miss.
 //! - Adds: the settings' cpu and memory requests where nothing below gives
 //!   the container one; optionally the settings' memory limit.
 //! - Validate mode demands: a request exactly where mutate mode adds one.
@@ -182,17 +183,8 @@ fn check_container(
                     default_request: Some(_),
                     ..
                 }) => {}
-                // Other containers may already take up the pod's share.
-                Some(ResourceLimits { pod_max: Some(max), .. }) => findings.unfillable(Violation::new(
-                    requests.field_path(key),
-                    format!(
-                        "not set, and the namespace's LimitRange caps a pod's total at {max}, \
-                         so the policy adds no default"
-                    ),
-                    // LimitRanger refuses a pod without a limit under a per-pod
-                    // `max` (`maxConstraint`), so a request alone does not do.
-                    "set a request and a limit that fit",
-                )),
+                // A `Pod` `min` or `max` is checked on the pod's total,
+                // defaults included (`add_default_requests`).
                 _ => defaulted[index] = true,
             },
         }
@@ -202,12 +194,16 @@ fn check_container(
 
 /// Adds the default request for `RESOURCES[index]` to each of `containers`
 /// (which have none and get none from the API server or LimitRanger),
-/// unless the namespace's LimitRange sets a `Pod` `min` that the pod's
-/// requests, defaults included, would still miss: LimitRanger refuses
-/// such a pod (`minConstraint`), so each container is reported instead
-/// ([`Findings::unfillable`]). The exact total and the min are compared
-/// in thousandths, each rounded up, as LimitRanger compares them
-/// (`requestLimitEnforcedValues`).
+/// unless LimitRanger would refuse the pod so made for a `Pod` item of the
+/// namespace's LimitRanges: so each container is reported instead
+/// ([`Findings::unfillable`]) where
+/// - a `max` is set and no container has a limit for the resource, which
+///   `maxConstraint` refuses whatever the requests;
+/// - the pod's requests, defaults included, would exceed a `max`
+///   (`maxConstraint`) or still miss a `min` (`minConstraint`).
+///
+/// The exact total and the bound are compared in thousandths, each rounded
+/// up, as LimitRanger compares them (`requestLimitEnforcedValues`).
 fn add_default_requests(
     context: &Context,
     index: usize,
@@ -220,24 +216,50 @@ fn add_default_requests(
         MEMORY => (Field::MemoryRequest, &settings.default_memory_request),
         _ => (Field::CpuRequest, &settings.default_cpu_request),
     };
-    // LimitRanger refuses when the total, rounded up to a thousandth, is
-    // below the min rounded up: when the total is at most a thousandth
-    // less than the min's, in billionths (no division of i128 needed).
-    if let Some(min) = limits.and_then(|limits| limits.pod_min.as_ref())
-        && pod_request_total(context, index, containers, default)
-            <= (min.milli_value() - 1)
-                .saturating_mul(1_000_000)
-                .min(BILLIONTHS_CEILING - 1)
+    let key = RESOURCES[index];
+    let (pod_max, pod_min) = limits.map_or((None, None), |limits| (limits.pod_max.as_ref(), limits.pod_min.as_ref()));
+    let total = || pod_request_total(context, index, containers, default);
+    // LimitRanger compares each value rounded up to a thousandth: the total
+    // exceeds the max when it is more than the max's thousandths, and
+    // misses the min when it is at most a thousandth less than the min's,
+    // in billionths (no division of i128 needed).
+    let refusal = if let Some(max) = pod_max
+        && !pod_sets_limit(context, index)
     {
+        Some((
+            format!(
+                "not set, and the namespace's LimitRange caps a pod's total at {max}, \
+                 so LimitRanger refuses a pod without a {key} limit"
+            ),
+            format!("set {key} limits on the pod's containers that add up to at most {max}"),
+        ))
+    } else if let Some(max) = pod_max
+        && total() > max.milli_value().saturating_mul(1_000_000).min(BILLIONTHS_CEILING)
+    {
+        Some((
+            format!(
+                "not set, and the policy's default {default} would bring the pod's requests above \
+                 the {max} the namespace's LimitRange allows a pod"
+            ),
+            format!("set requests that add up to at most {max} per pod"),
+        ))
+    } else if let Some(min) = pod_min
+        && total() <= (min.milli_value() - 1).saturating_mul(1_000_000).min(BILLIONTHS_CEILING - 1)
+    {
+        Some((
+            format!(
+                "not set, and the namespace's LimitRange sets a pod's minimum at {min}, \
+                 which the pod's requests do not reach even with the policy's default"
+            ),
+            format!("set requests that add up to at least {min} per pod"),
+        ))
+    } else {
+        None
+    };
+    if let Some((problem, fix)) = refusal {
         for container in containers {
-            findings.unfillable(Violation::new(
-                container.path.join(&["resources", "requests", RESOURCES[index]]),
-                format!(
-                    "not set, and the namespace's LimitRange sets a pod's minimum at {min}, \
-                     which the pod's requests do not reach even with the policy's default"
-                ),
-                format!("set requests that add up to at least {min} per pod"),
-            ));
+            let path = container.path.join(&["resources", "requests", key]);
+            findings.unfillable(Violation::new(path, problem.clone(), fix.clone()));
         }
         return;
     }
@@ -288,6 +310,23 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
         }
     }
     running.max(largest_init)
+}
+
+/// Whether some container or init container sets a limit for
+/// `RESOURCES[index]`: LimitRanger's `podLimits` then has one to hold
+/// against a `Pod` `max`, and refuses the pod without.
+fn pod_sets_limit(context: &Context, index: usize) -> bool {
+    [ContainerKind::Container, ContainerKind::Init].into_iter().any(|kind| {
+        json::field(context.spec.fields, kind.list_key())
+            .and_then(Json::iter_array)
+            .into_iter()
+            .flatten()
+            .any(|container| {
+                container.get("resources").get("limits").as_object().is_some_and(|limits| {
+                    json::lookup(limits, RESOURCES[index]).is_ok_and(|limit| limit.is_some())
+                })
+            })
+    })
 }
 
 /// A quantity of a resource list (`requests`, `limits`); `null` is
