@@ -288,9 +288,17 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
         .unwrap_or(Path::new("."));
     let metadata = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let permissions = metadata.permissions();
+    // Read-only for everyone, as an editor warns even root; and whether
+    // this user may write it, which only opening it for writing asks the
+    // system (groups, ACLs): the rename needs only the directory, and would
+    // replace another user's file with one of this user's.
     if permissions.readonly() {
         anyhow::bail!("{} is read-only", path.display());
     }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     // A rename gives the path a new file: another name of the old one
     // would keep the old text.
     if metadata.nlink() > 1 {

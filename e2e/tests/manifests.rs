@@ -260,6 +260,53 @@ fn an_unwritable_file_is_reported_and_the_others_are_fixed() {
     }
 }
 
+/// Another user's file, in a directory this user may write: the rename
+/// would replace it with one of this user's, where writing the file itself
+/// is refused. It is reported and left as it is, owner included. Needs to
+/// act as another user: root and util-linux's `setpriv`.
+#[test]
+fn a_file_this_user_may_not_write_is_reported_not_replaced() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
+    const NOBODY: u32 = 65534;
+    let work = tempfile::tempdir().unwrap();
+    let probe = work.path().join("probe");
+    std::fs::write(&probe, "").unwrap();
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok_and(|output| output.status.success());
+    if std::fs::metadata(&probe).unwrap().uid() != 0 || !setpriv {
+        eprintln!("skipped: acting as another user needs root and setpriv");
+        return;
+    }
+    let open_to_all = |path: &Path, mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    open_to_all(work.path(), 0o755);
+    // The runner and the module where the other user may read them.
+    let program = work.path().join("hardening-run");
+    std::fs::copy(env!("CARGO_BIN_EXE_hardening-run"), &program).unwrap();
+    std::fs::copy(policy_path(), work.path().join("policy.wasm")).unwrap();
+    let (shared, cache) = (work.path().join("shared"), work.path().join("cache"));
+    for directory in [&shared, &cache] {
+        std::fs::create_dir(directory).unwrap();
+        chown(directory, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let file = shared.join("app.yaml");
+    let bare = read("../test-data/httpbin-bare.yaml");
+    std::fs::write(&file, &bare).unwrap();
+    open_to_all(&file, 0o644);
+    let nobody = NOBODY.to_string();
+    let output = Command::new("setpriv")
+        .args(["--reuid", &nobody, "--regid", &nobody, "--clear-groups"])
+        .arg(&program)
+        .args(["fix", file.to_str().unwrap()])
+        .env_remove("HARDENING_SETTINGS")
+        .env("HARDENING_POLICY", work.path().join("policy.wasm"))
+        .env("HARDENING_RUN_CACHE", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(text(&output.stdout).contains("cannot write"), "{}", text(&output.stdout));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), bare);
+    assert_eq!(std::fs::metadata(&file).unwrap().uid(), 0, "the file keeps its owner");
+}
+
 /// A rename would leave a file's other hard links with the old text, so a
 /// linked file is reported and left as it is.
 #[test]
