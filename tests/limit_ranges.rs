@@ -273,8 +273,14 @@ fn a_pod_max_is_measured_against_the_pods_total_with_the_defaults() {
         let Verdict::Mutate { object: mutated, .. } = run_in(&object, json!({}), &namespace) else {
             panic!("{limit}: the default fits, so it is added")
         };
-        assert_eq!(mutated["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"], "128Mi");
-        assert_eq!(refusals(template_spec(&mutated), &namespace.limit_ranges), Vec::<String>::new());
+        assert_eq!(
+            mutated["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"],
+            "128Mi"
+        );
+        assert_eq!(
+            refusals(template_spec(&mutated), &namespace.limit_ranges),
+            Vec::<String>::new()
+        );
         let message = rejection(run_in(&object, json!({"mode": "validate"}), &namespace));
         assert!(
             message.contains("containers[httpbin].resources.requests.memory: not set; set it to 128Mi"),

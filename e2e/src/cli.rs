@@ -21,7 +21,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
-use similar::TextDiff;
+use similar::{ChangeTag, TextDiff};
 
 use crate::files;
 use crate::harden::{self, Verdict};
@@ -478,6 +478,33 @@ fn each_file(
 
 /// A path as `git apply` takes it in a diff header: relative, with no `.`
 /// or leading `/`.
+/// The unified diff of a file's fix, as `git apply` and `patch` read it:
+/// lines end at `\n` alone (a lone `\r` is part of a line for them, as in
+/// a file of classic Mac line ends), and a last line without one is
+/// marked `\ No newline at end of file`, so the next file's header starts
+/// a line of its own.
+fn unified_diff(name: &str, before: &str, after: &str) -> String {
+    let lines = |text| -> Vec<&str> { str::split_inclusive(text, '\n').collect() };
+    let (old, new) = (lines(before), lines(after));
+    let diff = TextDiff::from_slices(&old, &new);
+    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
+    for hunk in diff.unified_diff().iter_hunks() {
+        out.push_str(&format!("{}\n", hunk.header()));
+        for change in hunk.iter_changes() {
+            out.push(match change.tag() {
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+                ChangeTag::Equal => ' ',
+            });
+            out.push_str(change.value());
+            if !change.value().ends_with('\n') {
+                out.push_str("\n\\ No newline at end of file\n");
+            }
+        }
+    }
+    out
+}
+
 fn diff_name(path: &Path) -> String {
     path.components()
         .filter_map(|component| match component {
@@ -505,13 +532,7 @@ fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
         })?;
         if hardened.text != text {
             if dry_run {
-                let name = diff_name(path);
-                emit(
-                    &TextDiff::from_lines(text, &hardened.text)
-                        .unified_diff()
-                        .header(&format!("a/{name}"), &format!("b/{name}"))
-                        .to_string(),
-                );
+                emit(&unified_diff(&diff_name(path), text, &hardened.text));
             } else {
                 files::write_atomically(path, &hardened.text)?;
             }

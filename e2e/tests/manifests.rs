@@ -202,6 +202,67 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
     assert!(text(&output.stderr).contains("WOULD FIX"), "{}", text(&output.stderr));
 }
 
+/// The diff is one `git apply` takes, for files of every kind of line end
+/// (CRLF, a lone CR, which diff tools read as one long line, and no final
+/// newline) printed one after the other, and applying it gives what `fix`
+/// writes.
+#[test]
+fn the_dry_run_diff_applies_as_fix_writes_whatever_the_line_ends() {
+    let work = tempfile::tempdir().unwrap();
+    let bare = read("../test-data/httpbin-bare.yaml");
+    let names = ["crlf.yaml", "cr.yaml", "unterminated.yaml", "lf.yaml"];
+    let texts = [
+        bare.replace('\n', "\r\n"),
+        bare.replace('\n', "\r"),
+        bare.trim_end().to_string(),
+        bare.clone(),
+    ];
+    for (name, contents) in names.iter().zip(&texts) {
+        std::fs::write(work.path().join(name), contents).unwrap();
+    }
+    let in_work = |program: &str, arguments: &[&str]| {
+        Command::new(program)
+            .args(arguments)
+            .current_dir(work.path())
+            .env_remove("HARDENING_SETTINGS")
+            .env("HARDENING_POLICY", policy_path())
+            .env("HARDENING_RUN_CACHE", compilation_cache())
+            .output()
+            .unwrap()
+    };
+    let runner = env!("CARGO_BIN_EXE_hardening-run");
+    let mut dry_run = vec!["fix", "--dry-run"];
+    dry_run.extend(names);
+    let diff = in_work(runner, &dry_run);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff.stderr));
+    std::fs::write(work.path().join("fix.diff"), &diff.stdout).unwrap();
+    let applied = in_work("git", &["apply", "fix.diff"]);
+    assert!(
+        applied.status.success(),
+        "{}\n{}",
+        text(&applied.stderr),
+        text(&diff.stdout)
+    );
+    let by_diff: Vec<String> = names
+        .iter()
+        .map(|name| std::fs::read_to_string(work.path().join(name)).unwrap())
+        .collect();
+    for (name, contents) in names.iter().zip(&texts) {
+        std::fs::write(work.path().join(name), contents).unwrap();
+    }
+    let mut fix = vec!["fix"];
+    fix.extend(names);
+    assert_eq!(in_work(runner, &fix).status.code(), Some(0));
+    for ((name, patched), original) in names.iter().zip(&by_diff).zip(&texts) {
+        assert_ne!(patched, original, "{name} was changed");
+        assert_eq!(
+            &std::fs::read_to_string(work.path().join(name)).unwrap(),
+            patched,
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn check_exit_status_tells_compliant_fixable_and_rejected_apart() {
     let golden = e2e_dir().join("golden");
@@ -271,12 +332,16 @@ fn a_file_this_user_may_not_write_is_reported_not_replaced() {
     let work = tempfile::tempdir().unwrap();
     let probe = work.path().join("probe");
     std::fs::write(&probe, "").unwrap();
-    let setpriv = Command::new("setpriv").arg("--version").output().is_ok_and(|output| output.status.success());
+    let setpriv = Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
     if std::fs::metadata(&probe).unwrap().uid() != 0 || !setpriv {
         eprintln!("skipped: acting as another user needs root and setpriv");
         return;
     }
-    let open_to_all = |path: &Path, mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    let open_to_all =
+        |path: &Path, mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     open_to_all(work.path(), 0o755);
     // The runner and the module where the other user may read them.
     let program = work.path().join("hardening-run");
@@ -301,8 +366,18 @@ fn a_file_this_user_may_not_write_is_reported_not_replaced() {
         .env("HARDENING_RUN_CACHE", &cache)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}{}", text(&output.stdout), text(&output.stderr));
-    assert!(text(&output.stdout).contains("cannot write"), "{}", text(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stdout).contains("cannot write"),
+        "{}",
+        text(&output.stdout)
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), bare);
     assert_eq!(std::fs::metadata(&file).unwrap().uid(), 0, "the file keeps its owner");
 }

@@ -217,7 +217,9 @@ fn add_default_requests(
         _ => (Field::CpuRequest, &settings.default_cpu_request),
     };
     let key = RESOURCES[index];
-    let (pod_max, pod_min) = limits.map_or((None, None), |limits| (limits.pod_max.as_ref(), limits.pod_min.as_ref()));
+    let (pod_max, pod_min) = limits.map_or((None, None), |limits| {
+        (limits.pod_max.as_ref(), limits.pod_min.as_ref())
+    });
     let total = || pod_request_total(context, index, containers, default);
     // LimitRanger compares each value rounded up to a thousandth: the total
     // exceeds the max when it is more than the max's thousandths, and
@@ -244,7 +246,10 @@ fn add_default_requests(
             format!("set requests that add up to at most {max} per pod"),
         ))
     } else if let Some(min) = pod_min
-        && total() <= (min.milli_value() - 1).saturating_mul(1_000_000).min(BILLIONTHS_CEILING - 1)
+        && total()
+            <= (min.milli_value() - 1)
+                .saturating_mul(1_000_000)
+                .min(BILLIONTHS_CEILING - 1)
     {
         Some((
             format!(
@@ -322,9 +327,11 @@ fn pod_sets_limit(context: &Context, index: usize) -> bool {
             .into_iter()
             .flatten()
             .any(|container| {
-                container.get("resources").get("limits").as_object().is_some_and(|limits| {
-                    json::lookup(limits, RESOURCES[index]).is_ok_and(|limit| limit.is_some())
-                })
+                container
+                    .get("resources")
+                    .get("limits")
+                    .as_object()
+                    .is_some_and(|limits| json::lookup(limits, RESOURCES[index]).is_ok_and(|limit| limit.is_some()))
             })
     })
 }
