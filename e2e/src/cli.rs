@@ -119,9 +119,11 @@ struct PolicyArgs {
     #[arg(long, global = true)]
     settings_json: Option<String>,
 
-    /// Namespace for manifests that do not name one.
-    #[arg(short, long, global = true, default_value = "default")]
-    namespace: String,
+    /// Namespace for manifests that do not name one [default: default; for
+    /// `render`, $HELM_NAMESPACE where set, the release's namespace, which
+    /// Helm gives the plugins it runs]
+    #[arg(short, long, global = true)]
+    namespace: Option<String>,
 
     /// Answers the policy's calls to the cluster (the namespace's
     /// LimitRanges) from this file, in the format of kwctl's option of the
@@ -255,17 +257,20 @@ impl Policy {
     }
 }
 
+/// The namespace of manifests that name none.
+const DEFAULT_NAMESPACE: &str = "default";
+
 fn defaults(args: &PolicyArgs) -> RequestDefaults<'_> {
     RequestDefaults {
         operation: "CREATE",
-        namespace: &args.namespace,
+        namespace: args.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
     }
 }
 
 fn evaluate(cli: &Cli) -> Result<Status> {
     let defaults = RequestDefaults {
         operation: cli.evaluate.operation.as_str(),
-        namespace: &cli.policy.namespace,
+        namespace: cli.policy.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
     };
     if cli.evaluate.output == Output::Request {
         for path in &cli.evaluate.inputs {
@@ -688,7 +693,20 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
     let documents = harden::read_documents(&text)?;
     let located = harden::manifests(&documents);
     let mut evaluate = |request: &Value| policy.validate(request);
-    let evaluated = harden::evaluate(&documents, located, &defaults(args), &mut evaluate)?;
+    // As a Helm post-renderer, objects without a namespace go to the
+    // release's: judged there, they meet the cluster's exemptions.
+    let release_namespace = std::env::var("HELM_NAMESPACE")
+        .ok()
+        .filter(|namespace| !namespace.is_empty());
+    let defaults = RequestDefaults {
+        namespace: args
+            .namespace
+            .as_deref()
+            .or(release_namespace.as_deref())
+            .unwrap_or(DEFAULT_NAMESPACE),
+        ..defaults(args)
+    };
+    let evaluated = harden::evaluate(&documents, located, &defaults, &mut evaluate)?;
     let text = match evaluated.write_into(&text) {
         Ok(fixed) => fixed,
         // A stream is read by a program, not kept: where the additions

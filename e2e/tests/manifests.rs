@@ -41,6 +41,7 @@ fn run(program: &str, arguments: &[&str], stdin: &str, environment: &[(&str, &Pa
     command
         .args(arguments)
         .env_remove("HARDENING_SETTINGS")
+        .env_remove("HELM_NAMESPACE")
         .env("HARDENING_POLICY", policy_path())
         .env("HARDENING_RUN_CACHE", compilation_cache())
         .stdin(Stdio::piped())
@@ -879,6 +880,41 @@ fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
         "{}",
         text(&validated.stderr)
     );
+}
+
+/// Helm gives the plugins it runs the release's namespace as
+/// `$HELM_NAMESPACE`: `render` judges objects that name no namespace there,
+/// so the cluster's namespace exemptions hold; `--namespace` overrides it.
+#[test]
+fn render_judges_unnamespaced_objects_in_helms_release_namespace() {
+    let stream = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: agent\nspec:\n  containers:\n  - name: agent\n    \
+                  image: agent:1\n    securityContext:\n      privileged: true\n";
+    let work = tempfile::tempdir().unwrap();
+    let settings = work.path().join("settings.yaml");
+    std::fs::write(&settings, "exemptNamespaces: [kube-system]\n").unwrap();
+    let render = |arguments: &[&str], release: &str| {
+        let mut environment = vec![("HARDENING_SETTINGS", settings.as_path())];
+        if !release.is_empty() {
+            environment.push(("HELM_NAMESPACE", Path::new(release)));
+        }
+        run(env!("CARGO_BIN_EXE_hardening-run"), arguments, stream, &environment)
+    };
+    let exempt = render(&["render"], "kube-system");
+    assert_eq!(exempt.status.code(), Some(0), "{}", text(&exempt.stderr));
+    assert_eq!(text(&exempt.stdout), stream);
+    for (arguments, release) in [
+        (&["render"][..], ""),
+        (&["render"][..], "web"),
+        (&["render", "-n", "web"][..], "kube-system"),
+    ] {
+        let judged = render(arguments, release);
+        assert_eq!(judged.status.code(), Some(1), "{arguments:?} in {release:?}");
+        assert!(
+            text(&judged.stderr).contains("privileged: is true"),
+            "{}",
+            text(&judged.stderr)
+        );
+    }
 }
 
 /// `check` passes exactly the files `fix` leaves as they are and finds
