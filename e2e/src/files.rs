@@ -206,26 +206,29 @@ pub struct Kustomizations {
     /// Each kustomization read so far, with the canonical paths of the
     /// patches it lists (none where it cannot be read).
     patches: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
+    /// Each Git repository searched so far, with the kustomizations in it.
+    in_repositories: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
 }
 
 impl Kustomizations {
     pub fn new(among_files: Vec<PathBuf>) -> Kustomizations {
         Kustomizations {
             among_files,
-            patches: Default::default(),
+            ..Kustomizations::default()
         }
     }
 
     /// The kustomization that lists `path` as a patch, if any: a
     /// `kustomization.yaml` (or `.yml`, or `Kustomization`) in one of its
-    /// directories, or one among the run's files, whose `patches[].path`,
-    /// `patchesStrategicMerge[]` or `patchesJson6902[].path` names it. A
-    /// patch is part of an object, not a whole one; it is judged once
-    /// kustomize has built the object.
+    /// directories, or one among the run's files, or else one anywhere in
+    /// the Git repository that holds `path` (pre-commit passes only the
+    /// changed files, and an overlay may list `../../patches/memory.yaml`),
+    /// whose `patches[].path`, `patchesStrategicMerge[]` or
+    /// `patchesJson6902[].path` names it. A patch is part of an object, not
+    /// a whole one; it is judged once kustomize has built the object.
     pub fn listing(&mut self, path: &Path) -> Option<PathBuf> {
         let target = std::fs::canonicalize(path).ok()?;
-        // Collected first: looking one up fills `self.patches`.
-        let candidates: Vec<PathBuf> = path
+        let nearby: Vec<PathBuf> = path
             .ancestors()
             .skip(1)
             .filter_map(|directory| {
@@ -236,13 +239,43 @@ impl Kustomizations {
             })
             .chain(self.among_files.iter().cloned())
             .collect();
+        if let Some(found) = self.first_listing(nearby, &target) {
+            return Some(found);
+        }
+        // Searched only where nothing nearer lists it, once per repository.
+        let repository = target
+            .ancestors()
+            .skip(1)
+            .find(|directory| directory.join(".git").exists())?;
+        let elsewhere = self
+            .in_repositories
+            .entry(repository.to_path_buf())
+            .or_insert_with_key(|root| kustomizations_under(root))
+            .clone();
+        self.first_listing(elsewhere, &target)
+    }
+
+    /// The first of `candidates` that lists `target`, each read once.
+    fn first_listing(&mut self, candidates: Vec<PathBuf>, target: &Path) -> Option<PathBuf> {
         candidates.into_iter().find(|kustomization| {
             self.patches
                 .entry(kustomization.clone())
                 .or_insert_with(|| listed_patches(kustomization))
-                .contains(&target)
+                .contains(&target.to_path_buf())
         })
     }
+}
+
+/// The kustomization files under `root`, hidden directories (`.git`)
+/// skipped and links not followed, so a link loop cannot hold the run.
+fn kustomizations_under(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file() && is_kustomization(entry.path()))
+        .map(walkdir::DirEntry::into_path)
+        .collect()
 }
 
 /// The canonical paths of the patches the kustomization at `kustomization`
@@ -459,6 +492,36 @@ mod tests {
         let mut kustomizations = Kustomizations::default();
         assert_eq!(kustomizations.listing(&replicas), Some(kustomization.clone()));
         assert_eq!(kustomizations.listing(&memory), Some(kustomization));
+        assert_eq!(kustomizations.listing(&whole), None);
+    }
+
+    /// An overlay elsewhere in the repository lists a patch by a relative
+    /// path (`../../patches/image.yaml`): pre-commit passes the patch
+    /// alone, and it is still known; outside a repository, nothing is
+    /// searched beyond the patch's own directories.
+    #[test]
+    fn a_patch_listed_by_an_overlay_elsewhere_in_the_repository_is_known() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = root.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let overlay = write(
+            "overlays/prod/kustomization.yaml",
+            "resources: [../../base]\npatches:\n  - path: ../../patches/image.yaml\n",
+        );
+        let patch = write("patches/image.yaml", "kind: DaemonSet\n");
+        let whole = write("patches/other.yaml", "kind: DaemonSet\n");
+        assert_eq!(
+            Kustomizations::default().listing(&patch),
+            None,
+            "no repository: not searched"
+        );
+        std::fs::create_dir(root.path().join(".git")).unwrap();
+        let mut kustomizations = Kustomizations::default();
+        assert_eq!(kustomizations.listing(&patch), Some(overlay));
         assert_eq!(kustomizations.listing(&whole), None);
     }
 
