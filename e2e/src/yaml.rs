@@ -256,6 +256,12 @@ impl<'t> Source<'t> {
     fn after(&self, span: Span) -> &'t str {
         &self.text[self.byte_offset(span.end)..]
     }
+
+    /// The text of the line of `span`'s start, before it.
+    fn line_before(&self, span: Span) -> &'t str {
+        let before = &self.text[..self.byte_offset(span.start)];
+        &before[before.rfind('\n').map_or(0, |at| at + 1)..]
+    }
 }
 
 struct Reader<'t> {
@@ -349,9 +355,24 @@ impl<'t> Reader<'t> {
     ///   one tag);
     /// - in a flow collection, `?` ends a plain scalar and starts a key
     ///   (`{?privileged: true}` is `privileged`), and a plain scalar keeps
-    ///   a `:` that a flow indicator follows (`[a:]` is `a:`).
+    ///   a `:` that a flow indicator follows (`[a:]` is `a:`);
+    ///
+    /// and where go-yaml refuses what the YAML 1.2 parser reads: a tab
+    /// between a block `-` or `?` and the node on its line.
     fn refuse_what_go_yaml_reads_otherwise(&self, event: &Event<'t>, span: Span) -> Result<()> {
         let refuse = |problem: &str| Err(at(span, &format!("{problem}, which kubectl reads another way")));
+        // Where a block key may start, after a `-` or `?` indicator, go-yaml
+        // skips spaces only, and a tab cannot start a token
+        // (`yaml_parser_scan_to_next_token`): kubectl refuses `-\tname: web`.
+        let line = self.source.line_before(span);
+        if self.flow_level == 0
+            && line.contains('\t')
+            && line.contains(['-', '?'])
+            && !line.contains("--")
+            && line.chars().all(|c| matches!(c, ' ' | '\t' | '-' | '?'))
+        {
+            return Err(at(span, "a tab after a `-` or `?` indicator, which kubectl refuses"));
+        }
         let covered = self.source.covered(span);
         if let Event::Alias(_) = event {
             let name = covered.trim_start_matches('*');

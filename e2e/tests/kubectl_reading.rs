@@ -127,6 +127,11 @@ const READ_OTHERWISE: &[(&str, Option<&str>)] = &[
     ("{!x,y p: true}", Some(r#"{"p": true}"#)),
     ("[!x :a]", Some(r#"[{"": "a"}]"#)),
     ("{!!float 1000000: v}", Some(r#"{"1e+06": "v"}"#)),
+    // A tab after a block `-` cannot start a token for go-yaml.
+    ("\n  -\tb", None),
+    ("\n  - \tname: c", None),
+    ("\n  - - \tb", None),
+    ("\n  -\t[c]", None),
 ];
 
 #[test]
