@@ -255,7 +255,15 @@ pub(crate) fn evaluate<'a>(
         && scope == Scope::Template
         && judged_inputs_unchanged(kind, &object, &old_object, by_deployment_controller)
     {
-        return Verdict::accept();
+        return rollout_notice(
+            kind,
+            &subject,
+            &object,
+            &old_object,
+            settings,
+            &request.namespace,
+            cluster,
+        );
     }
     let treatment = if updating && scope == Scope::Template && kind.template_is_immutable() {
         Treatment::ValidateUnchangeable
@@ -366,13 +374,62 @@ fn inspect<'a>(
     Ok((pod_spec, findings))
 }
 
-fn decide<'a>(
-    treatment: Treatment,
+/// The answer to an update that changes nothing the rules read
+/// ([`judged_inputs_unchanged`]): accepted untouched. Where it changes the
+/// pod template all the same (`kubectl rollout restart` stamps an
+/// annotation on it; tolerations), the workload's controller makes new
+/// pods from it, which are judged on their own path: where they would be
+/// rejected (the workload predates the policy), one warning says so now,
+/// rather than a rollout that stalls with no word to the user who started
+/// it. The new pods (and a Deployment's new ReplicaSet) are judged as
+/// their own requests will be: every gap in validate mode, the explicit
+/// unsafe values and unfillable gaps in mutate mode, which fills the rest.
+fn rollout_notice<O>(
+    kind: Kind,
     subject: &Subject,
-    mut object: Object<'a>,
+    object: &Object,
+    old_object: &Json,
+    settings: &Settings,
+    namespace: &str,
+    cluster: &dyn ClusterContext,
+) -> Verdict<O> {
+    let template_changed = || {
+        let new = Workload::locate(kind, object).ok().map(|workload| workload.template);
+        let old = old_object
+            .as_object()
+            .and_then(|old| Workload::locate(kind, old).ok())
+            .map(|workload| workload.template);
+        new != old
+    };
+    if kind.template_is_immutable() || !template_changed() {
+        return Verdict::accept();
+    }
+    let reading = Reading {
+        kind,
+        settings,
+        scope: Scope::Template,
+        namespace,
+        cluster,
+    };
+    let Ok((pod_spec, findings)) = inspect(&reading, object, &[]) else {
+        return Verdict::accept();
+    };
+    let treatment = match settings.mode {
+        Mode::Validate => Treatment::Validate,
+        Mode::Mutate => Treatment::Mutate,
+    };
+    let (violations, _) = violations(treatment, &pod_spec, findings);
+    Verdict::Accept {
+        warnings: report::rollout_warnings(&subject.to_string(), &violations),
+    }
+}
+
+/// What `treatment` rejects of `findings`.
+fn violations<'a>(
+    treatment: Treatment,
     pod_spec: &FieldPath,
     mut findings: Findings<'a>,
-) -> Verdict<Json<'a>> {
+) -> (Vec<Violation>, Findings<'a>) {
     let mut violations = std::mem::take(&mut findings.violations);
     if treatment != Treatment::RejectExplicit {
         violations.append(&mut findings.unfillable);
@@ -380,6 +437,17 @@ fn decide<'a>(
     if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) {
         violations.extend(findings.gaps().iter().filter_map(|gap| gap.as_violation(pod_spec)));
     }
+    (violations, findings)
+}
+
+fn decide<'a>(
+    treatment: Treatment,
+    subject: &Subject,
+    mut object: Object<'a>,
+    pod_spec: &FieldPath,
+    findings: Findings<'a>,
+) -> Verdict<Json<'a>> {
+    let (violations, findings) = violations(treatment, pod_spec, findings);
     match treatment {
         _ if !violations.is_empty() => {
             let mut message = report::rejection(&subject.to_string(), &violations);

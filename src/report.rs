@@ -25,6 +25,39 @@ pub fn rejection(subject: &str, violations: &[Violation]) -> String {
     message
 }
 
+/// Problems named in a rollout's warnings; the rest are counted.
+const MAX_LISTED_ROLLOUT_PROBLEMS: usize = 3;
+
+/// The warnings for an update accepted because it changes nothing the rules
+/// read, whose pod template is not compliant all the same: the pods the
+/// update rolls out will be rejected. One line saying so, then the first
+/// [`MAX_LISTED_ROLLOUT_PROBLEMS`] problems, one per line, each within
+/// [`MAX_WARNING_LENGTH`]; none where `violations` is empty.
+pub fn rollout_warnings(subject: &str, violations: &[Violation]) -> Vec<String> {
+    if violations.is_empty() {
+        return Vec::new();
+    }
+    let count = violations.len();
+    let noun = if count == 1 { "problem" } else { "problems" };
+    let mut warnings = vec![capped(format!(
+        "{POLICY_NAME}: {subject}: accepted, as the update changes nothing the rules read, but the pod template \
+         has {count} {noun}, so the pods it rolls out will be rejected:"
+    ))];
+    warnings.extend(
+        violations
+            .iter()
+            .take(MAX_LISTED_ROLLOUT_PROBLEMS)
+            .map(|violation| capped(format!("{POLICY_NAME}: - {violation}"))),
+    );
+    if count > MAX_LISTED_ROLLOUT_PROBLEMS {
+        warnings.push(format!(
+            "{POLICY_NAME}: - … and {} more",
+            count - MAX_LISTED_ROLLOUT_PROBLEMS
+        ));
+    }
+    warnings
+}
+
 /// Kubernetes (and the SDK's documentation) may cut a warning longer than
 /// this many characters.
 pub const MAX_WARNING_LENGTH: usize = 256;

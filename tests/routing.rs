@@ -277,6 +277,65 @@ fn an_update_that_leaves_the_template_and_replicas_alone_is_not_judged_again() {
     ));
 }
 
+/// `kubectl rollout restart` on a workload that predates the policy changes
+/// nothing the rules read, so it is accepted; but the controller's new pods
+/// (a Deployment's new ReplicaSet) will be judged, and rejected where the
+/// template is not compliant: the warning says so now, instead of a rollout
+/// that stalls in silence. Where they would pass (mutate mode fills the
+/// gaps), nothing is said.
+#[test]
+fn a_restart_of_a_non_compliant_workload_is_accepted_with_word_of_the_rejected_rollout() {
+    let old = fixture("httpbin-bare.yaml");
+    let mut restarted = old.clone();
+    restarted["spec"]["template"]["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/restartedAt": "now"});
+    let warnings = |verdict: Verdict<Value>| match verdict {
+        Verdict::Accept { warnings } => warnings,
+        other => panic!("expected an acceptance, got {other:#?}"),
+    };
+    let validated = warnings(run_request(
+        update(&old, &restarted, "jane"),
+        json!({"mode": "validate"}),
+    ));
+    assert_eq!(validated.len(), 5, "{validated:#?}");
+    assert!(
+        validated[0].starts_with(
+            "deployment-hardening: Deployment default/httpbin: accepted, as the update changes nothing the rules \
+             read, but the pod template has 8 problems, so the pods it rolls out will be rejected:"
+        ),
+        "{validated:#?}"
+    );
+    assert!(
+        validated[1].contains("runAsNonRoot: not set; set it to true"),
+        "{validated:#?}"
+    );
+    assert_eq!(validated[4], "deployment-hardening: - … and 5 more");
+    assert!(
+        validated.iter().all(|line| line.chars().count() <= 256),
+        "{validated:#?}"
+    );
+
+    // Mutate mode: the new pods get the defaults; only an explicit unsafe
+    // value stops them.
+    assert_accepted_untouched(&run_request(update(&old, &restarted, "jane"), json!({})));
+    let (mut unsafe_old, mut unsafe_new) = (old.clone(), restarted.clone());
+    for object in [&mut unsafe_old, &mut unsafe_new] {
+        object["spec"]["template"]["spec"]["containers"][0]["securityContext"] = json!({"privileged": true});
+    }
+    let mutated = warnings(run_request(update(&unsafe_old, &unsafe_new, "jane"), json!({})));
+    assert_eq!(mutated.len(), 2, "{mutated:#?}");
+    assert!(mutated[0].contains("has 1 problem,"), "{mutated:#?}");
+    assert!(mutated[1].ends_with("containers[httpbin].securityContext.privileged: is true; remove it; a privileged container is root on the node"), "{mutated:#?}");
+
+    // Nothing in the template changed (a label on the Deployment): nothing
+    // rolls out, nothing is said.
+    let mut labelled = unsafe_old.clone();
+    labelled["metadata"]["labels"] = json!({"team": "web"});
+    assert_accepted_untouched(&run_request(
+        update(&unsafe_old, &labelled, "jane"),
+        json!({"mode": "validate"}),
+    ));
+}
+
 #[test]
 fn a_pods_mutable_fields_that_no_rule_reads_are_not_judged() {
     let old = fixture("pod.yaml");

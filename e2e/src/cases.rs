@@ -42,7 +42,7 @@ pub struct Case {
     pub absent: Vec<String>,
     /// The patch operation kinds allowed.
     pub patch: Option<Vec<String>>,
-    /// How many warnings a mutation carries.
+    /// How many warnings a mutation or an acceptance carries.
     pub warnings: Option<usize>,
     /// A kwctl replay file under `e2e/host-capabilities/` answering the
     /// policy's calls to the cluster, every exchange of which the case must
@@ -123,6 +123,18 @@ impl Case {
         if actual == Expect::Rejected {
             self.check_messages(response["message"].as_str().unwrap_or_default())?;
         }
+        if actual == Expect::Accepted {
+            // An acceptance speaks through its warnings alone.
+            let warnings: Vec<&str> = response["warnings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            self.check_messages(&warnings.join("\n"))?;
+            self.check_warning_count(&response)
+                .map_err(|what| format!("case {:?}: {what}", self.name))?;
+        }
         if actual == Expect::Mutated {
             self.check_mutation(&request["object"], mutated, &response)?;
         }
@@ -190,12 +202,18 @@ impl Case {
                 return fail(format!("patch operation {operation} is not one of {allowed:?}"));
             }
         }
-        if let Some(count) = self.warnings {
-            let actual = response["warnings"].as_array().map_or(0, Vec::len);
-            if actual != count {
-                return fail(format!("{actual} warnings, expected {count}: {}", response["warnings"]));
-            }
+        self.check_warning_count(response).or_else(fail)
+    }
+
+    /// The number of warnings, where the case gives one.
+    fn check_warning_count(&self, response: &Value) -> Result<(), String> {
+        match self.warnings {
+            Some(count) if response["warnings"].as_array().map_or(0, Vec::len) != count => Err(format!(
+                "{} warnings, expected {count}: {}",
+                response["warnings"].as_array().map_or(0, Vec::len),
+                response["warnings"]
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
