@@ -687,7 +687,7 @@ impl fmt::Display for Subject<'_> {
             f.write_str("*")?;
         }
         if let Some(Controller { kind, name, .. }) = &self.controller {
-            write!(f, " (created by {kind} {name})")?;
+            write!(f, " (controller: {kind} {name})")?;
         }
         Ok(())
     }

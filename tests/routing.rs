@@ -102,7 +102,7 @@ fn explicit_unsafe_values_are_rejected_whatever_the_owner(
     assert!(message.contains("securityContext.privileged: is true"), "{message}");
     assert!(message.contains("securityContext.runAsUser: is 0 (root)"), "{message}");
     assert!(
-        message.contains(&format!("(created by {owner} parent) is not compliant")),
+        message.contains(&format!("(controller: {owner} parent) is not compliant")),
         "a controller's object names its owner: {message}"
     );
 }
