@@ -568,20 +568,38 @@ proptest! {
     }
 
     #[test]
-    fn an_update_of_metadata_alone_is_accepted_untouched(
+    fn an_update_of_metadata_or_status_alone_is_accepted_untouched(
         model in template(),
         validate_mode in any::<bool>(),
-        change in 0..4usize,
+        changes in proptest::collection::vec(0..10usize, 1..5),
     ) {
         let old = model.object();
         let mut new = old.clone();
-        let metadata = &mut new["metadata"];
-        match change {
-            0 => metadata["labels"] = json!({"team": "payments"}),
-            1 => metadata["annotations"] = json!({"example.com/note": "x"}),
-            2 => metadata["finalizers"] = json!(["example.com/cleanup"]),
-            _ => metadata["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                "name": "adopter", "uid": "1", "controller": true}]),
+        for change in changes {
+            let metadata = &mut new["metadata"];
+            match change {
+                0 => metadata["labels"] = json!({"team": "payments"}),
+                1 => metadata["annotations"] = json!({"example.com/note": "x"}),
+                2 => metadata["finalizers"] = json!(["example.com/cleanup"]),
+                3 => metadata["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": "adopter", "uid": "1", "controller": true}]),
+                // What the API server and the garbage collector write.
+                4 => {
+                    metadata["deletionTimestamp"] = json!("2026-12-01T12:00:00Z");
+                    metadata["deletionGracePeriodSeconds"] = json!(30);
+                }
+                5 => metadata["managedFields"] = json!([{"manager": "kubectl", "operation": "Update",
+                    "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}}]),
+                6 => metadata["resourceVersion"] = json!("4242"),
+                7 => metadata["generation"] = json!(7),
+                8 => {
+                    if let Some(metadata) = metadata.as_object_mut() {
+                        metadata.remove("labels");
+                        metadata.remove("annotations");
+                    }
+                }
+                _ => new["status"] = json!({"observedGeneration": 7, "replicas": 3}),
+            }
         }
         let mut update = request(&new, "UPDATE");
         update.old_object = old;
