@@ -127,6 +127,40 @@ nodes=$(kubectl -n "$NAMESPACE" get pods -l app=httpbin -o jsonpath='{range .ite
 [ "$nodes" -eq 3 ] || fail "the 3 replicas landed on $nodes nodes"
 echo "ok: 3 Ready replicas on 3 nodes, read-only root"
 
+log "no fight with the Deployment controller: one ReplicaSet, equal to the hardened template, stays"
+sleep 15
+replica_sets=$(kubectl -n "$NAMESPACE" get rs -l app=httpbin --no-headers | wc -l)
+[ "$replica_sets" -eq 1 ] || fail "the hardened Deployment has $replica_sets ReplicaSets"
+echo "ok: 1 ReplicaSet"
+
+log "a forged ownerReference exempts nothing: a privileged Pod claiming the ReplicaSet is rejected"
+replica_set=$(kubectl -n "$NAMESPACE" get rs -l app=httpbin -o jsonpath='{.items[0].metadata.name}')
+replica_set_uid=$(kubectl -n "$NAMESPACE" get rs "$replica_set" -o jsonpath='{.metadata.uid}')
+if output=$(kubectl apply -n "$NAMESPACE" -f - 2>&1 <<FORGED
+apiVersion: v1
+kind: Pod
+metadata:
+  name: forged-owner
+  ownerReferences:
+    - {apiVersion: apps/v1, kind: ReplicaSet, name: ${replica_set}, uid: ${replica_set_uid}, controller: true}
+spec:
+  containers:
+    - name: root
+      image: mccutchen/go-httpbin:v2.15.0
+      securityContext: {privileged: true}
+FORGED
+); then
+  fail "a privileged Pod claiming ReplicaSet $replica_set was admitted"
+fi
+grep -q "privileged: is true" <<<"$output" || fail "unexpected rejection: $output"
+echo "ok: rejected, naming $(grep -o '(controller: [^)]*)' <<<"$output")"
+
+log "kubectl debug on a ReplicaSet's pod: the debug container is hardened"
+debugged=$(kubectl -n "$NAMESPACE" get pods -l app=httpbin -o jsonpath='{.items[0].metadata.name}')
+kubectl -n "$NAMESPACE" debug "pod/$debugged" --image=mccutchen/go-httpbin:v2.15.0 --container=debugger -- true
+expect_jsonpath "pod/$debugged" "$NAMESPACE" '{.spec.ephemeralContainers[0].securityContext.allowPrivilegeEscalation}' false
+expect_jsonpath "pod/$debugged" "$NAMESPACE" '{.spec.ephemeralContainers[0].securityContext.capabilities.drop[0]}' ALL
+
 log "a LimitRange's default limit below the policy's request: LimitRanger gives the request, pods start"
 kubectl create namespace "$LIMITED_NAMESPACE"
 kubectl apply -n "$LIMITED_NAMESPACE" -f - <<'LIMITS'
@@ -156,6 +190,18 @@ expect_jsonpath deployment/untouched "$EXEMPT_NAMESPACE" "${pod_spec}.topologySp
 
 log "validate mode: the bare Deployment is rejected, the hardened one admitted"
 kubectl delete clusteradmissionpolicy deployment-hardening --wait
+# Made while no policy applies: what a cluster holds from before the policy.
+kubectl apply -n "$NAMESPACE" -f - <<'LEGACY'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: legacy
+  finalizers: [example.com/hold]
+spec:
+  containers:
+    - {name: web, image: mccutchen/go-httpbin:v2.15.0}
+LEGACY
+bare_httpbin legacy | sed 's/replicas: 3/replicas: 1/' | kubectl apply -n "$NAMESPACE" -f -
 apply_policy policy/examples/cluster-audit.yaml deployment-hardening-audit '{"mode":"validate"}' monitor
 kubectl patch clusteradmissionpolicy deployment-hardening-audit --type merge -p '{"spec":{"mode":"protect"}}'
 kubectl wait --for=condition=PolicyUniquelyReachable clusteradmissionpolicy/deployment-hardening-audit --timeout "$WAIT"
@@ -165,6 +211,19 @@ fi
 grep -q "is not compliant (8 problems)" <<<"$output" || fail "unexpected rejection: $output"
 sed '/namespace: default/d' policy/examples/workloads/httpbin-hardened.yaml | kubectl apply -n "$NAMESPACE" -f -
 echo "ok: bare rejected with 8 problems, hardened admitted"
+
+log "validate mode: a Pod from before the policy may still be labelled, annotated and finalized"
+kubectl -n "$NAMESPACE" label pod legacy team=web
+kubectl -n "$NAMESPACE" annotate pod legacy example.com/note=kept
+kubectl -n "$NAMESPACE" delete pod legacy --wait=false
+kubectl -n "$NAMESPACE" patch pod legacy --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]'
+kubectl -n "$NAMESPACE" wait --for=delete pod/legacy --timeout "$WAIT"
+echo "ok: labelled, annotated, and deleted once its finalizer was removed"
+
+log "validate mode: restarting a Deployment from before the policy is accepted, warning of the rejected rollout"
+output=$(kubectl -n "$NAMESPACE" rollout restart deployment/legacy 2>&1)
+grep -q "so the pods it rolls out will be rejected" <<<"$output" || fail "no warning on the restart: $output"
+echo "ok: warned: $(grep -m1 -o 'the pod template has [0-9]* problems' <<<"$output")"
 
 echo
 echo "e2e-kind: all checks passed"
