@@ -64,6 +64,20 @@ impl Default for NonRoot {
     }
 }
 
+impl NonRoot {
+    fn check(&self, problems: &mut Problems) {
+        for (key, id) in [
+            ("nonRoot.runAsUser", self.run_as_user),
+            ("nonRoot.runAsGroup", self.run_as_group),
+            ("nonRoot.fsGroup", self.fs_group),
+        ] {
+            problems.check((1..=MAX_ID).contains(&id), || {
+                format!("{key}: {id} is not allowed; use a non-root id from 1 to {MAX_ID}")
+            });
+        }
+    }
+}
+
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub(crate) struct ReadOnlyRootFilesystem {
@@ -103,6 +117,40 @@ impl Default for WritablePaths {
             paths: vec![WritablePath::TMP],
             by_image: Vec::new(),
             size_limit: Some(quantity("64Mi")),
+        }
+    }
+}
+
+impl WritablePaths {
+    fn check(&self, problems: &mut Problems) {
+        if let Some(limit) = &self.size_limit {
+            problems.check(limit > &quantity("0"), || {
+                format!(
+                    "readOnlyRootFilesystem.writablePaths.sizeLimit: {limit} must be above zero, or null for no limit"
+                )
+            });
+        }
+        // Each path its own volume: two paths may not share a volume name.
+        let mut named: Vec<&WritablePath> = Vec::new();
+        for path in self.every_path() {
+            let clash = named.iter().find(|other| {
+                other.path != path.path && other.volume_names.iter().any(|name| path.volume_names.contains(name))
+            });
+            match clash {
+                Some(other) => problems.check(false, || {
+                    format!(
+                        "readOnlyRootFilesystem.writablePaths: {} and {} would share a volume name; write one of them differently",
+                        other.path, path.path
+                    )
+                }),
+                None => named.push(path),
+            }
+        }
+        for (position, rule) in self.by_image.iter().enumerate() {
+            problems.check(
+                !rule.images.is_empty() && rule.images.iter().all(|image| !image.trim().is_empty()),
+                || format!("readOnlyRootFilesystem.writablePaths.byImage[{position}].images: needs at least one glob, none empty"),
+            );
         }
     }
 }
@@ -233,6 +281,29 @@ impl Default for Resources {
     }
 }
 
+impl Resources {
+    fn check(&self, problems: &mut Problems) {
+        for (key, value) in [
+            ("resources.defaultCpuRequest", &self.default_cpu_request),
+            ("resources.defaultMemoryRequest", &self.default_memory_request),
+        ] {
+            problems.check(!value.is_negative(), || format!("{key}: {value} must not be negative"));
+        }
+        if let Some(limit) = &self.default_memory_limit {
+            problems.check(limit > &quantity("0"), || {
+                format!("resources.defaultMemoryLimit: {limit} must be above zero")
+            });
+            problems.check(limit >= &self.default_memory_request, || {
+                format!(
+                    "resources.defaultMemoryLimit: {limit} is below resources.defaultMemoryRequest {}; \
+                     a request above its limit is rejected by the API server",
+                    self.default_memory_request
+                )
+            });
+        }
+    }
+}
+
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WhenUnsatisfiable {
     ScheduleAnyway,
@@ -269,6 +340,26 @@ impl Default for TopologySpread {
             topology_key: "kubernetes.io/hostname".to_string(),
             when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
             zone_topology_key: None,
+        }
+    }
+}
+
+impl TopologySpread {
+    fn check(&self, problems: &mut Problems) {
+        problems.check(self.max_skew >= 1 && self.max_skew <= i64::from(i32::MAX), || {
+            format!(
+                "topologySpread.maxSkew: {} must be from 1 to {}",
+                self.max_skew,
+                i32::MAX
+            )
+        });
+        for (key, value) in [
+            ("topologySpread.topologyKey", Some(&self.topology_key)),
+            ("topologySpread.zoneTopologyKey", self.zone_topology_key.as_ref()),
+        ] {
+            if let Some(value) = value {
+                problems.check(is_label_key(value), || format!("{key}: {value:?} is not a label key"));
+            }
         }
     }
 }
@@ -352,93 +443,6 @@ impl Validatable for Settings {
             // Named from `settings`, as a refused type or key is (`describe_error`).
             let named: Vec<String> = problems.0.iter().map(|problem| format!("settings.{problem}")).collect();
             Err(named.join("\n"))
-        }
-    }
-}
-
-impl NonRoot {
-    fn check(&self, problems: &mut Problems) {
-        for (key, id) in [
-            ("nonRoot.runAsUser", self.run_as_user),
-            ("nonRoot.runAsGroup", self.run_as_group),
-            ("nonRoot.fsGroup", self.fs_group),
-        ] {
-            problems.check((1..=MAX_ID).contains(&id), || {
-                format!("{key}: {id} is not allowed; use a non-root id from 1 to {MAX_ID}")
-            });
-        }
-    }
-}
-
-impl WritablePaths {
-    fn check(&self, problems: &mut Problems) {
-        if let Some(limit) = &self.size_limit {
-            problems.check(limit > &quantity("0"), || {
-                format!(
-                    "readOnlyRootFilesystem.writablePaths.sizeLimit: {limit} must be above zero, or null for no limit"
-                )
-            });
-        }
-        // Each path its own volume: two paths may not share a volume name.
-        let mut named: Vec<&WritablePath> = Vec::new();
-        for path in self.every_path() {
-            let clash = named.iter().find(|other| {
-                other.path != path.path && other.volume_names.iter().any(|name| path.volume_names.contains(name))
-            });
-            match clash {
-                Some(other) => problems.check(false, || {
-                    format!(
-                        "readOnlyRootFilesystem.writablePaths: {} and {} would share a volume name; write one of them differently",
-                        other.path, path.path
-                    )
-                }),
-                None => named.push(path),
-            }
-        }
-        for (position, rule) in self.by_image.iter().enumerate() {
-            problems.check(
-                !rule.images.is_empty() && rule.images.iter().all(|image| !image.trim().is_empty()),
-                || format!("readOnlyRootFilesystem.writablePaths.byImage[{position}].images: needs at least one glob, none empty"),
-            );
-        }
-    }
-}
-
-impl Resources {
-    fn check(&self, problems: &mut Problems) {
-        for (key, value) in [
-            ("resources.defaultCpuRequest", &self.default_cpu_request),
-            ("resources.defaultMemoryRequest", &self.default_memory_request),
-        ] {
-            problems.check(!value.is_negative(), || format!("{key}: {value} must not be negative"));
-        }
-        if let Some(limit) = &self.default_memory_limit {
-            problems.check(limit > &quantity("0"), || {
-                format!("resources.defaultMemoryLimit: {limit} must be above zero")
-            });
-            problems.check(limit >= &self.default_memory_request, || {
-                format!(
-                    "resources.defaultMemoryLimit: {limit} is below resources.defaultMemoryRequest {}; \
-                     a request above its limit is rejected by the API server",
-                    self.default_memory_request
-                )
-            });
-        }
-    }
-}
-
-impl TopologySpread {
-    fn check(&self, problems: &mut Problems) {
-        problems.check(self.max_skew >= 1 && self.max_skew <= i64::from(i32::MAX), || {
-            format!("topologySpread.maxSkew: {} must be at least 1", self.max_skew)
-        });
-        for (key, value) in [
-            ("topologySpread.topologyKey", Some(&self.topology_key)),
-            ("topologySpread.zoneTopologyKey", self.zone_topology_key.as_ref()),
-        ] {
-            if let Some(value) = value {
-                problems.check(is_label_key(value), || format!("{key}: {value:?} is not a label key"));
-            }
         }
     }
 }
@@ -660,7 +664,8 @@ mod tests {
     #[case(json!({"nonRoot": {"runAsUser": 0}}), "nonRoot.runAsUser: 0 is not allowed")]
     #[case(json!({"nonRoot": {"fsGroup": -5}}), "nonRoot.fsGroup: -5 is not allowed")]
     #[case(json!({"topologySpread": {"topologyKey": ""}}), "topologySpread.topologyKey: \"\" is not a label key")]
-    #[case(json!({"topologySpread": {"maxSkew": 0}}), "settings.topologySpread.maxSkew: 0 must be at least 1")]
+    #[case(json!({"topologySpread": {"maxSkew": 0}}), "settings.topologySpread.maxSkew: 0 must be from 1 to 2147483647")]
+    #[case(json!({"topologySpread": {"maxSkew": 3_000_000_000i64}}), "settings.topologySpread.maxSkew: 3000000000 must be from 1 to 2147483647")]
     #[case(json!({"resources": {"defaultMemoryLimit": "64Mi"}}), "resources.defaultMemoryLimit: 64Mi is below resources.defaultMemoryRequest 128Mi")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not a clean absolute path")]
