@@ -213,6 +213,11 @@ impl TryFrom<String> for WritablePath {
         if trimmed.is_empty() {
             return Err(format!("{path:?} is the root itself; name a directory below it"));
         }
+        // runc refuses a volume mounted in procfs (`checkProcMount`): the
+        // container would never start.
+        if trimmed == "/proc" || trimmed.starts_with("/proc/") {
+            return Err(format!("{path:?} is in /proc, where the container runtime mounts no volume"));
+        }
         if trimmed == WritablePath::TMP.path {
             return Ok(WritablePath::TMP);
         }
@@ -670,6 +675,7 @@ mod tests {
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/../etc"]}}}), "is not a clean absolute path")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/proc/x"]}}}), "\"/proc/x\" is in /proc, where the container runtime mounts no volume")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/tmp", "/var/./run"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[1]: \"/var/./run\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/"]}}}), "\"/\" is the root itself")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/run", "/var-run"]}}}), "readOnlyRootFilesystem.writablePaths: /var/run and /var-run would share a volume name")]

@@ -313,6 +313,27 @@ fn a_path_listed_twice_is_mounted_once() {
     assert_accepted_untouched(&run(&object, settings));
 }
 
+/// A path inside another listed one is writable through it, whichever is
+/// listed first and wherever (`paths` or a `byImage` rule): one mount.
+#[test]
+fn a_path_inside_another_writable_path_gets_no_mount_of_its_own() {
+    for (paths, by_image) in [(json!(["/var", "/var/run"]), json!([])), (json!(["/var/run"]), json!(["/var"]))] {
+        let settings = json!({"readOnlyRootFilesystem": {"writablePaths": {
+            "paths": paths,
+            "byImage": [{"images": ["nginx:*"], "paths": by_image}]
+        }}});
+        let (object, _) = mutated_with(&nginx_with_sidecar(), settings.clone());
+        let mounts = at(&object, &format!("{POD}/containers/0/volumeMounts"));
+        assert_eq!(
+            mounts,
+            &json!([{"name": "var", "mountPath": "/var", "subPath": "nginx"}]),
+            "{settings}"
+        );
+        assert_eq!(apiserver::violations(&object), Vec::<String>::new());
+        assert_accepted_untouched(&run(&object, settings));
+    }
+}
+
 #[test]
 fn a_block_device_at_a_writable_path_keeps_it() {
     // The API server refuses a mount on a device's path.

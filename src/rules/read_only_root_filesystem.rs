@@ -115,8 +115,16 @@ fn check_container<'s>(
     // Paths mounted here already: a path listed twice (in `paths` and a
     // `byImage` rule, or in two rules) is mounted once.
     let mut added: SmallVec<[&str; 4]> = SmallVec::new();
-    for path in writable.for_image(container.image()) {
-        if taken().any(|taken| covers(&taken, &path.path)) || added.iter().any(|added| *added == path.path) {
+    let wanted: SmallVec<[&WritablePath; 4]> = writable.for_image(container.image()).collect();
+    for &path in &wanted {
+        // A path inside another wanted one is writable through it.
+        let inside_another = wanted
+            .iter()
+            .any(|other| other.path != path.path && covers(&other.path, &path.path));
+        if inside_another
+            || taken().any(|taken| covers(&taken, &path.path))
+            || added.iter().any(|added| *added == path.path)
+        {
             continue;
         }
         added.push(&path.path);
