@@ -57,12 +57,17 @@ pub fn digest_only(normalized: &str) -> Option<String> {
 /// explicit, as [`normalized`] does for images, so that the glob a user
 /// writes in the short form (`istio/proxyv2:*`) also matches the full form
 /// a mutating webhook or a registry mirror writes
-/// (`docker.io/istio/proxyv2:1.22.0`). No tag is added: `registry.example/*`
-/// stays a glob over every tag. A glob whose first of several components
-/// has a wildcard (`*/app:*`) may stand for any registry, and is left as
-/// written. Callers match the glob as written too, so `*` still matches
-/// every image.
+/// (`docker.io/istio/proxyv2:1.22.0`). A glob with no wildcard is a
+/// reference, and gets the `latest` tag an image written without one gets
+/// (`nginx` matches `nginx:latest` as it matches `nginx`); a glob with one
+/// gets no tag: `registry.example/*` stays a glob over every tag. A glob
+/// whose first of several components has a wildcard (`*/app:*`) may stand
+/// for any registry, and is left as written. Callers match the glob as
+/// written too, so `*` still matches every image.
 pub fn normalized_glob(glob: &str) -> Cow<'_, str> {
+    if !glob.contains(['*', '?', '[']) {
+        return normalized(glob);
+    }
     if let Some((first_component, _)) = glob.split_once('/')
         && first_component.contains(['*', '?'])
     {
@@ -193,7 +198,10 @@ mod tests {
     #[case("*", "docker.io/library/*")]
     #[case("*/proxyv2:*", "*/proxyv2:*")]
     #[case("quay.io/*/app", "quay.io/*/app")]
-    fn globs_get_the_registry_an_image_would_get_but_no_tag(#[case] written: &str, #[case] expected: &str) {
+    #[case("nginx", "docker.io/library/nginx:latest")]
+    #[case("registry.example.com/app", "registry.example.com/app:latest")]
+    #[case("nginx@sha256:0123abcd", "docker.io/library/nginx@sha256:0123abcd")]
+    fn globs_get_the_registry_an_image_would_get_and_a_tag_where_they_have_no_wildcard(#[case] written: &str, #[case] expected: &str) {
         assert_eq!(normalized_glob(written), expected);
     }
 

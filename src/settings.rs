@@ -787,6 +787,10 @@ mod tests {
     #[case("istio/proxyv2:*", "docker.io/istio/proxyv2:1.22.0", true)]
     #[case("istio/proxyv2:*", "index.docker.io/istio/proxyv2:1.22.0", true)]
     #[case("nginx:latest", "nginx", true)]
+    // A glob without a wildcard is a reference: its tag defaults to latest.
+    #[case("nginx", "nginx:latest", true)]
+    #[case("nginx", "docker.io/library/nginx", true)]
+    #[case("nginx", "nginx:1.27", false)]
     #[case("nginx*", "nginx@sha256:0123abcd", true)]
     #[case("istio/proxyv2:*", "quay.io/istio/proxyv2:1.22.0", false)]
     // Pinned with a tag beside the digest: the runtime pulls by digest only.
