@@ -201,7 +201,10 @@ mod tests {
     #[case("nginx", "docker.io/library/nginx:latest")]
     #[case("registry.example.com/app", "registry.example.com/app:latest")]
     #[case("nginx@sha256:0123abcd", "docker.io/library/nginx@sha256:0123abcd")]
-    fn globs_get_the_registry_an_image_would_get_and_a_tag_where_they_have_no_wildcard(#[case] written: &str, #[case] expected: &str) {
+    fn globs_get_the_registry_an_image_would_get_and_a_tag_where_they_have_no_wildcard(
+        #[case] written: &str,
+        #[case] expected: &str,
+    ) {
         assert_eq!(normalized_glob(written), expected);
     }
 

@@ -216,7 +216,9 @@ impl TryFrom<String> for WritablePath {
         // runc refuses a volume mounted in procfs (`checkProcMount`): the
         // container would never start.
         if trimmed == "/proc" || trimmed.starts_with("/proc/") {
-            return Err(format!("{path:?} is in /proc, where the container runtime mounts no volume"));
+            return Err(format!(
+                "{path:?} is in /proc, where the container runtime mounts no volume"
+            ));
         }
         if trimmed == WritablePath::TMP.path {
             return Ok(WritablePath::TMP);

@@ -25,6 +25,15 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::windows_run_as_user(&[("/spec/template/spec/os", json!({"name": "windows"}))], "spec.template.spec.securityContext.runAsUser: Forbidden: cannot be set for a windows pod")]
 #[case::windows_read_only_root(&[("/spec/template/spec/os", json!({"name": "windows"}))], "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem: Forbidden: cannot be set for a windows pod")]
 #[case::windows_share_process_namespace(&[("/spec/template/spec/os", json!({"name": "windows"})), ("/spec/template/spec/shareProcessNamespace", json!(false))], "spec.template.spec.shareProcessNamespace: Forbidden")]
+#[case::windows_sysctls(&[("/spec/template/spec/os", json!({"name": "windows"})), ("/spec/template/spec/securityContext/sysctls", json!([{"name": "net.core.somaxconn", "value": "1024"}]))], "spec.template.spec.securityContext.sysctls: Forbidden: cannot be set for a windows pod")]
+#[case::windows_host_pid(&[("/spec/template/spec/os", json!({"name": "windows"})), ("/spec/template/spec/hostPID", json!(true))], "spec.template.spec.hostPID: Forbidden: cannot be set for a windows pod")]
+#[case::windows_host_ipc(&[("/spec/template/spec/os", json!({"name": "windows"})), ("/spec/template/spec/hostIPC", json!(true))], "spec.template.spec.hostIPC: Forbidden: cannot be set for a windows pod")]
+// validateWindowsSecurityContextOptions
+#[case::empty_user_name(&[("/spec/template/spec/securityContext/windowsOptions", json!({"runAsUserName": ""}))], "securityContext.windowsOptions.runAsUserName: Invalid value: runAsUserName cannot be an empty string")]
+#[case::user_name_with_two_backslashes(&[("/spec/template/spec/securityContext/windowsOptions", json!({"runAsUserName": "a\\b\\c"}))], "runAsUserName cannot contain more than one backslash")]
+#[case::user_name_with_a_forbidden_character(&[("/spec/template/spec/containers/0/securityContext/windowsOptions", json!({"runAsUserName": "user@domain"}))], "containers[0].securityContext.windowsOptions.runAsUserName: Invalid value: runAsUserName's User cannot contain the following characters")]
+#[case::user_name_too_long(&[("/spec/template/spec/securityContext/windowsOptions", json!({"runAsUserName": "u".repeat(105)}))], "runAsUserName's User length must not be longer than 104 characters")]
+#[case::user_name_of_periods(&[("/spec/template/spec/securityContext/windowsOptions", json!({"runAsUserName": "DOMAIN\\. ."}))], "runAsUserName's User cannot contain only periods or spaces")]
 // validateLinux
 #[case::linux_windows_options(&[("/spec/template/spec/os", json!({"name": "linux"})), ("/spec/template/spec/containers/0/securityContext/windowsOptions", json!({"runAsUserName": "ContainerUser"}))], "containers[0].securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod")]
 #[case::linux_pod_windows_options(&[("/spec/template/spec/os", json!({"name": "linux"})), ("/spec/template/spec/securityContext/windowsOptions", json!({"runAsUserName": "ContainerUser"}))], "spec.template.spec.securityContext.windowsOptions: Forbidden: windows options cannot be set for a linux pod")]
@@ -44,6 +53,8 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::negative_user(&[("/spec/template/spec/securityContext/runAsUser", json!(-1))], "securityContext.runAsUser: Invalid value: must be between 0 and 2147483647")]
 #[case::localhost_without_profile(&[("/spec/template/spec/securityContext/seccompProfile", json!({"type": "Localhost"}))], "seccompProfile.localhostProfile: Required value")]
 #[case::profile_without_localhost(&[("/spec/template/spec/securityContext/seccompProfile/localhostProfile", json!("p.json"))], "seccompProfile.localhostProfile: Invalid value: can only be set when seccomp type is Localhost")]
+#[case::localhost_profile_above_its_root(&[("/spec/template/spec/securityContext/seccompProfile", json!({"type": "Localhost", "localhostProfile": "../escape.json"}))], "seccompProfile.localhostProfile: Invalid value: must not contain '..'")]
+#[case::localhost_profile_absolute(&[("/spec/template/spec/securityContext/seccompProfile", json!({"type": "Localhost", "localhostProfile": "/etc/profile.json"}))], "seccompProfile.localhostProfile: Invalid value: must be a relative path")]
 #[case::unknown_seccomp_type(&[("/spec/template/spec/securityContext/seccompProfile/type", json!("Strict"))], "seccompProfile.type: Unsupported value")]
 #[case::seccomp_without_type(&[("/spec/template/spec/securityContext/seccompProfile/type", Value::Null)], "spec.template.spec.securityContext.seccompProfile.type: Required value: type is required when seccompProfile is set")]
 // validateSeccompAnnotationsAndFields
@@ -86,6 +97,9 @@ fn each_check_fails_on_its_invalid_value(#[case] changes: &[(&str, Value)], #[ca
 #[case::linux_pod_without_windows_options(&[("/spec/template/spec/os", json!({"name": "linux"}))])]
 // validateWindowsHostProcessPod: every container inherits hostProcess, on the host network
 #[case::host_process_in_every_container(&[("/spec/template/spec/securityContext/windowsOptions", json!({"hostProcess": true})), ("/spec/template/spec/initContainers", json!([{"name": "init", "image": "busybox"}])), ("/spec/template/spec/hostNetwork", json!(true))])]
+// validateWindowsSecurityContextOptions: the name the policy writes, and a domain user
+#[case::container_user(&[("/spec/template/spec/securityContext/windowsOptions", json!({"runAsUserName": "ContainerUser"}))])]
+#[case::domain_user(&[("/spec/template/spec/containers/0/securityContext/windowsOptions", json!({"runAsUserName": "NT AUTHORITY\\NETWORK SERVICE"}))])]
 // ValidateContainerResourceRequirements: a decimal quantity
 #[case::quantity_written_as_a_decimal(&[("/spec/template/spec/containers/0/resources/requests/cpu", json!("0.1"))])]
 // validateSeccompProfileField: a Localhost profile that names its file

@@ -317,7 +317,10 @@ fn a_path_listed_twice_is_mounted_once() {
 /// listed first and wherever (`paths` or a `byImage` rule): one mount.
 #[test]
 fn a_path_inside_another_writable_path_gets_no_mount_of_its_own() {
-    for (paths, by_image) in [(json!(["/var", "/var/run"]), json!([])), (json!(["/var/run"]), json!(["/var"]))] {
+    for (paths, by_image) in [
+        (json!(["/var", "/var/run"]), json!([])),
+        (json!(["/var/run"]), json!(["/var"])),
+    ] {
         let settings = json!({"readOnlyRootFilesystem": {"writablePaths": {
             "paths": paths,
             "byImage": [{"images": ["nginx:*"], "paths": by_image}]

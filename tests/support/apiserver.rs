@@ -319,7 +319,11 @@ fn validate_security_context(context: &Value, path: &str, report: &mut Report) {
                 format!("{path}.seccompProfile.localhostProfile"),
                 "Required value: must be set when seccomp type is Localhost",
             ),
-            Some("Localhost") => {}
+            Some("Localhost") => validate_local_descending_path(
+                &seccomp["localhostProfile"],
+                &format!("{path}.seccompProfile.localhostProfile"),
+                report,
+            ),
             Some("RuntimeDefault" | "Unconfined") if !seccomp["localhostProfile"].is_null() => report(
                 format!("{path}.seccompProfile.localhostProfile"),
                 "Invalid value: can only be set when seccomp type is Localhost",
@@ -331,6 +335,9 @@ fn validate_security_context(context: &Value, path: &str, report: &mut Report) {
                 "Required value: type is required when seccompProfile is set",
             ),
         }
+    }
+    if let Some(name) = context["windowsOptions"]["runAsUserName"].as_str() {
+        validate_run_as_user_name(name, &format!("{path}.windowsOptions.runAsUserName"), report);
     }
     if context["allowPrivilegeEscalation"] == Value::Bool(false) {
         if context["privileged"] == Value::Bool(true) {
@@ -348,6 +355,55 @@ fn validate_security_context(context: &Value, path: &str, report: &mut Report) {
                 "Invalid value: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN",
             );
         }
+    }
+}
+
+/// `validateLocalDescendingPath`, as `validateSeccompProfileField` applies
+/// it to a Localhost profile: relative, and no `..` element.
+fn validate_local_descending_path(profile: &Value, path: &str, report: &mut Report) {
+    let Some(profile) = profile.as_str() else {
+        return;
+    };
+    if profile.starts_with('/') {
+        report(path.to_string(), "Invalid value: must be a relative path");
+    }
+    if profile.split('/').any(|element| element == "..") {
+        report(path.to_string(), "Invalid value: must not contain '..'");
+    }
+}
+
+/// The `runAsUserName` checks of `validateWindowsSecurityContextOptions`:
+/// `[DOMAIN\]USER`, not empty, no control character, one backslash at
+/// most, a domain under 256 characters (its NetBIOS or DNS form is not
+/// checked here), a user of 1 to 104 characters, not only periods and
+/// spaces, none of `"/\:;|=,+*?<>@[]`.
+fn validate_run_as_user_name(name: &str, path: &str, report: &mut Report) {
+    let mut invalid = |problem: &str| report(path.to_string(), &format!("Invalid value: {problem}"));
+    if name.is_empty() {
+        return invalid("runAsUserName cannot be an empty string");
+    }
+    if name.chars().any(|c| c.is_ascii_control()) {
+        return invalid("runAsUserName cannot contain control characters");
+    }
+    let parts: Vec<&str> = name.split('\\').collect();
+    let (domain, user) = match parts[..] {
+        [user] => ("", user),
+        [domain, user] => (domain, user),
+        _ => return invalid("runAsUserName cannot contain more than one backslash"),
+    };
+    if domain.len() >= 256 {
+        invalid("runAsUserName's Domain length must be under 256 characters");
+    }
+    if user.is_empty() {
+        invalid("runAsUserName's User cannot be empty");
+    } else if user.len() > 104 {
+        invalid("runAsUserName's User length must not be longer than 104 characters");
+    }
+    if !user.is_empty() && user.chars().all(|c| c == '.' || c == ' ') {
+        invalid("runAsUserName's User cannot contain only periods or spaces");
+    }
+    if user.chars().any(|c| "\"/\\:;|=,+*?<>@[]".contains(c)) {
+        invalid("runAsUserName's User cannot contain the following characters");
     }
 }
 
