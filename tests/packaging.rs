@@ -273,6 +273,9 @@ fn the_kwctl_oracle_refuses_what_kwctl_refuses() {
             "must be csv values",
         ),
         (with(URL, Some("not a url")), "0.1.0", "q", "well formed URL"),
+        (with(OCI_URL, Some("https://ghcr.io/org/policy")), "0.1.0", "q", "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL"),
+        (with(OCI_URL, Some("ghcr.io/Org/Policy")), "0.1.0", "q", "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL"),
+        (with(OCI_URL, Some("ghcr.io/org/policy:v1")), "0.1.0", "q", "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL"),
         (with(HIDDEN_UI, Some("yes")), "0.1.0", "q", "\"true\" or \"false\""),
         (
             with(TITLE, None),
@@ -302,6 +305,15 @@ fn the_kwctl_oracle_refuses_what_kwctl_refuses() {
             found.iter().any(|found| found.contains(refusal)),
             "{refusal}: {found:?}"
         );
+    }
+    // References kwctl takes: as the official policies write them, with a
+    // registry port, and on Docker Hub.
+    for reference in [
+        "ghcr.io/kubewarden/policies/verify-image-signatures:v0.2.1",
+        "localhost:5000/team/policy:v1.0.0",
+        "kubewarden/policy:v1.0.0-rc.1",
+    ] {
+        assert!(is_oci_reference(reference), "{reference}");
     }
     assert_eq!(
         maintainers("Tux Tuxedo <tux@example.com>,, Pidgin <pidgin@example.com>"),

@@ -37,9 +37,18 @@ pub fn refusals(annotations: &BTreeMap<String, String>, version: &str, questions
             found.push(format!("policy metadata must specify \"{required}\" in annotations"));
         }
     }
-    // The home and source pages must parse as URLs. (The OCI reference,
-    // `registry/path` without a scheme, is not one; the kwctl that refused the
-    // author took it as it is.)
+    // The package's image: kwctl parses `<ociUrl>:v<version>` as an OCI
+    // reference (`parse_containers_images`; the kwctl that refused the
+    // author took `registry/path` this way, where older releases took it
+    // for a URL, which a reference without a scheme is not).
+    if let Some(oci_url) = annotations.get(OCI_URL)
+        && !is_oci_reference(&format!("{oci_url}:v{version}"))
+    {
+        found.push(format!(
+            "annotation \"{OCI_URL}\" in policy metadata must be a well formed URL"
+        ));
+    }
+    // The home and source pages must parse as URLs.
     for annotation in [URL, SOURCE] {
         if let Some(value) = annotations.get(annotation)
             && !is_url(value)
@@ -116,6 +125,72 @@ fn is_url(value: &str) -> bool {
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
         && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     scheme_ok && !rest.is_empty() && !value.contains(char::is_whitespace)
+}
+
+/// The distribution reference grammar (`reference.go` of
+/// `distribution/reference`, which the OCI crates kwctl uses follow):
+/// `[domain[:port]/]component(/component)*[:tag][@digest]`, each path
+/// component lower-case alphanumerics joined by `.`, `_`, `__` or dashes,
+/// a tag of at most 128 word characters, `.` and `-` not first, and a
+/// name of at most 255 characters.
+pub fn is_oci_reference(reference: &str) -> bool {
+    let (name_and_tag, digest) = match reference.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (reference, None),
+    };
+    let last_slash = name_and_tag.rfind('/').map_or(0, |slash| slash + 1);
+    let (name, tag) = match name_and_tag[last_slash..].rfind(':') {
+        Some(colon) => (&name_and_tag[..last_slash + colon], Some(&name_and_tag[last_slash + colon + 1..])),
+        None => (name_and_tag, None),
+    };
+    let tag_ok = tag.is_none_or(|tag| {
+        !tag.is_empty()
+            && tag.len() <= 128
+            && !tag.starts_with(['.', '-'])
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    let digest_ok = digest.is_none_or(|digest| {
+        digest
+            .split_once(':')
+            .is_some_and(|(algorithm, hex)| !algorithm.is_empty() && hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+    });
+    let mut parts: Vec<&str> = name.split('/').collect();
+    let first = parts[0];
+    // A first part with `.` or `:`, or `localhost`, is the registry.
+    if parts.len() > 1 && (first.contains(['.', ':']) || first == "localhost") {
+        let (host, port) = match first.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (first, None),
+        };
+        let port_ok = port.is_none_or(|port| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()));
+        let host_ok = !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !host_ok || !port_ok {
+            return false;
+        }
+        parts.remove(0);
+    }
+    let component_ok = |component: &str| {
+        let alphanumeric = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        !component.is_empty()
+            && component.starts_with(alphanumeric)
+            && component.ends_with(alphanumeric)
+            && component.chars().all(|c| alphanumeric(c) || "._-".contains(c))
+            && !component.contains("..")
+            && !component.contains("___")
+            && !component.contains("._")
+            && !component.contains("_.")
+            && !component.contains(".-")
+            && !component.contains("-.")
+            && !component.contains("_-")
+            && !component.contains("-_")
+    };
+    name.len() <= 255 && !parts.is_empty() && parts.iter().all(|part| component_ok(part)) && tag_ok && digest_ok
 }
 
 fn is_semver(version: &str) -> bool {
