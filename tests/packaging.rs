@@ -10,7 +10,7 @@ use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::*;
 
 fn yaml(name: &str) -> Value {
@@ -240,6 +240,73 @@ fn kwctl_scaffold_artifacthub_accepts_the_metadata() {
 }
 
 #[test]
+fn kwctl_annotate_accepts_the_metadata() {
+    assert_eq!(
+        kwctl_metadata::metadata_refusals(&yaml("policy/metadata.yml")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn the_annotate_oracle_refuses_what_kwctl_annotate_refuses() {
+    let good = yaml("policy/metadata.yml");
+    let cases: [(&str, Value, &str); 9] = [
+        (
+            "/rules/0/apiGroups",
+            json!([]),
+            "rules[0].apiGroups: length must be at least 1",
+        ),
+        (
+            "/rules/0/operations",
+            json!(["*", "CREATE"]),
+            "rules[0].operations: No other elements can be defined when '*' is used",
+        ),
+        (
+            "/rules/0/apiVersions",
+            json!(["v1", "*"]),
+            "rules[0].apiVersions: No other elements",
+        ),
+        ("/rules/0/operations", json!(["PATCH"]), "unknown variant `PATCH`"),
+        (
+            "/rules/0/resources",
+            json!(["*", "pods"]),
+            "if '*' is present, must not specify other resources without subresources",
+        ),
+        (
+            "/rules/0/resources",
+            json!(["*/*", "pods/log"]),
+            "if '*/*' is present, must not specify other resources",
+        ),
+        (
+            "/rules/0/resources",
+            json!(["pods/*", "pods/log"]),
+            "if 'pods/log/*' is present, must not specify pods",
+        ),
+        (
+            "/contextAwareResources/0/kind",
+            json!(""),
+            "contextAwareResources.kind: length must be at least 1",
+        ),
+        ("/protocolVersion", json!("v2"), "Must specify a valid protocol version"),
+    ];
+    for (pointer, value, refusal) in cases {
+        let mut metadata = good.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        metadata.pointer_mut(parent).unwrap()[key] = value;
+        let found = kwctl_metadata::metadata_refusals(&metadata);
+        assert!(
+            found.iter().any(|found| found.contains(refusal)),
+            "{refusal}: {found:?}"
+        );
+    }
+    // What it takes: `*` beside subresources, and a protocol version of v1.
+    let mut metadata = good.clone();
+    metadata["rules"][0]["resources"] = json!(["*", "pods/log", "*/status"]);
+    metadata["protocolVersion"] = json!("v1");
+    assert_eq!(kwctl_metadata::metadata_refusals(&metadata), Vec::<String>::new());
+}
+
+#[test]
 fn the_kwctl_oracle_refuses_what_kwctl_refuses() {
     let good = annotations(&yaml("policy/metadata.yml"));
     let with = |key: &str, value: Option<&str>| {
@@ -273,9 +340,24 @@ fn the_kwctl_oracle_refuses_what_kwctl_refuses() {
             "must be csv values",
         ),
         (with(URL, Some("not a url")), "0.1.0", "q", "well formed URL"),
-        (with(OCI_URL, Some("https://ghcr.io/org/policy")), "0.1.0", "q", "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL"),
-        (with(OCI_URL, Some("ghcr.io/Org/Policy")), "0.1.0", "q", "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL"),
-        (with(OCI_URL, Some("ghcr.io/org/policy:v1")), "0.1.0", "q", "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL"),
+        (
+            with(OCI_URL, Some("https://ghcr.io/org/policy")),
+            "0.1.0",
+            "q",
+            "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL",
+        ),
+        (
+            with(OCI_URL, Some("ghcr.io/Org/Policy")),
+            "0.1.0",
+            "q",
+            "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL",
+        ),
+        (
+            with(OCI_URL, Some("ghcr.io/org/policy:v1")),
+            "0.1.0",
+            "q",
+            "\"io.kubewarden.policy.ociUrl\" in policy metadata must be a well formed URL",
+        ),
         (with(HIDDEN_UI, Some("yes")), "0.1.0", "q", "\"true\" or \"false\""),
         (
             with(TITLE, None),

@@ -2,10 +2,14 @@
 //! artifacthub` runs) demands of `policy/metadata.yml`'s annotations before
 //! it writes `artifacthub-pkg.yml`: kwctl's `ArtifactHubPkg::from_metadata`
 //! (`artifacthub.rs` in `kubewarden/kubewarden-controller`, `crates/kwctl`),
-//! in its own words (`ArtifactHubError`). It never reads kwctl; its checks
-//! are proved to fail on bad values by `tests/packaging.rs`.
+//! in its own words (`ArtifactHubError`); and what `kwctl annotate` (what
+//! `make annotated-policy.wasm` runs) demands of the rest of the metadata
+//! before it embeds it ([`metadata_refusals`]). It never reads kwctl; its
+//! checks are proved to fail on bad values by `tests/packaging.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::Value;
 
 pub const TITLE: &str = "io.kubewarden.policy.title";
 pub const DISPLAY_NAME: &str = "io.artifacthub.displayName";
@@ -140,7 +144,10 @@ pub fn is_oci_reference(reference: &str) -> bool {
     };
     let last_slash = name_and_tag.rfind('/').map_or(0, |slash| slash + 1);
     let (name, tag) = match name_and_tag[last_slash..].rfind(':') {
-        Some(colon) => (&name_and_tag[..last_slash + colon], Some(&name_and_tag[last_slash + colon + 1..])),
+        Some(colon) => (
+            &name_and_tag[..last_slash + colon],
+            Some(&name_and_tag[last_slash + colon + 1..]),
+        ),
         None => (name_and_tag, None),
     };
     let tag_ok = tag.is_none_or(|tag| {
@@ -150,9 +157,9 @@ pub fn is_oci_reference(reference: &str) -> bool {
             && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
     });
     let digest_ok = digest.is_none_or(|digest| {
-        digest
-            .split_once(':')
-            .is_some_and(|(algorithm, hex)| !algorithm.is_empty() && hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        digest.split_once(':').is_some_and(|(algorithm, hex)| {
+            !algorithm.is_empty() && hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit())
+        })
     });
     let mut parts: Vec<&str> = name.split('/').collect();
     let first = parts[0];
@@ -200,4 +207,97 @@ fn is_semver(version: &str) -> bool {
         && parts.iter().all(|part| {
             !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()) && (part.len() == 1 || !part.starts_with('0'))
         })
+}
+
+/// Every refusal of `Metadata::validate` (`policy_metadata.rs` in
+/// kubewarden's policy-evaluator, which `kwctl annotate` runs) for the
+/// metadata file read as JSON: each rule's `apiGroups`, `apiVersions`,
+/// `resources` and `operations` not empty, `*` alone in its list
+/// (`validate_asterisk_usage`), the resources as the API server checks a
+/// webhook's (`validate_resources`), known operations, each context-aware
+/// resource with an `apiVersion` and a `kind`, and the protocol version,
+/// where the file gives one (annotate fills it from the module), `v1`.
+pub fn metadata_refusals(metadata: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(version) = metadata.get("protocolVersion")
+        && version != "v1"
+    {
+        found.push("Must specify a valid protocol version".to_string());
+    }
+    if !metadata["mutating"].is_boolean() {
+        found.push("mutating: must be true or false".to_string());
+    }
+    for (index, rule) in metadata["rules"].as_array().into_iter().flatten().enumerate() {
+        let list = |key: &str| -> Vec<&str> {
+            rule[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect()
+        };
+        for key in ["apiGroups", "apiVersions", "resources", "operations"] {
+            let values = list(key);
+            if values.is_empty() {
+                found.push(format!("rules[{index}].{key}: length must be at least 1"));
+            }
+            if key != "resources" && values.contains(&"*") && values.len() > 1 {
+                found.push(format!(
+                    "rules[{index}].{key}: No other elements can be defined when '*' is used"
+                ));
+            }
+        }
+        for operation in list("operations") {
+            if !matches!(operation, "CREATE" | "UPDATE" | "DELETE" | "CONNECT" | "*") {
+                found.push(format!("rules[{index}].operations: unknown variant `{operation}`"));
+            }
+        }
+        if let Err(problem) = resources_refusal(&list("resources")) {
+            found.push(format!("rules[{index}].resources: {problem}"));
+        }
+    }
+    for resource in metadata["contextAwareResources"].as_array().into_iter().flatten() {
+        for key in ["apiVersion", "kind"] {
+            if resource[key].as_str().is_none_or(str::is_empty) {
+                found.push(format!("contextAwareResources.{key}: length must be at least 1"));
+            }
+        }
+    }
+    found
+}
+
+/// `validate_resources`: no empty resource; `*/*` alone; `*` beside
+/// subresources only; no `x/*` beside `x/y`, nor `*/y` beside `x/y`.
+fn resources_refusal(resources: &[&str]) -> Result<(), String> {
+    let (mut any_subresource_of, mut any_resource_with) = (HashSet::new(), HashSet::new());
+    let (mut single_wildcard, mut plain_resource) = (false, false);
+    for resource in resources {
+        if resource.is_empty() {
+            return Err("empty resource is not allowed".to_string());
+        }
+        single_wildcard |= *resource == "*";
+        let Some((name, subresource)) = resource.split_once('/') else {
+            plain_resource |= *resource != "*";
+            continue;
+        };
+        if any_subresource_of.contains(name) {
+            return Err(format!("if '{resource}/*' is present, must not specify {name}"));
+        }
+        if any_resource_with.contains(subresource) {
+            return Err(format!("if '*/{subresource}' is present, must not specify {resource}"));
+        }
+        if subresource == "*" {
+            any_subresource_of.insert(name);
+        }
+        if name == "*" {
+            any_resource_with.insert(subresource);
+        }
+    }
+    if resources.len() > 1 && resources.contains(&"*/*") {
+        return Err("if '*/*' is present, must not specify other resources".to_string());
+    }
+    if single_wildcard && plain_resource {
+        return Err("if '*' is present, must not specify other resources without subresources".to_string());
+    }
+    Ok(())
 }
