@@ -1,8 +1,9 @@
-//! The AdmissionRequest the API server sends for a manifest, built in one
-//! place for every host-side caller: the runner (`hardening-run`, and so
-//! the wasm cases' request files), the integration tests and the rule
-//! tables. Compiled for the host only: the module receives requests, it
-//! never builds one.
+//! The AdmissionRequest the API server sends for a manifest, and the
+//! payload of a `validate` call that carries it, built in one place for
+//! every host-side caller: the runner (`hardening-run`, and so the wasm
+//! cases' request files), the integration tests and the rule tables.
+//! Compiled for the host only: the module receives requests, it never
+//! builds one.
 
 use serde_json::{Value, json};
 
@@ -43,6 +44,14 @@ pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Resul
 /// `("apps", "v1")`, the core group's `v1` is `("", "v1")`.
 pub fn group_and_version(api_version: &str) -> (&str, &str) {
     api_version.rsplit_once('/').unwrap_or(("", api_version))
+}
+
+/// The payload of a `validate` call, as the policy-server sends it:
+/// `{"request": <AdmissionRequest>, "settings": <settings>}`, serialised.
+/// Serialising JSON values cannot fail; a `request` of another type that
+/// fails to serialise gives an empty payload, which the module rejects.
+pub fn envelope(request: &impl serde::Serialize, settings: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ fn envelope(object: Value) -> Vec<u8> {
     let request = request(&fixture("httpbin-bare.yaml"), "CREATE");
     let mut request = serde_json::to_value(request).unwrap();
     request["object"] = object;
-    serde_json::to_vec(&json!({"request": request, "settings": {}})).unwrap()
+    deployment_hardening::admission_request::envelope(&request, &json!({}))
 }
 
 #[rstest]

@@ -214,11 +214,9 @@ impl PolicyInstance {
     }
 }
 
-/// The payload of a `validate` call: `{"request": ..., "settings": ...}`.
-pub fn envelope(request: &Value, settings: &Value) -> Vec<u8> {
-    // Serialising a `Value` cannot fail.
-    serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap_or_default()
-}
+/// The payload of a `validate` call: `{"request": ..., "settings": ...}`
+/// ([`deployment_hardening::admission_request::envelope`]).
+pub use deployment_hardening::admission_request::envelope;
 
 /// Where compiled modules are kept between runs, keyed by wasmtime on the
 /// module's bytes, its own version and its settings, so `fix` in a

@@ -87,8 +87,7 @@ fn verdict(object: &Value, settings: &Value, mode: &str) -> Verdict<Value> {
     let mut settings = settings.clone();
     settings["mode"] = json!(mode);
     let request = crate::admission_request::for_manifest(object, "CREATE", "default").expect("a manifest");
-    let envelope = json!({"request": request, "settings": settings});
-    let payload = serde_json::to_vec(&envelope).expect("a JSON value serialises");
+    let payload = crate::admission_request::envelope(&request, &settings);
     validate_payload(&payload, &KubewardenHost).to_serde()
 }
 

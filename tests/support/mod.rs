@@ -7,6 +7,7 @@ pub mod limit_ranger;
 
 use std::path::PathBuf;
 
+use deployment_hardening::admission_request::envelope;
 use deployment_hardening::cluster::{ClusterContext, KubewardenHost};
 use deployment_hardening::engine::{Verdict, answer, validate_payload};
 use deployment_hardening::settings::Settings;
@@ -76,7 +77,7 @@ pub fn run_request_in(
     raw_settings: Value,
     cluster: &dyn ClusterContext,
 ) -> Verdict<Value> {
-    let payload = serde_json::to_vec(&json!({"request": request, "settings": raw_settings})).unwrap();
+    let payload = envelope(&request, &raw_settings);
     let verdict = validate_payload(&payload, cluster).to_serde();
     let wire: ValidationResponse = serde_json::from_slice(&answer(&payload, cluster))
         .unwrap_or_else(|error| panic!("the answer is not a ValidationResponse: {error}"));
@@ -164,7 +165,7 @@ pub fn violation_lines(message: &str) -> Vec<&str> {
 /// namespace's LimitRanges cannot be read (as in the runner without a
 /// replay file).
 pub fn evaluate_sdk(request: &KubernetesAdmissionRequest, raw_settings: Value) -> Verdict<Value> {
-    let payload = serde_json::to_vec(&json!({"request": request, "settings": raw_settings})).unwrap();
+    let payload = envelope(&request, &raw_settings);
     validate_payload(&payload, &KubewardenHost).to_serde()
 }
 
