@@ -177,6 +177,9 @@ pub enum Field {
     Volumes,
     /// `topologySpreadConstraints` (pod).
     TopologySpreadConstraints,
+    /// `topologySpreadConstraints[i].labelSelector` (pod), set in the
+    /// constraint at the index of [`Edit::SetInItem`].
+    SpreadConstraintLabelSelector,
 }
 
 impl Field {
@@ -198,7 +201,16 @@ impl Field {
             Field::MemoryRequest => &["resources", "requests", "memory"],
             Field::MemoryLimit => &["resources", "limits", "memory"],
             Field::Volumes => &["volumes"],
-            Field::TopologySpreadConstraints => &["topologySpreadConstraints"],
+            Field::TopologySpreadConstraints | Field::SpreadConstraintLabelSelector => &["topologySpreadConstraints"],
+        }
+    }
+
+    /// For a field set in an item of the list at [`Field::keys`], its key
+    /// in the item.
+    pub const fn item_key(self) -> Option<&'static str> {
+        match self {
+            Field::SpreadConstraintLabelSelector => Some("labelSelector"),
+            _ => None,
         }
     }
 
@@ -221,7 +233,7 @@ impl Field {
             Field::MemoryRequest => "resources.requests.memory",
             Field::MemoryLimit => "resources.limits.memory",
             Field::Volumes => "volumes",
-            Field::TopologySpreadConstraints => "topologySpreadConstraints",
+            Field::TopologySpreadConstraints | Field::SpreadConstraintLabelSelector => "topologySpreadConstraints",
         }
     }
 }
@@ -233,13 +245,10 @@ pub enum Edit<'a> {
     Set(Json<'a>),
     /// Append to the list, creating it if absent.
     Append(Json<'a>),
-    /// Set `key` of the list's item at `index`, an object where `key` is
-    /// absent (a spread constraint's `labelSelector`).
-    SetInItem {
-        index: usize,
-        key: &'static str,
-        value: Json<'a>,
-    },
+    /// Set the field's [`Field::item_key`] in the list's item at `index`,
+    /// an object where it is absent (a spread constraint's
+    /// `labelSelector`).
+    SetInItem { index: usize, value: Json<'a> },
 }
 
 /// A missing field and its safe default, recorded by the rule that knows
@@ -282,20 +291,14 @@ impl<'a> Gap<'a> {
         }
     }
 
-    /// Sets `key` in the item at `index` of the list `field`; `what` says it
-    /// in words. Not demanded by validate mode unless
-    /// [`Gap::required_because`] says why.
-    pub fn set_in_item(
-        owner: Owner,
-        field: Field,
-        (index, key): (usize, &'static str),
-        value: Json<'a>,
-        what: impl Into<Text>,
-    ) -> Gap<'a> {
+    /// Sets `field` (one with a [`Field::item_key`]) in the item at `index`
+    /// of its list; `what` says it in words. Not demanded by validate mode
+    /// unless [`Gap::required_because`] says why.
+    pub fn set_in_item(owner: Owner, field: Field, index: usize, value: Json<'a>, what: impl Into<Text>) -> Gap<'a> {
         Gap {
             owner,
             field,
-            edit: Edit::SetInItem { index, key, value },
+            edit: Edit::SetInItem { index, value },
             what: Some(what.into()),
             required: None,
         }
@@ -337,13 +340,13 @@ impl<'a> Gap<'a> {
         let (path, fix) = match &self.edit {
             Edit::Set(_) => (self.path(pod_spec), "set it to "),
             Edit::Append(_) => (self.path(pod_spec), "add "),
-            Edit::SetInItem { index, key, .. } => {
+            Edit::SetInItem { index, .. } => {
                 let mut item = self.path(pod_spec);
                 item.push(Segment::Item {
                     index: *index,
                     name: None,
                 });
-                (item.key(key), "set it to ")
+                (item.key(self.field.item_key().unwrap_or_default()), "set it to ")
             }
         };
         let mut fix = String::from(fix);
@@ -358,14 +361,7 @@ impl<'a> Gap<'a> {
     pub fn same_default(&self, other: &Gap) -> bool {
         let same_place = match (&self.edit, &other.edit) {
             (Edit::Set(_), Edit::Set(_)) | (Edit::Append(_), Edit::Append(_)) => true,
-            (
-                Edit::SetInItem { index, key, .. },
-                Edit::SetInItem {
-                    index: other_index,
-                    key: other_key,
-                    ..
-                },
-            ) => index == other_index && key == other_key,
+            (Edit::SetInItem { index, .. }, Edit::SetInItem { index: other_index, .. }) => index == other_index,
             _ => false,
         };
         self.field == other.field
@@ -529,7 +525,7 @@ impl<'a> Findings<'a> {
                 let gap = &mut gaps[index];
                 // Moved into the object; the gap is not read again.
                 let edit = std::mem::replace(&mut gap.edit, Edit::Set(Json::Null));
-                if !apply(target, gap.field.keys(), edit) {
+                if !apply(target, gap.field, edit) {
                     return Err(cannot_edit(gap, pod_spec));
                 }
             }
@@ -542,13 +538,12 @@ fn cannot_edit(gap: &Gap, pod_spec: &FieldPath) -> Violation {
     Violation::without_fix(gap.path(pod_spec), "cannot be edited here")
 }
 
-/// Applies an edit to `object`, the owner of the field at `keys`: only
-/// adds, creating parent objects. False where the path runs through a value
-/// that is not an object or list; the read side reports such a value as a
-/// violation first, so this means the rules and the object disagree, and
-/// the caller rejects.
-fn apply<'a>(object: &mut Object<'a>, keys: &[&'static str], edit: Edit<'a>) -> bool {
-    let Some((last, parents)) = keys.split_last() else {
+/// Applies an edit to `object`, the owner of `field`: only adds, creating
+/// parent objects. False where the path runs through a value that is not an
+/// object or list; the read side reports such a value as a violation first,
+/// so this means the rules and the object disagree, and the caller rejects.
+fn apply<'a>(object: &mut Object<'a>, field: Field, edit: Edit<'a>) -> bool {
+    let Some((last, parents)) = field.keys().split_last() else {
         return false;
     };
     let mut object = object;
@@ -567,8 +562,8 @@ fn apply<'a>(object: &mut Object<'a>, keys: &[&'static str], edit: Edit<'a>) -> 
         (Edit::Set(_), _) => {}
         (Edit::Append(value), slot @ Json::Null) => *slot = Json::Array(vec![value]),
         (Edit::Append(value), Json::Array(items)) => items.push(value),
-        (Edit::SetInItem { index, key, value }, Json::Array(items)) => match items.get_mut(index) {
-            Some(Json::Object(item)) => {
+        (Edit::SetInItem { index, value }, Json::Array(items)) => match (items.get_mut(index), field.item_key()) {
+            (Some(Json::Object(item)), Some(key)) => {
                 let slot = item.insert_or_get_mut(key, Json::Null);
                 if slot.is_null() {
                     *slot = value;
@@ -610,6 +605,7 @@ mod tests {
             MemoryLimit,
             Volumes,
             TopologySpreadConstraints,
+            SpreadConstraintLabelSelector,
         ];
         for field in every_field {
             // Exhaustive, so a new field must be added to the list above.
@@ -629,7 +625,8 @@ mod tests {
                 | MemoryRequest
                 | MemoryLimit
                 | Volumes
-                | TopologySpreadConstraints => {}
+                | TopologySpreadConstraints
+                | SpreadConstraintLabelSelector => {}
             }
             assert_eq!(field.dotted(), field.keys().join("."), "{field:?}");
         }
@@ -751,8 +748,8 @@ mod tests {
         let in_item = |index| {
             Gap::set_in_item(
                 Owner::PodSpec,
-                Field::TopologySpreadConstraints,
-                (index, "labelSelector"),
+                Field::SpreadConstraintLabelSelector,
+                index,
                 json::text("x"),
                 "the selector",
             )

@@ -206,8 +206,15 @@ pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
 /// `field: value`, or `list: added item`, below the owner.
 fn describe_default(gap: &Gap, out: &mut String) {
     out.push_str(gap.field.dotted());
-    if let Edit::SetInItem { index, key, .. } = gap.edit {
-        write_field(&[Segment::Item { index, name: None }], &[key], out);
+    if let (Edit::SetInItem { index, .. }, Some(key)) = (&gap.edit, gap.field.item_key()) {
+        write_field(
+            &[Segment::Item {
+                index: *index,
+                name: None,
+            }],
+            &[key],
+            out,
+        );
     }
     out.push_str(match gap.edit {
         Edit::Set(_) | Edit::SetInItem { .. } => ": ",

@@ -159,8 +159,8 @@ fn fill_selector<'a>(
     findings.gap(
         Gap::set_in_item(
             Owner::PodSpec,
-            Field::TopologySpreadConstraints,
-            (index, "labelSelector"),
+            Field::SpreadConstraintLabelSelector,
+            index,
             selector,
             "the workload's selector",
         )
