@@ -451,11 +451,13 @@ fn decide<'a>(
     match treatment {
         _ if !violations.is_empty() => {
             let mut message = report::rejection(&subject.to_string(), &violations);
-            // What the requests demanded could not take into account, as a
-            // mutation's warnings say of its defaults.
-            for note in &findings.notes {
-                message.push('\n');
-                message.push_str(note);
+            // What the requests validate mode demands could not take into
+            // account, as a mutation's warnings say of its defaults.
+            if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) {
+                for note in &findings.notes {
+                    message.push('\n');
+                    message.push_str(note);
+                }
             }
             if treatment == Treatment::ValidateUnchangeable {
                 let part = if subject.kind == Kind::Pod {

@@ -81,6 +81,25 @@ fn a_malformed_quantity_does_not_hide_the_other_resource() {
     assert!(!message.contains("requests.cpu: not set"), "{message}");
 }
 
+/// A malformed `allowPrivilegeEscalation` hides neither an added
+/// capability nor an unconfined profile of the same container.
+#[test]
+fn a_malformed_security_field_does_not_hide_the_others() {
+    let object = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "securityContext": {
+        "allowPrivilegeEscalation": "no",
+        "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]},
+        "seccompProfile": {"type": "Unconfined"}
+    }}]}}}});
+    let message = rejection(validate_payload(&envelope(object), &KubewardenHost).to_serde());
+    for expected in [
+        "containers[web].securityContext.allowPrivilegeEscalation: must be true or false, found the string \"no\"",
+        "containers[web].securityContext.capabilities.add[0]: adds SYS_ADMIN",
+        "containers[web].securityContext.seccompProfile.type: is Unconfined",
+    ] {
+        assert!(message.contains(expected), "missing {expected:?} in {message}");
+    }
+}
+
 #[test]
 fn a_full_envelope_round_trips_to_a_mutation() {
     let payload = envelope(fixture("httpbin-bare.yaml"));

@@ -47,18 +47,19 @@ pub fn check(context: &Context, findings: &mut Findings) {
         if context.windows {
             continue;
         }
-        let result = allow_privilege_escalation::check(container, &own, findings)
-            .and_then(|()| capabilities::check(container, &own, findings))
-            .and_then(|()| {
-                seccomp::check_container(
-                    context,
-                    container,
-                    &own,
-                    pod_sets_seccomp,
-                    &seccomp_annotations,
-                    findings,
-                )
-            });
+        // Each field on its own: a malformed one hides none of the others.
+        let result = allow_privilege_escalation::check(container, &own, findings);
+        findings.record(result);
+        let result = capabilities::check(container, &own, findings);
+        findings.record(result);
+        let result = seccomp::check_container(
+            context,
+            container,
+            &own,
+            pod_sets_seccomp,
+            &seccomp_annotations,
+            findings,
+        );
         findings.record(result);
     }
 }
