@@ -6,7 +6,10 @@ WASM_TARGET := wasm32-wasip1
 # Where cargo writes, from cargo itself: CARGO_TARGET_DIR (or a
 # .cargo/config.toml) moves it away from ./target.
 TARGET_DIR  := $(shell cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-TARGET_DIR  := $(or $(TARGET_DIR),target)
+ifeq ($(TARGET_DIR),)
+$(warning cargo metadata gave no target directory; taking ./target)
+TARGET_DIR  := target
+endif
 MODULE      := $(TARGET_DIR)/$(WASM_TARGET)/policy/deployment_hardening.wasm
 RUNNER      := cargo run --quiet --release -p hardening-runner --bin hardening-run --
 EXAMPLES    := policy/examples/workloads/*.yaml
