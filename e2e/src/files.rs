@@ -472,15 +472,18 @@ mod tests {
         assert!(!is_chart_template(&root.path().join("web/values.yaml")));
     }
 
+    /// Writes `text` to `name` under `root`, its directories made.
+    fn write_in(root: &Path, name: &str, text: &str) -> PathBuf {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     #[test]
     fn kustomize_patches_are_known_by_their_kustomization() {
         let root = tempfile::tempdir().unwrap();
-        let write = |name: &str, text: &str| {
-            let path = root.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, text).unwrap();
-            path
-        };
+        let write = |name: &str, text: &str| write_in(root.path(), name, text);
         let kustomization = write(
             "prod/kustomization.yaml",
             "resources: [../base]\npatches:\n  - path: patches/replicas.yaml\n  - patch: |-\n      - op: add\n\
@@ -502,12 +505,7 @@ mod tests {
     #[test]
     fn a_patch_listed_by_an_overlay_elsewhere_in_the_repository_is_known() {
         let root = tempfile::tempdir().unwrap();
-        let write = |name: &str, text: &str| {
-            let path = root.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, text).unwrap();
-            path
-        };
+        let write = |name: &str, text: &str| write_in(root.path(), name, text);
         let overlay = write(
             "overlays/prod/kustomization.yaml",
             "resources: [../../base]\npatches:\n  - path: ../../patches/image.yaml\n",
