@@ -324,8 +324,9 @@ fn an_unwritable_file_is_reported_and_the_others_are_fixed() {
 
 /// Another user's file, in a directory this user may write: the rename
 /// would replace it with one of this user's, where writing the file itself
-/// is refused. It is reported and left as it is, owner included. Needs to
-/// act as another user: root and util-linux's `setpriv`.
+/// is refused. It is reported and left as it is, owner included; so is the
+/// user's own file in a directory it may not write. Needs to act as another
+/// user (root cannot be refused): root and util-linux's `setpriv`.
 #[test]
 fn a_file_this_user_may_not_write_is_reported_not_replaced() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
@@ -358,15 +359,18 @@ fn a_file_this_user_may_not_write_is_reported_not_replaced() {
     std::fs::write(&file, &bare).unwrap();
     open_to_all(&file, 0o644);
     let nobody = NOBODY.to_string();
-    let output = Command::new("setpriv")
-        .args(["--reuid", &nobody, "--regid", &nobody, "--clear-groups"])
-        .arg(&program)
-        .args(["fix", file.to_str().unwrap()])
-        .env_remove("HARDENING_SETTINGS")
-        .env("HARDENING_POLICY", work.path().join("policy.wasm"))
-        .env("HARDENING_RUN_CACHE", &cache)
-        .output()
-        .unwrap();
+    let fix_as_nobody = |file: &Path| {
+        Command::new("setpriv")
+            .args(["--reuid", &nobody, "--regid", &nobody, "--clear-groups"])
+            .arg(&program)
+            .args(["fix", file.to_str().unwrap()])
+            .env_remove("HARDENING_SETTINGS")
+            .env("HARDENING_POLICY", work.path().join("policy.wasm"))
+            .env("HARDENING_RUN_CACHE", &cache)
+            .output()
+            .unwrap()
+    };
+    let output = fix_as_nobody(&file);
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -381,6 +385,29 @@ fn a_file_this_user_may_not_write_is_reported_not_replaced() {
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), bare);
     assert_eq!(std::fs::metadata(&file).unwrap().uid(), 0, "the file keeps its owner");
+
+    // Its own file in a directory it may not write: no temporary file can
+    // go beside it, so nothing is written.
+    let locked = work.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    open_to_all(&locked, 0o755);
+    let own = locked.join("own.yaml");
+    std::fs::write(&own, &bare).unwrap();
+    chown(&own, Some(NOBODY), Some(NOBODY)).unwrap();
+    let output = fix_as_nobody(&own);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stdout).contains("cannot write in"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(std::fs::read_to_string(&own).unwrap(), bare);
 }
 
 /// A rename would leave a file's other hard links with the old text, so a
