@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::cluster::ClusterContext;
-use crate::findings::{Findings, Violation};
+use crate::findings::{Field, Findings, Violation};
 use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
 use crate::report::{self, POLICY_NAME};
@@ -452,8 +452,14 @@ fn decide<'a>(
         _ if !violations.is_empty() => {
             let mut message = report::rejection(&subject.to_string(), &violations);
             // What the requests validate mode demands could not take into
-            // account, as a mutation's warnings say of its defaults.
-            if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) {
+            // account, as a mutation's warnings say of its defaults; said
+            // only where it demands one (the optional memory limit, which
+            // reads the LimitRanges too, is never demanded).
+            let demands_requests = findings
+                .gaps()
+                .iter()
+                .any(|gap| gap.required.is_some() && matches!(gap.field, Field::CpuRequest | Field::MemoryRequest));
+            if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) && demands_requests {
                 for note in &findings.notes {
                     message.push('\n');
                     message.push_str(note);

@@ -459,6 +459,14 @@ fn unreadable_limit_ranges_are_said_once_and_only_where_requests_are_added_or_de
     let message = rejection(run(&three, json!({"mode": "validate"})));
     assert_eq!(message.matches(UNREADABLE_WARNING).count(), 1, "{message}");
     assert!(message.ends_with(UNREADABLE_WARNING), "{message}");
+    // A rejection that demands no request says nothing of them, even where
+    // the optional memory limit read the LimitRanges.
+    let mut with_requests = fixture("httpbin-bare.yaml");
+    with_requests["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "100m", "memory": "128Mi"}});
+    let settings = json!({"mode": "validate", "resources": {"defaultMemoryLimit": "512Mi"}});
+    let message = rejection(run(&with_requests, settings));
+    assert!(!message.contains(UNREADABLE_WARNING), "{message}");
 
     // Requests already set: nothing to read, nothing to say.
     let namespace = Namespace::with(Vec::new());

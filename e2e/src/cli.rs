@@ -481,8 +481,6 @@ fn each_file(
     report
 }
 
-/// A path as `git apply` takes it in a diff header: relative, with no `.`
-/// or leading `/`.
 /// The unified diff of a file's fix, as `git apply` and `patch` read it:
 /// lines end at `\n` alone (a lone `\r` is part of a line for them, as in
 /// a file of classic Mac line ends), and a last line without one is
@@ -510,6 +508,8 @@ fn unified_diff(name: &str, before: &str, after: &str) -> String {
     out
 }
 
+/// A path as `git apply` takes it in a diff header: relative, with no `.`
+/// or leading `/`.
 fn diff_name(path: &Path) -> String {
     path.components()
         .filter_map(|component| match component {

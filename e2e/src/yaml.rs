@@ -180,6 +180,8 @@ fn read_stream(text: &str, first_line: usize, documents: &mut Vec<Value>) -> Res
         anchors: HashMap::new(),
         aliased_size: 0,
         flow_level: 0,
+        previous_end: Marker::default(),
+        last_end: Marker::default(),
     };
     let mut read_one = false;
     loop {
@@ -257,11 +259,27 @@ impl<'t> Source<'t> {
         &self.text[self.byte_offset(span.end)..]
     }
 
-    /// The text of the line of `span`'s start, before it.
-    fn line_before(&self, span: Span) -> &'t str {
-        let before = &self.text[..self.byte_offset(span.start)];
-        &before[before.rfind('\n').map_or(0, |at| at + 1)..]
+    /// The text from `from` to `to`.
+    fn between(&self, from: Marker, to: Marker) -> &'t str {
+        let (from, to) = (self.byte_offset(from), self.byte_offset(to));
+        self.text.get(from..to.max(from)).unwrap_or_default()
     }
+}
+
+/// Whether a line of the text between two events has a tab in the spacing
+/// after a block `-` or `?` indicator, before any comment (a `#` that
+/// starts the text or follows a space or tab). A `---` or `...` marker is
+/// no indicator.
+fn tab_after_block_indicator(line: &str) -> bool {
+    let code = line
+        .char_indices()
+        .find(|&(at, c)| c == '#' && (at == 0 || line[..at].ends_with([' ', '\t'])))
+        .map_or(line, |(at, _)| &line[..at]);
+    code.char_indices().any(|(at, c)| {
+        let after = &code[at + 1..];
+        let spacing = &after[..after.len() - after.trim_start_matches([' ', '\t']).len()];
+        matches!(c, '-' | '?') && !code[..at].ends_with('-') && !after.starts_with('-') && spacing.contains('\t')
+    })
 }
 
 struct Reader<'t> {
@@ -274,6 +292,11 @@ struct Reader<'t> {
     aliased_size: usize,
     /// How many flow collections (`[ ]`, `{ }`) the next event is in.
     flow_level: usize,
+    /// Where the event before the last one read ends, and where the last
+    /// one ends: the text between an event and the one before it holds
+    /// only indicators, spaces and comments.
+    previous_end: Marker,
+    last_end: Marker,
 }
 
 impl<'t> Reader<'t> {
@@ -281,7 +304,10 @@ impl<'t> Reader<'t> {
     fn next(&mut self) -> Result<(Event<'t>, Span)> {
         let shift = |mark: Marker| Marker::new(mark.index(), mark.line() + self.first_line, mark.col());
         match self.events.next_event() {
-            Some(Ok((event, span))) => Ok((event, Span::new(shift(span.start), shift(span.end)))),
+            Some(Ok((event, span))) => {
+                self.previous_end = std::mem::replace(&mut self.last_end, span.end);
+                Ok((event, Span::new(shift(span.start), shift(span.end))))
+            }
             Some(Err(error)) => Err(at(Span::empty(shift(*error.marker())), error.info())),
             None => Ok((Event::StreamEnd, Span::default())),
         }
@@ -363,13 +389,15 @@ impl<'t> Reader<'t> {
         let refuse = |problem: &str| Err(at(span, &format!("{problem}, which kubectl reads another way")));
         // Where a block key may start, after a `-` or `?` indicator, go-yaml
         // skips spaces only, and a tab cannot start a token
-        // (`yaml_parser_scan_to_next_token`): kubectl refuses `-\tname: web`.
-        let line = self.source.line_before(span);
+        // (`yaml_parser_scan_to_next_token`): kubectl refuses `-\tname: web`,
+        // and `-\t# note` with the node on the next line. Between two events
+        // there are only indicators, spaces and comments.
         if self.flow_level == 0
-            && line.contains('\t')
-            && line.contains(['-', '?'])
-            && !line.contains("--")
-            && line.chars().all(|c| matches!(c, ' ' | '\t' | '-' | '?'))
+            && self
+                .source
+                .between(self.previous_end, span.start)
+                .lines()
+                .any(tab_after_block_indicator)
         {
             return Err(at(span, "a tab after a `-` or `?` indicator, which kubectl refuses"));
         }

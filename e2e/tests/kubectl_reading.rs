@@ -132,6 +132,7 @@ const READ_OTHERWISE: &[(&str, Option<&str>)] = &[
     ("\n  - \tname: c", None),
     ("\n  - - \tb", None),
     ("\n  -\t[c]", None),
+    ("\n  -\t# the node is on the next line\n    name: c", None),
 ];
 
 #[test]

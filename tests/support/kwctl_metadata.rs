@@ -267,7 +267,8 @@ pub fn metadata_refusals(metadata: &Value) -> Vec<String> {
 }
 
 /// `validate_resources`: no empty resource; `*/*` alone; `*` beside
-/// subresources only; no `x/*` beside `x/y`, nor `*/y` beside `x/y`.
+/// subresources only (as kwctl reads it: where the last plain resource is
+/// not `*`); no `x/*` beside `x/y`, nor `*/y` beside `x/y`.
 fn resources_refusal(resources: &[&str]) -> Result<(), String> {
     let (mut any_subresource_of, mut any_resource_with) = (HashSet::new(), HashSet::new());
     let (mut single_wildcard, mut plain_resource) = (false, false);
@@ -277,7 +278,9 @@ fn resources_refusal(resources: &[&str]) -> Result<(), String> {
         }
         single_wildcard |= *resource == "*";
         let Some((name, subresource)) = resource.split_once('/') else {
-            plain_resource |= *resource != "*";
+            // Assigned, not accumulated, as kwctl (and the Go code it
+            // follows) does: only the last plain resource counts.
+            plain_resource = *resource != "*";
             continue;
         };
         if any_subresource_of.contains(name) {
