@@ -266,16 +266,32 @@ impl Kustomizations {
     }
 }
 
-/// The kustomization files under `root`, hidden directories (`.git`)
-/// skipped and links not followed, so a link loop cannot hold the run.
+/// The kustomization files of the Git repository at `root`, as Git lists
+/// them (tracked, and untracked but not ignored), so the search reads the
+/// index rather than walking the work tree (`node_modules`, vendored code);
+/// none where `git` cannot list them.
 fn kustomizations_under(root: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file() && is_kustomization(entry.path()))
-        .map(walkdir::DirEntry::into_path)
-        .collect()
+    let listed = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"])
+        .args(KUSTOMIZATION_NAMES.map(|name| format!("*{name}")))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success());
+    let Some(listed) = listed else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = listed
+        .stdout
+        .split(|&byte| byte == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| root.join(String::from_utf8_lossy(name).as_ref()))
+        .filter(|path| is_kustomization(path) && path.is_file())
+        .collect();
+    found.dedup();
+    found
 }
 
 /// The canonical paths of the patches the kustomization at `kustomization`
@@ -517,7 +533,13 @@ mod tests {
             None,
             "no repository: not searched"
         );
-        std::fs::create_dir(root.path().join(".git")).unwrap();
+        let init = std::process::Command::new("git")
+            .arg("init")
+            .arg("-q")
+            .arg(root.path())
+            .status()
+            .unwrap();
+        assert!(init.success());
         let mut kustomizations = Kustomizations::default();
         assert_eq!(kustomizations.listing(&patch), Some(overlay));
         assert_eq!(kustomizations.listing(&whole), None);
