@@ -286,32 +286,29 @@ fn add_default_requests(
 fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], default: &Quantity) -> i128 {
     let key = RESOURCES[index];
     let (mut running, mut sidecars, mut largest_init) = (0i128, 0i128, 0i128);
-    for kind in [ContainerKind::Container, ContainerKind::Init] {
-        let listed = json::field(context.spec.fields, kind.list_key()).and_then(Json::iter_array);
-        for (position, container) in listed.into_iter().flatten().enumerate() {
-            let own = if defaulted
-                .iter()
-                .any(|other| other.kind == kind && other.index == position)
-            {
-                default.nano_value()
-            } else {
-                // The API server defaults a missing request to the limit.
-                let resources = container.get("resources");
-                [resources.get("requests"), resources.get("limits")]
-                    .into_iter()
-                    .filter_map(|list| list.as_object().and_then(|list| json::lookup(list, key).ok().flatten()))
-                    .find_map(|value| listed_quantity(value).ok())
-                    .map_or(0, |request| request.nano_value())
-            };
-            match kind {
-                ContainerKind::Init if container.get("restartPolicy").as_str() == Some("Always") => {
-                    running = running.saturating_add(own);
-                    sidecars = sidecars.saturating_add(own);
-                    largest_init = largest_init.max(sidecars);
-                }
-                ContainerKind::Init => largest_init = largest_init.max(own.saturating_add(sidecars)),
-                _ => running = running.saturating_add(own),
+    for (kind, position, container) in pod_containers(context) {
+        let own = if defaulted
+            .iter()
+            .any(|other| other.kind == kind && other.index == position)
+        {
+            default.nano_value()
+        } else {
+            // The API server defaults a missing request to the limit.
+            let resources = container.get("resources");
+            [resources.get("requests"), resources.get("limits")]
+                .into_iter()
+                .filter_map(|list| list.as_object().and_then(|list| json::lookup(list, key).ok().flatten()))
+                .find_map(|value| listed_quantity(value).ok())
+                .map_or(0, |request| request.nano_value())
+        };
+        match kind {
+            ContainerKind::Init if container.get("restartPolicy").as_str() == Some("Always") => {
+                running = running.saturating_add(own);
+                sidecars = sidecars.saturating_add(own);
+                largest_init = largest_init.max(sidecars);
             }
+            ContainerKind::Init => largest_init = largest_init.max(own.saturating_add(sidecars)),
+            _ => running = running.saturating_add(own),
         }
     }
     running.max(largest_init)
@@ -321,19 +318,29 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
 /// `RESOURCES[index]`: LimitRanger's `podLimits` then has one to hold
 /// against a `Pod` `max`, and refuses the pod without.
 fn pod_sets_limit(context: &Context, index: usize) -> bool {
-    [ContainerKind::Container, ContainerKind::Init].into_iter().any(|kind| {
-        json::field(context.spec.fields, kind.list_key())
-            .and_then(Json::iter_array)
-            .into_iter()
-            .flatten()
-            .any(|container| {
-                container
-                    .get("resources")
-                    .get("limits")
-                    .as_object()
-                    .is_some_and(|limits| json::lookup(limits, RESOURCES[index]).is_ok_and(|limit| limit.is_some()))
-            })
+    pod_containers(context).any(|(_, _, container)| {
+        container
+            .get("resources")
+            .get("limits")
+            .as_object()
+            .is_some_and(|limits| json::lookup(limits, RESOURCES[index]).is_ok_and(|limit| limit.is_some()))
     })
+}
+
+/// Every container and init container of the pod spec as LimitRanger sees
+/// them, exempt ones included: its list, its position there, its JSON.
+fn pod_containers<'v>(context: &Context<'v, '_>) -> impl Iterator<Item = (ContainerKind, usize, &'v Json<'v>)> {
+    let fields = context.spec.fields;
+    [ContainerKind::Container, ContainerKind::Init]
+        .into_iter()
+        .flat_map(move |kind| {
+            let listed = json::field(fields, kind.list_key()).and_then(Json::iter_array);
+            listed
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(position, container)| (kind, position, container))
+        })
 }
 
 /// A quantity of a resource list (`requests`, `limits`); `null` is
