@@ -8,7 +8,8 @@
 use serde_json::{Value, json};
 
 /// The request for `operation` (`CREATE`, `UPDATE`, `DELETE`, `CONNECT`)
-/// of `manifest`, in its own namespace or else `namespace`, as the API
+/// of `manifest`, in its own namespace (where not empty) or else
+/// `namespace`, as the API
 /// server fills it for a plain user (`hardening-run` in
 /// `system:authenticated`): the manifest is the `object`, or the
 /// `oldObject` of a `DELETE`. The resource is the kind's lower-case plural,
@@ -21,7 +22,11 @@ pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Resul
     let api_version = manifest["apiVersion"].as_str().ok_or("the object has no apiVersion")?;
     let kind = manifest["kind"].as_str().ok_or("the object has no kind")?;
     let (group, version) = group_and_version(api_version);
-    let namespace = manifest["metadata"]["namespace"].as_str().unwrap_or(namespace);
+    // An empty namespace is none, as kubectl and Helm read it.
+    let namespace = manifest["metadata"]["namespace"]
+        .as_str()
+        .filter(|written| !written.is_empty())
+        .unwrap_or(namespace);
     let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
     let resource = format!("{}s", kind.to_lowercase());
     let deleting = operation == "DELETE";
@@ -78,6 +83,9 @@ mod tests {
         assert_eq!(deleted["kind"]["group"], "");
         assert_eq!(deleted["namespace"], "team");
         assert_eq!((&deleted["object"], &deleted["oldObject"]), (&Value::Null, &pod));
+        // An empty namespace is none: the object goes to the given one.
+        let unplaced = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ""}});
+        assert_eq!(for_manifest(&unplaced, "CREATE", "team").unwrap()["namespace"], "team");
 
         assert_eq!(
             for_manifest(&json!({"kind": "Pod"}), "CREATE", "default"),

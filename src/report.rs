@@ -39,9 +39,10 @@ pub fn rollout_warnings(subject: &str, violations: &[Violation]) -> Vec<String> 
     }
     let count = violations.len();
     let noun = if count == 1 { "problem" } else { "problems" };
+    // The object last, so that a long name is what a cut loses.
     let mut warnings = vec![capped(format!(
-        "{POLICY_NAME}: {subject}: accepted, as the update changes nothing the rules read, but the pod template \
-         has {count} {noun}, so the pods it rolls out will be rejected:"
+        "{POLICY_NAME}: accepted, as the update changes nothing the rules read, but the pod template has \
+         {count} {noun}, so the pods it rolls out will be rejected: {subject}"
     ))];
     warnings.extend(
         violations
@@ -223,9 +224,20 @@ fn describe_default(gap: &Gap, out: &mut String) {
     gap.describe(out);
 }
 
-/// The line, cut to [`MAX_WARNING_LENGTH`] characters with `…` where a
-/// single default (a hostile name in it) is longer.
+/// The line, its control characters written as escapes (`\t`: the API
+/// server drops a warning that holds one, `NewWarningHeader`), cut to
+/// [`MAX_WARNING_LENGTH`] characters with `…` where a single default (a
+/// hostile name in it) is longer.
 fn capped(mut line: String) -> String {
+    if line.contains(char::is_control) {
+        line = line
+            .chars()
+            .flat_map(|c| {
+                let escaped = c.is_control().then(|| c.escape_default());
+                escaped.into_iter().flatten().chain((!c.is_control()).then_some(c))
+            })
+            .collect();
+    }
     // Bytes are never fewer than characters: most lines need no count.
     if line.len() > MAX_WARNING_LENGTH && line.chars().count() > MAX_WARNING_LENGTH {
         let end = line

@@ -335,6 +335,21 @@ fn a_path_inside_another_writable_path_gets_no_mount_of_its_own() {
         assert_eq!(apiserver::violations(&object), Vec::<String>::new());
         assert_accepted_untouched(&run(&object, settings));
     }
+    // Where the outer path gets no volume (both its names taken), the inner
+    // one gets its own.
+    let mut taken = nginx_with_sidecar();
+    let spec = &mut taken["spec"]["template"]["spec"];
+    spec["volumes"] =
+        json!([{"name": "var", "configMap": {"name": "a"}}, {"name": "writable-var", "configMap": {"name": "b"}}]);
+    for container in 0..2 {
+        spec["containers"][container]["securityContext"] = json!({"readOnlyRootFilesystem": true});
+    }
+    let settings = json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var", "/var/run"]}}});
+    let (object, _) = mutated_with(&taken, settings);
+    assert_eq!(
+        at(&object, &format!("{POD}/containers/0/volumeMounts")),
+        &json!([{"name": "var-run", "mountPath": "/var/run", "subPath": "nginx"}])
+    );
 }
 
 #[test]

@@ -298,10 +298,9 @@ fn a_restart_of_a_non_compliant_workload_is_accepted_with_word_of_the_rejected_r
     ));
     assert_eq!(validated.len(), 5, "{validated:#?}");
     assert!(
-        validated[0].starts_with(
-            "deployment-hardening: Deployment default/httpbin: accepted, as the update changes nothing the rules \
-             read, but the pod template has 8 problems, so the pods it rolls out will be rejected:"
-        ),
+        validated[0]
+            == "deployment-hardening: accepted, as the update changes nothing the rules read, but the pod template \
+                has 8 problems, so the pods it rolls out will be rejected: Deployment default/httpbin",
         "{validated:#?}"
     );
     assert!(
@@ -325,6 +324,26 @@ fn a_restart_of_a_non_compliant_workload_is_accepted_with_word_of_the_rejected_r
     assert_eq!(mutated.len(), 2, "{mutated:#?}");
     assert!(mutated[0].contains("has 1 problem,"), "{mutated:#?}");
     assert!(mutated[1].ends_with("containers[httpbin].securityContext.privileged: is true; remove it; a privileged container is root on the node"), "{mutated:#?}");
+
+    // A long name is what a cut loses, never the words; a control
+    // character is escaped (the API server drops a warning holding one).
+    let (mut long_old, mut long_new) = (unsafe_old.clone(), unsafe_new.clone());
+    for object in [&mut long_old, &mut long_new] {
+        object["metadata"]["name"] = json!("n".repeat(253));
+        object["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"] =
+            json!({"add": ["A\tB"]});
+    }
+    let long = warnings(run_request(update(&long_old, &long_new, "jane"), json!({})));
+    assert!(
+        long[0].contains("so the pods it rolls out will be rejected: Deployment default/nnn"),
+        "{long:#?}"
+    );
+    assert!(
+        long.iter()
+            .all(|line| line.chars().count() <= 256 && !line.contains(char::is_control)),
+        "{long:#?}"
+    );
+    assert!(long.iter().any(|line| line.contains("adds A\\tB")), "{long:#?}");
 
     // Nothing in the template changed (a label on the Deployment): nothing
     // rolls out, nothing is said.

@@ -263,14 +263,20 @@ const DEFAULT_NAMESPACE: &str = "default";
 fn defaults(args: &PolicyArgs) -> RequestDefaults<'_> {
     RequestDefaults {
         operation: "CREATE",
-        namespace: args.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+        namespace: given_namespace(args).unwrap_or(DEFAULT_NAMESPACE),
     }
+}
+
+/// `--namespace`, where given and not empty (an empty one is none, as
+/// kubectl reads `-n ''`).
+fn given_namespace(args: &PolicyArgs) -> Option<&str> {
+    args.namespace.as_deref().filter(|namespace| !namespace.is_empty())
 }
 
 fn evaluate(cli: &Cli) -> Result<Status> {
     let defaults = RequestDefaults {
         operation: cli.evaluate.operation.as_str(),
-        namespace: cli.policy.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+        namespace: given_namespace(&cli.policy).unwrap_or(DEFAULT_NAMESPACE),
     };
     if cli.evaluate.output == Output::Request {
         for path in &cli.evaluate.inputs {
@@ -490,7 +496,11 @@ fn unified_diff(name: &str, before: &str, after: &str) -> String {
     let lines = |text| -> Vec<&str> { str::split_inclusive(text, '\n').collect() };
     let (old, new) = (lines(before), lines(after));
     let diff = TextDiff::from_slices(&old, &new);
-    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
+    let mut out = format!(
+        "--- {}\n+++ {}\n",
+        quoted_path(&format!("a/{name}")),
+        quoted_path(&format!("b/{name}"))
+    );
     for hunk in diff.unified_diff().iter_hunks() {
         out.push_str(&format!("{}\n", hunk.header()));
         for change in hunk.iter_changes() {
@@ -506,6 +516,34 @@ fn unified_diff(name: &str, before: &str, after: &str) -> String {
         }
     }
     out
+}
+
+/// `path` for a diff header as Git writes one (`quote_c_style`): as it is,
+/// or, where it holds a control character, `"` or `\`, in double quotes
+/// with those escaped (`"a/tab\tname.yaml"`), which `git apply` reads back.
+fn quoted_path(path: &str) -> String {
+    if !path.contains(|c: char| c.is_control() || c == '"' || c == '\\') {
+        return path.to_string();
+    }
+    let mut quoted = String::from("\"");
+    for c in path.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\t' => quoted.push_str("\\t"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            c if c.is_control() => {
+                let mut bytes = [0; 4];
+                for byte in c.encode_utf8(&mut bytes).bytes() {
+                    quoted.push_str(&format!("\\{byte:03o}"));
+                }
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// A path as `git apply` takes it in a diff header: relative, with no `.`
@@ -699,9 +737,7 @@ fn render_stdin(args: &PolicyArgs) -> Result<Status> {
         .ok()
         .filter(|namespace| !namespace.is_empty());
     let defaults = RequestDefaults {
-        namespace: args
-            .namespace
-            .as_deref()
+        namespace: given_namespace(args)
             .or(release_namespace.as_deref())
             .unwrap_or(DEFAULT_NAMESPACE),
         ..defaults(args)

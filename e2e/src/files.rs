@@ -268,20 +268,28 @@ impl Kustomizations {
 
 /// The kustomization files of the Git repository at `root`, as Git lists
 /// them (tracked, and untracked but not ignored), so the search reads the
-/// index rather than walking the work tree (`node_modules`, vendored code);
-/// none where `git` cannot list them.
+/// index rather than walking the work tree (`node_modules`, vendored code).
+/// Git is asked about `root` alone: a hook's `GIT_DIR` or `GIT_INDEX_FILE`
+/// does not move it, and a repository another user owns is read all the
+/// same (`safe.directory`). Where `git` cannot list them (not installed),
+/// the work tree is walked instead, hidden directories skipped and links
+/// not followed: a patch taken for a whole object would be rewritten.
 fn kustomizations_under(root: &Path) -> Vec<PathBuf> {
     let listed = std::process::Command::new("git")
-        .arg("-C")
+        .args(["-c", "safe.directory=*", "-C"])
         .arg(root)
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"])
         .args(KUSTOMIZATION_NAMES.map(|name| format!("*{name}")))
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_COMMON_DIR")
         .stderr(std::process::Stdio::null())
         .output()
         .ok()
         .filter(|output| output.status.success());
     let Some(listed) = listed else {
-        return Vec::new();
+        return kustomizations_in_tree(root);
     };
     let mut found: Vec<PathBuf> = listed
         .stdout
@@ -292,6 +300,18 @@ fn kustomizations_under(root: &Path) -> Vec<PathBuf> {
         .collect();
     found.dedup();
     found
+}
+
+/// The kustomization files under `root`, found by walking it: hidden
+/// directories (`.git`) skipped, links not followed.
+fn kustomizations_in_tree(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file() && is_kustomization(entry.path()))
+        .map(walkdir::DirEntry::into_path)
+        .collect()
 }
 
 /// The canonical paths of the patches the kustomization at `kustomization`
@@ -541,8 +561,21 @@ mod tests {
             .unwrap();
         assert!(init.success());
         let mut kustomizations = Kustomizations::default();
-        assert_eq!(kustomizations.listing(&patch), Some(overlay));
+        assert_eq!(kustomizations.listing(&patch), Some(overlay.clone()));
         assert_eq!(kustomizations.listing(&whole), None);
+        // Without git, the same kustomizations by walking the tree.
+        assert_eq!(kustomizations_in_tree(root.path()), vec![overlay.clone()]);
+        // A repository another user owns, which git refuses by default
+        // (CI containers): still read (through git, or else the walk).
+        // Root alone may hand it over.
+        let probe = root.path().join("probe");
+        std::fs::write(&probe, "").unwrap();
+        if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&probe).unwrap()) == 0 {
+            for owned in [root.path().to_path_buf(), root.path().join(".git")] {
+                std::os::unix::fs::chown(&owned, Some(12345), Some(12345)).unwrap();
+            }
+            assert_eq!(Kustomizations::default().listing(&patch), Some(overlay));
+        }
     }
 
     #[test]

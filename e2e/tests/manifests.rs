@@ -205,17 +205,25 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
 
 /// The diff is one `git apply` takes, for files of every kind of line end
 /// (CRLF, a lone CR, which diff tools read as one long line, and no final
-/// newline) printed one after the other, and applying it gives what `fix`
-/// writes.
+/// newline) and a name Git quotes, printed one after the other, and
+/// applying it gives what `fix` writes.
 #[test]
 fn the_dry_run_diff_applies_as_fix_writes_whatever_the_line_ends() {
     let work = tempfile::tempdir().unwrap();
     let bare = read("../test-data/httpbin-bare.yaml");
-    let names = ["crlf.yaml", "cr.yaml", "unterminated.yaml", "lf.yaml"];
+    // The last name Git writes quoted in a diff header.
+    let names = [
+        "crlf.yaml",
+        "cr.yaml",
+        "unterminated.yaml",
+        "lf.yaml",
+        "tab\t\"name\".yaml",
+    ];
     let texts = [
         bare.replace('\n', "\r\n"),
         bare.replace('\n', "\r"),
         bare.trim_end().to_string(),
+        bare.clone(),
         bare.clone(),
     ];
     for (name, contents) in names.iter().zip(&texts) {

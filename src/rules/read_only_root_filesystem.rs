@@ -117,10 +117,13 @@ fn check_container<'s>(
     let mut added: SmallVec<[&str; 4]> = SmallVec::new();
     let wanted: SmallVec<[&WritablePath; 4]> = writable.for_image(container.image()).collect();
     for &path in &wanted {
-        // A path inside another wanted one is writable through it.
-        let inside_another = wanted
-            .iter()
-            .any(|other| other.path != path.path && covers(&other.path, &path.path));
+        // A path inside another wanted one is writable through it, where
+        // that one gets its volume (its names not both taken).
+        let inside_another = wanted.iter().any(|other| {
+            other.path != path.path
+                && covers(&other.path, &path.path)
+                && matches!(path_volume(context, other), Ok(Some(_)))
+        });
         if inside_another
             || taken().any(|taken| covers(&taken, &path.path))
             || added.iter().any(|added| *added == path.path)
