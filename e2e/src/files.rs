@@ -332,10 +332,15 @@ fn listed_patches(kustomization: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Whether `text` is a JSON document (after a byte-order mark) rather than
-/// YAML, so that what is written back is JSON too ([`crate::harden::harden`]).
+/// Whether `text` is JSON (after a byte-order mark): one value or a stream
+/// of them, as kubectl reads a file of JSON objects one after the other,
+/// rather than YAML, so that what is written back is JSON too
+/// ([`crate::harden::harden`]).
 pub fn is_json(text: &str) -> bool {
-    serde_json::from_str::<serde::de::IgnoredAny>(crate::input::without_byte_order_mark(text)).is_ok()
+    let mut values = serde_json::Deserializer::from_str(crate::input::without_byte_order_mark(text))
+        .into_iter::<serde::de::IgnoredAny>()
+        .peekable();
+    values.peek().is_some() && values.all(|value| value.is_ok())
 }
 
 /// Replaces `path` with `contents` atomically: written to a temporary file

@@ -89,6 +89,10 @@ pub fn any_rejected(objects: &[ObjectReport]) -> bool {
 /// Errors: the text is not YAML, or yaml-edit splits or reads it otherwise
 /// than the YAML parser does (then no edit of it could be trusted).
 pub fn read_documents(text: &str) -> Result<Vec<Value>> {
+    // JSON is written back whole, never edited: read as kubectl reads it.
+    if files::is_json(text) {
+        return input::parse_documents(text);
+    }
     let text = input::without_byte_order_mark(text);
     let whole = input::parse_documents(text)?;
     let file = yaml_edit::YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
@@ -224,9 +228,9 @@ pub fn harden(
 impl Evaluated {
     /// `text` (the one evaluated) with the additions written in. YAML is
     /// edited in place ([`edit::write_additions`]); a JSON text is written
-    /// whole again in its key order, two-space indented as `kubectl get -o
-    /// json` writes it, since JSON has no comments or layout choices to
-    /// keep. The input itself when nothing was added.
+    /// whole again in its key order, each of its values two-space indented
+    /// as `kubectl get -o json` writes it, one after the other, since JSON
+    /// has no comments or layout choices to keep. The input itself when nothing was added.
     ///
     /// Errors: the text has no place for them that keeps it the same
     /// elsewhere (a field to add under an alias, which would change the
@@ -237,10 +241,12 @@ impl Evaluated {
             return Ok(text.to_string());
         }
         let fixed = if files::is_json(text) {
-            let [document] = self.documents.as_slice() else {
-                bail!("a JSON text holds one document");
-            };
-            serde_json::to_string_pretty(document)? + "\n"
+            let mut fixed = String::new();
+            for document in &self.documents {
+                fixed.push_str(&serde_json::to_string_pretty(document)?);
+                fixed.push('\n');
+            }
+            fixed
         } else {
             let body = input::without_byte_order_mark(text);
             // A byte-order mark stays where it was, in front of the text.

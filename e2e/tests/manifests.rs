@@ -917,6 +917,40 @@ fn the_helm_plugin_runs_the_renderer_with_settings_from_the_environment() {
     );
 }
 
+/// A file of JSON objects one after the other is read as kubectl reads
+/// it, every object judged; `render` and `fix` write each back as JSON,
+/// and the fixed file reads as the module's answers.
+#[test]
+fn a_stream_of_json_objects_is_hardened_object_by_object() {
+    let pod = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    };
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}});
+    let stream = [pod("a"), config_map.clone(), pod("d")]
+        .iter()
+        .map(|value| format!("{value}\n"))
+        .collect::<String>();
+    let rendered = runner(&["render"], Some(&stream));
+    assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
+    let documents = input::parse_documents(&text(&rendered.stdout)).unwrap();
+    assert_eq!(documents.len(), 3);
+    assert_eq!(documents[1], config_map);
+    for hardened in [&documents[0], &documents[2]] {
+        assert_eq!(
+            hardened["spec"]["securityContext"]["runAsNonRoot"],
+            json!(true),
+            "{hardened}"
+        );
+    }
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("stream.json");
+    std::fs::write(&file, &stream).unwrap();
+    assert_eq!(runner(&["fix", file.to_str().unwrap()], None).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text(&rendered.stdout));
+    assert_eq!(runner(&["check", file.to_str().unwrap()], None).status.code(), Some(0));
+}
+
 /// Helm gives the plugins it runs the release's namespace as
 /// `$HELM_NAMESPACE`: `render` judges objects that name no namespace there,
 /// so the cluster's namespace exemptions hold; `--namespace` overrides it.
