@@ -140,7 +140,7 @@ pub fn write_escaped(text: &str, out: &mut Vec<u8>) {
 
 /// True when the text is its own JSON string content: no quote, backslash
 /// or control character, the only characters serde_json escapes.
-fn is_plain(text: &str) -> bool {
+pub(crate) fn is_plain(text: &str) -> bool {
     is_plain_bytes(text.as_bytes())
 }
 

@@ -107,23 +107,13 @@ fn check_container<'s>(
             .chain(devices.filter_map(|device| text_field(device, "devicePath")))
             .map(clean_path)
     };
-    let covers = |taken: &str, path: &str| {
-        let taken = taken.trim_end_matches('/');
-        path == taken || path.strip_prefix(taken).is_some_and(|below| below.starts_with('/'))
-    };
     let writable = &context.settings.read_only_root_filesystem.writable_paths;
     // Paths mounted here already: a path listed twice (in `paths` and a
     // `byImage` rule, or in two rules) is mounted once.
     let mut added: SmallVec<[&str; 4]> = SmallVec::new();
     let wanted: SmallVec<[&WritablePath; 4]> = writable.for_image(container.image()).collect();
     for &path in &wanted {
-        // A path inside another wanted one is writable through it, where
-        // that one gets its volume (its names not both taken).
-        let inside_another = wanted.iter().any(|other| {
-            other.path != path.path
-                && covers(&other.path, &path.path)
-                && matches!(path_volume(context, other), Ok(Some(_)))
-        });
+        let inside_another = wanted.len() > 1 && inside_another_mounted(context, &wanted, path);
         if inside_another
             || taken().any(|taken| covers(&taken, &path.path))
             || added.iter().any(|added| *added == path.path)
@@ -176,6 +166,23 @@ fn check_container<'s>(
         findings.gap(Gap::append(container.owner(), Field::VolumeMounts, mount, words));
     }
     Ok(())
+}
+
+/// Whether `path` (a clean absolute path) is `taken` or below it.
+fn covers(taken: &str, path: &str) -> bool {
+    let taken = taken.trim_end_matches('/');
+    path == taken || path.strip_prefix(taken).is_some_and(|below| below.starts_with('/'))
+}
+
+/// Whether `path` is inside another of the `wanted` paths that gets its
+/// volume (its names not both taken), so is writable through it. Out of
+/// line: only settings with several paths reach it, and inlined it would
+/// lengthen the code every container runs through.
+#[inline(never)]
+fn inside_another_mounted(context: &Context, wanted: &[&WritablePath], path: &WritablePath) -> bool {
+    wanted.iter().any(|other| {
+        other.path != path.path && covers(&other.path, &path.path) && matches!(path_volume(context, other), Ok(Some(_)))
+    })
 }
 
 /// The volume `path` is mounted from: the first of its names that no
