@@ -239,7 +239,7 @@ impl Kustomizations {
             })
             .chain(self.among_files.iter().cloned())
             .collect();
-        if let Some(found) = self.first_listing(nearby, &target) {
+        if let Some(found) = first_listing(&mut self.patches, &nearby, &target) {
             return Some(found);
         }
         // Searched only where nothing nearer lists it, once per repository.
@@ -250,20 +250,28 @@ impl Kustomizations {
         let elsewhere = self
             .in_repositories
             .entry(repository.to_path_buf())
-            .or_insert_with_key(|root| kustomizations_under(root))
-            .clone();
-        self.first_listing(elsewhere, &target)
+            .or_insert_with_key(|root| kustomizations_under(root));
+        first_listing(&mut self.patches, elsewhere, &target)
     }
+}
 
-    /// The first of `candidates` that lists `target`, each read once.
-    fn first_listing(&mut self, candidates: Vec<PathBuf>, target: &Path) -> Option<PathBuf> {
-        candidates.into_iter().find(|kustomization| {
-            self.patches
-                .entry(kustomization.clone())
+/// The first of `candidates` that lists `target`, each kustomization read
+/// once into `patches`.
+fn first_listing(
+    patches: &mut std::collections::HashMap<PathBuf, Vec<PathBuf>>,
+    candidates: &[PathBuf],
+    target: &Path,
+) -> Option<PathBuf> {
+    candidates
+        .iter()
+        .find(|kustomization| {
+            patches
+                .entry(kustomization.to_path_buf())
                 .or_insert_with(|| listed_patches(kustomization))
-                .contains(&target.to_path_buf())
+                .iter()
+                .any(|patch| patch == target)
         })
-    }
+        .cloned()
 }
 
 /// The kustomization files of the Git repository at `root`, as Git lists
