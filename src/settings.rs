@@ -484,17 +484,27 @@ fn is_label_key(key: &str) -> bool {
 }
 
 impl Settings {
-    /// Reads settings as the policy-server sends them; `null` means defaults.
+    /// Reads settings as the policy-server sends them (`null` means the
+    /// defaults) and checks their ranges, so no reader can use settings that
+    /// `validate_settings` would refuse.
+    ///
+    /// # Errors
+    /// Every problem, one per line, each named from `settings.`: a refused
+    /// type or key (the first only, as serde stops there), else every value
+    /// out of range.
     pub fn from_json(raw: &serde_json::Value) -> Result<Settings, String> {
-        if raw.is_null() {
-            return Ok(Settings::default());
-        }
-        // Every struct from an object only (see `objects_only`), with the
-        // path of whatever is refused.
-        let mut track = serde_path_to_error::Track::new();
-        let tracked = serde_path_to_error::Deserializer::new(raw, &mut track);
-        Settings::deserialize(ObjectsOnly(tracked))
-            .map_err(|error| describe_error(serde_path_to_error::Error::new(track.path(), error)))
+        let settings = if raw.is_null() {
+            Settings::default()
+        } else {
+            // Every struct from an object only (see `objects_only`), with the
+            // path of whatever is refused.
+            let mut track = serde_path_to_error::Track::new();
+            let tracked = serde_path_to_error::Deserializer::new(raw, &mut track);
+            Settings::deserialize(ObjectsOnly(tracked))
+                .map_err(|error| describe_error(serde_path_to_error::Error::new(track.path(), error)))?
+        };
+        settings.validate()?;
+        Ok(settings)
     }
 
     /// [`Settings::from_json`] for the settings text of a `validate` call,
@@ -531,8 +541,7 @@ impl Settings {
     pub fn validation_response(payload: &[u8]) -> SettingsValidationResponse {
         let verdict = serde_json::from_slice::<serde_json::Value>(payload)
             .map_err(|error| format!("settings are not valid JSON: {error}"))
-            .and_then(|raw| Settings::from_json(&raw))
-            .and_then(|settings| settings.validate());
+            .and_then(|raw| Settings::from_json(&raw).map(drop));
         SettingsValidationResponse {
             valid: verdict.is_ok(),
             message: verdict.err(),
@@ -725,6 +734,9 @@ mod tests {
         let mutate = Settings::from_raw_cached(Some("{}")).unwrap();
         assert_eq!(mutate.mode, Mode::Mutate);
         assert!(Settings::from_raw_cached(Some(r#"{"mdoe": 1}"#)).is_err());
+        // Out of range is refused on this path too, not only by validate_settings.
+        let zero_user = Settings::from_raw_cached(Some(r#"{"nonRoot": {"runAsUser": 0}}"#));
+        assert!(zero_user.is_err_and(|problem| problem.starts_with("settings.nonRoot.runAsUser")));
         assert!(Rc::ptr_eq(&mutate, &Settings::from_raw_cached(Some("{}")).unwrap()));
         assert_eq!(Settings::from_raw_cached(None).unwrap().mode, Mode::Mutate);
     }

@@ -44,6 +44,7 @@ fn malformed_objects_are_rejected_with_the_field_named(#[case] object: Value, #[
 #[case::no_request(b"{}".as_slice(), "the admission request is malformed: missing field `request`")]
 #[case::operation_a_number(br#"{"request": {"operation": 5}}"#.as_slice(), "the admission request is malformed: invalid type: integer `5`, expected a string")]
 #[case::bad_settings(br#"{"request": {"operation": "CREATE"}, "settings": {"mdoe": 1}}"#.as_slice(), "the policy's settings are invalid: settings.mdoe: unknown field `mdoe`")]
+#[case::settings_out_of_range(br#"{"request": {"operation": "CREATE"}, "settings": {"nonRoot": {"runAsUser": 0}}}"#.as_slice(), "the policy's settings are invalid: settings.nonRoot.runAsUser: 0 is not allowed")]
 fn malformed_envelopes_are_rejected_not_trapped(#[case] payload: &[u8], #[case] expected: &str) {
     let message = rejection(validate_payload(payload, &KubewardenHost).to_serde());
     assert!(message.contains(expected), "{message:?} should contain {expected:?}");
