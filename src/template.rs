@@ -190,6 +190,7 @@ pub struct Container<'a> {
     pub kind: ContainerKind,
     /// Its position in its list.
     pub index: usize,
+    /// Its `name`, where it is a non-empty string given once.
     pub name: Option<&'a str>,
     pub fields: &'a Object<'a>,
     pub path: Rc<FieldPath>,
@@ -207,11 +208,6 @@ impl<'a> Container<'a> {
             index: self.index,
             path: Rc::clone(&self.path),
         }
-    }
-
-    /// The name, where it is a string.
-    pub fn name(&self) -> Option<&'a str> {
-        json::field(self.fields, "name").and_then(Json::as_str)
     }
 
     /// The image, where it is a single unambiguous string.

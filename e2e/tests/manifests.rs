@@ -700,6 +700,28 @@ fn the_krm_binary_is_the_function_under_its_own_name() {
     );
 }
 
+#[test]
+fn the_krm_binary_takes_the_krm_options_and_refuses_other_arguments() {
+    let input = resource_list(Value::Null);
+    let with_settings = run(
+        env!("CARGO_BIN_EXE_hardening-krm"),
+        &["--settings-json", r#"{"mode": "validate"}"#],
+        &input,
+        &[],
+    );
+    assert_eq!(
+        with_settings.stdout,
+        runner(&["--settings-json", r#"{"mode": "validate"}"#, "krm"], Some(&input)).stdout
+    );
+    let with_defaults = run(env!("CARGO_BIN_EXE_hardening-krm"), &[], &input, &[]);
+    assert_ne!(with_settings.stdout, with_defaults.stdout, "validate mode fixes nothing");
+    for refused in [&["--bogus"][..], &["some-file.yaml"]] {
+        let output = run(env!("CARGO_BIN_EXE_hardening-krm"), refused, &input, &[]);
+        assert_eq!(output.status.code(), Some(2), "{refused:?}: {}", text(&output.stderr));
+        assert!(output.stdout.is_empty(), "{refused:?}: nothing is answered");
+    }
+}
+
 /// `policy/examples/kustomize` as kustomize would run it: the items it
 /// builds (namespace set by the kustomization) and `hardening.yaml` as the
 /// functionConfig, given to the program its annotation names.

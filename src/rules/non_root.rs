@@ -7,7 +7,10 @@
 //!   `windowsOptions.runAsUserName` instead of the ids, which the API server
 //!   forbids there (a Linux node ignores the name, so it is not read there).
 //! - Rejects: `runAsNonRoot: false` and `runAsUser: 0` at any level;
-//!   `runAsUserName: ContainerAdministrator` on a Windows pod.
+//!   `runAsUserName: ContainerAdministrator` on a Windows pod. Under
+//!   `pods/ephemeralcontainers` only the containers being added: the pod's
+//!   own values cannot change there, so a debug container gets its own
+//!   value instead of inheriting a root one.
 //! - Adds: `runAsNonRoot: true` and the settings' `runAsUser` and
 //!   `runAsGroup` where no level sets them (on the pod when every container
 //!   inherits it, else on each container; no ids where the template already
@@ -16,7 +19,9 @@
 //!   pod `runAsNonRoot` and `windowsOptions.runAsUserName: ContainerUser`.
 //! - Validate mode demands: an effective `runAsNonRoot: true`. The ids are
 //!   conveniences: with `runAsNonRoot` the kubelet refuses an image whose
-//!   user is root.
+//!   user is root. A container added to a running pod whose `runAsUser` is
+//!   0, or whose Windows `runAsUserName` is the administrator, must set its
+//!   own, since it would inherit root.
 
 use super::Context;
 use crate::findings::{Field, Findings, Gap, Owner, Violation};

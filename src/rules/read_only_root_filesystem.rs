@@ -1,8 +1,9 @@
 //! Read-only root filesystem (setting `readOnlyRootFilesystem`).
 //!
-//! - Reads: `securityContext.readOnlyRootFilesystem`, `volumeMounts` and
-//!   `volumeDevices` of each container; the pod's `volumes`; a
-//!   StatefulSet's claim templates (their names are taken).
+//! - Reads: `securityContext.readOnlyRootFilesystem`, `volumeMounts`,
+//!   `volumeDevices`, `image` (which chooses the `byImage` paths) and `name`
+//!   (the `subPath` of its writable paths) of each container; the pod's
+//!   `volumes`; a StatefulSet's claim templates (their names are taken).
 //! - Rejects: `readOnlyRootFilesystem: false`; a root it would make
 //!   read-only where a writable path cannot be mounted because other
 //!   volumes (or StatefulSet claim templates) take both of its names.
@@ -152,7 +153,7 @@ fn check_container<'s>(
         // after it (names are unique in a pod), as it wrote on its own root
         // before: no file, pid file or socket is shared with a sidecar.
         let own_directory = container
-            .name()
+            .name
             .map(|name| ("subPath", json::owned_text(name.to_string())));
         let mount = json::object(
             [

@@ -2,7 +2,9 @@
 //!
 //! - Reads: `resources.requests` and `resources.limits` (cpu, memory) of each
 //!   container and init container (ephemeral containers cannot carry
-//!   resources); the pod-level `spec.resources`; the namespace's
+//!   resources), exempt ones too where a LimitRange bounds the pod's total,
+//!   with each init container's `restartPolicy` (a sidecar's request adds
+//!   to the total); the pod-level `spec.resources`; the namespace's
 //!   LimitRanges ([`crate::limit_range`]), listed only when a default is
 //!   about to be added.
 //! - Rejects: a request above its limit; a malformed quantity; a missing

@@ -1,10 +1,14 @@
 //! Topology spread (setting `topologySpread`).
 //!
-//! - Reads: the pod template's `topologySpreadConstraints` and labels; the
-//!   workload's replica count and selector.
+//! - Reads: the pod template's `topologySpreadConstraints` (their
+//!   `labelSelector` and `matchLabelKeys`) and labels; the workload's replica
+//!   count and selector.
 //! - Rejects: a constraint whose `labelSelector` does not select the
 //!   template's own labels (it counts no pods, so it spreads nothing); a
-//!   replicated workload without a selector to spread by.
+//!   replicated workload without a selector to spread by; a constraint
+//!   without `labelSelector` where there is no selector to fill it from, or
+//!   whose `matchLabelKeys` names a key of the selector it would get (the
+//!   API server refuses that pair).
 //! - Adds: for kinds that run replicas and have no constraint, one spreading
 //!   them across nodes (and optionally zones) that selects the workload's
 //!   own pods (and, for Deployments, each rollout revision); a constraint's
