@@ -6,6 +6,7 @@ use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use std::borrow::Cow;
 
 use crate::findings::Violation;
 use crate::json::{self, DuplicateKey, Json, Object};
@@ -114,6 +115,17 @@ impl Kind {
     }
 }
 
+/// The labels a controller gives one pod alone: a StatefulSet's pod name
+/// and index (`initIdentity`, `pkg/controller/statefulset/stateful_set_utils.go`)
+/// and an indexed Job's completion index (`addCompletionIndexEnvVariable`'s
+/// neighbour `addCompletionIndexLabel`, `pkg/controller/job/indexed_job_utils.go`).
+/// A spread selector of them would count that pod alone.
+const POD_IDENTITY_LABELS: [&str; 3] = [
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "batch.kubernetes.io/job-completion-index",
+];
+
 /// A workload object located in the request: its kind and pod template.
 ///
 /// Views are borrowed for `'v`; the document's own strings live for `'a`,
@@ -180,19 +192,47 @@ impl<'v, 'a> Workload<'v, 'a> {
         }
     }
 
-    /// The workload's selector as a `LabelSelector`, or the template's labels
-    /// where the object has none (a ReplicationController defaults its
-    /// selector to them). `None` when there is nothing to select by.
-    pub(crate) fn selector(&self) -> Option<Json<'a>> {
+    /// A `LabelSelector` for the workload's own pods, with where it comes
+    /// from in the words of a warning: the workload's selector, or a
+    /// selector of the template's labels where the object has none (a
+    /// ReplicationController defaults its selector to them; the API server
+    /// generates a Job's only after the mutating webhooks), or of a Pod's
+    /// labels but those its controller gives that pod alone
+    /// ([`POD_IDENTITY_LABELS`]). `None` when there is nothing to select by.
+    pub(crate) fn selector(&self) -> Option<(Json<'a>, &'static str)> {
         let declared = self.spec_object().ok().and_then(|spec| json::field(spec, "selector"));
         let match_labels = |labels: Json<'a>| json::object([("matchLabels", labels)]);
         match (self.kind, declared) {
             // A ReplicationController's selector is a plain label map.
-            (Kind::ReplicationController, Some(labels)) => Some(match_labels(labels.clone())),
-            (_, Some(selector)) => Some(selector.clone()),
+            (Kind::ReplicationController, Some(labels)) => {
+                Some((match_labels(labels.clone()), "the workload's selector"))
+            }
+            (_, Some(selector)) => Some((selector.clone(), "the workload's selector")),
+            (Kind::Pod, None) => {
+                let labels = self.template_labels().clone();
+                let shared = if labels.keys().any(|key| POD_IDENTITY_LABELS.contains(&key)) {
+                    // A key escaped in the request is an owned string, which
+                    // the selector cannot borrow; it is left out too, which
+                    // selects a superset, the pod's peers still among them.
+                    (labels.into_vec().into_iter())
+                        .filter_map(|(key, value)| match key {
+                            Cow::Borrowed(key) if !POD_IDENTITY_LABELS.contains(&key) => Some((key, value)),
+                            _ => None,
+                        })
+                        .collect()
+                } else {
+                    labels
+                };
+                (!shared.is_empty()).then(|| (match_labels(Json::Object(shared)), "a selector of the pod's labels"))
+            }
             (_, None) => {
                 let labels = self.template_labels();
-                (!labels.is_empty()).then(|| match_labels(Json::Object(labels.clone())))
+                (!labels.is_empty()).then(|| {
+                    (
+                        match_labels(Json::Object(labels.clone())),
+                        "a selector of the template's labels",
+                    )
+                })
             }
         }
     }
@@ -349,6 +389,30 @@ mod tests {
         object["spec"]["template"]["spec"] = json!({});
         let object = Json::from(&object);
         let workload = Workload::locate(kind, object.as_object().unwrap()).ok().unwrap();
-        assert_eq!(workload.selector().as_ref().map(json::to_serde), expected);
+        assert_eq!(
+            workload.selector().map(|(selector, _)| json::to_serde(&selector)),
+            expected
+        );
+    }
+
+    /// A StatefulSet's pod carries its own name and index, an indexed Job's
+    /// its completion index: a selector of those would select that pod alone.
+    #[rstest]
+    #[case(json!({"app": "web", "statefulset.kubernetes.io/pod-name": "web-0", "apps.kubernetes.io/pod-index": "0",
+                  "controller-revision-hash": "web-5d8f"}),
+           Some(json!({"matchLabels": {"app": "web", "controller-revision-hash": "web-5d8f"}})))]
+    #[case(json!({"job-name": "batch", "batch.kubernetes.io/job-completion-index": "3"}),
+           Some(json!({"matchLabels": {"job-name": "batch"}})))]
+    #[case(json!({"statefulset.kubernetes.io/pod-name": "web-0"}), None)]
+    fn a_pods_selector_leaves_out_the_labels_naming_it_alone(#[case] labels: Value, #[case] expected: Option<Value>) {
+        let object = json!({"metadata": {"labels": labels}, "spec": {"containers": []}});
+        let object = Json::from(&object);
+        let workload = Workload::locate(Kind::Pod, object.as_object().unwrap()).ok().unwrap();
+        let selector = workload.selector();
+        assert_eq!(
+            selector.as_ref().map(|(selector, _)| json::to_serde(selector)),
+            expected
+        );
+        assert!(selector.is_none_or(|(_, origin)| origin == "a selector of the pod's labels"));
     }
 }

@@ -714,7 +714,10 @@ fn the_krm_binary_takes_the_krm_options_and_refuses_other_arguments() {
         runner(&["--settings-json", r#"{"mode": "validate"}"#, "krm"], Some(&input)).stdout
     );
     let with_defaults = run(env!("CARGO_BIN_EXE_hardening-krm"), &[], &input, &[]);
-    assert_ne!(with_settings.stdout, with_defaults.stdout, "validate mode fixes nothing");
+    assert_ne!(
+        with_settings.stdout, with_defaults.stdout,
+        "validate mode fixes nothing"
+    );
     for refused in [&["--bogus"][..], &["some-file.yaml"]] {
         let output = run(env!("CARGO_BIN_EXE_hardening-krm"), refused, &input, &[]);
         assert_eq!(output.status.code(), Some(2), "{refused:?}: {}", text(&output.stderr));

@@ -53,7 +53,7 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
         return Ok(());
     }
     let replicas = context.workload.replicas()?;
-    let Some(selector) = context.workload.selector() else {
+    let Some((selector, _)) = context.workload.selector() else {
         return Err(Violation::new(
             FieldPath::from_keys(&["spec", "selector"]),
             "is not set and the pod template has no labels",
@@ -145,7 +145,7 @@ fn fill_selector<'a>(
     findings: &mut Findings<'a>,
 ) {
     const MISSING: &str = "is not set, so this constraint counts no pods and spreads nothing";
-    let Some(selector) = context.workload.selector() else {
+    let Some((selector, origin)) = context.workload.selector() else {
         return findings.violation(Violation::new(
             path.key("labelSelector"),
             MISSING,
@@ -166,7 +166,7 @@ fn fill_selector<'a>(
             Field::SpreadConstraintLabelSelector,
             index,
             selector,
-            "the workload's selector",
+            origin,
         )
         .required_because(MISSING),
     )
