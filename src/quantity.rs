@@ -99,6 +99,15 @@ impl Quantity {
         self.scaled_up(9)
     }
 
+    /// Whether the value is a whole number of 10^-`places` of the unit:
+    /// `places` 0 for whole bytes, 3 for whole millicores. Finer values are
+    /// rounded up by the kubelet (a `1m` memory request is one byte), and
+    /// the API server warns of a fractional byte value
+    /// (`pkg/api/pod/warnings.go`).
+    pub(crate) fn is_whole_in(&self, places: u32) -> bool {
+        self.nano_value() % 10i128.pow(9u32.saturating_sub(places)) == 0
+    }
+
     /// The value in thousandths of the unit, a finer fraction rounded away
     /// from zero: `MilliValue`, which LimitRanger compares
     /// (`requestLimitEnforcedValues`); saturating as [`Quantity::nano_value`].
@@ -375,5 +384,18 @@ mod tests {
     fn negative_detection_ignores_negative_zero() {
         assert!(q("-1m").is_negative());
         assert!(!q("-0").is_negative());
+    }
+
+    #[rstest::rstest]
+    #[case("128Mi", 0, true)]
+    #[case("1", 0, true)]
+    #[case("1.5k", 0, true)]
+    #[case("128m", 0, false)]
+    #[case("1n", 0, false)]
+    #[case("100m", 3, true)]
+    #[case("0.5m", 3, false)]
+    #[case("2", 3, true)]
+    fn whole_numbers_of_a_unit(#[case] text: &str, #[case] places: u32, #[case] whole: bool) {
+        assert_eq!(Quantity::parse(text).unwrap().is_whole_in(places), whole);
     }
 }

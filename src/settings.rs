@@ -129,6 +129,9 @@ impl WritablePaths {
                     "readOnlyRootFilesystem.writablePaths.sizeLimit: {limit} must be above zero, or null for no limit"
                 )
             });
+            problems.check(limit.is_whole_in(0), || {
+                format!("readOnlyRootFilesystem.writablePaths.sizeLimit: {limit} is not a whole number of bytes (64Mi, not 64m)")
+            });
         }
         // Each path its own volume: two paths may not share a volume name.
         let mut named: Vec<&WritablePath> = Vec::new();
@@ -295,6 +298,32 @@ impl Resources {
             ("resources.defaultMemoryRequest", &self.default_memory_request),
         ] {
             problems.check(!value.is_negative(), || format!("{key}: {value} must not be negative"));
+        }
+        for (key, value, places, unit) in [
+            (
+                "resources.defaultCpuRequest",
+                Some(&self.default_cpu_request),
+                3,
+                "millicores (500m, 2)",
+            ),
+            (
+                "resources.defaultMemoryRequest",
+                Some(&self.default_memory_request),
+                0,
+                "bytes (128Mi, not 128m)",
+            ),
+            (
+                "resources.defaultMemoryLimit",
+                self.default_memory_limit.as_ref(),
+                0,
+                "bytes (512Mi, not 512m)",
+            ),
+        ] {
+            if let Some(value) = value {
+                problems.check(value.is_whole_in(places), || {
+                    format!("{key}: {value} is not a whole number of {unit}")
+                });
+            }
         }
         if let Some(limit) = &self.default_memory_limit {
             problems.check(limit > &quantity("0"), || {
@@ -684,6 +713,10 @@ mod tests {
     #[case(json!({"topologySpread": {"maxSkew": 3_000_000_000i64}}), "settings.topologySpread.maxSkew: 3000000000 must be from 1 to 2147483647")]
     #[case(json!({"resources": {"defaultMemoryLimit": "64Mi"}}), "resources.defaultMemoryLimit: 64Mi is below resources.defaultMemoryRequest 128Mi")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": "0"}}}), "sizeLimit: 0 must be above zero")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"sizeLimit": "64m"}}}), "sizeLimit: 64m is not a whole number of bytes")]
+    #[case(json!({"resources": {"defaultMemoryRequest": "128m"}}), "resources.defaultMemoryRequest: 128m is not a whole number of bytes")]
+    #[case(json!({"resources": {"defaultMemoryLimit": "0.5"}}), "resources.defaultMemoryLimit: 0.5 is not a whole number of bytes")]
+    #[case(json!({"resources": {"defaultCpuRequest": "100u"}}), "resources.defaultCpuRequest: 100u is not a whole number of millicores")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/../etc"]}}}), "is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/proc/x"]}}}), "\"/proc/x\" is in /proc, where the container runtime mounts no volume")]
