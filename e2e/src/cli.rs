@@ -348,7 +348,7 @@ fn read_manifests(
     if let Some(line) = files::template_line(text, |extent| strings.is_data(extent)) {
         eprintln!(
             "SKIPPED   {}: a template (a marker on line {line} outside any value the policy ignores); \
-             left untouched and not judged. Render it first: helm template ... | hardening-run render",
+             left untouched and not judged. Render it first: helm template ... (or ytt ...) | hardening-run render",
             path.display()
         );
         return Ok(None);

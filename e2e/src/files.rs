@@ -52,14 +52,19 @@ pub fn manifest_files(input: &Path) -> Vec<Result<PathBuf>> {
 }
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
-/// (`{%`, `{#`) template marker that is not data by `is_data`, which is
+/// (`{%`, `{#`) template marker that is not data by `is_data`, or a comment
+/// that is a ytt annotation (`#@ if`, `#@overlay/match`: ytt runs them, and
+/// its `#@ if`/`#@ end` decide which nodes exist), where `is_data` is
 /// given the text the marker opens (up to its closing `}}`, `%}` or `#}`;
 /// unclosed, up to the next quote or the line's end), and the same text
 /// with `''` read as the `'` it stands for in a single-quoted scalar. A
 /// marker in a comment is never data, whatever `is_data` says (Helm and
 /// Jinja evaluate comments: a `# {% if %}` decides which lines exist); the
-/// lines of a block scalar (`|`, `>`) hold no comments, so a `#` there is
-/// text like any other.
+/// lines of a block scalar (`|`, `>`) and of a quoted scalar that goes on
+/// over several lines hold no comments, so a `#` there is text like any
+/// other. Where this scan misreads a plain scalar as quoted, it takes a
+/// comment for text, and a marker there still needs `is_data` to find it
+/// in a value, which a comment's marker is not.
 pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize> {
     const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
     let has_template = |line: &str, comment: usize| {
@@ -79,6 +84,8 @@ pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize
     };
     // Lines indented deeper than this belong to a block scalar.
     let mut block_scalar_parent: Option<usize> = None;
+    // The quote a quoted scalar opened on an earlier line is still open.
+    let mut open_quote: Option<u8> = None;
     for (index, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
         if let Some(parent) = block_scalar_parent {
@@ -90,8 +97,8 @@ pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize
             }
             block_scalar_parent = None;
         }
-        let comment = comment_start(line).unwrap_or(line.len());
-        if has_template(line, comment) {
+        let comment = comment_start(line, &mut open_quote).unwrap_or(line.len());
+        if has_template(line, comment) || line[comment..].starts_with("#@") {
             return Some(index + 1);
         }
         if opens_block_scalar(&line[..comment]) {
@@ -120,32 +127,29 @@ fn opens_block_scalar(line: &str) -> bool {
 /// the line or after a space or tab, outside a quoted scalar. A quote opens
 /// one only where a scalar starts: first on the line, after `: `, `- ` or
 /// `? `, or in a flow collection after `[`, `{` or `,` (so the `'` of a
-/// plain `it's` or `a,'b` opens none). Read line by line, the safe side
-/// wins: a line that ends inside a quote, whose quoted scalar may be a
-/// plain one this scan misread, takes its first `#` after a space for a
-/// comment, and so does a `#` inside a quoted scalar continued from an
-/// earlier line; a marker there makes a template. (Block scalars are
-/// [`template_line`]'s to skip.)
-fn comment_start(line: &str) -> Option<usize> {
+/// plain `it's` or `a,'b` opens none). `quote` is the quote left open by
+/// the lines before (a quoted scalar folds over lines, YAML 1.2 §7.3), and
+/// is left as this line leaves it. (Block scalars are [`template_line`]'s
+/// to skip.)
+fn comment_start(line: &str, quote: &mut Option<u8>) -> Option<usize> {
     let bytes = line.as_bytes();
     let hash_after_space = |at: usize| bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t'));
-    let mut quote = None;
     let mut flow_depth = 0usize;
     // The last byte that is not a space, and whether a space followed it.
     let (mut previous, mut spaced) = (None, false);
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
-        match quote {
+        match *quote {
             Some(b'\'') if byte == b'\'' => {
                 // `''` is a quote inside single quotes.
                 if bytes.get(at + 1) == Some(&b'\'') {
                     at += 1;
                 } else {
-                    quote = None;
+                    *quote = None;
                 }
             }
             Some(b'"') if byte == b'\\' => at += 1,
-            Some(b'"') if byte == b'"' => quote = None,
+            Some(b'"') if byte == b'"' => *quote = None,
             Some(_) => {}
             None if hash_after_space(at) => return Some(at),
             None => {
@@ -156,7 +160,7 @@ fn comment_start(line: &str) -> Option<usize> {
                     Some(_) => false,
                 };
                 match byte {
-                    b'\'' | b'"' if starts_scalar => quote = Some(byte),
+                    b'\'' | b'"' if starts_scalar => *quote = Some(byte),
                     b'[' | b'{' if starts_scalar || flow_depth > 0 => flow_depth += 1,
                     b']' | b'}' if flow_depth > 0 => flow_depth -= 1,
                     _ => {}
@@ -170,8 +174,7 @@ fn comment_start(line: &str) -> Option<usize> {
         }
         at += 1;
     }
-    // Ended inside a quote: perhaps a plain scalar misread as quoted.
-    quote.and_then(|_| (0..bytes.len()).find(|&at| hash_after_space(at)))
+    None
 }
 
 /// Whether `path` is in a Helm chart's `templates/` directory (a
@@ -446,6 +449,18 @@ mod tests {
         // In a comment a marker is never data, even where a value holds it.
         let commented = "a: '{% if x %}'\nb: 1 # {% if x %}\n";
         assert_eq!(template_line(commented, marker("{% if x %}")), Some(2));
+        // A quoted scalar folded over lines: its `#` is text, its marker data
+        // where the value holds it (an alerting rule's summary).
+        let folded = "summary: \"restarts for {{ $labels.pod }}:\n  in the last hour # {{ $value }}\"\n";
+        let rule_text = |extent: &str| extent == "{{ $labels.pod }}" || extent == "{{ $value }}";
+        assert_eq!(template_line(folded, rule_text), None);
+        assert_eq!(template_line(folded, marker("{{ $labels.pod }}")), Some(2));
+        // ytt runs its annotations: an `#@ if` decides which nodes exist.
+        let ytt = "#@ load(\"@ytt:data\", \"data\")\nkind: Pod\n";
+        assert_eq!(template_line(ytt, nothing), Some(1));
+        let ytt_if = "args:\n#@ if data.values.debug:\n- --debug\n#@ end\n";
+        assert_eq!(template_line(ytt_if, nothing), Some(2));
+        assert_eq!(template_line("a: 1 # @ not ytt\nb: '#@ text'\n", nothing), None);
     }
 
     #[test]
@@ -464,11 +479,29 @@ mod tests {
             ("- --labels=a,'b   # {% if debug %}", Some(18)),
             ("key: [a, 'b # in', c] # out", Some(22)),
             ("key: {a: 'b # in'} # out", Some(19)),
-            // A line that ends inside a quote takes its first ` #`.
-            ("key: 'starts # here", Some(13)),
+            // A quoted scalar that goes on to the next line holds no comment.
+            ("key: 'starts # here", None),
         ] {
-            assert_eq!(comment_start(line), start, "{line}");
+            assert_eq!(comment_start(line, &mut None), start, "{line}");
         }
+    }
+
+    #[test]
+    fn a_quoted_scalar_folded_over_lines_keeps_its_quote_open() {
+        let mut quote = None;
+        assert_eq!(
+            comment_start(r#"summary: "restarts of {{ $labels.pod }}:"#, &mut quote),
+            None
+        );
+        assert_eq!(quote, Some(b'"'));
+        assert_eq!(
+            comment_start(r#"  in the last hour # {{ $value }}" # a note"#, &mut quote),
+            Some(35)
+        );
+        assert_eq!(quote, None);
+        let mut single = None;
+        assert_eq!(comment_start("a: 'it''s # here", &mut single), None);
+        assert_eq!(comment_start("  and # here' # there", &mut single), Some(14));
     }
 
     #[test]

@@ -1183,6 +1183,22 @@ mod found_in_review {
             "not skipped"
         );
 
+        // A quoted value folded over lines holds no comment: its ` # ` and
+        // marker are the alert's text, and the privileged Deployment beside
+        // it is judged.
+        let folded_rule = "---\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: restarts}\n\
+                           spec:\n  groups:\n    - name: pods\n      rules:\n        - alert: Restarts\n          \
+                           annotations:\n            summary: \"High restart count for {{ $labels.pod }}:\n              \
+                           restarts in the last hour # {{ $value }}\"\n";
+        let file = write(
+            work.path(),
+            "alert.yaml",
+            &format!("{}{folded_rule}", read("../test-data/unsafe-everything.yaml")),
+        );
+        let check = runner(&["check", file.to_str().unwrap()], None);
+        assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+        assert!(!text(&check.stderr).contains("a template"), "{}", text(&check.stderr));
+
         // In a chart's templates/, a file is a template even when it reads as YAML.
         write(
             work.path(),
@@ -1227,6 +1243,13 @@ mod found_in_review {
                 format!(
                     "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{start: \"{{% if debug %}}\"}}\n---\n\
                      {pod}      # {{% if debug %}}\n      args: [--debug]\n      # {{% endif %}}\n"
+                ),
+            ),
+            // ytt runs its annotations: the `#@ if` decides whether `args` exists.
+            (
+                "ytt.yaml",
+                format!(
+                    "#@ load(\"@ytt:data\", \"data\")\n{pod}      #@ if data.values.debug:\n      args: [--debug]\n      #@ end\n"
                 ),
             ),
             // The same marker in a ConfigMap's value does not make the image data.
