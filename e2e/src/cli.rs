@@ -54,7 +54,8 @@ enum Command {
     /// everything else byte for byte; rejected objects are reported and
     /// left as they are.
     Fix {
-        /// Files, or directories whose .yaml and .yml files are fixed.
+        /// Files, or directories whose manifests (.yaml, .yml, and .json
+        /// holding a Kubernetes object) are fixed.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Print the unified diff instead of writing (the report goes to
@@ -442,7 +443,8 @@ impl<'v> Strings<'v> {
 }
 
 /// Runs `on_file` on each file of `inputs` ([`files::manifest_files`],
-/// each input on its own) and gathers the report lines it returns; an
+/// each input on its own) and gathers the report lines it returns, after a
+/// line for each hidden directory the walk passed over; an
 /// input or file that fails becomes an ERROR line, makes the status
 /// [`Status::Error`], and the others are still processed. A file reached
 /// twice (a link beside its target, an input listed twice) is processed
@@ -454,7 +456,17 @@ fn each_file(
 ) -> String {
     let mut report = String::new();
     let mut seen = std::collections::HashSet::new();
-    let entries: Vec<Result<PathBuf>> = inputs.iter().flat_map(|input| files::manifest_files(input)).collect();
+    let mut entries: Vec<Result<PathBuf>> = Vec::new();
+    for input in inputs {
+        let listing = files::manifest_files(input);
+        entries.extend(listing.files);
+        for directory in listing.passed_over {
+            report.push_str(&format!(
+                "NOT READ  {}: a hidden directory, which kubectl apply -R reads; name it to check it\n",
+                directory.display()
+            ));
+        }
+    }
     let mut kustomizations = files::Kustomizations::new(
         entries
             .iter()

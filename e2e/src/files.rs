@@ -8,47 +8,120 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// What a directory walk found: the manifest files, and what it passed
+/// over that `kubectl apply -R` would read, so that a report can name it.
+#[derive(Default)]
+pub struct Listing {
+    /// The files, each an error where it cannot be read.
+    pub files: Vec<Result<PathBuf>>,
+    /// Hidden directories (`.k8s/`, not a version control system's) that
+    /// hold `.yaml`, `.yml` or `.json` files.
+    pub passed_over: Vec<PathBuf>,
+}
+
 /// The files `input` names: itself when it is a file (whatever its
-/// extension), else the `.yaml` and `.yml` files under it, in a stable
-/// order, links followed, hidden names (`.git`, an editor's `.#a.yaml`)
-/// skipped.
+/// extension), else the manifests under it, in a stable order, links
+/// followed: the `.yaml` and `.yml` files, and the `.json` files that hold
+/// a Kubernetes object (`apiVersion` and `kind`; a `package.json` is not
+/// one), as `kubectl apply -R` reads them. Hidden names (`.git`, an
+/// editor's `.#a.yaml`) are skipped, and a hidden directory holding such
+/// files is listed in [`Listing::passed_over`].
 ///
 /// Each error is one entry: `input` does not exist, or a YAML entry under
 /// it cannot be read (a broken link, a link loop); the other entries are
 /// still listed, and an unreadable entry that is not a YAML file (a broken
 /// `notes.txt` link) is passed over.
-pub fn manifest_files(input: &Path) -> Vec<Result<PathBuf>> {
+pub fn manifest_files(input: &Path) -> Listing {
     if !input.is_dir() {
         if !input.exists() {
-            return vec![Err(anyhow::anyhow!("{} does not exist", input.display()))];
+            return Listing {
+                files: vec![Err(anyhow::anyhow!("{} does not exist", input.display()))],
+                ..Listing::default()
+            };
         }
-        return vec![Ok(input.to_path_buf())];
+        return Listing {
+            files: vec![Ok(input.to_path_buf())],
+            ..Listing::default()
+        };
     }
-    let is_hidden = |path: &Path| {
-        path.file_name()
-            .is_some_and(|name| name.to_string_lossy().starts_with('.'))
-    };
-    let is_yaml = |path: &Path| {
-        path.extension()
-            .is_some_and(|extension| extension == "yaml" || extension == "yml")
-    };
-    walkdir::WalkDir::new(input)
+    let mut listing = Listing::default();
+    let mut walk = walkdir::WalkDir::new(input)
         .follow_links(true)
         .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.path()))
-        .filter_map(|entry| match entry {
-            Ok(entry) => (entry.file_type().is_file() && is_yaml(entry.path())).then(|| Ok(entry.into_path())),
+        .into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
             Err(error) => {
                 let path = error
                     .path()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| input.to_path_buf());
-                let concerns_yaml = error.loop_ancestor().is_some() || (is_yaml(&path) && !is_hidden(&path));
-                concerns_yaml.then(|| Err(anyhow::Error::new(error).context(format!("cannot read {}", path.display()))))
+                if error.loop_ancestor().is_some() || (is_yaml(&path) && !is_hidden(&path)) {
+                    listing.files.push(Err(
+                        anyhow::Error::new(error).context(format!("cannot read {}", path.display()))
+                    ));
+                }
+                continue;
             }
+        };
+        let path = entry.path();
+        if entry.depth() > 0 && is_hidden(path) {
+            if entry.file_type().is_dir() {
+                walk.skip_current_dir();
+                if !is_version_control(path) && holds_manifest_files(path) {
+                    listing.passed_over.push(path.to_path_buf());
+                }
+            }
+            continue;
+        }
+        if entry.file_type().is_file() && (is_yaml(path) || is_json_manifest(path)) {
+            listing.files.push(Ok(entry.into_path()));
+        }
+    }
+    listing
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == "yaml" || extension == "yml")
+}
+
+fn is_version_control(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| [".git", ".hg", ".svn", ".jj"].contains(&&*name.to_string_lossy()))
+}
+
+/// Whether a `.json` file holds a Kubernetes object: a JSON object with
+/// `apiVersion` and `kind`, or a stream of them.
+fn is_json_manifest(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| extension == "json")
+        && std::fs::read_to_string(path).is_ok_and(|text| {
+            serde_json::Deserializer::from_str(crate::input::without_byte_order_mark(&text))
+                .into_iter::<serde_json::Value>()
+                .next()
+                .is_some_and(|first| {
+                    first.is_ok_and(|object| object.get("apiVersion").is_some() && object.get("kind").is_some())
+                })
         })
-        .collect()
+}
+
+/// Whether `directory` holds a `.yaml`, `.yml` or `.json` file at any depth.
+fn holds_manifest_files(directory: &Path) -> bool {
+    walkdir::WalkDir::new(directory)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .any(|entry| {
+            let path = entry.path();
+            entry.file_type().is_file()
+                && (is_yaml(path) || path.extension().is_some_and(|extension| extension == "json"))
+        })
 }
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
@@ -505,29 +578,44 @@ mod tests {
     }
 
     #[test]
-    fn directories_give_their_yaml_files_in_order_without_hidden_ones() {
+    fn directories_give_their_manifests_in_order_and_name_the_hidden_ones_passed_over() {
         let root = tempfile::tempdir().unwrap();
-        for name in ["b.yaml", "a.yml", "notes.txt", ".git/config.yaml", "sub/c.yaml"] {
+        for (name, text) in [
+            ("b.yaml", "kind: Pod\n"),
+            ("a.yml", "kind: Pod\n"),
+            ("notes.txt", "kind: Pod\n"),
+            (".git/config.yaml", "kind: Pod\n"),
+            (".k8s/web.yaml", "kind: Pod\n"),
+            (".cache/notes.txt", "text\n"),
+            ("sub/c.yaml", "kind: Pod\n"),
+            ("api.json", r#"{"apiVersion": "v1", "kind": "Pod"}"#),
+            ("package.json", r#"{"name": "app", "version": "1.0.0"}"#),
+            ("tsconfig.json", "{ // a comment\n}"),
+        ] {
             let path = root.path().join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, "kind: Pod\n").unwrap();
+            std::fs::write(&path, text).unwrap();
         }
         std::os::unix::fs::symlink("/nowhere", root.path().join("todo.txt")).unwrap();
         std::os::unix::fs::symlink("/nowhere", root.path().join(".#b.yaml")).unwrap();
-        let files: Vec<PathBuf> = manifest_files(root.path()).into_iter().map(Result::unwrap).collect();
-        let names: Vec<String> = files
-            .iter()
-            .map(|file| file.strip_prefix(root.path()).unwrap().display().to_string())
-            .collect();
+        let listing = manifest_files(root.path());
+        let relative = |path: &Path| path.strip_prefix(root.path()).unwrap().display().to_string();
+        let names: Vec<String> = listing.files.into_iter().map(|file| relative(&file.unwrap())).collect();
         assert_eq!(
             names,
-            ["a.yml", "b.yaml", "sub/c.yaml"],
-            "broken links that are not manifests are passed over"
+            ["a.yml", "api.json", "b.yaml", "sub/c.yaml"],
+            "JSON that is a Kubernetes object is a manifest; broken links that are not manifests are passed over"
+        );
+        let passed_over: Vec<String> = listing.passed_over.iter().map(|path| relative(path)).collect();
+        assert_eq!(
+            passed_over,
+            [".k8s"],
+            "named, unlike .git and a directory of no manifests"
         );
 
         std::os::unix::fs::symlink("/nowhere", root.path().join("broken.yaml")).unwrap();
         std::os::unix::fs::symlink("..", root.path().join("sub/loop")).unwrap();
-        let entries = manifest_files(root.path());
+        let entries = manifest_files(root.path()).files;
         let errors: Vec<String> = entries
             .iter()
             .filter_map(|entry| entry.as_ref().err())
@@ -537,10 +625,10 @@ mod tests {
         assert!(errors.iter().any(|error| error.contains("broken.yaml")), "{errors:?}");
         assert_eq!(
             entries.iter().filter(|entry| entry.is_ok()).count(),
-            3,
+            4,
             "the others are still listed"
         );
-        assert!(manifest_files(&root.path().join("missing.yaml"))[0].is_err());
+        assert!(manifest_files(&root.path().join("missing.yaml")).files[0].is_err());
     }
 
     #[test]
@@ -631,6 +719,7 @@ mod tests {
         std::fs::write(root.path().join("app.yaml"), "kind: Pod\n").unwrap();
         std::os::unix::fs::symlink(root.path().join("app.yaml"), root.path().join("k8s/app.yaml")).unwrap();
         let files: Vec<PathBuf> = manifest_files(&root.path().join("k8s"))
+            .files
             .into_iter()
             .map(Result::unwrap)
             .collect();

@@ -1211,6 +1211,35 @@ mod found_in_review {
         assert!(text(&check.stderr).contains("a template"), "{}", text(&check.stderr));
     }
 
+    /// A directory is read as `kubectl apply -R` reads it: JSON objects too,
+    /// and a hidden directory it would read is named, not passed over in silence.
+    #[test]
+    fn check_reads_a_directory_as_kubectl_would_and_names_what_it_does_not() {
+        let work = tempfile::tempdir().unwrap();
+        let unsafe_object = input::parse_documents(&read("../test-data/unsafe-everything.yaml")).unwrap();
+        write(
+            work.path(),
+            "k8s/api.json",
+            &serde_json::to_string(&unsafe_object[0]).unwrap(),
+        );
+        write(
+            work.path(),
+            "k8s/package.json",
+            r#"{"name": "web", "version": "1.0.0"}"#,
+        );
+        write(
+            work.path(),
+            "k8s/.deploy/web.yaml",
+            &read("../test-data/unsafe-everything.yaml"),
+        );
+        let check = runner(&["check", work.path().join("k8s").to_str().unwrap()], None);
+        let report = format!("{}{}", text(&check.stdout), text(&check.stderr));
+        assert_eq!(check.status.code(), Some(1), "{report}");
+        assert!(report.contains("REJECTED  ") && report.contains("api.json"), "{report}");
+        assert!(!report.contains("package.json"), "{report}");
+        assert!(report.contains("NOT READ  ") && report.contains(".deploy"), "{report}");
+    }
+
     /// A marker that is not data makes a file that reads as YAML a template
     /// too: in a comment (Jinja's `{% if %}` decides which lines exist, so a
     /// fix written between its markers could vanish), or in a judged
