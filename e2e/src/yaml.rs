@@ -99,22 +99,16 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
     let text = as_kubectl_lines(text);
     let mut documents = Vec::new();
     for (first_line, chunk) in kubectl_documents(&text)? {
-        // go-yaml skips a byte-order mark first on a line, where it looks
-        // for the next token (`yaml_parser_scan_to_next_token`), as where a
-        // `cat` of two files puts one, and reads one anywhere else as text.
+        // go-yaml skips a byte-order mark where its stream starts, and
+        // reads one anywhere else as text.
         let chunk = chunk.strip_prefix('\u{feff}').unwrap_or(chunk);
-        let chunk = if chunk.contains("\n\u{feff}") {
-            Cow::Owned(chunk.replace("\n\u{feff}", "\n"))
-        } else {
-            Cow::Borrowed(chunk)
-        };
         if let Some(at) = chunk.find('\u{feff}') {
             bail!(
-                "line {} holds a byte-order mark (U+FEFF) inside a line, which kubectl reads as text; remove it",
+                "line {} holds a byte-order mark (U+FEFF) inside a document, which kubectl reads as text; remove it",
                 first_line + 1 + chunk[..at].matches('\n').count()
             );
         }
-        read_stream(&chunk, first_line, &mut documents)?;
+        read_stream(chunk, first_line, &mut documents)?;
     }
     Ok(documents)
 }
@@ -1047,20 +1041,17 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_order_mark_is_skipped_first_on_a_line_only() {
-        for (text, expected) in [
-            (
-                "\u{feff}kind: A\n---\n\u{feff}kind: B\n",
-                vec![json!({"kind": "A"}), json!({"kind": "B"})],
-            ),
-            ("# c\n\u{feff}kind: A\n", vec![json!({"kind": "A"})]),
-            ("---\n\u{feff}kind: A\n", vec![json!({"kind": "A"})]),
-            ("\n\u{feff}x: 1\n", vec![json!({"x": 1})]),
-            ("a: 1\n\u{feff}b: 2\n", vec![json!({"a": 1, "b": 2})]),
+    fn a_byte_order_mark_is_skipped_where_a_document_starts_only() {
+        assert_eq!(
+            documents("\u{feff}kind: A\n---\n\u{feff}kind: B\n").unwrap(),
+            vec![json!({"kind": "A"}), json!({"kind": "B"})]
+        );
+        for text in [
+            "# c\n\u{feff}kind: A\n",
+            "---\n\u{feff}kind: A\n",
+            "\n\u{feff}n: 1\n",
+            "kind: A\n---\n# c\n\u{feff}kind: B\n",
         ] {
-            assert_eq!(documents(text).unwrap(), expected, "{text:?}");
-        }
-        for text in ["kind: \u{feff}A\n", "a: 1\n  \u{feff}b: 2\n"] {
             let error = documents(text).unwrap_err().to_string();
             assert!(error.contains("byte-order mark"), "{text:?}: {error}");
         }
