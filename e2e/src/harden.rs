@@ -225,6 +225,29 @@ pub fn harden(
     })
 }
 
+/// `documents` as a YAML stream of JSON documents, one `---` before each.
+/// JSON, because every string in it is quoted: a YAML 1.1 reader (kubectl
+/// and Helm read with `sigs.k8s.io/yaml`) takes a plain `on`, `no` or `1_000`
+/// for a boolean or a number, which a YAML 1.2 writer leaves plain.
+pub fn reserialised(documents: &[Value]) -> Result<String> {
+    let mut stream = String::new();
+    for document in documents.iter().filter(|document| !document.is_null()) {
+        stream.push_str("---\n");
+        for character in serde_json::to_string_pretty(document)?.chars() {
+            // JSON leaves these raw; YAML refuses DEL and the C1 controls,
+            // and folds NEL and the line separators. They occur inside
+            // strings only, where an escape means the same.
+            if matches!(character, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}') {
+                stream.push_str(&format!("\\u{:04x}", u32::from(character)));
+            } else {
+                stream.push(character);
+            }
+        }
+        stream.push('\n');
+    }
+    Ok(stream)
+}
+
 impl Evaluated {
     /// `text` (the one evaluated) with the additions written in. YAML is
     /// edited in place ([`edit::write_additions`]); a JSON text is written

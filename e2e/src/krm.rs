@@ -144,15 +144,34 @@ pub fn run(
             &mut located,
         );
     }
-    let hardened = harden::harden(text, &documents, located, defaults, &mut evaluate)?;
-    let results = results(&hardened.objects);
-    let failed = harden::any_rejected(&hardened.objects);
-    if files::is_json(text) {
-        let mut list = hardened.documents[document].clone();
+    let evaluated = harden::evaluate(&documents, located, defaults, &mut evaluate)?;
+    let mut results = results(&evaluated.objects);
+    let failed = harden::any_rejected(&evaluated.objects);
+    let written = match evaluated.write_into(text) {
+        Ok(written) if !files::is_json(text) => Some(written),
+        Ok(_) => None,
+        // Where the additions cannot be written into the text (under an
+        // alias), the list is written again from the policy's answer, as
+        // `render` writes a stream: the specification asks a function to
+        // keep comments where it can, and a failure would stop the pipeline.
+        Err(why) => {
+            results.push(json!({
+                "message": format!("{why:#}; the ResourceList is written again from the policy's answer, without its comments"),
+                "severity": "warning",
+            }));
+            None
+        }
+    };
+    let Some(written) = written else {
+        let mut list = evaluated.documents[document].clone();
         list["results"] = Value::Array(existing.into_iter().chain(results).collect());
-        let text = serde_json::to_string_pretty(&list)? + "\n";
+        let text = if files::is_json(text) {
+            serde_json::to_string_pretty(&list)? + "\n"
+        } else {
+            harden::reserialised(std::slice::from_ref(&list))?
+        };
         return Ok(FunctionOutput { text, failed });
-    }
+    };
     // Appended to the results already there, or a new `results` list.
     let additions: Vec<Addition> = if list["results"].is_array() {
         results
@@ -173,7 +192,7 @@ pub fn run(
             value: Value::Array(results),
         }]
     };
-    let text = edit::write_additions(&hardened.text, &additions)?;
+    let text = edit::write_additions(&written, &additions)?;
     Ok(FunctionOutput { text, failed })
 }
 

@@ -700,6 +700,36 @@ fn the_krm_binary_is_the_function_under_its_own_name() {
     );
 }
 
+/// A default that would go through an alias cannot be written into the
+/// text: the list is written again from the policy's answer, with a
+/// warning result, rather than failing the pipeline.
+#[test]
+fn an_item_whose_defaults_go_through_an_alias_is_written_again_not_failed() {
+    let list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: Pod\n  \
+                metadata: {name: web}\n  spec:\n    containers:\n    - name: a\n      image: nginx\n      \
+                securityContext: &shared {runAsUser: 1000}\n    - name: b\n      image: nginx\n      \
+                securityContext: *shared\n";
+    let output = runner(&["krm"], Some(list));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let answer: Value = serde_norway::from_str(&text(&output.stdout)).unwrap();
+    for container in answer["items"][0]["spec"]["containers"].as_array().unwrap() {
+        assert_eq!(
+            container["securityContext"]["readOnlyRootFilesystem"],
+            json!(true),
+            "{container}"
+        );
+        assert_eq!(container["securityContext"]["runAsUser"], json!(1000), "{container}");
+    }
+    let results = answer["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|result| result["severity"] == "warning"
+                && result["message"].as_str().unwrap().contains("written again")),
+        "{results:?}"
+    );
+}
+
 #[test]
 fn the_krm_binary_takes_the_krm_options_and_refuses_other_arguments() {
     let input = resource_list(Value::Null);
