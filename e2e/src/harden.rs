@@ -97,8 +97,16 @@ pub fn read_documents(text: &str) -> Result<Vec<Value>> {
     let whole = input::parse_documents(text)?;
     let file = yaml_edit::YamlFile::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
     let mut documents = Vec::new();
-    for document in file.documents() {
-        let mut read = crate::yaml::documents(&document.to_string()).context("a document does not read on its own")?;
+    for (index, document) in file.documents().enumerate() {
+        let text = document.to_string();
+        // kubectl hands go-yaml a later document without the `---` line
+        // that opens it (a byte-order mark after it is skipped), the first
+        // one with it.
+        let own_text = match text.split_once('\n') {
+            Some((separator, rest)) if index > 0 && separator.starts_with("---") => rest,
+            _ => &text,
+        };
+        let mut read = crate::yaml::documents(own_text).context("a document does not read on its own")?;
         if read.len() > 1 {
             bail!("the YAML editor reads this text differently from the YAML parser; it cannot be edited safely");
         }

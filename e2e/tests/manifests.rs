@@ -1241,6 +1241,26 @@ mod found_in_review {
         assert!(text(&check.stderr).contains("a template"), "{}", text(&check.stderr));
     }
 
+    /// `cat a.yaml b.yaml` of files an editor saved with a byte-order mark
+    /// puts one where a later document starts, where kubectl skips it.
+    #[test]
+    fn a_byte_order_mark_where_a_later_document_starts_is_skipped_as_kubectl_skips_it() {
+        let work = tempfile::tempdir().unwrap();
+        let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n";
+        let joined = format!("{service}---\n\u{feff}{}", read("../test-data/httpbin-bare.yaml"));
+        let file = write(work.path(), "joined.yaml", &joined);
+        let fix = runner(&["fix", file.to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(0), "{}", text(&fix.stderr));
+        let fixed = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            fixed.starts_with(&format!("{service}---\n\u{feff}# The Deployment")),
+            "{fixed}"
+        );
+        assert!(fixed.contains("readOnlyRootFilesystem: true"), "{fixed}");
+        let rendered = runner(&["render"], Some(&joined));
+        assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
+    }
+
     /// A directory is read as `kubectl apply -R` reads it: JSON objects too,
     /// and a hidden directory it would read is named, not passed over in silence.
     #[test]
