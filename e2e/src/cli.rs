@@ -559,8 +559,17 @@ fn quoted_path(path: &str) -> String {
 }
 
 /// A path as `git apply` takes it in a diff header: relative, with no `.`
-/// or leading `/`.
+/// or leading `/`. A link is named by the file it points to, which is the
+/// one written (git and patch refuse to patch through a link), relative to
+/// the working directory where it is under it; elsewhere the path is kept
+/// as given.
 fn diff_name(path: &Path) -> String {
+    let written = std::fs::canonicalize(path).ok();
+    let working_directory = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    let path = match (&written, &working_directory) {
+        (Some(written), Some(directory)) => written.strip_prefix(directory).unwrap_or(path),
+        _ => path,
+    };
     path.components()
         .filter_map(|component| match component {
             std::path::Component::Normal(part) => Some(part.to_string_lossy()),

@@ -203,6 +203,44 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
     assert!(text(&output.stderr).contains("WOULD FIX"), "{}", text(&output.stderr));
 }
 
+/// A link beside its target is fixed once, and the diff names the file
+/// written, since git and patch refuse to patch through a link.
+#[test]
+fn the_dry_run_diff_of_a_link_names_the_file_it_points_to() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(work.path().join("k8s")).unwrap();
+    std::fs::write(work.path().join("k8s/web.yaml"), read("../test-data/httpbin-bare.yaml")).unwrap();
+    std::os::unix::fs::symlink("web.yaml", work.path().join("k8s/current.yaml")).unwrap();
+    let diff = Command::new(env!("CARGO_BIN_EXE_hardening-run"))
+        .args(["fix", "--dry-run", "k8s"])
+        .current_dir(work.path())
+        .env("HARDENING_POLICY", policy_path())
+        .env("HARDENING_RUN_CACHE", compilation_cache())
+        .env_remove("HARDENING_SETTINGS")
+        .output()
+        .unwrap();
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff.stderr));
+    assert!(
+        text(&diff.stdout).starts_with("--- a/k8s/web.yaml\n+++ b/k8s/web.yaml\n"),
+        "{}",
+        text(&diff.stdout)
+    );
+    assert_eq!(text(&diff.stdout).matches("--- a/").count(), 1, "patched once");
+    std::fs::write(work.path().join("fix.diff"), &diff.stdout).unwrap();
+    let applied = Command::new("git")
+        .args(["apply", "fix.diff"])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(
+        std::fs::symlink_metadata(work.path().join("k8s/current.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
 /// The diff is one `git apply` takes, for files of every kind of line end
 /// (CRLF, a lone CR, which diff tools read as one long line, and no final
 /// newline) and a name Git quotes, printed one after the other, and
