@@ -507,7 +507,9 @@ fn each_file(
 fn unified_diff(name: &str, before: &str, after: &str) -> String {
     let lines = |text| -> Vec<&str> { str::split_inclusive(text, '\n').collect() };
     let (old, new) = (lines(before), lines(after));
-    let diff = TextDiff::from_slices(&old, &new);
+    let diff = TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_slices(&old, &new);
     let mut out = format!(
         "--- {}\n+++ {}\n",
         quoted_path(&format!("a/{name}")),
