@@ -483,8 +483,7 @@ fn each_file(
             continue;
         }
         let done = entry.and_then(|path| {
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))
+            read_text(&path)
                 .and_then(|text| on_file(&path, &mut kustomizations, &text))
                 .with_context(|| path.display().to_string())
         });
@@ -497,6 +496,30 @@ fn each_file(
         }
     }
     report
+}
+
+/// A manifest file's text.
+///
+/// Errors: it cannot be read, or it is not UTF-8, which the message names
+/// with its remedy: kubectl also reads UTF-16 from its byte-order mark
+/// (PowerShell 5 writes it), which this runner does not edit.
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+            anyhow::anyhow!(
+                "the file is UTF-16 (it starts with a UTF-16 byte-order mark), and this runner reads and writes UTF-8 \
+                 only; convert it: iconv -f UTF-16 -t UTF-8"
+            )
+        } else {
+            anyhow::anyhow!(
+                "the file is not UTF-8 (byte {} is not), and this runner reads and writes UTF-8 only; convert it, \
+                 for example from Latin-1: iconv -f LATIN1 -t UTF-8",
+                error.utf8_error().valid_up_to() + 1
+            )
+        }
+    })
 }
 
 /// The unified diff of a file's fix, as `git apply` and `patch` read it:

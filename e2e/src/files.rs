@@ -33,6 +33,14 @@ pub struct Listing {
 /// `notes.txt` link) is passed over.
 pub fn manifest_files(input: &Path) -> Listing {
     if !input.is_dir() {
+        if input == Path::new("-") && !input.exists() {
+            return Listing {
+                files: vec![Err(anyhow::anyhow!(
+                    "`-` (standard input) is read by `render` and `krm`; fix and check take files and directories"
+                ))],
+                ..Listing::default()
+            };
+        }
         if !input.exists() {
             return Listing {
                 files: vec![Err(anyhow::anyhow!("{} does not exist", input.display()))],

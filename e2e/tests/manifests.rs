@@ -1299,6 +1299,34 @@ mod found_in_review {
         assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
     }
 
+    /// A file this runner cannot read says why and what to do, and `-` says
+    /// which verbs read standard input.
+    #[test]
+    fn unreadable_inputs_are_named_with_their_remedy() {
+        let work = tempfile::tempdir().unwrap();
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("kind: Pod\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        std::fs::write(work.path().join("utf16.yaml"), utf16).unwrap();
+        std::fs::write(work.path().join("latin1.yaml"), b"# caf\xe9\nkind: Pod\n").unwrap();
+        for (name, remedy) in [
+            ("utf16.yaml", "iconv -f UTF-16 -t UTF-8"),
+            ("latin1.yaml", "iconv -f LATIN1 -t UTF-8"),
+        ] {
+            let check = runner(&["check", work.path().join(name).to_str().unwrap()], None);
+            assert_eq!(check.status.code(), Some(2));
+            assert!(text(&check.stdout).contains(remedy), "{name}: {}", text(&check.stdout));
+        }
+        let stdin = runner(&["check", "-"], Some(""));
+        assert_eq!(stdin.status.code(), Some(2));
+        assert!(
+            text(&stdin.stdout).contains("read by `render` and `krm`"),
+            "{}",
+            text(&stdin.stdout)
+        );
+    }
+
     /// A directory is read as `kubectl apply -R` reads it: JSON objects too,
     /// and a hidden directory it would read is named, not passed over in silence.
     #[test]
