@@ -105,7 +105,8 @@ impl Quantity {
     /// the API server warns of a fractional byte value
     /// (`pkg/api/pod/warnings.go`).
     pub(crate) fn is_whole_in(&self, places: u32) -> bool {
-        self.nano_value() % 10i128.pow(9u32.saturating_sub(places)) == 0
+        // The digits carry no trailing zero, so the last is worth 10^exponent.
+        self.digits.is_empty() || self.exponent >= -i64::from(places)
     }
 
     /// The value in thousandths of the unit, a finer fraction rounded away
