@@ -586,13 +586,12 @@ fn read_template_annotations<'v, 'a>(workload: &Workload<'v, 'a>) -> impl Iterat
 }
 
 fn ephemeral_container_names<'a>(old_object: &'a Json<'a>) -> Vec<&'a str> {
-    old_object
-        .get("spec")
-        .get("ephemeralContainers")
-        .iter_array()
+    json::member(old_object, "spec")
+        .and_then(|spec| json::member(spec, "ephemeralContainers"))
+        .and_then(Json::iter_array)
         .into_iter()
         .flatten()
-        .filter_map(|container| container.get("name").as_str())
+        .filter_map(|container| json::member(container, "name").and_then(Json::as_str))
         .collect()
 }
 

@@ -10,7 +10,11 @@
 //!
 //! A vector keeps a key given twice, where Kubernetes (and every JSON reader
 //! the admission chain uses) keeps the last one. Reading the first would judge
-//! a different object than the one admitted, so [`lookup`] refuses to choose.
+//! a different object than the one admitted, so [`lookup`] refuses to choose,
+//! and every read of the request goes through it: a rule's reads refuse a
+//! duplicate with a violation ([`present`]), the others read it as absent
+//! ([`field`], [`member`]). `Json::get`, which takes the first, is refused by
+//! `clippy.toml`; only the host's own answers (the LimitRange list) use it.
 
 use std::borrow::Cow;
 
@@ -47,6 +51,12 @@ pub fn present<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v J
 /// twice" (callers that must, use [`present`]).
 pub fn field<'v, 'a>(object: &'v Object<'a>, key: &str) -> Option<&'v Json<'a>> {
     present(object, key).ok().flatten()
+}
+
+/// [`field`] of `value` where it is an object: the value under `key` given
+/// once and not `null`; `None` otherwise.
+pub fn member<'v, 'a>(value: &'v Json<'a>, key: &str) -> Option<&'v Json<'a>> {
+    field(value.as_object()?, key)
 }
 
 /// An empty object, for a field that is absent: the one lazily built

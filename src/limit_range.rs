@@ -82,6 +82,9 @@ impl NamespaceLimits {
     /// Reads the JSON of a `LimitRangeList`. Only the shape matters: a value
     /// the API server would not have stored (a malformed quantity, an
     /// unknown type) is skipped, as no LimitRange with it can exist.
+    // The list is the API server's own serialisation, which never repeats
+    // a key, so `get`'s choice of the first cannot differ from the last.
+    #[allow(clippy::disallowed_methods)]
     pub(crate) fn from_list(list: &[u8]) -> NamespaceLimits {
         let Ok(list) = serde_json::from_slice::<Json>(list) else {
             return NamespaceLimits::Unreadable;

@@ -243,7 +243,8 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// read as Linux, as the API server reads it.
     pub(crate) fn is_windows(&self) -> bool {
         json::field(self.spec, "os")
-            .and_then(|os| os.get("name").as_str())
+            .and_then(|os| json::member(os, "name"))
+            .and_then(Json::as_str)
             .is_some_and(|name| name == "windows")
     }
 
@@ -264,7 +265,8 @@ impl<'v, 'a> Workload<'v, 'a> {
             .and_then(Json::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|claim| claim.get("metadata").get("name").as_str())
+            .filter_map(|claim| json::member(claim, "metadata").and_then(|metadata| json::member(metadata, "name")))
+            .filter_map(Json::as_str)
     }
 
     /// The object's own `spec` (which `locate` found to be an object for
@@ -393,6 +395,19 @@ mod tests {
             workload.selector().map(|(selector, _)| json::to_serde(&selector)),
             expected
         );
+    }
+
+    /// A key given twice is read as absent, never as its first value, which
+    /// Kubernetes would not keep: the pod is read as Linux, as one naming no OS.
+    #[rstest]
+    #[case(r#"{"name": "windows"}"#, true)]
+    #[case(r#"{"name": "windows", "name": "linux"}"#, false)]
+    #[case(r#"{"name": "linux", "name": "windows"}"#, false)]
+    fn a_repeated_os_name_is_read_as_none(#[case] os: &str, #[case] windows: bool) {
+        let text = format!(r#"{{"spec": {{"os": {os}, "containers": []}}}}"#);
+        let object: Json = serde_json::from_str(&text).unwrap();
+        let workload = Workload::locate(Kind::Pod, object.as_object().unwrap()).ok().unwrap();
+        assert_eq!(workload.is_windows(), windows);
     }
 
     /// A StatefulSet's pod carries its own name and index, an indexed Job's

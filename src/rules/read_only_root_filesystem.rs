@@ -220,7 +220,7 @@ fn path_volume(context: &Context, path: &WritablePath) -> Result<Option<PathVolu
 
 /// An `emptyDir` on the node's disk: no `medium`, or the default `""`.
 fn is_disk_empty_dir(volume: &Json) -> bool {
-    let Some(empty_dir) = volume.get("emptyDir").as_object() else {
+    let Some(empty_dir) = json::member(volume, "emptyDir").and_then(Json::as_object) else {
         return false;
     };
     match json::field(empty_dir, "medium") {

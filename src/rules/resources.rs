@@ -296,15 +296,18 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
             default.nano_value()
         } else {
             // The API server defaults a missing request to the limit.
-            let resources = container.get("resources");
-            [resources.get("requests"), resources.get("limits")]
+            let resources = json::member(container, "resources");
+            ["requests", "limits"]
                 .into_iter()
-                .filter_map(|list| list.as_object().and_then(|list| json::lookup(list, key).ok().flatten()))
+                .filter_map(|list| resources.and_then(|resources| json::member(resources, list)))
+                .filter_map(|list| json::member(list, key))
                 .find_map(|value| listed_quantity(value).ok())
                 .map_or(0, |request| request.nano_value())
         };
         match kind {
-            ContainerKind::Init if container.get("restartPolicy").as_str() == Some("Always") => {
+            ContainerKind::Init
+                if json::member(container, "restartPolicy").and_then(Json::as_str) == Some("Always") =>
+            {
                 running = running.saturating_add(own);
                 sidecars = sidecars.saturating_add(own);
                 largest_init = largest_init.max(sidecars);
@@ -321,11 +324,9 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
 /// against a `Pod` `max`, and refuses the pod without.
 fn pod_sets_limit(context: &Context, index: usize) -> bool {
     pod_containers(context).any(|(_, _, container)| {
-        container
-            .get("resources")
-            .get("limits")
-            .as_object()
-            .is_some_and(|limits| json::lookup(limits, RESOURCES[index]).is_ok_and(|limit| limit.is_some()))
+        json::member(container, "resources")
+            .and_then(|resources| json::member(resources, "limits"))
+            .is_some_and(|limits| json::member(limits, RESOURCES[index]).is_some())
     })
 }
 

@@ -152,7 +152,10 @@ fn fill_selector<'a>(
             "label the pod template and select those labels",
         ));
     };
-    let keys = raw.get("matchLabelKeys").iter_array().into_iter().flatten();
+    let keys = json::member(raw, "matchLabelKeys")
+        .and_then(Json::iter_array)
+        .into_iter()
+        .flatten();
     if keys.filter_map(Json::as_str).any(|key| mentions_label(&selector, key)) {
         return findings.violation(Violation::new(
             path.key("labelSelector"),
@@ -199,14 +202,13 @@ fn selects(selector: &Json, labels: &Object, path: &FieldPath) -> Result<bool, V
             .as_array()
             .ok_or_else(|| malformed("matchExpressions must be a list"))?;
         for requirement in requirements {
-            let text = |key| requirement.get(key).as_str();
+            let text = |key| json::member(requirement, key).and_then(Json::as_str);
             let (Some(key), Some(operator)) = (text("key"), text("operator")) else {
                 return Err(malformed("each matchExpressions item needs a key and an operator"));
             };
-            let values = requirement.get("values");
-            let values = match values {
-                Json::Null => &[][..],
-                Json::Array(values) => values.as_slice(),
+            let values = match json::member(requirement, "values") {
+                None => &[][..],
+                Some(Json::Array(values)) => values.as_slice(),
                 _ => return Err(malformed("matchExpressions values must be a list")),
             };
             let listed = |value: &str| values.iter().any(|candidate| candidate.as_str() == Some(value));
@@ -223,13 +225,12 @@ fn selects(selector: &Json, labels: &Object, path: &FieldPath) -> Result<bool, V
 
 /// Kubernetes rejects a key that is both in `matchLabelKeys` and the selector.
 fn mentions_label(selector: &Json, key: &str) -> bool {
-    let in_labels = !selector.get("matchLabels").get(key).is_null();
-    let in_expressions = selector
-        .get("matchExpressions")
-        .iter_array()
+    let in_labels = json::member(selector, "matchLabels").is_some_and(|labels| json::member(labels, key).is_some());
+    let in_expressions = json::member(selector, "matchExpressions")
+        .and_then(Json::iter_array)
         .into_iter()
         .flatten()
-        .any(|requirement| requirement.get("key").as_str() == Some(key));
+        .any(|requirement| json::member(requirement, "key").and_then(Json::as_str) == Some(key));
     in_labels || in_expressions
 }
 

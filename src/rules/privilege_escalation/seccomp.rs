@@ -78,12 +78,8 @@ impl<'v, 'a> Annotations<'v, 'a> {
     }
 
     fn container(&self, name: Option<&str>) -> Option<Annotated<'v>> {
-        let name = name?;
-        let value = self
-            .all?
-            .iter()
-            .find_map(|(key, value)| (key.strip_prefix(CONTAINER_ANNOTATION_PREFIX) == Some(name)).then_some(value))?;
-        value.as_str().map(Annotated::read)
+        let key = [CONTAINER_ANNOTATION_PREFIX, name?].concat();
+        json::field(self.all?, &key)?.as_str().map(Annotated::read)
     }
 }
 
