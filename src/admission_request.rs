@@ -5,6 +5,7 @@
 //! Compiled for the host only: the module receives requests, it never
 //! builds one.
 
+use crate::workload::group_and_version;
 use serde_json::{Value, json};
 
 /// The request for `operation` (`CREATE`, `UPDATE`, `DELETE`, `CONNECT`)
@@ -43,12 +44,6 @@ pub fn for_manifest(manifest: &Value, operation: &str, namespace: &str) -> Resul
         "oldObject": if deleting { manifest.clone() } else { Value::Null },
         "dryRun": false,
     }))
-}
-
-/// An `apiVersion` split into its API group and version: `apps/v1` is
-/// `("apps", "v1")`, the core group's `v1` is `("", "v1")`.
-pub fn group_and_version(api_version: &str) -> (&str, &str) {
-    api_version.rsplit_once('/').unwrap_or(("", api_version))
 }
 
 /// The payload of a `validate` call, as the policy-server sends it:

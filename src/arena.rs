@@ -42,7 +42,7 @@ const REGION_BYTES: usize = 1 << 20;
 
 /// Runs the evaluation of one request in the arena (on wasm; elsewhere
 /// simply runs it).
-pub fn request_scope<R>(evaluate: impl FnOnce() -> R) -> R {
+pub(crate) fn request_scope<R>(evaluate: impl FnOnce() -> R) -> R {
     #[cfg(target_family = "wasm")]
     return ARENA.scope(evaluate);
     #[cfg(not(target_family = "wasm"))]
@@ -51,7 +51,7 @@ pub fn request_scope<R>(evaluate: impl FnOnce() -> R) -> R {
 
 /// Runs `keep` with its allocations outside the region, for values kept
 /// between requests.
-pub fn outside_request_scope<R>(keep: impl FnOnce() -> R) -> R {
+pub(crate) fn outside_request_scope<R>(keep: impl FnOnce() -> R) -> R {
     #[cfg(target_family = "wasm")]
     return ARENA.outside(keep);
     #[cfg(not(target_family = "wasm"))]
@@ -62,7 +62,7 @@ pub fn outside_request_scope<R>(keep: impl FnOnce() -> R) -> R {
 /// before it. Where every block the request allocated is in the region,
 /// walking the value to free it is skipped: the next scope reclaims the
 /// region whole. Otherwise, and outside wasm, it is dropped as usual.
-pub fn release<T>(value: T) {
+pub(crate) fn release<T>(value: T) {
     #[cfg(target_family = "wasm")]
     if ARENA.holds_everything_allocated_in_scope() {
         std::mem::forget(value);
@@ -73,7 +73,7 @@ pub fn release<T>(value: T) {
 
 // Only the wasm module installs the arena; host builds test it directly.
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
-pub struct ScopedArena {
+pub(crate) struct ScopedArena {
     region_bytes: usize,
     /// The reserved region, `[start, end)`, taken from the system allocator
     /// on first use and kept for the life of the instance.
@@ -99,7 +99,7 @@ unsafe impl Sync for ScopedArena {}
 
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 impl ScopedArena {
-    pub const fn with_region(region_bytes: usize) -> ScopedArena {
+    pub(crate) const fn with_region(region_bytes: usize) -> ScopedArena {
         ScopedArena {
             region_bytes,
             start: Cell::new(0),
@@ -117,7 +117,7 @@ impl ScopedArena {
 
     /// Runs `evaluate` with its allocations in the region, which starts over:
     /// whatever an earlier scope left there is dead by now.
-    pub fn scope<R>(&self, evaluate: impl FnOnce() -> R) -> R {
+    pub(crate) fn scope<R>(&self, evaluate: impl FnOnce() -> R) -> R {
         if self.in_request.get() {
             return evaluate();
         }
@@ -135,14 +135,14 @@ impl ScopedArena {
     }
 
     /// Runs `keep` with its allocations outside the region.
-    pub fn outside<R>(&self, keep: impl FnOnce() -> R) -> R {
+    pub(crate) fn outside<R>(&self, keep: impl FnOnce() -> R) -> R {
         let was_bumping = self.bumping.replace(false);
         let result = keep();
         self.bumping.set(was_bumping);
         result
     }
 
-    pub fn holds_everything_allocated_in_scope(&self) -> bool {
+    pub(crate) fn holds_everything_allocated_in_scope(&self) -> bool {
         self.in_request.get() && !self.spilled.get()
     }
 

@@ -430,10 +430,7 @@ fn violations<'a>(
     pod_spec: &FieldPath,
     mut findings: Findings<'a>,
 ) -> (Vec<Violation>, Findings<'a>) {
-    let mut violations = std::mem::take(&mut findings.violations);
-    if treatment != Treatment::RejectExplicit {
-        violations.append(&mut findings.unfillable);
-    }
+    let mut violations = findings.take_violations(treatment != Treatment::RejectExplicit);
     if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) {
         violations.extend(findings.gaps().iter().filter_map(|gap| gap.as_violation(pod_spec)));
     }
@@ -450,7 +447,6 @@ fn decide<'a>(
     let (violations, findings) = violations(treatment, pod_spec, findings);
     match treatment {
         _ if !violations.is_empty() => {
-            let mut message = report::rejection(&subject.to_string(), &violations);
             // What the requests validate mode demands could not take into
             // account, as a mutation's warnings say of its defaults; said
             // only where it demands one (the optional memory limit, which
@@ -459,28 +455,16 @@ fn decide<'a>(
                 .gaps()
                 .iter()
                 .any(|gap| gap.required.is_some() && matches!(gap.field, Field::CpuRequest | Field::MemoryRequest));
-            if matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable) && demands_requests {
-                for note in &findings.notes {
-                    message.push('\n');
-                    message.push_str(note);
-                }
+            let validating = matches!(treatment, Treatment::Validate | Treatment::ValidateUnchangeable);
+            let notes = if validating && demands_requests {
+                findings.notes()
+            } else {
+                &[]
+            };
+            let unchangeable = (treatment == Treatment::ValidateUnchangeable).then_some(subject.kind);
+            Verdict::Reject {
+                message: report::rejection_with(&subject.to_string(), &violations, notes, unchangeable),
             }
-            if treatment == Treatment::ValidateUnchangeable {
-                let part = if subject.kind == Kind::Pod {
-                    "'s spec"
-                } else {
-                    "'s pod template"
-                };
-                for text in [
-                    "\n(a ",
-                    subject.kind.name(),
-                    part,
-                    " cannot change after creation: delete it and create it again with these fields)",
-                ] {
-                    message.push_str(text);
-                }
-            }
-            Verdict::Reject { message }
         }
         Treatment::Validate | Treatment::ValidateUnchangeable | Treatment::RejectExplicit => Verdict::accept(),
         Treatment::Mutate if findings.gaps().is_empty() => Verdict::accept(),
@@ -488,7 +472,7 @@ fn decide<'a>(
             let mut warnings = report::warnings(pod_spec, &findings);
             // Only where defaults are added: what they could not take into
             // account.
-            warnings.extend(findings.notes.iter().map(|note| note.to_string()));
+            warnings.extend(findings.notes().iter().map(|note| note.to_string()));
             if let Err(violation) = findings.apply(&mut object, pod_spec) {
                 return reject(subject, vec![violation]);
             }
@@ -559,9 +543,10 @@ fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json, by_de
     // replicated kind selects them, and so must each constraint a template
     // has. A suspended Job's labels may change (Kueue sets them), and change
     // nothing the rules read where it has no constraint.
-    let labels_read = kind != Kind::Pod && (kind.is_replicated() || has_spread_constraints(&new));
+    let own_metadata = kind.template_metadata_is_own();
+    let labels_read = !own_metadata && (kind.is_replicated() || has_spread_constraints(&new));
     let same_labels = !labels_read || new.template_labels() == old.template_labels();
-    let same_annotations = kind == Kind::Pod || read_template_annotations(&new).eq(read_template_annotations(&old));
+    let same_annotations = own_metadata || read_template_annotations(&new).eq(read_template_annotations(&old));
     let newly_replicated = match (new.replicas(), old.replicas()) {
         (Ok(now), Ok(before)) => now > 1 && before <= 1 && !by_deployment_controller,
         (now, before) => now != before,
@@ -676,8 +661,7 @@ impl Subject<'_> {
         let Some(controller) = &self.controller else {
             return false;
         };
-        // `apps/v1` has group `apps`; the core group's apiVersion is just `v1`.
-        let group = controller.api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        let (group, _) = workload::group_and_version(&controller.api_version);
         Kind::find(&controller.kind, group).is_some_and(|owner| self.kind.template_compared_by(owner))
     }
 }

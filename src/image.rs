@@ -30,7 +30,7 @@ const DEFAULT_TAG: &str = ":latest";
 /// | `ghcr.io/org/app@sha256:…` | unchanged |
 ///
 /// Borrowed when the reference is already in that form.
-pub fn normalized(image: &str) -> Cow<'_, str> {
+pub(crate) fn normalized(image: &str) -> Cow<'_, str> {
     let resolved = Resolved::of(image);
     let bytes = resolved.remainder.as_bytes();
     // A tag is a `:` after the last `/`; a digest follows `@`.
@@ -46,7 +46,7 @@ pub fn normalized(image: &str) -> Cow<'_, str> {
 /// runtime pulls it (`ParseDockerRef` keeps only the digest):
 /// `docker.io/library/nginx:1.27@sha256:…` is `docker.io/library/nginx@sha256:…`.
 /// `None` where there is no tag beside a digest.
-pub fn digest_only(normalized: &str) -> Option<String> {
+pub(crate) fn digest_only(normalized: &str) -> Option<String> {
     let (name, digest) = normalized.split_once('@')?;
     let last_segment = name.rfind('/').map_or(0, |slash| slash + 1);
     let colon = name[last_segment..].rfind(':')? + last_segment;
@@ -64,7 +64,7 @@ pub fn digest_only(normalized: &str) -> Option<String> {
 /// whose first of several components has a wildcard (`*/app:*`) may stand
 /// for any registry, and is left as written. Callers match the glob as
 /// written too, so `*` still matches every image.
-pub fn normalized_glob(glob: &str) -> Cow<'_, str> {
+pub(crate) fn normalized_glob(glob: &str) -> Cow<'_, str> {
     if !glob.contains(['*', '?', '[']) {
         return normalized(glob);
     }
@@ -84,7 +84,7 @@ pub fn normalized_glob(glob: &str) -> Cow<'_, str> {
 /// without this `nginx*` would match `nginxevil/app` and `*.corp.example/*`
 /// would match `ghcr.io/someone/mirror.corp.example/app`: images whose
 /// content the author of the pod chooses.
-pub fn from_named_publisher(glob: &str, image: &str) -> bool {
+pub(crate) fn from_named_publisher(glob: &str, image: &str) -> bool {
     let ((glob_domain, glob_rest), (image_domain, image_rest)) = (first(glob), first(image));
     if !glob_matches(glob_domain, image_domain) {
         return false;
@@ -96,7 +96,7 @@ pub fn from_named_publisher(glob: &str, image: &str) -> bool {
 /// one). The module's one call of the glob crate, kept out of line: each
 /// inlined copy of its matcher costs the module 12 KB.
 #[inline(never)]
-pub fn glob_matches(glob: &str, name: &str) -> bool {
+pub(crate) fn glob_matches(glob: &str, name: &str) -> bool {
     wildmatch::WildMatch::new(glob).matches(name)
 }
 

@@ -18,16 +18,16 @@
 
 use std::borrow::Cow;
 
-pub use serde_json_borrow::{Number, ObjectAsVec as Object, Value as Json};
+pub(crate) use serde_json_borrow::{Number, ObjectAsVec as Object, Value as Json};
 
 /// A key given more than once in one object: the JSON layer knows no
 /// paths, so callers turn it into [`crate::findings::Violation::duplicate_key`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DuplicateKey;
+pub(crate) struct DuplicateKey;
 
 /// The value under `key`, if present: the whole object is scanned so that a
 /// repeated key is an error, not a silent choice.
-pub fn lookup<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v Json<'a>>, DuplicateKey> {
+pub(crate) fn lookup<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v Json<'a>>, DuplicateKey> {
     let mut found = None;
     for (candidate, value) in object.iter() {
         if candidate == key {
@@ -42,20 +42,20 @@ pub fn lookup<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v Js
 
 /// Like [`lookup`], with `null` read as absent, which is how Kubernetes
 /// clients spell "not set".
-pub fn present<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v Json<'a>>, DuplicateKey> {
+pub(crate) fn present<'v, 'a>(object: &'v Object<'a>, key: &str) -> Result<Option<&'v Json<'a>>, DuplicateKey> {
     Ok(lookup(object, key)?.filter(|value| !value.is_null()))
 }
 
 /// The value under `key` where the object gives it once and not `null`;
 /// `None` otherwise. For reads that need not tell "absent" from "given
 /// twice" (callers that must, use [`present`]).
-pub fn field<'v, 'a>(object: &'v Object<'a>, key: &str) -> Option<&'v Json<'a>> {
+pub(crate) fn field<'v, 'a>(object: &'v Object<'a>, key: &str) -> Option<&'v Json<'a>> {
     present(object, key).ok().flatten()
 }
 
 /// [`field`] of `value` where it is an object: the value under `key` given
 /// once and not `null`; `None` otherwise.
-pub fn member<'v, 'a>(value: &'v Json<'a>, key: &str) -> Option<&'v Json<'a>> {
+pub(crate) fn member<'v, 'a>(value: &'v Json<'a>, key: &str) -> Option<&'v Json<'a>> {
     field(value.as_object()?, key)
 }
 
@@ -63,7 +63,7 @@ pub fn member<'v, 'a>(value: &'v Json<'a>, key: &str) -> Option<&'v Json<'a>> {
 /// static of the module, allowed because building it allocates nothing (an
 /// empty vector), so the request arena holds none of it.
 #[allow(clippy::disallowed_types)]
-pub fn empty_object() -> &'static Object<'static> {
+pub(crate) fn empty_object() -> &'static Object<'static> {
     static EMPTY: std::sync::LazyLock<Object<'static>> = std::sync::LazyLock::new(Object::default);
     &EMPTY
 }
@@ -71,17 +71,17 @@ pub fn empty_object() -> &'static Object<'static> {
 /// A string from this policy's own constants (`RuntimeDefault`, `/tmp`).
 /// Like every string the parser borrowed from the request, it needs no
 /// escaping, which [`write`] relies on.
-pub fn text(constant: &'static str) -> Json<'static> {
+pub(crate) fn text(constant: &'static str) -> Json<'static> {
     Json::Str(Cow::Borrowed(constant))
 }
 
 /// A string built at run time (from settings): escaped when written.
-pub fn owned_text(text: String) -> Json<'static> {
+pub(crate) fn owned_text(text: String) -> Json<'static> {
     Json::Str(Cow::Owned(text))
 }
 
 /// An object built from the policy's own keys.
-pub fn object<'a>(fields: impl IntoIterator<Item = (&'static str, Json<'a>)>) -> Json<'a> {
+pub(crate) fn object<'a>(fields: impl IntoIterator<Item = (&'static str, Json<'a>)>) -> Json<'a> {
     Json::Object(fields.into_iter().map(|(key, value)| (key as &'a str, value)).collect())
 }
 
@@ -93,7 +93,7 @@ pub fn object<'a>(fields: impl IntoIterator<Item = (&'static str, Json<'a>)>) ->
 /// scan; owned strings (escaped in the input, or built at run time) go
 /// through serde_json's escaping. This scan was the largest single cost of
 /// answering with a mutated object.
-pub fn write(value: &Json, out: &mut Vec<u8>) {
+pub(crate) fn write(value: &Json, out: &mut Vec<u8>) {
     match value {
         Json::Null => out.extend_from_slice(b"null"),
         Json::Bool(true) => out.extend_from_slice(b"true"),
@@ -137,7 +137,7 @@ fn write_text(text: &Cow<'_, str>, out: &mut Vec<u8>) {
 }
 
 /// Appends `text` as a JSON string.
-pub fn write_escaped(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_escaped(text: &str, out: &mut Vec<u8>) {
     // Most text (warnings, messages) has nothing to escape, and this check
     // is a third of the cost of serde_json's escaping loop.
     if is_plain(text) {
@@ -225,7 +225,7 @@ fn write_number(number: Number, out: &mut Vec<u8>) {
 
 /// Appends a value as a user reads it in a message: scalars as their text
 /// (`true`, `1000`, `RuntimeDefault`), lists as `[a, b]`.
-pub fn describe(value: &Json, out: &mut String) {
+pub(crate) fn describe(value: &Json, out: &mut String) {
     match value {
         Json::Null => out.push_str("null"),
         Json::Bool(true) => out.push_str("true"),
@@ -251,7 +251,7 @@ pub fn describe(value: &Json, out: &mut String) {
 }
 
 /// A number as written in JSON, for messages.
-pub fn number_text(number: Number) -> String {
+pub(crate) fn number_text(number: Number) -> String {
     let mut out = Vec::new();
     write_number(number, &mut out);
     String::from_utf8(out).unwrap_or_default()
@@ -259,7 +259,7 @@ pub fn number_text(number: Number) -> String {
 
 /// The same document as a `serde_json::Value`, for hosts and tests that
 /// compare whole objects.
-pub fn to_serde(value: &Json) -> serde_json::Value {
+pub(crate) fn to_serde(value: &Json) -> serde_json::Value {
     serde_json::Value::from(value)
 }
 

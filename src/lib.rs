@@ -2,6 +2,8 @@
 //! hardened baseline. This file is only the waPC surface: it registers the
 //! three functions Kubewarden calls and turns verdicts into bytes.
 
+#![warn(unreachable_pub)]
+
 use kubewarden_policy_sdk::protocol_version_guest;
 use wapc_guest::{CallResult, register_function};
 

@@ -61,8 +61,11 @@ pub(crate) enum NamespaceLimits {
 /// The warning, once per response, for [`NamespaceLimits::Unreadable`]: a
 /// fixed text, so that every host (policy-server, kwctl, the runner) says
 /// the same.
-pub const UNREADABLE_WARNING: &str = "deployment-hardening: the namespace's LimitRanges could not be read, so the \
-    resource defaults ignore them; grant the policy contextAwareResources [{apiVersion: v1, kind: LimitRange}]";
+pub const UNREADABLE_WARNING: &str = concat!(
+    crate::report::policy_name!(),
+    ": the namespace's LimitRanges could not be read, so the \
+    resource defaults ignore them; grant the policy contextAwareResources [{apiVersion: v1, kind: LimitRange}]"
+);
 
 impl NamespaceLimits {
     /// Lists the LimitRanges of `namespace` through `cluster`. A request

@@ -8,7 +8,7 @@ use std::fmt;
 use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Segment {
+pub(crate) enum Segment {
     Key(&'static str),
     Item { index: usize, name: Option<Rc<str>> },
 }
@@ -17,18 +17,18 @@ pub enum Segment {
 /// [`crate::template::Node`], which builds a path only for a finding, so a
 /// path is one small allocation made rarely and moved cheaply.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct FieldPath(Vec<Segment>);
+pub(crate) struct FieldPath(Vec<Segment>);
 
 impl FieldPath {
-    pub fn from_keys(keys: &[&'static str]) -> FieldPath {
+    pub(crate) fn from_keys(keys: &[&'static str]) -> FieldPath {
         FieldPath(keys.iter().map(|key| Segment::Key(key)).collect())
     }
 
-    pub fn key(&self, key: &'static str) -> FieldPath {
+    pub(crate) fn key(&self, key: &'static str) -> FieldPath {
         self.child(Segment::Key(key))
     }
 
-    pub fn item(&self, index: usize, name: Option<&str>) -> FieldPath {
+    pub(crate) fn item(&self, index: usize, name: Option<&str>) -> FieldPath {
         self.child(Segment::Item {
             index,
             name: name.map(Rc::from),
@@ -37,29 +37,29 @@ impl FieldPath {
 
     /// This path with `keys` below it, built in one allocation (with room
     /// for one more segment, which a field's path usually adds).
-    pub fn join(&self, keys: &[&'static str]) -> FieldPath {
+    pub(crate) fn join(&self, keys: &[&'static str]) -> FieldPath {
         let mut segments = Vec::with_capacity(self.0.len() + keys.len() + 1);
         segments.extend_from_slice(&self.0);
         segments.extend(keys.iter().map(|key| Segment::Key(key)));
         FieldPath(segments)
     }
 
-    pub fn child(&self, segment: Segment) -> FieldPath {
+    pub(crate) fn child(&self, segment: Segment) -> FieldPath {
         let mut segments = Vec::with_capacity(self.0.len() + 1);
         segments.extend_from_slice(&self.0);
         segments.push(segment);
         FieldPath(segments)
     }
 
-    pub fn push(&mut self, segment: Segment) {
+    pub(crate) fn push(&mut self, segment: Segment) {
         self.0.push(segment);
     }
 
-    pub fn segments(&self) -> &[Segment] {
+    pub(crate) fn segments(&self) -> &[Segment] {
         &self.0
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -70,18 +70,18 @@ impl FieldPath {
 /// couple of words, copied without allocating or counting references; the
 /// full path is built only to show a finding.
 #[derive(Clone, Copy, Debug)]
-pub enum Place<'n> {
+pub(crate) enum Place<'n> {
     Base(&'n FieldPath),
     /// The object under `key` of the object at the place borrowed.
     Key(&'n Place<'n>, &'static str),
 }
 
 impl<'n> Place<'n> {
-    pub fn key(&'n self, key: &'static str) -> Place<'n> {
+    pub(crate) fn key(&'n self, key: &'static str) -> Place<'n> {
         Place::Key(self, key)
     }
 
-    pub fn path(&self) -> FieldPath {
+    pub(crate) fn path(&self) -> FieldPath {
         let mut keys = Vec::new();
         let mut place = self;
         let base = loop {
@@ -98,7 +98,7 @@ impl<'n> Place<'n> {
     }
 
     /// This place's path ending in `last`, a field or list item below it.
-    pub fn path_to(&self, last: Segment) -> FieldPath {
+    pub(crate) fn path_to(&self, last: Segment) -> FieldPath {
         let mut path = self.path();
         path.push(last);
         path
@@ -107,12 +107,12 @@ impl<'n> Place<'n> {
 
 /// Appends `a.b[name].c`: keys joined by dots, list items by name, else by
 /// index.
-pub fn write_segments(segments: &[Segment], out: &mut String) {
+pub(crate) fn write_segments(segments: &[Segment], out: &mut String) {
     write_field(segments, &[], out);
 }
 
 /// Appends the field at `keys` below `segments`, as [`write_segments`] does.
-pub fn write_field(segments: &[Segment], keys: &[&str], out: &mut String) {
+pub(crate) fn write_field(segments: &[Segment], keys: &[&str], out: &mut String) {
     let start = out.len();
     for segment in segments {
         match segment {

@@ -23,7 +23,7 @@ use crate::json::{self, Json};
 
 /// A quantity as written, plus its exact value: `±digits × 10^exponent`.
 #[derive(Debug, Clone)]
-pub struct Quantity {
+pub(crate) struct Quantity {
     text: String,
     negative: bool,
     /// Decimal digits, most significant first, with no leading or trailing
@@ -33,7 +33,7 @@ pub struct Quantity {
 }
 
 impl Quantity {
-    pub fn parse(text: &str) -> Result<Quantity, String> {
+    pub(crate) fn parse(text: &str) -> Result<Quantity, String> {
         let bytes = text.as_bytes();
         let mut at = 0;
         let negative = match bytes.first() {
@@ -72,7 +72,7 @@ impl Quantity {
 
     /// Reads a quantity from JSON: the API server accepts both `"500m"` and
     /// `0.5`, and spaces around the text (`Quantity.UnmarshalJSON` trims them).
-    pub fn from_json(value: &Json) -> Result<Quantity, String> {
+    pub(crate) fn from_json(value: &Json) -> Result<Quantity, String> {
         match value {
             Json::Str(text) => Quantity::parse(text.trim()),
             // Written as serde_json writes it, so `1e21` stays `1e21`.
@@ -81,11 +81,11 @@ impl Quantity {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
-    pub fn is_negative(&self) -> bool {
+    pub(crate) fn is_negative(&self) -> bool {
         self.negative && !self.digits.is_empty()
     }
 

@@ -5,14 +5,26 @@
 use crate::findings::{Edit, Findings, Gap, Owner, Violation};
 use crate::json;
 use crate::path::{FieldPath, Segment, write_field, write_segments};
+use crate::workload::Kind;
 
 /// The API server truncates long messages; past this many lines the rest is
 /// counted, not listed.
 const MAX_LISTED_VIOLATIONS: usize = 50;
 
-pub const POLICY_NAME: &str = "deployment-hardening";
+/// The policy's name, first in every message, as a literal for `concat!`.
+macro_rules! policy_name {
+    () => {
+        "deployment-hardening"
+    };
+}
+pub(crate) use policy_name;
 
-pub fn rejection(subject: &str, violations: &[Violation]) -> String {
+pub(crate) const POLICY_NAME: &str = policy_name!();
+
+/// A rejection of `subject` (`Deployment shop/web`): a heading, then one
+/// line per violation (`- <path>: <problem>; <fix>`), the first
+/// [`MAX_LISTED_VIOLATIONS`] listed and the rest counted.
+pub(crate) fn rejection(subject: &str, violations: &[Violation]) -> String {
     let count = violations.len();
     let noun = if count == 1 { "problem" } else { "problems" };
     let mut message = format!("{POLICY_NAME}: {subject} is not compliant ({count} {noun}):");
@@ -26,6 +38,34 @@ pub fn rejection(subject: &str, violations: &[Violation]) -> String {
     message
 }
 
+/// [`rejection`], then each of `notes` on a line (what the evaluation could
+/// not read), and for an object whose pod template `unchangeable` kind
+/// cannot change after creation (a Pod, a Job), how to give it the fields.
+pub(crate) fn rejection_with(
+    subject: &str,
+    violations: &[Violation],
+    notes: &[&str],
+    unchangeable: Option<Kind>,
+) -> String {
+    let mut message = rejection(subject, violations);
+    for note in notes {
+        message.push('\n');
+        message.push_str(note);
+    }
+    if let Some(kind) = unchangeable {
+        for text in [
+            "\n(a ",
+            kind.name(),
+            "'s ",
+            kind.template_noun(),
+            " cannot change after creation: delete it and create it again with these fields)",
+        ] {
+            message.push_str(text);
+        }
+    }
+    message
+}
+
 /// Problems named in a rollout's warnings; the rest are counted.
 const MAX_LISTED_ROLLOUT_PROBLEMS: usize = 3;
 
@@ -34,7 +74,7 @@ const MAX_LISTED_ROLLOUT_PROBLEMS: usize = 3;
 /// update rolls out will be rejected. One line saying so, then the first
 /// [`MAX_LISTED_ROLLOUT_PROBLEMS`] problems, one per line, each within
 /// [`MAX_WARNING_LENGTH`]; none where `violations` is empty.
-pub fn rollout_warnings(subject: &str, violations: &[Violation]) -> Vec<String> {
+pub(crate) fn rollout_warnings(subject: &str, violations: &[Violation]) -> Vec<String> {
     if violations.is_empty() {
         return Vec::new();
     }
@@ -62,7 +102,7 @@ pub fn rollout_warnings(subject: &str, violations: &[Violation]) -> Vec<String> 
 
 /// Kubernetes (and the SDK's documentation) may cut a warning longer than
 /// this many characters.
-pub const MAX_WARNING_LENGTH: usize = 256;
+pub(crate) const MAX_WARNING_LENGTH: usize = 256;
 
 /// Containers named in a warning that several share; the rest are counted.
 const MAX_NAMED_CONTAINERS: usize = 3;
@@ -104,7 +144,7 @@ struct Group<'f> {
 ///
 /// Past [`MAX_LINES_OF_DEFAULTS`] lines, one more line counts the rest, so
 /// that no line is dropped unseen by the API server.
-pub fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
+pub(crate) fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String> {
     let gaps = findings.gaps();
     // Groups are few, so a container's defaults are compared with each
     // group's, gap by gap, before any text is written for it.

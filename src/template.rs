@@ -16,7 +16,7 @@ use crate::path::{FieldPath, Place, Segment};
 /// lifetime, `'n` that of what its place borrows (the base path, or the
 /// node it was read from).
 #[derive(Clone, Copy)]
-pub struct Node<'n, 'a> {
+pub(crate) struct Node<'n, 'a> {
     pub fields: &'a Object<'a>,
     place: Place<'n>,
 }
@@ -25,7 +25,7 @@ pub struct Node<'n, 'a> {
 /// the node it was read from. It owns nothing, so reading one copies a few
 /// words and dropping one costs nothing: rules read dozens per container,
 /// and the path is built only for a finding.
-pub struct Field<'n, T> {
+pub(crate) struct Field<'n, T> {
     pub value: T,
     place: &'n Place<'n>,
     at: Below,
@@ -49,17 +49,17 @@ impl Below {
 }
 
 impl<T> Field<'_, T> {
-    pub fn path(&self) -> FieldPath {
+    pub(crate) fn path(&self) -> FieldPath {
         self.at.path(self.place)
     }
 }
 
-pub type Read<T> = Result<Option<T>, Violation>;
+pub(crate) type Read<T> = Result<Option<T>, Violation>;
 
 impl<'n, 'a> Node<'n, 'a> {
     /// The object at `path`, which every node and field read below it
     /// borrows.
-    pub fn new(fields: &'a Object<'a>, path: &'n FieldPath) -> Node<'n, 'a> {
+    pub(crate) fn new(fields: &'a Object<'a>, path: &'n FieldPath) -> Node<'n, 'a> {
         Node {
             fields,
             place: Place::Base(path),
@@ -67,12 +67,12 @@ impl<'n, 'a> Node<'n, 'a> {
     }
 
     /// The path of this node's field `key`, for a finding about it.
-    pub fn field_path(&self, key: &'static str) -> FieldPath {
+    pub(crate) fn field_path(&self, key: &'static str) -> FieldPath {
         self.place.path_to(Segment::Key(key))
     }
 
     /// `null` is how Kubernetes clients spell "not set", so it reads as absent.
-    pub fn present(&self, key: &'static str) -> Read<&'a Json<'a>> {
+    pub(crate) fn present(&self, key: &'static str) -> Read<&'a Json<'a>> {
         json::present(self.fields, key).map_err(|DuplicateKey| Violation::duplicate_key(self.field_path(key)))
     }
 
@@ -85,7 +85,7 @@ impl<'n, 'a> Node<'n, 'a> {
         }
     }
 
-    pub fn object(&self, key: &'static str) -> Read<Node<'_, 'a>> {
+    pub(crate) fn object(&self, key: &'static str) -> Read<Node<'_, 'a>> {
         Ok(self.typed(key, "an object", Json::as_object)?.map(|fields| Node {
             fields,
             place: self.place.key(key),
@@ -95,26 +95,26 @@ impl<'n, 'a> Node<'n, 'a> {
     /// Like [`Node::object`], but an absent object reads as an empty one at
     /// the same path, so rules treat "no securityContext" and "empty
     /// securityContext" alike and gaps still get the right path.
-    pub fn object_or_empty(&self, key: &'static str) -> Result<Node<'_, 'a>, Violation> {
+    pub(crate) fn object_or_empty(&self, key: &'static str) -> Result<Node<'_, 'a>, Violation> {
         Ok(self.object(key)?.unwrap_or_else(|| Node {
             fields: json::empty_object(),
             place: self.place.key(key),
         }))
     }
 
-    pub fn bool(&self, key: &'static str) -> Read<Field<'_, bool>> {
+    pub(crate) fn bool(&self, key: &'static str) -> Read<Field<'_, bool>> {
         self.field(key, "true or false", Json::as_bool)
     }
 
-    pub fn int(&self, key: &'static str) -> Read<Field<'_, i64>> {
+    pub(crate) fn int(&self, key: &'static str) -> Read<Field<'_, i64>> {
         self.field(key, "an integer", Json::as_i64)
     }
 
-    pub fn str(&self, key: &'static str) -> Read<Field<'_, &'a str>> {
+    pub(crate) fn str(&self, key: &'static str) -> Read<Field<'_, &'a str>> {
         self.field(key, "a string", Json::as_str)
     }
 
-    pub fn array(&self, key: &'static str) -> Read<Field<'_, &'a [Json<'a>]>> {
+    pub(crate) fn array(&self, key: &'static str) -> Read<Field<'_, &'a [Json<'a>]>> {
         self.field(key, "a list", Json::as_array)
     }
 
@@ -133,7 +133,7 @@ impl<'n, 'a> Node<'n, 'a> {
     }
 
     /// The strings of a list field; an item that is not a string is a violation.
-    pub fn strings(&self, key: &'static str) -> Read<Vec<Field<'_, &'a str>>> {
+    pub(crate) fn strings(&self, key: &'static str) -> Read<Vec<Field<'_, &'a str>>> {
         let Some(list) = self.array(key)? else {
             return Ok(None);
         };
@@ -158,7 +158,7 @@ impl<'n, 'a> Node<'n, 'a> {
 
 /// Where a container is listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerKind {
+pub(crate) enum ContainerKind {
     Container,
     Init,
     Ephemeral,
@@ -168,10 +168,11 @@ pub enum ContainerKind {
 pub const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 impl ContainerKind {
-    pub const ALL: [ContainerKind; 3] = [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral];
+    pub(crate) const ALL: [ContainerKind; 3] =
+        [ContainerKind::Container, ContainerKind::Init, ContainerKind::Ephemeral];
 
     /// Its position in [`ContainerKind::ALL`] and [`CONTAINER_LISTS`].
-    pub fn position(self) -> usize {
+    pub(crate) fn position(self) -> usize {
         match self {
             ContainerKind::Container => 0,
             ContainerKind::Init => 1,
@@ -180,13 +181,13 @@ impl ContainerKind {
     }
 
     /// The pod spec's key for the list.
-    pub fn list_key(self) -> &'static str {
+    pub(crate) fn list_key(self) -> &'static str {
         CONTAINER_LISTS[self.position()]
     }
 }
 
 /// One container of the pod template, with its path.
-pub struct Container<'a> {
+pub(crate) struct Container<'a> {
     pub kind: ContainerKind,
     /// Its position in its list.
     pub index: usize,
@@ -197,12 +198,12 @@ pub struct Container<'a> {
 }
 
 impl<'a> Container<'a> {
-    pub fn node(&self) -> Node<'_, 'a> {
+    pub(crate) fn node(&self) -> Node<'_, 'a> {
         Node::new(self.fields, &self.path)
     }
 
     /// The container as the owner of the defaults it receives.
-    pub fn owner(&self) -> Owner {
+    pub(crate) fn owner(&self) -> Owner {
         Owner::Container {
             kind: self.kind,
             index: self.index,
@@ -211,14 +212,14 @@ impl<'a> Container<'a> {
     }
 
     /// The image, where it is a single unambiguous string.
-    pub fn image(&self) -> Option<&'a str> {
+    pub(crate) fn image(&self) -> Option<&'a str> {
         json::field(self.fields, "image").and_then(Json::as_str)
     }
 }
 
 /// Every container list of a pod spec, read once, with malformed entries
 /// reported rather than skipped in silence.
-pub fn containers<'a>(spec: &Node<'_, 'a>, violations: &mut Vec<Violation>) -> Vec<Container<'a>> {
+pub(crate) fn containers<'a>(spec: &Node<'_, 'a>, violations: &mut Vec<Violation>) -> Vec<Container<'a>> {
     let mut found = Vec::new();
     if let Ok(None) = spec.present("containers") {
         violations.push(Violation::new(

@@ -110,9 +110,30 @@ impl Kind {
     /// StatefulSet, DaemonSet and Job controllers tell their pods apart by
     /// owner, selector and the `controller-revision-hash` label, never by
     /// their spec, and the CronJob controller its Jobs by owner.
+    /// Whether the pod template's metadata is the object's own, which an
+    /// update may always change: a Pod's.
+    pub(crate) fn template_metadata_is_own(self) -> bool {
+        self == Kind::Pod
+    }
+
+    /// What its pod template is called in a message: a Pod's `spec`, any
+    /// other kind's `pod template`.
+    pub(crate) fn template_noun(self) -> &'static str {
+        match self {
+            Kind::Pod => "spec",
+            _ => "pod template",
+        }
+    }
+
     pub(crate) fn template_compared_by(self, owner: Kind) -> bool {
         self == Kind::ReplicaSet && owner == Kind::Deployment
     }
+}
+
+/// An `apiVersion` split into its API group and version: `apps/v1` is
+/// `("apps", "v1")`, the core group's `v1` is `("", "v1")`.
+pub fn group_and_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
 }
 
 /// The labels a controller gives one pod alone: a StatefulSet's pod name

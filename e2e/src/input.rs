@@ -140,7 +140,7 @@ pub fn is_evaluated(request: &Value) -> bool {
 /// it in the request ([`request_for_manifest`]).
 pub fn is_judged_manifest(manifest: &Value) -> bool {
     let api_version = manifest["apiVersion"].as_str().unwrap_or_default();
-    let (group, _) = deployment_hardening::admission_request::group_and_version(api_version);
+    let (group, _) = deployment_hardening::workload::group_and_version(api_version);
     is_judged_kind(manifest["kind"].as_str(), group)
 }
 

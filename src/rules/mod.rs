@@ -20,7 +20,7 @@ use crate::workload::Workload;
 
 /// What the rules see of one request: views borrowed for `'v` of a
 /// document whose strings live for `'a`.
-pub struct Context<'v, 'a> {
+pub(crate) struct Context<'v, 'a> {
     pub settings: &'v Settings,
     pub workload: &'v Workload<'v, 'a>,
     /// The request's namespace, empty for a hand-made request without one.
@@ -50,13 +50,13 @@ pub struct Context<'v, 'a> {
 
 impl<'v> Context<'v, '_> {
     /// The pod's `securityContext`, empty when absent.
-    pub fn pod_security_context(&self) -> Result<Node<'_, 'v>, Violation> {
+    pub(crate) fn pod_security_context(&self) -> Result<Node<'_, 'v>, Violation> {
         self.spec.object_or_empty("securityContext")
     }
 
     /// True when shared `securityContext` defaults go on the pod rather
     /// than on each container (see [`Context::security_default`]).
-    pub fn pod_takes_security_defaults(&self) -> bool {
+    pub(crate) fn pod_takes_security_defaults(&self) -> bool {
         self.pod_spec_writable && self.every_container_evaluated
     }
 
@@ -64,7 +64,7 @@ impl<'v> Context<'v, '_> {
     /// `value`) shared by pod and containers: on the pod when every
     /// container may inherit it (once, however many containers lack it),
     /// else on the container. `required`: validate mode demands it.
-    pub fn security_default<'a>(
+    pub(crate) fn security_default<'a>(
         &self,
         container: &Container,
         field: Field,
@@ -105,7 +105,7 @@ pub fn reads_template_annotation(key: &str) -> bool {
     privilege_escalation::is_seccomp_annotation(key)
 }
 
-pub fn check_all<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
+pub(crate) fn check_all<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
     let rules = &context.settings;
     if rules.non_root.enabled {
         non_root::check(context, findings);

@@ -28,7 +28,7 @@ use crate::findings::{Field, Findings, Gap, Owner, Violation};
 use crate::json::{self, Json};
 use crate::template::{Container, Node, Read};
 
-pub fn check(context: &Context, findings: &mut Findings) {
+pub(super) fn check(context: &Context, findings: &mut Findings) {
     let pod = match context.pod_security_context() {
         Ok(pod) => pod,
         Err(violation) => return findings.violation(violation),

@@ -40,7 +40,7 @@ struct PathVolume {
     used: bool,
 }
 
-pub fn check(context: &Context, findings: &mut Findings) {
+pub(super) fn check(context: &Context, findings: &mut Findings) {
     // The API server forbids `readOnlyRootFilesystem` on a Windows pod.
     if context.windows {
         return;

@@ -48,7 +48,7 @@ const MEMORY: usize = 1;
 /// pod's total and a `Pod` `min` compare as equal, and the default goes in.
 const BILLIONTHS_CEILING: i128 = 10i128.pow(36);
 
-pub fn check(context: &Context, findings: &mut Findings) {
+pub(super) fn check(context: &Context, findings: &mut Findings) {
     let pod_level = match pod_level_resources(context) {
         Ok(covered) => covered,
         Err(violation) => return findings.violation(violation),

@@ -9,7 +9,7 @@ use crate::cluster::KubewardenHost;
 use crate::engine::{Verdict, validate_payload};
 
 /// What the engine must answer for a case.
-pub enum Expect {
+pub(super) enum Expect {
     /// Accepted untouched in both modes.
     Accepted,
     /// Rejected in both modes, with a line containing this.
@@ -26,7 +26,7 @@ pub enum Expect {
 }
 
 /// One row of a rule's table: a name, the object, the expected answer.
-pub struct Case {
+pub(super) struct Case {
     pub name: &'static str,
     pub object: Value,
     pub expect: Expect,
@@ -35,7 +35,7 @@ pub struct Case {
 /// A pod spec every rule accepts with the default settings: one container
 /// `app`, non-root, read-only root with a writable `/tmp`, no escalation,
 /// requests.
-pub fn compliant_spec() -> Value {
+pub(super) fn compliant_spec() -> Value {
     json!({
         "securityContext": {
             "runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 2000,
@@ -57,13 +57,13 @@ pub fn compliant_spec() -> Value {
 }
 
 /// A Pod with `spec`.
-pub fn pod(spec: Value) -> Value {
+pub(super) fn pod(spec: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"}, "spec": spec})
 }
 
 /// A Deployment of `replicas` pods labelled `app: web`, with `spec` as its
 /// pod template's spec.
-pub fn deployment(spec: Value, replicas: i64) -> Value {
+pub(super) fn deployment(spec: Value, replicas: i64) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default"},
@@ -76,7 +76,7 @@ pub fn deployment(spec: Value, replicas: i64) -> Value {
 }
 
 /// `compliant_spec` with `change` applied to it.
-pub fn spec_with(change: impl FnOnce(&mut Value)) -> Value {
+pub(super) fn spec_with(change: impl FnOnce(&mut Value)) -> Value {
     let mut spec = compliant_spec();
     change(&mut spec);
     spec
@@ -92,12 +92,12 @@ fn verdict(object: &Value, settings: &Value, mode: &str) -> Verdict<Value> {
 }
 
 /// Runs every case and fails with all the cases that did not hold.
-pub fn check_table(cases: Vec<Case>) {
+pub(super) fn check_table(cases: Vec<Case>) {
     check_table_with(&json!({}), cases);
 }
 
 /// [`check_table`] under `settings` rather than the defaults.
-pub fn check_table_with(settings: &Value, cases: Vec<Case>) {
+pub(super) fn check_table_with(settings: &Value, cases: Vec<Case>) {
     let failures: Vec<String> = cases
         .into_iter()
         .filter_map(|case| check_case(case, settings))

@@ -24,7 +24,7 @@ use crate::path::FieldPath;
 /// The label a Deployment's controller puts on each revision's pods.
 const REVISION_LABEL: &str = "pod-template-hash";
 
-pub fn check<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
+pub(super) fn check<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
     let result = check_template(context, findings);
     findings.record(result);
 }

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Deserialises through `D`, with every struct read from an object only.
-pub struct ObjectsOnly<D>(pub D);
+pub(super) struct ObjectsOnly<D>(pub D);
 
 /// What the JSON value is, for the refusal.
 fn found(unexpected: de::Unexpected) -> &'static str {

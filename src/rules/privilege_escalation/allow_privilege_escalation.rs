@@ -10,7 +10,7 @@ use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json::Json;
 use crate::template::{Container, Node};
 
-pub fn check(container: &Container, own: &Node, findings: &mut Findings) -> Result<(), Violation> {
+pub(super) fn check(container: &Container, own: &Node, findings: &mut Findings) -> Result<(), Violation> {
     match own.bool("allowPrivilegeEscalation")? {
         Some(allowed) if allowed.value => {
             findings.violation(Violation::new(allowed.path(), "is true", "set it to false"));

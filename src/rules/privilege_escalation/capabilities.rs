@@ -14,7 +14,7 @@ use crate::template::{Container, Node};
 /// The one capability the restricted profile lets a container add.
 const ALLOWED_ADDED_CAPABILITY: &str = "NET_BIND_SERVICE";
 
-pub fn check(container: &Container, own: &Node, findings: &mut Findings) -> Result<(), Violation> {
+pub(super) fn check(container: &Container, own: &Node, findings: &mut Findings) -> Result<(), Violation> {
     let capabilities = own.object_or_empty("capabilities")?;
     match capabilities.strings("drop")? {
         None => findings.gap(Gap::set(

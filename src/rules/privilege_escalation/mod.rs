@@ -15,12 +15,12 @@ mod capabilities;
 mod privileged;
 mod seccomp;
 
-pub use seccomp::is_seccomp_annotation;
+pub(super) use seccomp::is_seccomp_annotation;
 
 use super::Context;
 use crate::findings::Findings;
 
-pub fn check(context: &Context, findings: &mut Findings) {
+pub(super) fn check(context: &Context, findings: &mut Findings) {
     let pod = match context.pod_security_context() {
         Ok(pod) => pod,
         Err(violation) => return findings.violation(violation),

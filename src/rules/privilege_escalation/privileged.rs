@@ -13,12 +13,12 @@ use crate::template::Node;
 
 /// The pod's `securityContext`: a pod-level HostProcess makes every
 /// container one.
-pub fn check_pod(pod: &Node, findings: &mut Findings) -> Result<(), Violation> {
+pub(super) fn check_pod(pod: &Node, findings: &mut Findings) -> Result<(), Violation> {
     host_process(pod, findings)
 }
 
 /// A container's `securityContext`.
-pub fn check_container(own: &Node, findings: &mut Findings) -> Result<(), Violation> {
+pub(super) fn check_container(own: &Node, findings: &mut Findings) -> Result<(), Violation> {
     reject_true(
         own,
         "privileged",

@@ -33,7 +33,7 @@ const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kube
 
 /// True for a deprecated seccomp annotation, the pod's or a container's:
 /// the only template annotations a rule reads.
-pub fn is_seccomp_annotation(key: &str) -> bool {
+pub(crate) fn is_seccomp_annotation(key: &str) -> bool {
     key == POD_ANNOTATION || key.starts_with(CONTAINER_ANNOTATION_PREFIX)
 }
 
@@ -62,13 +62,13 @@ impl<'v> Annotated<'v> {
 }
 
 /// The template's seccomp annotations, found once per request.
-pub struct Annotations<'v, 'a> {
+pub(super) struct Annotations<'v, 'a> {
     all: Option<&'v Object<'a>>,
     pod: Option<Annotated<'v>>,
 }
 
 impl<'v, 'a> Annotations<'v, 'a> {
-    pub fn of(context: &Context<'v, 'a>) -> Annotations<'v, 'a> {
+    pub(super) fn of(context: &Context<'v, 'a>) -> Annotations<'v, 'a> {
         let all = context.workload.template_annotations();
         let pod = all
             .and_then(|annotations| json::field(annotations, POD_ANNOTATION))
@@ -93,7 +93,7 @@ fn unconfined_annotation(context: &Context, key: &str) -> Violation {
 
 /// The pod's `securityContext`; true when it sets a type (a malformed one
 /// counts as set, so no container is told to add one beside it).
-pub fn check_pod(context: &Context, pod: &Node, annotations: &Annotations, findings: &mut Findings) -> bool {
+pub(super) fn check_pod(context: &Context, pod: &Node, annotations: &Annotations, findings: &mut Findings) -> bool {
     // Under the `ephemeralcontainers` subresource the pod's own values
     // cannot change (they were judged when it was created): a container
     // added to it inherits an allowed type, and gets its own otherwise.
@@ -118,7 +118,7 @@ pub fn check_pod(context: &Context, pod: &Node, annotations: &Annotations, findi
     }
 }
 
-pub fn check_container(
+pub(super) fn check_container(
     context: &Context,
     container: &Container,
     own: &Node,
