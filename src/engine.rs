@@ -232,19 +232,26 @@ pub(crate) fn evaluate<'a>(
         };
     };
     let subject = Subject::of(kind, &request);
-    let Json::Object(object) = request.object else {
-        return reject(
-            &subject,
-            vec![Violation::new(
+    let object = match request.object {
+        Json::Object(object) => object,
+        Json::Null => {
+            let violation = Violation::new(
                 FieldPath::default(),
                 "the request carries no object",
                 format!("send the {} as request.object", kind.name()),
-            )],
-        );
+            );
+            return reject(&subject, vec![violation]);
+        }
+        other => {
+            let violation = Violation::wrong_type(FieldPath::from_keys(&["request", "object"]), "an object", &other);
+            return reject(&subject, vec![violation]);
+        }
     };
-    // The old object is parsed only when an update needs it. It was
-    // checked to be JSON with the envelope, so a failure here cannot happen;
-    // were it to, the update would be judged like a create.
+    // The old object is parsed only when an update needs it. The envelope
+    // skipped over it without the checks a parse makes (nesting depth, lone
+    // surrogates like `\ud800`), so it can still fail here, on a hand-made
+    // request only: the update is then judged in full, like a create, which
+    // holds back nothing a rule would judge.
     let old_object: Json = request
         .old_object
         .and_then(|raw| serde_json::from_str(raw.get()).ok())
@@ -618,20 +625,21 @@ impl<'a> Subject<'a> {
             (None, Some(prefix)) => (prefix, true),
             (None, None) => (request.name.clone(), false),
         };
+        // A reference without the three (which the API server requires) names no controller.
         let controller = request
             .object
             .as_object()
             .and_then(workload::controller_reference)
-            .map(|owner| {
+            .and_then(|owner| {
                 let text = |key| match json::field(owner, key) {
-                    Some(Json::Str(text)) => text.clone(),
-                    _ => Cow::Borrowed(""),
+                    Some(Json::Str(text)) => Some(text.clone()),
+                    _ => None,
                 };
-                Controller {
-                    api_version: text("apiVersion"),
-                    kind: text("kind"),
-                    name: text("name"),
-                }
+                Some(Controller {
+                    api_version: text("apiVersion")?,
+                    kind: text("kind")?,
+                    name: text("name")?,
+                })
             });
         Subject {
             kind,

@@ -125,6 +125,22 @@ pub(crate) enum Owner {
     },
 }
 
+impl Owner {
+    /// The segments that name the owner in a warning: the pod spec's whole
+    /// path (`spec.template.spec`), a container's list and item
+    /// (`containers[web]`), the last two segments of the path
+    /// `template::containers` gives it.
+    pub(crate) fn name_segments<'p>(&'p self, pod_spec: &'p FieldPath) -> &'p [Segment] {
+        match self {
+            Owner::PodSpec => pod_spec.segments(),
+            Owner::Container { path, .. } => {
+                let segments = path.segments();
+                &segments[segments.len().saturating_sub(2)..]
+            }
+        }
+    }
+}
+
 /// The same owner: the same list and position.
 impl PartialEq for Owner {
     fn eq(&self, other: &Owner) -> bool {
@@ -352,7 +368,12 @@ impl<'a> Gap<'a> {
                     index: *index,
                     name: None,
                 });
-                (item.key(self.field.item_key().unwrap_or_default()), "set it to ")
+                // Every field set in an item has its key there.
+                let path = match self.field.item_key() {
+                    Some(key) => item.key(key),
+                    None => item,
+                };
+                (path, "set it to ")
             }
         };
         let mut fix = String::from(fix);

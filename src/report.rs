@@ -155,11 +155,7 @@ pub(crate) fn warnings(pod_spec: &FieldPath, findings: &Findings) -> Vec<String>
             shown.len() == indices.len()
                 && (shown.iter().zip(indices)).all(|(&shown, &index)| gaps[shown].same_default(&gaps[index]))
         };
-        // A container is named by its list and item (`containers[web]`).
-        let name = match owner {
-            Owner::PodSpec => pod_spec.segments(),
-            Owner::Container { path, .. } => &path.segments()[path.segments().len().saturating_sub(2)..],
-        };
+        let name = owner.name_segments(pod_spec);
         let shared = groups
             .iter_mut()
             .find(|group| of_container && group.of_containers && same_defaults(group.shown));

@@ -20,7 +20,7 @@ fn envelope(object: Value) -> Vec<u8> {
     Value::Null,
     "- the request carries no object; send the Deployment as request.object"
 )]
-#[case::object_is_a_list(json!([1]), "the request carries no object")]
+#[case::object_is_a_list(json!([1]), "- request.object: must be an object, found a list")]
 #[case::spec_not_an_object(json!({"spec": "nope"}), "- spec: must be an object")]
 #[case::no_template(json!({"spec": {}}), "- spec.template: is missing")]
 #[case::template_spec_null(json!({"spec": {"template": {"spec": null}}}), "- spec.template.spec: is missing")]
@@ -145,4 +145,18 @@ fn a_key_given_twice_is_rejected_not_resolved(#[case] fields: &str, #[case] path
         message.contains(&format!("{path}: is given more than once in the same object")),
         "{message}"
     );
+}
+
+/// An old object the envelope skipped over but cannot be parsed (a lone
+/// surrogate) is no reason to skip the update: it is judged in full.
+#[test]
+fn an_unreadable_old_object_has_the_update_judged_in_full() {
+    let object = r#"{"spec": {"template": {"spec": {"containers": [{"name": "web", "securityContext": {"privileged": true}}]}}}}"#;
+    let old_object = r#"{"metadata": {"name": "\ud800"}, "spec": {"template": {"spec": {"containers": [{"name": "web", "securityContext": {"privileged": true}}]}}}}"#;
+    let payload = format!(
+        r#"{{"request": {{"operation": "UPDATE", "kind": {{"group": "apps", "kind": "Deployment"}},
+            "object": {object}, "oldObject": {old_object}}}}}"#
+    );
+    let message = rejection(validate_payload(payload.as_bytes(), &KubewardenHost).to_serde());
+    assert!(message.contains("securityContext.privileged: is true"), "{message}");
 }

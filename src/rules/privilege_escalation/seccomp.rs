@@ -127,8 +127,9 @@ pub(super) fn check_container(
     findings: &mut Findings,
 ) -> Result<(), Violation> {
     let own_annotation = annotations.container(container.name);
-    if own_annotation == Some(Annotated::Unconfined) {
-        let key = [CONTAINER_ANNOTATION_PREFIX, container.name.unwrap_or_default()].concat();
+    // A container has an annotation only where it has a name.
+    if let (Some(Annotated::Unconfined), Some(name)) = (own_annotation, container.name) {
+        let key = [CONTAINER_ANNOTATION_PREFIX, name].concat();
         findings.violation(unconfined_annotation(context, &key));
     }
     let own_seccomp = own.object_or_empty("seccompProfile")?;
