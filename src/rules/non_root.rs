@@ -282,7 +282,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/securityContext/runAsNonRoot",
                     value: json!(true),
-                    demanded: Some("spec.securityContext.runAsNonRoot: not set; set it to true"),
+                    demanded: &["spec.securityContext.runAsNonRoot: not set; set it to true"],
                 },
             },
             Case {
@@ -294,7 +294,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/securityContext/runAsUser",
                     value: json!(1000),
-                    demanded: Some("spec.securityContext.runAsNonRoot: not set; set it to true"),
+                    demanded: &["spec.securityContext.runAsNonRoot: not set; set it to true"],
                 },
             },
             Case {
@@ -321,7 +321,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/containers/1/securityContext/runAsUser",
                     value: json!(1000),
-                    demanded: Some("runAsNonRoot: not set"),
+                    demanded: &["runAsNonRoot: not set"],
                 },
             },
             Case {
@@ -340,7 +340,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/securityContext/fsGroup",
                     value: json!(2000),
-                    demanded: None,
+                    demanded: &[],
                 },
             },
             Case {
@@ -361,7 +361,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/securityContext/windowsOptions/runAsUserName",
                     value: json!("ContainerUser"),
-                    demanded: None,
+                    demanded: &[],
                 },
             },
         ]);

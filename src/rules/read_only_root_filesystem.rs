@@ -297,9 +297,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/containers/0/securityContext/readOnlyRootFilesystem",
                     value: json!(true),
-                    demanded: Some(
-                        "spec.containers[app].securityContext.readOnlyRootFilesystem: not set; set it to true",
-                    ),
+                    demanded: &["spec.containers[app].securityContext.readOnlyRootFilesystem: not set; set it to true"],
                 },
             },
             Case {
@@ -311,7 +309,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/volumes",
                     value: json!([{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]),
-                    demanded: None,
+                    demanded: &[],
                 },
             },
             Case {
@@ -348,7 +346,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/containers/0/volumeMounts/1",
                     value: json!({"name": "writable-tmp", "mountPath": "/tmp", "subPath": "app"}),
-                    demanded: None,
+                    demanded: &[],
                 },
             },
             Case {

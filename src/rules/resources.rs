@@ -453,7 +453,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/containers/0/resources/requests/cpu",
                     value: json!("100m"),
-                    demanded: Some("spec.containers[app].resources.requests.cpu: not set; set it to 100m"),
+                    demanded: &["spec.containers[app].resources.requests.cpu: not set; set it to 100m"],
                 },
             },
         ]);

@@ -15,13 +15,13 @@ pub(super) enum Expect {
     /// Rejected in both modes, with a line containing this.
     Rejected(&'static str),
     /// Mutate mode sets the field at this JSON pointer (from the object's
-    /// root) to this value; validate mode rejects the object with a line
-    /// containing the `demanded` text, or accepts it where that is `None`
-    /// (a convenience default).
+    /// root) to this value; validate mode rejects the object with one line
+    /// per `demanded` text, each containing it, and no other, or accepts it
+    /// where there is none (a convenience default).
     Added {
         pointer: &'static str,
         value: Value,
-        demanded: Option<&'static str>,
+        demanded: &'static [&'static str],
     },
 }
 
@@ -131,9 +131,16 @@ fn check_case(case: Case, settings: &Value) -> Option<String> {
             demanded,
         } => {
             let added = matches!(&mutate, Verdict::Mutate { object, .. } if object.pointer(pointer) == Some(value));
-            let demanded = match demanded {
-                Some(fragment) => rejected_with(&validate, fragment),
-                None => matches!(&validate, Verdict::Accept { .. }),
+            let demanded = match (&validate, demanded.len()) {
+                (Verdict::Accept { .. }, 0) => true,
+                (Verdict::Reject { message }, count) if count > 0 => {
+                    let lines: Vec<&str> = message.lines().filter(|line| line.starts_with("- ")).collect();
+                    lines.len() == count
+                        && demanded
+                            .iter()
+                            .all(|fragment| lines.iter().any(|line| line.contains(fragment)))
+                }
+                _ => false,
             };
             added && demanded
         }
@@ -151,6 +158,25 @@ mod tests {
             name: "pod",
             object: pod(compliant_spec()),
             expect: Expect::Accepted,
+        }]);
+    }
+
+    #[test]
+    #[should_panic(expected = "1 case(s) failed")]
+    fn a_demand_not_listed_fails_the_table() {
+        // Validate mode demands readOnlyRootFilesystem too: the case must say so.
+        check_table(vec![Case {
+            name: "lists one of two demands",
+            object: pod(spec_with(|spec| {
+                let own = &mut spec["containers"][0]["securityContext"];
+                own.as_object_mut().unwrap().remove("readOnlyRootFilesystem");
+                own.as_object_mut().unwrap().remove("allowPrivilegeEscalation");
+            })),
+            expect: Expect::Added {
+                pointer: "/spec/containers/0/securityContext/readOnlyRootFilesystem",
+                value: json!(true),
+                demanded: &["allowPrivilegeEscalation: not set"],
+            },
         }]);
     }
 

@@ -279,7 +279,7 @@ mod tests {
                                   "whenUnsatisfiable": "ScheduleAnyway",
                                   "labelSelector": {"matchLabels": {"app": "web"}},
                                   "matchLabelKeys": ["pod-template-hash"]}),
-                    demanded: Some("spec.template.spec.topologySpreadConstraints: none on a workload of 3 replicas"),
+                    demanded: &["spec.template.spec.topologySpreadConstraints: none on a workload of 3 replicas"],
                 },
             },
             Case {
@@ -288,7 +288,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/template/spec/topologySpreadConstraints/0/topologyKey",
                     value: json!("kubernetes.io/hostname"),
-                    demanded: None,
+                    demanded: &[],
                 },
             },
             Case {
@@ -297,7 +297,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/template/spec/topologySpreadConstraints/0/labelSelector",
                     value: json!({"matchLabels": {"app": "web"}}),
-                    demanded: Some("spec.template.spec.topologySpreadConstraints[0].labelSelector: is not set"),
+                    demanded: &["spec.template.spec.topologySpreadConstraints[0].labelSelector: is not set"],
                 },
             },
             Case {

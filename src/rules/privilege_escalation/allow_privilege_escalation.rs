@@ -62,9 +62,9 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/containers/0/securityContext/allowPrivilegeEscalation",
                     value: json!(false),
-                    demanded: Some(
+                    demanded: &[
                         "spec.containers[app].securityContext.allowPrivilegeEscalation: not set; set it to false",
-                    ),
+                    ],
                 },
             },
             Case {

@@ -73,7 +73,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/containers/0/securityContext/capabilities/drop",
                     value: json!(["ALL"]),
-                    demanded: Some("spec.containers[app].securityContext.capabilities.drop: not set; set it to [ALL]"),
+                    demanded: &["spec.containers[app].securityContext.capabilities.drop: not set; set it to [ALL]"],
                 },
             },
             Case {
@@ -82,9 +82,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/containers/0/securityContext/capabilities/drop",
                     value: json!(["NET_RAW", "ALL"]),
-                    demanded: Some(
-                        "spec.containers[app].securityContext.capabilities.drop: does not drop ALL; add ALL",
-                    ),
+                    demanded: &["spec.containers[app].securityContext.capabilities.drop: does not drop ALL; add ALL"],
                 },
             },
             Case {

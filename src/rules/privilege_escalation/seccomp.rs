@@ -254,7 +254,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/securityContext/seccompProfile/type",
                     value: json!("RuntimeDefault"),
-                    demanded: Some("spec.securityContext.seccompProfile.type: not set; set it to RuntimeDefault"),
+                    demanded: &["spec.securityContext.seccompProfile.type: not set; set it to RuntimeDefault"],
                 },
             },
             Case {
@@ -266,7 +266,7 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/template/spec/securityContext/seccompProfile/type",
                     value: json!("RuntimeDefault"),
-                    demanded: Some("seccompProfile.type: not set; set it to RuntimeDefault"),
+                    demanded: &["seccompProfile.type: not set; set it to RuntimeDefault"],
                 },
             },
             Case {
@@ -278,7 +278,10 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/template/spec/securityContext/seccompProfile",
                     value: json!({"type": "Localhost", "localhostProfile": "profiles/app.json"}),
-                    demanded: Some("seccompProfile.localhostProfile: not set; set it to profiles/app.json"),
+                    demanded: &[
+                        "seccompProfile.type: not set; set it to Localhost",
+                        "seccompProfile.localhostProfile: not set; set it to profiles/app.json",
+                    ],
                 },
             },
             Case {
@@ -317,9 +320,10 @@ mod tests {
                 expect: Expect::Added {
                     pointer: "/spec/template/spec/containers/1/securityContext/seccompProfile",
                     value: json!({"type": "Localhost", "localhostProfile": "sidecar.json"}),
-                    demanded: Some(
+                    demanded: &[
                         "containers[sidecar].securityContext.seccompProfile.type: not set; set it to Localhost",
-                    ),
+                        "containers[sidecar].securityContext.seccompProfile.localhostProfile: not set; set it to sidecar.json",
+                    ],
                 },
             }],
         );
