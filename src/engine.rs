@@ -24,9 +24,25 @@ use crate::workload::{self, Kind, Workload};
 /// tree inside the module, `serde_json::Value` for hosts and tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict<O> {
-    Accept { warnings: Vec<String> },
-    Reject { message: String },
-    Mutate { object: O, warnings: Vec<String> },
+    /// Admitted as sent; `warnings` for the client (`kubectl` prints each).
+    Accept {
+        /// One line each, at most 256 characters.
+        warnings: Vec<String>,
+    },
+    /// Refused; `message` is the heading and one line per problem.
+    Reject {
+        /// `deployment-hardening: <Kind ns/name> is not compliant (N problems):`
+        /// then `- <field path>: <problem>; <fix>` lines.
+        message: String,
+    },
+    /// Admitted with fields added: `object` is the whole object, only the
+    /// defaults added (the policy-server diffs it into a JSON patch).
+    Mutate {
+        /// The whole object as sent, plus the defaults.
+        object: O,
+        /// The defaults added, by owner, and what could not be read.
+        warnings: Vec<String>,
+    },
 }
 
 impl<O> Verdict<O> {

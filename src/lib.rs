@@ -2,7 +2,7 @@
 //! hardened baseline. This file is only the waPC surface: it registers the
 //! three functions Kubewarden calls and turns verdicts into bytes.
 
-#![warn(unreachable_pub)]
+#![warn(unreachable_pub, missing_docs)]
 
 use kubewarden_policy_sdk::protocol_version_guest;
 use wapc_guest::{CallResult, register_function};
@@ -29,6 +29,8 @@ pub mod workload;
 pub use rules::{UNREAD_CONTAINER_FIELDS, reads_template_annotation};
 pub use template::CONTAINER_LISTS;
 
+/// waPC's entry point: registers the three functions Kubewarden's hosts call
+/// (`validate`, `validate_settings`, `protocol_version`).
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);

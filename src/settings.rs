@@ -28,6 +28,10 @@ pub(crate) enum Mode {
     Validate,
 }
 
+/// The policy's settings, as the `settings` of a Kubewarden policy give
+/// them (camelCase keys, every one optional, unknown keys refused); read
+/// with [`Settings::from_json`], which checks their ranges too. The README's
+/// "Settings" section documents each.
 #[derive(Deserialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Settings {

@@ -12,19 +12,31 @@ use crate::findings::Violation;
 use crate::json::{self, DuplicateKey, Json, Object};
 use crate::path::{FieldPath, Segment};
 
+/// The kinds the policy evaluates: those that hold a pod template, and the
+/// Pod itself. The one place that knows where each keeps its template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `v1` Pod: its `spec` is the pod spec.
     Pod,
+    /// `apps/v1` Deployment.
     Deployment,
+    /// `apps/v1` StatefulSet.
     StatefulSet,
+    /// `apps/v1` DaemonSet.
     DaemonSet,
+    /// `apps/v1` ReplicaSet.
     ReplicaSet,
+    /// `v1` ReplicationController.
     ReplicationController,
+    /// `batch/v1` Job.
     Job,
+    /// `batch/v1` CronJob: its template is `spec.jobTemplate.spec.template`.
     CronJob,
 }
 
 impl Kind {
+    /// Every kind (`policy/metadata.yml` lists a rule for each, which
+    /// `tests/packaging.rs` checks).
     pub const ALL: [Kind; 8] = [
         Kind::Pod,
         Kind::Deployment,
