@@ -222,6 +222,9 @@ enum Scope {
     NewEphemeralContainers,
 }
 
+/// The verdict for one admission request under `settings`, reading the
+/// namespace's LimitRanges through `cluster` only where a resource default
+/// is about to be added: the module's whole decision, below the envelope.
 pub(crate) fn evaluate<'a>(
     request: AdmissionRequest<'a>,
     settings: &Settings,

@@ -44,6 +44,8 @@ pub(crate) struct ViolationDetails {
 }
 
 impl Violation {
+    /// A problem at `path` (`is 0 (root)`) and what to do about it
+    /// (`set it to true`), written `<path>: <problem>; <fix>`.
     pub(crate) fn new(path: FieldPath, problem: impl Into<String>, fix: impl Into<String>) -> Violation {
         Violation(Box::new(ViolationDetails {
             path,
@@ -72,6 +74,8 @@ impl Violation {
         )
     }
 
+    /// The value at `path` is not of the `expected` type (`an integer`):
+    /// `must be an integer, found the string "1000"`, a long string shortened.
     pub(crate) fn wrong_type(path: FieldPath, expected: &str, found: &Json) -> Violation {
         let found = match found {
             Json::Null => "null".to_string(),
@@ -285,6 +289,8 @@ pub(crate) struct Gap<'a> {
 }
 
 impl<'a> Gap<'a> {
+    /// Sets `field` below `owner` to `value` where it is absent. Not
+    /// demanded by validate mode unless [`Gap::required_because`] says why.
     pub(crate) fn set(owner: Owner, field: Field, value: Json<'a>) -> Gap<'a> {
         Gap {
             owner,
@@ -326,11 +332,14 @@ impl<'a> Gap<'a> {
         }
     }
 
+    /// Not demanded by validate mode: a convenience default (an id, a mount).
     pub(crate) fn optional(mut self) -> Gap<'a> {
         self.required = None;
         self
     }
 
+    /// Demanded by validate mode, which rejects the object with `reason`
+    /// (`not set`) and the default as the fix.
     pub(crate) fn required_because(mut self, reason: impl Into<Text>) -> Gap<'a> {
         self.required = Some(reason.into());
         self
@@ -441,6 +450,7 @@ impl Default for Findings<'_> {
 }
 
 impl<'a> Findings<'a> {
+    /// Records an explicit unsafe value or a malformed field, once.
     pub(crate) fn violation(&mut self, violation: Violation) {
         if !self.seen_violations.contains(&violation) {
             self.seen_violations.insert(violation.clone());
@@ -468,12 +478,15 @@ impl<'a> Findings<'a> {
         &self.notes
     }
 
+    /// Records a note about the evaluation itself (the LimitRanges could
+    /// not be read), once.
     pub(crate) fn note(&mut self, note: &'static str) {
         if !self.notes.contains(&note) {
             self.notes.push(note);
         }
     }
 
+    /// Records a missing field and its default, once, indexed by its owner.
     pub(crate) fn gap(&mut self, gap: Gap<'a>) {
         let slot = match &gap.owner {
             Owner::PodSpec => {

@@ -33,6 +33,11 @@ pub(crate) struct Quantity {
 }
 
 impl Quantity {
+    /// Parses a quantity as the API server does (`resource.ParseQuantity`,
+    /// `apimachinery/pkg/api/resource`), keeping the text as written.
+    ///
+    /// Errors: no digits, an unknown suffix, or an exponent out of range,
+    /// each named with the text.
     pub(crate) fn parse(text: &str) -> Result<Quantity, String> {
         let bytes = text.as_bytes();
         let mut at = 0;
@@ -81,10 +86,12 @@ impl Quantity {
         }
     }
 
+    /// The quantity as written (`128Mi`), which is what a default writes.
     pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
+    /// Whether it is below zero (`-0` is not).
     pub(crate) fn is_negative(&self) -> bool {
         self.negative && !self.digits.is_empty()
     }

@@ -581,10 +581,13 @@ impl Settings {
         }
     }
 
+    /// Whether `namespace` is listed in `exemptNamespaces` (exactly).
     pub(crate) fn is_namespace_exempt(&self, namespace: &str) -> bool {
         self.exempt_namespaces.iter().any(|exempt| exempt == namespace)
     }
 
+    /// Whether `image` matches a glob of `exemptImages`, as written or as
+    /// the runtime resolves it ([`crate::image`]).
     pub(crate) fn is_image_exempt(&self, image: &str) -> bool {
         image_matches(&self.exempt_images, image)
     }

@@ -85,6 +85,10 @@ impl<'n, 'a> Node<'n, 'a> {
         }
     }
 
+    /// The object under `key`, as a node at its path; `None` where absent
+    /// or `null`.
+    ///
+    /// Errors: the key is given twice, or its value is not an object.
     pub(crate) fn object(&self, key: &'static str) -> Read<Node<'_, 'a>> {
         Ok(self.typed(key, "an object", Json::as_object)?.map(|fields| Node {
             fields,
@@ -102,18 +106,31 @@ impl<'n, 'a> Node<'n, 'a> {
         }))
     }
 
+    /// The boolean under `key` with its path; `None` where absent or `null`.
+    ///
+    /// Errors: the key is given twice, or its value is not a boolean.
     pub(crate) fn bool(&self, key: &'static str) -> Read<Field<'_, bool>> {
         self.field(key, "true or false", Json::as_bool)
     }
 
+    /// The integer under `key` (an id, in the API's int64) with its path;
+    /// `None` where absent or `null`.
+    ///
+    /// Errors: the key is given twice, or its value is not an integer.
     pub(crate) fn int(&self, key: &'static str) -> Read<Field<'_, i64>> {
         self.field(key, "an integer", Json::as_i64)
     }
 
+    /// The string under `key` with its path; `None` where absent or `null`.
+    ///
+    /// Errors: the key is given twice, or its value is not a string.
     pub(crate) fn str(&self, key: &'static str) -> Read<Field<'_, &'a str>> {
         self.field(key, "a string", Json::as_str)
     }
 
+    /// The list under `key` with its path; `None` where absent or `null`.
+    ///
+    /// Errors: the key is given twice, or its value is not a list.
     pub(crate) fn array(&self, key: &'static str) -> Read<Field<'_, &'a [Json<'a>]>> {
         self.field(key, "a list", Json::as_array)
     }
@@ -198,6 +215,7 @@ pub(crate) struct Container<'a> {
 }
 
 impl<'a> Container<'a> {
+    /// The container's fields as a node at its path, for the rules to read.
     pub(crate) fn node(&self) -> Node<'_, 'a> {
         Node::new(self.fields, &self.path)
     }

@@ -62,6 +62,7 @@ impl Kind {
         }
     }
 
+    /// The kind's name (`Deployment`), as messages write it.
     pub(crate) fn name(self) -> &'static str {
         self.name_and_group().0
     }
@@ -111,17 +112,6 @@ impl Kind {
         matches!(self, Kind::Pod | Kind::Job)
     }
 
-    /// True when the controller of an `owner` finds this child by comparing
-    /// the child's pod template with its own, so that a child whose template
-    /// a webhook changed is not recognised and another child is made. Of
-    /// the built-in controllers only the Deployment controller does this, for
-    /// its ReplicaSets: `FindNewReplicaSet` keeps the ReplicaSet whose
-    /// template `EqualIgnoreHash` finds equal to the Deployment's
-    /// (`pkg/controller/deployment/util/deployment_util.go`), and creates a
-    /// new one under a bumped `collisionCount` when none is. The ReplicaSet,
-    /// StatefulSet, DaemonSet and Job controllers tell their pods apart by
-    /// owner, selector and the `controller-revision-hash` label, never by
-    /// their spec, and the CronJob controller its Jobs by owner.
     /// Whether the pod template's metadata is the object's own, which an
     /// update may always change: a Pod's.
     pub(crate) fn template_metadata_is_own(self) -> bool {
@@ -137,6 +127,17 @@ impl Kind {
         }
     }
 
+    /// True when the controller of an `owner` finds this child by comparing
+    /// the child's pod template with its own, so that a child whose template
+    /// a webhook changed is not recognised and another child is made. Of
+    /// the built-in controllers only the Deployment controller does this, for
+    /// its ReplicaSets: `FindNewReplicaSet` keeps the ReplicaSet whose
+    /// template `EqualIgnoreHash` finds equal to the Deployment's
+    /// (`pkg/controller/deployment/util/deployment_util.go`), and creates a
+    /// new one under a bumped `collisionCount` when none is. The ReplicaSet,
+    /// StatefulSet, DaemonSet and Job controllers tell their pods apart by
+    /// owner, selector and the `controller-revision-hash` label, never by
+    /// their spec, and the CronJob controller its Jobs by owner.
     pub(crate) fn template_compared_by(self, owner: Kind) -> bool {
         self == Kind::ReplicaSet && owner == Kind::Deployment
     }

@@ -28,6 +28,7 @@ use crate::findings::{Field, Findings, Gap, Owner, Violation};
 use crate::json::{self, Json};
 use crate::template::{Container, Node, Read};
 
+/// Runs the non-root checks of the header over the pod and its containers.
 pub(super) fn check(context: &Context, findings: &mut Findings) {
     let pod = match context.pod_security_context() {
         Ok(pod) => pod,

@@ -40,6 +40,7 @@ struct PathVolume {
     used: bool,
 }
 
+/// Runs the read-only root checks of the header over each container.
 pub(super) fn check(context: &Context, findings: &mut Findings) {
     // The API server forbids `readOnlyRootFilesystem` on a Windows pod.
     if context.windows {

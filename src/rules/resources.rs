@@ -48,6 +48,8 @@ const MEMORY: usize = 1;
 /// pod's total and a `Pod` `min` compare as equal, and the default goes in.
 const BILLIONTHS_CEILING: i128 = 10i128.pow(36);
 
+/// Runs the resource-request checks of the header over each container
+/// and init container, and the pod's totals under LimitRange bounds.
 pub(super) fn check(context: &Context, findings: &mut Findings) {
     let pod_level = match pod_level_resources(context) {
         Ok(covered) => covered,

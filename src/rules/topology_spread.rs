@@ -24,6 +24,7 @@ use crate::path::FieldPath;
 /// The label a Deployment's controller puts on each revision's pods.
 const REVISION_LABEL: &str = "pod-template-hash";
 
+/// Runs the topology spread checks of the header over the pod template.
 pub(super) fn check<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) {
     let result = check_template(context, findings);
     findings.record(result);

@@ -10,6 +10,7 @@ use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json::Json;
 use crate::template::{Container, Node};
 
+/// Checks one container's `allowPrivilegeEscalation` (its `securityContext` is `own`).
 pub(super) fn check(container: &Container, own: &Node, findings: &mut Findings) -> Result<(), Violation> {
     match own.bool("allowPrivilegeEscalation")? {
         Some(allowed) if allowed.value => {

@@ -14,6 +14,7 @@ use crate::template::{Container, Node};
 /// The one capability the restricted profile lets a container add.
 const ALLOWED_ADDED_CAPABILITY: &str = "NET_BIND_SERVICE";
 
+/// Checks one container's `capabilities` (its `securityContext` is `own`).
 pub(super) fn check(container: &Container, own: &Node, findings: &mut Findings) -> Result<(), Violation> {
     let capabilities = own.object_or_empty("capabilities")?;
     match capabilities.strings("drop")? {

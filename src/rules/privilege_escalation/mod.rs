@@ -20,6 +20,8 @@ pub(super) use seccomp::is_seccomp_annotation;
 use super::Context;
 use crate::findings::Findings;
 
+/// Runs the family's checks (privileged, allowPrivilegeEscalation,
+/// capabilities, seccomp) over the pod and each evaluated container.
 pub(super) fn check(context: &Context, findings: &mut Findings) {
     let pod = match context.pod_security_context() {
         Ok(pod) => pod,

@@ -68,6 +68,7 @@ pub(super) struct Annotations<'v, 'a> {
 }
 
 impl<'v, 'a> Annotations<'v, 'a> {
+    /// The template's annotations, and the pod's profile annotation read.
     pub(super) fn of(context: &Context<'v, 'a>) -> Annotations<'v, 'a> {
         let all = context.workload.template_annotations();
         let pod = all
@@ -118,6 +119,8 @@ pub(super) fn check_pod(context: &Context, pod: &Node, annotations: &Annotations
     }
 }
 
+/// Checks one container's seccomp profile and annotation; `pod_sets_type`
+/// says the pod's profile covers it.
 pub(super) fn check_container(
     context: &Context,
     container: &Container,
