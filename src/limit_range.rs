@@ -22,8 +22,43 @@ use crate::cluster::ClusterContext;
 use crate::json::Json;
 use crate::quantity::Quantity;
 
-/// The resources the policy defaults, in the order [`NamespaceLimits::resource`] indexes them.
-pub(crate) const RESOURCES: [&str; 2] = ["cpu", "memory"];
+/// A resource the policy gives a default request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resource {
+    Cpu,
+    Memory,
+}
+
+impl Resource {
+    /// Both, in the order [`PerResource`] keeps them.
+    pub(crate) const ALL: [Resource; 2] = [Resource::Cpu, Resource::Memory];
+
+    /// Its key in a `ResourceList` (`requests`, `limits`, a LimitRange
+    /// item's `max`).
+    pub(crate) const fn key(self) -> &'static str {
+        match self {
+            Resource::Cpu => "cpu",
+            Resource::Memory => "memory",
+        }
+    }
+}
+
+/// One value for each [`Resource`], read with `values[Resource::Memory]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PerResource<T>([T; 2]);
+
+impl<T> std::ops::Index<Resource> for PerResource<T> {
+    type Output = T;
+    fn index(&self, resource: Resource) -> &T {
+        &self.0[resource as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<Resource> for PerResource<T> {
+    fn index_mut(&mut self, resource: Resource) -> &mut T {
+        &mut self.0[resource as usize]
+    }
+}
 
 /// What the namespace's LimitRanges say about one resource.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,7 +85,7 @@ pub(crate) struct ResourceLimits {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum NamespaceLimits {
     Known {
-        resources: [ResourceLimits; 2],
+        resources: PerResource<ResourceLimits>,
     },
     /// The host would not list them (the capability is not granted, no
     /// cluster) or answered something that is not a list: the defaults
@@ -100,12 +135,13 @@ impl NamespaceLimits {
                 _ => NamespaceLimits::Unreadable,
             };
         };
-        let mut resources: [ResourceLimits; 2] = Default::default();
+        let mut resources: PerResource<ResourceLimits> = Default::default();
         let limits = items.flat_map(|item| item.get("spec").get("limits").iter_array().into_iter().flatten());
         for limit in limits {
             let limit_type = limit.get("type").as_str();
-            for (resource, known) in RESOURCES.iter().zip(resources.iter_mut()) {
-                let value = |field: &str| Quantity::from_json(limit.get(field).get(*resource)).ok();
+            for resource in Resource::ALL {
+                let known = &mut resources[resource];
+                let value = |field: &str| Quantity::from_json(limit.get(field).get(resource.key())).ok();
                 match limit_type {
                     Some("Container") => {
                         // SetDefaults_LimitRangeItem: default from max, then
@@ -140,11 +176,11 @@ impl NamespaceLimits {
         NamespaceLimits::Known { resources }
     }
 
-    /// What the LimitRanges say about `RESOURCES[index]`; nothing when
-    /// they could not be read.
-    pub(crate) fn resource(&self, index: usize) -> Option<&ResourceLimits> {
+    /// What the LimitRanges say about `resource`; nothing when they could
+    /// not be read.
+    pub(crate) fn resource(&self, resource: Resource) -> Option<&ResourceLimits> {
         match self {
-            NamespaceLimits::Known { resources } => resources.get(index),
+            NamespaceLimits::Known { resources } => Some(&resources[resource]),
             NamespaceLimits::Unreadable => None,
         }
     }
@@ -179,10 +215,14 @@ mod tests {
         ];
         for (fields, expected) in cases {
             let known = limits(&range(&format!(r#"{{"type":"Container",{fields}}}"#)));
-            let memory = known.resource(1).unwrap();
+            let memory = known.resource(Resource::Memory).unwrap();
             assert_eq!(memory.default_request, quantity(expected), "{fields}");
             assert!(memory.named);
-            assert_eq!(known.resource(0), Some(&ResourceLimits::default()), "cpu is not named");
+            assert_eq!(
+                known.resource(Resource::Cpu),
+                Some(&ResourceLimits::default()),
+                "cpu is not named"
+            );
         }
     }
 
@@ -191,7 +231,7 @@ mod tests {
         let first = range(r#"{"type":"Container","defaultRequest":{"cpu":"250m"}}"#);
         let second = range(r#"{"type":"Container","defaultRequest":{"cpu":"1"}}"#);
         let known = limits(&format!("{first},{second}"));
-        assert_eq!(known.resource(0).unwrap().default_request, quantity("250m"));
+        assert_eq!(known.resource(Resource::Cpu).unwrap().default_request, quantity("250m"));
     }
 
     #[test]
@@ -199,7 +239,7 @@ mod tests {
         let known = limits(&range(
             r#"{"type":"Pod","max":{"memory":"2Gi"},"min":{"memory":"64Mi"}},{"type":"Pod","max":{"memory":"1Gi"},"min":{"memory":"128Mi"}}"#,
         ));
-        let memory = known.resource(1).unwrap();
+        let memory = known.resource(Resource::Memory).unwrap();
         assert_eq!(
             (&memory.pod_max, &memory.pod_min),
             (&quantity("1Gi"), &quantity("128Mi"))
@@ -211,7 +251,7 @@ mod tests {
     #[test]
     fn a_ratio_alone_names_the_resource_without_filling_it() {
         let known = limits(&range(r#"{"type":"Container","maxLimitRequestRatio":{"memory":"2"}}"#));
-        let memory = known.resource(1).unwrap();
+        let memory = known.resource(Resource::Memory).unwrap();
         assert!(memory.named);
         assert_eq!(memory.default_request, None);
     }
@@ -221,7 +261,7 @@ mod tests {
         let known = limits(&range(
             r#"{"type":"PersistentVolumeClaim","min":{"memory":"1Gi"}},{"type":"Container","default":{"memory":"lots"}}"#,
         ));
-        assert_eq!(known.resource(1), Some(&ResourceLimits::default()));
+        assert_eq!(known.resource(Resource::Memory), Some(&ResourceLimits::default()));
     }
 
     #[test]

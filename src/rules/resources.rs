@@ -37,12 +37,9 @@ use super::Context;
 use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json;
 use crate::json::Json;
-use crate::limit_range::{NamespaceLimits, RESOURCES, ResourceLimits, UNREADABLE_WARNING};
+use crate::limit_range::{NamespaceLimits, PerResource, Resource, ResourceLimits, UNREADABLE_WARNING};
 use crate::quantity::Quantity;
 use crate::template::{Container, ContainerKind, Node, Read};
-
-/// Memory's position in [`RESOURCES`].
-const MEMORY: usize = 1;
 
 /// Where [`Quantity::nano_value`] saturates (10^27 units): beyond it the
 /// pod's total and a `Pod` `min` compare as equal, and the default goes in.
@@ -58,50 +55,51 @@ pub(super) fn check(context: &Context, findings: &mut Findings) {
     // Listed from the host only when a default is about to be added.
     let mut namespace_limits = None;
     // Per resource, the containers that get the policy's default request.
-    let mut lacking: [Vec<&Container>; 2] = Default::default();
+    let mut lacking: PerResource<Vec<&Container>> = Default::default();
     for container in &context.containers {
         if container.kind == ContainerKind::Ephemeral {
             continue;
         }
-        match check_container(context, container, pod_level, &mut namespace_limits, findings) {
+        match check_container(context, container, &pod_level, &mut namespace_limits, findings) {
             Ok(defaulted) => {
-                for (containers, gets_default) in lacking.iter_mut().zip(defaulted) {
-                    if gets_default {
-                        containers.push(container);
+                for resource in Resource::ALL {
+                    if defaulted[resource] {
+                        lacking[resource].push(container);
                     }
                 }
             }
             Err(violation) => findings.violation(violation),
         }
     }
-    for (index, containers) in lacking.iter().enumerate() {
+    for resource in Resource::ALL {
+        let containers = &lacking[resource];
         if !containers.is_empty() {
-            let limits = namespace_limits.as_ref().and_then(|read| read.resource(index));
-            add_default_requests(context, index, containers, limits, findings);
+            let limits = namespace_limits.as_ref().and_then(|read| read.resource(resource));
+            add_default_requests(context, resource, containers, limits, findings);
         }
     }
 }
 
-/// What the namespace's LimitRanges say about `RESOURCES[index]`, read on
-/// first use; `None` (and the warning, once) when they cannot be read.
+/// What the namespace's LimitRanges say about `resource`, read on first
+/// use; `None` (and the warning, once) when they cannot be read.
 fn namespace_limits<'n>(
     context: &Context,
     read: &'n mut Option<NamespaceLimits>,
-    index: usize,
+    resource: Resource,
     findings: &mut Findings,
 ) -> Option<&'n ResourceLimits> {
     let limits = read.get_or_insert_with(|| NamespaceLimits::read(context.cluster, context.namespace));
-    let resource = limits.resource(index);
-    if resource.is_none() {
+    let said = limits.resource(resource);
+    if said.is_none() {
         findings.note(UNREADABLE_WARNING);
     }
-    resource
+    said
 }
 
 /// For cpu and memory, whether the pod spec sets a pod-level request or
 /// limit for it.
-fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
-    let mut covered = [false; 2];
+fn pod_level_resources(context: &Context) -> Result<PerResource<bool>, Violation> {
+    let mut covered = PerResource::default();
     let Some(resources) = context.spec.object("resources")? else {
         return Ok(covered);
     };
@@ -110,8 +108,9 @@ fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
         resources.object_or_empty("limits")?,
     );
     // Read as quantities, so a malformed or `null` budget is reported.
-    for (covers, key) in covered.iter_mut().zip(RESOURCES) {
-        *covers = quantity(&requests, key)?.is_some() || quantity(&limits, key)?.is_some();
+    for resource in Resource::ALL {
+        let key = resource.key();
+        covered[resource] = quantity(&requests, key)?.is_some() || quantity(&limits, key)?.is_some();
     }
     Ok(covered)
 }
@@ -122,10 +121,10 @@ fn pod_level_resources(context: &Context) -> Result<[bool; 2], Violation> {
 fn check_container(
     context: &Context,
     container: &Container,
-    pod_level: [bool; 2],
+    pod_level: &PerResource<bool>,
     namespace: &mut Option<NamespaceLimits>,
     findings: &mut Findings,
-) -> Result<[bool; 2], Violation> {
+) -> Result<PerResource<bool>, Violation> {
     let defaults = &context.settings.resources;
     let node = container.node();
     let resources = node.object_or_empty("resources")?;
@@ -140,20 +139,23 @@ fn check_container(
             None
         }
     };
-    let (cpu_request, cpu_limit) = (read(&requests, "cpu"), read(&limits, "cpu"));
-    let (memory_request, memory_limit) = (read(&requests, "memory"), read(&limits, "memory"));
-    let [cpu_at_pod_level, memory_at_pod_level] = pod_level;
+    let mut request = PerResource::default();
+    let mut limit = PerResource::default();
+    for resource in Resource::ALL {
+        request[resource] = read(&requests, resource.key());
+        limit[resource] = read(&limits, resource.key());
+    }
 
     // The default limit is not added under a pod-level memory budget, which
     // it could exceed, nor where a LimitRange speaks of memory: its own
     // default, max, min or ratio decides the limit there.
-    if let (None, Some(default_limit)) = (&memory_limit, &defaults.default_memory_limit)
-        && !memory_at_pod_level
-        && !namespace_limits(context, namespace, MEMORY, findings).is_some_and(|memory| memory.named)
+    if let (None, Some(default_limit)) = (&limit[Resource::Memory], &defaults.default_memory_limit)
+        && !pod_level[Resource::Memory]
+        && !namespace_limits(context, namespace, Resource::Memory, findings).is_some_and(|memory| memory.named)
     {
         // An explicit request above the default limit keeps the object
         // valid by raising this container's limit to the request.
-        let limit = match &memory_request {
+        let limit = match &request[Resource::Memory] {
             Some(request) if request > default_limit => request,
             _ => default_limit,
         };
@@ -161,16 +163,11 @@ fn check_container(
         findings.gap(Gap::set(container.owner(), Field::MemoryLimit, text).optional());
     }
 
-    let mut defaulted = [false; 2];
-    for (index, (key, request, limit, at_pod_level)) in [
-        ("cpu", cpu_request, cpu_limit, cpu_at_pod_level),
-        ("memory", memory_request, memory_limit, memory_at_pod_level),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        match (request, &limit) {
-            (Some(request), Some(limit)) if request > *limit => findings.violation(Violation::new(
+    let mut defaulted = PerResource::default();
+    for resource in Resource::ALL {
+        let key = resource.key();
+        match (&request[resource], &limit[resource]) {
+            (Some(request), Some(limit)) if request > limit => findings.violation(Violation::new(
                 requests.field_path(key),
                 format!("{request} is above its limit {limit}"),
                 format!("lower it to at most {limit}"),
@@ -178,10 +175,10 @@ fn check_container(
             (Some(_), _) => {}
             // The API server defaults the request to this limit.
             (None, Some(_)) => {}
-            (None, None) if at_pod_level => {}
+            (None, None) if pod_level[resource] => {}
             // Set but malformed: already reported, not "not set".
             (None, None) if !matches!(json::lookup(requests.fields, key), Ok(None)) => {}
-            (None, None) => match namespace_limits(context, namespace, index, findings) {
+            (None, None) => match namespace_limits(context, namespace, resource, findings) {
                 // LimitRanger sets it on each pod.
                 Some(ResourceLimits {
                     default_request: Some(_),
@@ -189,14 +186,14 @@ fn check_container(
                 }) => {}
                 // A `Pod` `min` or `max` is checked on the pod's total,
                 // defaults included (`add_default_requests`).
-                _ => defaulted[index] = true,
+                _ => defaulted[resource] = true,
             },
         }
     }
     Ok(defaulted)
 }
 
-/// Adds the default request for `RESOURCES[index]` to each of `containers`
+/// Adds the default request for `resource` to each of `containers`
 /// (which have none and get none from the API server or LimitRanger),
 /// unless LimitRanger would refuse the pod so made for a `Pod` item of the
 /// namespace's LimitRanges: so each container is reported instead
@@ -210,27 +207,27 @@ fn check_container(
 /// up, as LimitRanger compares them (`requestLimitEnforcedValues`).
 fn add_default_requests(
     context: &Context,
-    index: usize,
+    resource: Resource,
     containers: &[&Container],
     limits: Option<&ResourceLimits>,
     findings: &mut Findings,
 ) {
     let settings = &context.settings.resources;
-    let (field, default) = match index {
-        MEMORY => (Field::MemoryRequest, &settings.default_memory_request),
-        _ => (Field::CpuRequest, &settings.default_cpu_request),
+    let (field, default) = match resource {
+        Resource::Cpu => (Field::CpuRequest, &settings.default_cpu_request),
+        Resource::Memory => (Field::MemoryRequest, &settings.default_memory_request),
     };
-    let key = RESOURCES[index];
+    let key = resource.key();
     let (pod_max, pod_min) = limits.map_or((None, None), |limits| {
         (limits.pod_max.as_ref(), limits.pod_min.as_ref())
     });
-    let total = || pod_request_total(context, index, containers, default);
+    let total = || pod_request_total(context, resource, containers, default);
     // LimitRanger compares each value rounded up to a thousandth: the total
     // exceeds the max when it is more than the max's thousandths, and
     // misses the min when it is at most a thousandth less than the min's,
     // in billionths (no division of i128 needed).
     let refusal = if let Some(max) = pod_max
-        && !pod_sets_limit(context, index)
+        && !pod_sets_limit(context, resource)
     {
         Some((
             format!(
@@ -278,7 +275,7 @@ fn add_default_requests(
     }
 }
 
-/// The pod's request for `RESOURCES[index]` in billionths, once created
+/// The pod's request for `resource` in billionths, once created
 /// with the policy's `default` on `defaulted`, added up as LimitRanger's
 /// `podRequests` does (`plugin/pkg/admission/limitranger/admission.go`):
 /// containers and restartable init containers (sidecars) run together
@@ -287,8 +284,8 @@ fn add_default_requests(
 /// container has a request or a limit, or gets nothing from LimitRanger
 /// either (the policy adds no default where it gives one). Exempt
 /// containers count: LimitRanger sees every container.
-fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], default: &Quantity) -> i128 {
-    let key = RESOURCES[index];
+fn pod_request_total(context: &Context, resource: Resource, defaulted: &[&Container], default: &Quantity) -> i128 {
+    let key = resource.key();
     let (mut running, mut sidecars, mut largest_init) = (0i128, 0i128, 0i128);
     for (kind, position, container) in pod_containers(context) {
         let own = if defaulted
@@ -322,13 +319,13 @@ fn pod_request_total(context: &Context, index: usize, defaulted: &[&Container], 
 }
 
 /// Whether some container or init container sets a limit for
-/// `RESOURCES[index]`: LimitRanger's `podLimits` then has one to hold
+/// `resource`: LimitRanger's `podLimits` then has one to hold
 /// against a `Pod` `max`, and refuses the pod without.
-fn pod_sets_limit(context: &Context, index: usize) -> bool {
+fn pod_sets_limit(context: &Context, resource: Resource) -> bool {
     pod_containers(context).any(|(_, _, container)| {
         json::member(container, "resources")
             .and_then(|resources| json::member(resources, "limits"))
-            .is_some_and(|limits| json::member(limits, RESOURCES[index]).is_some())
+            .is_some_and(|limits| json::member(limits, resource.key()).is_some())
     })
 }
 
