@@ -9,8 +9,13 @@ use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Segment {
+    /// A field the policy knows by name (`securityContext`).
     Key(&'static str),
+    /// A list item, by position and, where it has one, by name.
     Item { index: usize, name: Option<Rc<str>> },
+    /// A key of a map the object writes (an annotation's), shown in brackets
+    /// because it may hold dots (`annotations[seccomp.security.alpha.kubernetes.io/pod]`).
+    MapKey(Rc<str>),
 }
 
 /// The segments from the root. Rules read fields through
@@ -26,6 +31,11 @@ impl FieldPath {
 
     pub(crate) fn key(&self, key: &'static str) -> FieldPath {
         self.child(Segment::Key(key))
+    }
+
+    /// This path with the map key `key` below it.
+    pub(crate) fn map_key(&self, key: &str) -> FieldPath {
+        self.child(Segment::MapKey(Rc::from(key)))
     }
 
     pub(crate) fn item(&self, index: usize, name: Option<&str>) -> FieldPath {
@@ -118,6 +128,11 @@ pub(crate) fn write_field(segments: &[Segment], keys: &[&str], out: &mut String)
         match segment {
             Segment::Key(key) => write_key(key, start, out),
             Segment::Item { index, name } => write_index(*index, name.as_deref(), out),
+            Segment::MapKey(key) => {
+                out.push('[');
+                out.push_str(key);
+                out.push(']');
+            }
         }
     }
     for key in keys {

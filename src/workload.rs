@@ -210,7 +210,7 @@ impl<'v, 'a> Workload<'v, 'a> {
     pub(crate) fn template_annotation_path(&self, key: &str) -> FieldPath {
         FieldPath::from_keys(self.kind.template_keys())
             .join(&["metadata", "annotations"])
-            .item(0, Some(key))
+            .map_key(key)
     }
 
     /// `spec.replicas`, which Kubernetes defaults to 1.
