@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::yaml::FoldedQuote;
+
 /// What a directory walk found: the manifest files, and what it passed
 /// over that `kubectl apply -R` would read, so that a report can name it.
 #[derive(Default)]
@@ -77,7 +79,8 @@ pub fn manifest_files(input: &Path) -> Listing {
         if entry.depth() > 0 && is_hidden(path) {
             if entry.file_type().is_dir() {
                 walk.skip_current_dir();
-                if !is_version_control(path) && holds_manifest_files(path) {
+                // kubectl's walk does not follow a link to a directory.
+                if !entry.path_is_symlink() && !is_version_control(path) && holds_manifests(path) {
                     listing.passed_over.push(path.to_path_buf());
                 }
             }
@@ -106,29 +109,48 @@ fn is_version_control(path: &Path) -> bool {
 }
 
 /// Whether a `.json` file holds a Kubernetes object: a JSON object with
-/// `apiVersion` and `kind`, or a stream of them.
+/// `apiVersion` and `kind`, or a stream of them. A UTF-16 one (which
+/// kubectl reads from its byte-order mark) is taken too, so that reading
+/// it says why it cannot be read rather than passing it over.
 fn is_json_manifest(path: &Path) -> bool {
-    path.extension().is_some_and(|extension| extension == "json")
-        && std::fs::read_to_string(path).is_ok_and(|text| {
-            serde_json::Deserializer::from_str(crate::input::without_byte_order_mark(&text))
-                .into_iter::<serde_json::Value>()
-                .next()
-                .is_some_and(|first| {
-                    first.is_ok_and(|object| object.get("apiVersion").is_some() && object.get("kind").is_some())
-                })
+    if path.extension().is_none_or(|extension| extension != "json") {
+        return false;
+    }
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return true;
+    }
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return false;
+    };
+    serde_json::Deserializer::from_str(crate::input::without_byte_order_mark(text))
+        .into_iter::<serde_json::Value>()
+        .next()
+        .is_some_and(|first| {
+            first.is_ok_and(|object| object.get("apiVersion").is_some() && object.get("kind").is_some())
         })
 }
 
-/// Whether `directory` holds a `.yaml`, `.yml` or `.json` file at any depth.
-fn holds_manifest_files(directory: &Path) -> bool {
+/// Whether `directory` holds, at any depth and not through a link, a file
+/// that looks like a Kubernetes manifest: a `.yaml` or `.yml` file with
+/// `apiVersion:` and `kind:` lines, or a `.json` one that is an object
+/// ([`is_json_manifest`]). A CI workflow or an editor's settings is not one.
+fn holds_manifests(directory: &Path) -> bool {
+    let looks_like_yaml_manifest = |path: &Path| {
+        std::fs::read_to_string(path).is_ok_and(|text| {
+            let starts = |key: &str| text.lines().any(|line| line.starts_with(key));
+            starts("apiVersion:") && starts("kind:")
+        })
+    };
     walkdir::WalkDir::new(directory)
-        .follow_links(true)
         .into_iter()
         .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
         .any(|entry| {
             let path = entry.path();
-            entry.file_type().is_file()
-                && (is_yaml(path) || path.extension().is_some_and(|extension| extension == "json"))
+            (is_yaml(path) && looks_like_yaml_manifest(path)) || is_json_manifest(path)
         })
 }
 
@@ -141,12 +163,14 @@ fn holds_manifest_files(directory: &Path) -> bool {
 /// with `''` read as the `'` it stands for in a single-quoted scalar. A
 /// marker in a comment is never data, whatever `is_data` says (Helm and
 /// Jinja evaluate comments: a `# {% if %}` decides which lines exist); the
-/// lines of a block scalar (`|`, `>`) and of a quoted scalar that goes on
-/// over several lines hold no comments, so a `#` there is text like any
-/// other. Where this scan misreads a plain scalar as quoted, it takes a
-/// comment for text, and a marker there still needs `is_data` to find it
-/// in a value, which a comment's marker is not.
-pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize> {
+/// lines of a block scalar (`|`, `>`) hold no comments, so a `#` there is
+/// text like any other, and nor do those of a quoted scalar that goes on
+/// over several lines, where the YAML parser read one: `folded` lists them
+/// ([`crate::yaml::folded_quoted_scalars`], empty where the text does not
+/// parse). A line this scan leaves inside a quote the parser did not see
+/// go on is read on the safe side: its first `#` after a space is a
+/// comment.
+pub fn template_line(text: &str, folded: &[FoldedQuote], is_data: impl Fn(&str) -> bool) -> Option<usize> {
     const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
     let has_template = |line: &str, comment: usize| {
         MARKERS.iter().any(|(open, close)| {
@@ -165,28 +189,44 @@ pub fn template_line(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize
     };
     // Lines indented deeper than this belong to a block scalar.
     let mut block_scalar_parent: Option<usize> = None;
-    // The quote a quoted scalar opened on an earlier line is still open.
-    let mut open_quote: Option<u8> = None;
     for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
         let indent = line.len() - line.trim_start_matches(' ').len();
         if let Some(parent) = block_scalar_parent {
             if line.trim().is_empty() || indent > parent {
                 if has_template(line, line.len()) {
-                    return Some(index + 1);
+                    return Some(number);
                 }
                 continue;
             }
             block_scalar_parent = None;
         }
-        let comment = comment_start(line, &mut open_quote).unwrap_or(line.len());
-        if has_template(line, comment) || line[comment..].starts_with("#@") {
-            return Some(index + 1);
+        // Inside a quoted scalar the parser saw go on from an earlier line.
+        let mut quote = (folded.iter())
+            .find(|folded| folded.first_line < number && number <= folded.last_line)
+            .map(|folded| folded.quote);
+        let mut comment = comment_start(line, &mut quote);
+        let goes_on = folded
+            .iter()
+            .any(|folded| folded.first_line <= number && number < folded.last_line);
+        if quote.is_some() && !goes_on {
+            comment = first_hash_after_space(line);
+        }
+        let comment = comment.unwrap_or(line.len());
+        // ytt's annotations start a line; one read as text is the safe side.
+        if has_template(line, comment) || line[comment..].starts_with("#@") || line.trim_start().starts_with("#@") {
+            return Some(number);
         }
         if opens_block_scalar(&line[..comment]) {
             block_scalar_parent = Some(indent);
         }
     }
     None
+}
+
+fn first_hash_after_space(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    (0..bytes.len()).find(|&at| bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t')))
 }
 
 /// Whether `line` (its comment cut off) ends in a block scalar's header:
@@ -501,47 +541,59 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// [`template_line`] with the quoted values the parser reads in `text`.
+    fn template(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize> {
+        template_line(text, &crate::yaml::folded_quoted_scalars(text), is_data)
+    }
+
     #[test]
     fn a_marker_is_a_template_unless_it_is_data() {
         let nothing = |_: &str| false;
-        assert_eq!(template_line("kind: Pod\nname: {{ .Values.name }}\n", nothing), Some(2));
-        assert_eq!(template_line("{% if x %}\n", nothing), Some(1));
-        assert_eq!(template_line("kind: Pod # plain\n", nothing), None);
+        assert_eq!(template("kind: Pod\nname: {{ .Values.name }}\n", nothing), Some(2));
+        assert_eq!(template("{% if x %}\n", nothing), Some(1));
+        assert_eq!(template("kind: Pod # plain\n", nothing), None);
         // Jinja and Helm evaluate comments: this decides which lines exist.
         let jinja = "kind: Pod\n# {% if debug %}\nargs: [--debug]\n# {% endif %}\n";
-        assert_eq!(template_line(jinja, nothing), Some(2));
+        assert_eq!(template(jinja, nothing), Some(2));
         let rule = "expr: up == 0\nsummary: '{{ $labels.instance }} is down'\n";
         let marker = |expected: &'static str| move |extent: &str| extent == expected;
-        assert_eq!(template_line(rule, marker("{{ $labels.instance }}")), None);
-        assert_eq!(template_line(rule, marker("{{ something else }}")), Some(2));
+        assert_eq!(template(rule, marker("{{ $labels.instance }}")), None);
+        assert_eq!(template(rule, marker("{{ something else }}")), Some(2));
         // An unclosed marker is given up to the line's end, or a quote.
-        assert_eq!(template_line("script: |\n  echo {{x\n", marker("{{x")), None);
+        assert_eq!(template("script: |\n  echo {{x\n", marker("{{x")), None);
         // In a block scalar a `#` starts no comment: the marker is data.
         let script = "data:\n  run.sh: |-\n    #!/bin/sh\n    # print {{ this }} literally\nkind: Pod\n";
-        assert_eq!(template_line(script, marker("{{ this }}")), None);
-        assert_eq!(template_line(script, nothing), Some(4));
+        assert_eq!(template(script, marker("{{ this }}")), None);
+        assert_eq!(template(script, nothing), Some(4));
         // After the block scalar, comments are comments again.
         let after = "a: >\n  text\n# {{ if }}\n";
-        assert_eq!(template_line(after, marker("{{ if }}")), Some(3));
+        assert_eq!(template(after, marker("{{ if }}")), Some(3));
         // `''` in single quotes is the `'` of the value read.
         let quoted = "a: '{{ index .x ''k'' }}'\n";
-        assert_eq!(template_line(quoted, marker("{{ index .x 'k' }}")), None);
-        assert_eq!(template_line("args: ['echo \"${#}\"', x]\n", marker("{#}")), None);
+        assert_eq!(template(quoted, marker("{{ index .x 'k' }}")), None);
+        assert_eq!(template("args: ['echo \"${#}\"', x]\n", marker("{#}")), None);
         // In a comment a marker is never data, even where a value holds it.
         let commented = "a: '{% if x %}'\nb: 1 # {% if x %}\n";
-        assert_eq!(template_line(commented, marker("{% if x %}")), Some(2));
+        assert_eq!(template(commented, marker("{% if x %}")), Some(2));
         // A quoted scalar folded over lines: its `#` is text, its marker data
         // where the value holds it (an alerting rule's summary).
         let folded = "summary: \"restarts for {{ $labels.pod }}:\n  in the last hour # {{ $value }}\"\n";
         let rule_text = |extent: &str| extent == "{{ $labels.pod }}" || extent == "{{ $value }}";
-        assert_eq!(template_line(folded, rule_text), None);
-        assert_eq!(template_line(folded, marker("{{ $labels.pod }}")), Some(2));
+        assert_eq!(template(folded, rule_text), None);
+        assert_eq!(template(folded, marker("{{ $labels.pod }}")), Some(2));
         // ytt runs its annotations: an `#@ if` decides which nodes exist.
         let ytt = "#@ load(\"@ytt:data\", \"data\")\nkind: Pod\n";
-        assert_eq!(template_line(ytt, nothing), Some(1));
+        assert_eq!(template(ytt, nothing), Some(1));
         let ytt_if = "args:\n#@ if data.values.debug:\n- --debug\n#@ end\n";
-        assert_eq!(template_line(ytt_if, nothing), Some(2));
-        assert_eq!(template_line("a: 1 # @ not ytt\nb: '#@ text'\n", nothing), None);
+        assert_eq!(template(ytt_if, nothing), Some(2));
+        assert_eq!(template("a: 1 # @ not ytt\nb: '#@ text'\n", nothing), None);
+        // A quote the scan opens in plain text (a continuation line that
+        // starts with one) is not taken on trust: the comment's marker
+        // below it still makes a template, even where a value holds it.
+        let misread = "a: b\n  'c\nd: e\n# {{ if .Values.debug }}\nf: '{{ if .Values.debug }}'\n";
+        assert_eq!(template(misread, marker("{{ if .Values.debug }}")), Some(4));
+        let misread_ytt = "a: b\n  'c\n#@ if data.values.debug:\nf: g\n#@ end\n";
+        assert_eq!(template(misread_ytt, nothing), Some(3));
     }
 
     #[test]
@@ -593,8 +645,10 @@ mod tests {
             ("a.yml", "kind: Pod\n"),
             ("notes.txt", "kind: Pod\n"),
             (".git/config.yaml", "kind: Pod\n"),
-            (".k8s/web.yaml", "kind: Pod\n"),
+            (".k8s/web.yaml", "apiVersion: v1\nkind: Pod\n"),
             (".cache/notes.txt", "text\n"),
+            (".github/workflows/ci.yml", "on: push\njobs: {}\n"),
+            (".vscode/settings.json", r#"{"editor.tabSize": 2}"#),
             ("sub/c.yaml", "kind: Pod\n"),
             ("api.json", r#"{"apiVersion": "v1", "kind": "Pod"}"#),
             ("package.json", r#"{"name": "app", "version": "1.0.0"}"#),

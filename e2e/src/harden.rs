@@ -100,10 +100,13 @@ pub fn read_documents(text: &str) -> Result<Vec<Value>> {
     for (index, document) in file.documents().enumerate() {
         let text = document.to_string();
         // kubectl hands go-yaml a later document without the `---` line
-        // that opens it (a byte-order mark after it is skipped), the first
-        // one with it.
+        // that opens it, so a byte-order mark after that line is where
+        // go-yaml skips one. Otherwise the line stays: a document that
+        // starts with `{` is still YAML there, which alone would read as JSON.
         let own_text = match text.split_once('\n') {
-            Some((separator, rest)) if index > 0 && separator.starts_with("---") => rest,
+            Some((separator, rest)) if index > 0 && separator.starts_with("---") && rest.starts_with('\u{feff}') => {
+                rest
+            }
             _ => &text,
         };
         let mut read = crate::yaml::documents(own_text).context("a document does not read on its own")?;

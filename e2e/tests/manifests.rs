@@ -1327,6 +1327,20 @@ mod found_in_review {
         );
     }
 
+    /// A later document written as a flow mapping is YAML, as kubectl reads it,
+    /// not a JSON text of its own.
+    #[test]
+    fn a_later_document_in_flow_style_is_fixed_as_yaml() {
+        let work = tempfile::tempdir().unwrap();
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\n\
+                {apiVersion: v1, kind: Pod, metadata: {name: web}, spec: {containers: [{name: web, image: nginx}]}}\n";
+        let file = write(work.path(), "flow.yaml", text);
+        let fix = runner(&["fix", file.to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(0), "{}", String::from_utf8_lossy(&fix.stderr));
+        let fixed = input::parse_documents(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(fixed[1]["spec"]["securityContext"]["runAsNonRoot"], json!(true));
+    }
+
     /// A directory is read as `kubectl apply -R` reads it: JSON objects too,
     /// and a hidden directory it would read is named, not passed over in silence.
     #[test]
