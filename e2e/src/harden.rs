@@ -290,8 +290,30 @@ impl Evaluated {
                 edit::write_additions(body, &self.additions)?
             )
         };
-        if read_documents(&fixed).context("the fixed text does not read back")? != self.documents {
-            bail!("the fixed text does not read back as the policy's answer; left as it is");
+        let read_back = read_documents(&fixed).context("the fixed text does not read back")?;
+        if read_back != self.documents {
+            // The first place it differs: `/<document>/<pointer in it>`.
+            let first_difference = json_patch::diff(&Value::from(self.documents.clone()), &Value::from(read_back))
+                .0
+                .first()
+                .map(|operation| operation.path().to_string())
+                .unwrap_or_default();
+            let (document, pointer) = first_difference
+                .trim_start_matches('/')
+                .split_once('/')
+                .unwrap_or((first_difference.as_str(), ""));
+            let document = document.parse::<usize>().map_or(0, |index| index + 1);
+            // An addition written into an anchored value reaches each alias
+            // of it too, an exempt container's among them.
+            let through_alias = if text.contains('*') && text.contains('&') {
+                " (an anchored value the fix wrote into is also read through an alias there; add the fields by hand)"
+            } else {
+                ""
+            };
+            bail!(
+                "the fixed text does not read back as the policy's answer (document {document}, /{pointer}){through_alias}; \
+                 left as it is"
+            );
         }
         Ok(fixed)
     }

@@ -1327,6 +1327,32 @@ mod found_in_review {
         );
     }
 
+    /// A default written into an anchored mapping would reach an exempt
+    /// container through its alias: the file is left alone, and the message
+    /// names where and why.
+    #[test]
+    fn an_anchor_an_exempt_container_aliases_is_named_in_the_refusal() {
+        let work = tempfile::tempdir().unwrap();
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: web\n    image: nginx\n    \
+                securityContext: &sc\n      runAsUser: 1000\n  - name: proxy\n    image: docker.io/istio/proxyv2:1.22.0\n    \
+                securityContext: *sc\n";
+        let file = write(work.path(), "anchored.yaml", text);
+        let fix = runner(
+            &[
+                "--settings-json",
+                r#"{"exemptImages": ["docker.io/istio/proxyv2:*"]}"#,
+                "fix",
+                file.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(fix.status.code(), Some(2));
+        let report = String::from_utf8_lossy(&fix.stdout);
+        assert!(report.contains("/spec/containers/1/securityContext"), "{report}");
+        assert!(report.contains("read through an alias"), "{report}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    }
+
     /// A later document written as a flow mapping is YAML, as kubectl reads it,
     /// not a JSON text of its own.
     #[test]
