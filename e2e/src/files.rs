@@ -189,7 +189,10 @@ pub fn template_line(text: &str, folded: &[FoldedQuote], is_data: impl Fn(&str) 
     };
     // Lines indented deeper than this belong to a block scalar.
     let mut block_scalar_parent: Option<usize> = None;
-    for (index, line) in text.lines().enumerate() {
+    // Lines as YAML counts them: a lone `\r` (a classic Mac file) ends one
+    // too, so that the parser's line numbers in `folded` are these.
+    let lines = text.replace("\r\n", "\n");
+    for (index, line) in lines.split(['\n', '\r']).enumerate() {
         let number = index + 1;
         let indent = line.len() - line.trim_start_matches(' ').len();
         if let Some(parent) = block_scalar_parent {
@@ -581,6 +584,8 @@ mod tests {
         let rule_text = |extent: &str| extent == "{{ $labels.pod }}" || extent == "{{ $value }}";
         assert_eq!(template(folded, rule_text), None);
         assert_eq!(template(folded, marker("{{ $labels.pod }}")), Some(2));
+        // A lone `\r` ends a line, as in YAML: the comment after it is one.
+        assert_eq!(template("a: 1\r# {{ if .x }}\rb: '{{ if .x }}'\r", marker("{{ if .x }}")), Some(2));
         // ytt runs its annotations: an `#@ if` decides which nodes exist.
         let ytt = "#@ load(\"@ytt:data\", \"data\")\nkind: Pod\n";
         assert_eq!(template(ytt, nothing), Some(1));
