@@ -346,12 +346,9 @@ fn read_manifests(
         Some(located) if !files::is_chart_template(path) => Strings::of(located),
         _ => Strings::default(),
     };
-    // Only a text that reads may have its quoted values taken on trust.
-    let folded = match &located {
-        Some(_) => crate::yaml::folded_quoted_scalars(text),
-        None => Vec::new(),
-    };
-    if let Some(line) = files::template_line(text, &folded, |extent| strings.is_data(extent)) {
+    // Only a text that reads has values whose markers may be data.
+    let scalars = located.as_ref().and_then(|_| crate::yaml::scalar_ranges(text));
+    if let Some(line) = files::template_line(text, scalars.as_deref(), |extent| strings.is_data(extent)) {
         eprintln!(
             "SKIPPED   {}: a template (a marker on line {line} outside any value the policy ignores); \
              left untouched and not judged. Render it first: helm template ... (or ytt ...) | hardening-run render",

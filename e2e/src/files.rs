@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::yaml::FoldedQuote;
+use std::ops::Range;
 
 /// What a directory walk found: the manifest files, and what it passed
 /// over that `kubectl apply -R` would read, so that a report can name it.
@@ -155,150 +155,71 @@ fn holds_manifests(directory: &Path) -> bool {
 }
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
-/// (`{%`, `{#`) template marker that is not data by `is_data`, or a comment
-/// that is a ytt annotation (`#@ if`, `#@overlay/match`: ytt runs them, and
-/// its `#@ if`/`#@ end` decide which nodes exist), where `is_data` is
-/// given the text the marker opens (up to its closing `}}`, `%}` or `#}`;
-/// unclosed, up to the next quote or the line's end), and the same text
-/// with `''` read as the `'` it stands for in a single-quoted scalar. A
-/// marker in a comment is never data, whatever `is_data` says (Helm and
-/// Jinja evaluate comments: a `# {% if %}` decides which lines exist); the
-/// lines of a block scalar (`|`, `>`) hold no comments, so a `#` there is
-/// text like any other, and nor do those of a quoted scalar that goes on
-/// over several lines, where the YAML parser read one: `folded` lists them
-/// ([`crate::yaml::folded_quoted_scalars`], empty where the text does not
-/// parse). A line this scan leaves inside a quote the parser did not see
-/// go on is read on the safe side: its first `#` after a space is a
-/// comment.
-pub fn template_line(text: &str, folded: &[FoldedQuote], is_data: impl Fn(&str) -> bool) -> Option<usize> {
+/// (`{%`, `{#`) template marker that is not data, or with a comment that
+/// is a ytt annotation (`#@ if`, `#@overlay/match`: ytt runs them, and its
+/// `#@ if`/`#@ end` decide which nodes exist).
+///
+/// `scalars` are the byte ranges the YAML parser read as scalars, keys and
+/// values of every style ([`crate::yaml::scalar_ranges`]); everything else
+/// is structure, whitespace or a comment, so a `#` outside them starts a
+/// comment, exactly as the parser found. A marker inside a scalar is data
+/// where `is_data` says so, given the text the marker opens (up to its
+/// closing `}}`, `%}` or `#}`; unclosed, up to the next quote or the line's
+/// end) and the same text with `''` read as the `'` it stands for in a
+/// single-quoted scalar. A marker outside every scalar is never data: in a
+/// comment (Helm and Jinja evaluate comments: a `# {% if %}` decides which
+/// lines exist) or in the structure. Where the text does not parse
+/// (`scalars` is `None`), every marker and every `#@` counts.
+pub fn template_line(text: &str, scalars: Option<&[Range<usize>]>, is_data: impl Fn(&str) -> bool) -> Option<usize> {
     const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
-    let has_template = |line: &str, comment: usize| {
-        MARKERS.iter().any(|(open, close)| {
-            line.match_indices(open).any(|(start, _)| {
-                let rest = &line[start..];
-                let after = &rest[open.len()..];
-                let extent = match after.find(close) {
-                    Some(end) => &rest[..open.len() + end + close.len()],
-                    // Unclosed: up to a quote, where a quoted value may end
-                    // (`'echo "${#}"'`), else the line's end.
-                    None => &rest[..open.len() + after.find(['"', '\'']).unwrap_or(after.len())],
-                };
-                start >= comment || !(is_data(extent) || is_data(&extent.replace("''", "'")))
-            })
+    let in_scalar = |at: usize| {
+        scalars.is_some_and(|ranges| {
+            let after = ranges.partition_point(|range| range.start <= at);
+            after > 0 && at < ranges[after - 1].end
         })
     };
-    // Lines indented deeper than this belong to a block scalar.
-    let mut block_scalar_parent: Option<usize> = None;
-    // Lines as YAML counts them: a lone `\r` (a classic Mac file) ends one
-    // too, so that the parser's line numbers in `folded` are these.
-    let lines = text.replace("\r\n", "\n");
-    for (index, line) in lines.split(['\n', '\r']).enumerate() {
-        let number = index + 1;
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        if let Some(parent) = block_scalar_parent {
-            if line.trim().is_empty() || indent > parent {
-                if has_template(line, line.len()) {
-                    return Some(number);
-                }
-                continue;
+    let mut first: Option<usize> = None;
+    let mut found = |at: usize| first = Some(first.map_or(at, |earlier| earlier.min(at)));
+    for (open, close) in MARKERS {
+        for (start, _) in text.match_indices(open) {
+            let rest = &text[start..];
+            let line_end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+            let after = &rest[open.len()..line_end];
+            let extent = match after.find(close) {
+                Some(end) => &rest[..open.len() + end + close.len()],
+                // Unclosed: up to a quote, where a quoted value may end
+                // (`'echo "${#}"'`), else the line's end.
+                None => &rest[..open.len() + after.find(['"', '\'']).unwrap_or(after.len())],
+            };
+            if !in_scalar(start) || !(is_data(extent) || is_data(&extent.replace("''", "'"))) {
+                found(start);
+                break;
             }
-            block_scalar_parent = None;
-        }
-        // Inside a quoted scalar the parser saw go on from an earlier line.
-        let mut quote = (folded.iter())
-            .find(|folded| folded.first_line < number && number <= folded.last_line)
-            .map(|folded| folded.quote);
-        let mut comment = comment_start(line, &mut quote);
-        let goes_on = folded
-            .iter()
-            .any(|folded| folded.first_line <= number && number < folded.last_line);
-        if quote.is_some() && !goes_on {
-            comment = first_hash_after_space(line);
-        }
-        let comment = comment.unwrap_or(line.len());
-        // ytt's annotations start a line; one read as text is the safe side.
-        if has_template(line, comment) || line[comment..].starts_with("#@") || line.trim_start().starts_with("#@") {
-            return Some(number);
-        }
-        if opens_block_scalar(&line[..comment]) {
-            block_scalar_parent = Some(indent);
         }
     }
-    None
-}
-
-fn first_hash_after_space(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    (0..bytes.len()).find(|&at| bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t')))
-}
-
-/// Whether `line` (its comment cut off) ends in a block scalar's header:
-/// `|` or `>` with its chomping and indentation indicators (`|-`, `>2+`),
-/// after a key's `: `, a sequence's `- `, a tag, or alone on the line.
-fn opens_block_scalar(line: &str) -> bool {
-    let content = line.trim_end();
-    let header_start = content.rfind([' ', '\t']).map_or(0, |space| space + 1);
-    let header = &content[header_start..];
-    let indicators = header.get(1..).unwrap_or_default();
-    header.starts_with(['|', '>'])
-        && indicators.len() <= 2
-        && indicators
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || byte == b'+' || byte == b'-')
-}
-
-/// Where a YAML comment starts on `line`, if it has one: a `#` first on
-/// the line or after a space or tab, outside a quoted scalar. A quote opens
-/// one only where a scalar starts: first on the line, after `: `, `- ` or
-/// `? `, or in a flow collection after `[`, `{` or `,` (so the `'` of a
-/// plain `it's` or `a,'b` opens none). `quote` is the quote left open by
-/// the lines before (a quoted scalar folds over lines, YAML 1.2 §7.3), and
-/// is left as this line leaves it. (Block scalars are [`template_line`]'s
-/// to skip.)
-fn comment_start(line: &str, quote: &mut Option<u8>) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let hash_after_space = |at: usize| bytes[at] == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t'));
-    let mut flow_depth = 0usize;
-    // The last byte that is not a space, and whether a space followed it.
-    let (mut previous, mut spaced) = (None, false);
-    let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        match *quote {
-            Some(b'\'') if byte == b'\'' => {
-                // `''` is a quote inside single quotes.
-                if bytes.get(at + 1) == Some(&b'\'') {
-                    at += 1;
-                } else {
-                    *quote = None;
-                }
-            }
-            Some(b'"') if byte == b'\\' => at += 1,
-            Some(b'"') if byte == b'"' => *quote = None,
-            Some(_) => {}
-            None if hash_after_space(at) => return Some(at),
-            None => {
-                let starts_scalar = match previous {
-                    None => true,
-                    Some(b':' | b'-' | b'?') => spaced,
-                    Some(b'[' | b'{' | b',') => flow_depth > 0,
-                    Some(_) => false,
-                };
-                match byte {
-                    b'\'' | b'"' if starts_scalar => *quote = Some(byte),
-                    b'[' | b'{' if starts_scalar || flow_depth > 0 => flow_depth += 1,
-                    b']' | b'}' if flow_depth > 0 => flow_depth -= 1,
-                    _ => {}
-                }
-            }
+    // A comment starts at the first `#` of a line outside every scalar; ytt
+    // reads one that starts `#@`. Unparsed, any `#@` counts.
+    let mut line_start = 0;
+    for line in text.split_inclusive(['\n', '\r']) {
+        let comment = line
+            .match_indices('#')
+            .map(|(at, _)| line_start + at)
+            .find(|&at| scalars.is_none() || !in_scalar(at));
+        if let Some(at) = comment
+            && text[at..].starts_with("#@")
+        {
+            found(at);
         }
-        if byte.is_ascii_whitespace() {
-            spaced = true;
-        } else {
-            (previous, spaced) = (Some(byte), false);
-        }
-        at += 1;
+        line_start += line.len();
     }
-    None
+    first.map(|at| line_number(text, at))
+}
+
+/// The line (from 1) of byte `at` in `text`, lines ended as YAML ends them:
+/// by `\n`, `\r\n` or a lone `\r`.
+fn line_number(text: &str, at: usize) -> usize {
+    let before = &text[..at];
+    1 + before.matches('\n').count() + before.matches('\r').count() - before.matches("\r\n").count()
 }
 
 /// Whether `path` is in a Helm chart's `templates/` directory (a
@@ -544,9 +465,9 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// [`template_line`] with the quoted values the parser reads in `text`.
+    /// [`template_line`] with the scalars the parser reads in `text`.
     fn template(text: &str, is_data: impl Fn(&str) -> bool) -> Option<usize> {
-        template_line(text, &crate::yaml::folded_quoted_scalars(text), is_data)
+        template_line(text, crate::yaml::scalar_ranges(text).as_deref(), is_data)
     }
 
     #[test]
@@ -585,7 +506,10 @@ mod tests {
         assert_eq!(template(folded, rule_text), None);
         assert_eq!(template(folded, marker("{{ $labels.pod }}")), Some(2));
         // A lone `\r` ends a line, as in YAML: the comment after it is one.
-        assert_eq!(template("a: 1\r# {{ if .x }}\rb: '{{ if .x }}'\r", marker("{{ if .x }}")), Some(2));
+        assert_eq!(
+            template("a: 1\r# {{ if .x }}\rb: '{{ if .x }}'\r", marker("{{ if .x }}")),
+            Some(2)
+        );
         // ytt runs its annotations: an `#@ if` decides which nodes exist.
         let ytt = "#@ load(\"@ytt:data\", \"data\")\nkind: Pod\n";
         assert_eq!(template(ytt, nothing), Some(1));
@@ -601,45 +525,41 @@ mod tests {
         assert_eq!(template(misread_ytt, nothing), Some(3));
     }
 
+    /// Comments and values as the YAML parser finds them, where a scan of
+    /// lines misread them.
     #[test]
-    fn comments_start_at_a_hash_after_space_outside_quoted_scalars() {
-        for (line, start) in [
-            ("# {% if x %}", Some(0)),
-            ("key: value # note", Some(11)),
-            ("key: value#not", None),
-            ("key: 'a # b' # c", Some(13)),
-            ("key: \"a \\\" # b\" # c", Some(16)),
-            ("key: it's # c", Some(10)),
-            ("key: 'it''s # in' # c", Some(18)),
-            ("- \"# in\"", None),
-            ("url: http://x/#frag", None),
-            // A quote inside a plain scalar opens nothing.
-            ("- --labels=a,'b   # {% if debug %}", Some(18)),
-            ("key: [a, 'b # in', c] # out", Some(22)),
-            ("key: {a: 'b # in'} # out", Some(19)),
-            // A quoted scalar that goes on to the next line holds no comment.
-            ("key: 'starts # here", None),
+    fn comments_are_where_the_parser_finds_them() {
+        let x_is_data = |extent: &str| extent == "{{ .x }}";
+        for (text, line) in [
+            // A `#@` after a list item's block scalar, less indented than its text.
+            (
+                "env:\n- value: |\n    echo hi\n  #@ if data.values.debug:\n  name: DEBUG\n",
+                Some(4),
+            ),
+            // A plain value ending in ` |` opens no block scalar.
+            (
+                "a:\n  pipeline: grep x |\n    #@ if data.values.debug:\n  other: b\n",
+                Some(3),
+            ),
+            // A quote inside a plain value opens nothing: the rest is a comment.
+            ("v: \"{{ .x }}\"\nrange: 1 - \"2 # {{ .x }}\"\n", Some(2)),
+            ("v: \"{{ .x }}\"\nnote: first part\n  \"second # {{ .x }}\"\n", Some(3)),
+            // A block scalar's text ends where a less indented comment starts.
+            (
+                "a:\n  script: |\n      echo hi\n    #@ if data.values.debug:\n  other: x\n",
+                Some(4),
+            ),
+            // A ytt annotation after a byte-order mark.
+            ("\u{feff}#@ load(\"@ytt:data\", \"data\")\nkind: Pod\n", Some(1)),
+            // Markers inside values, however written, are data.
+            ("data: {\"alert\":\"see # {{ .x }}\"}\n", None),
+            ("data:\n  a: &n \"see # {{ .x }}\"\n", None),
+            ("args: [--a,\n  --b, \"--fmt= # {{ .x }}\"]\n", None),
+            // Lone CR line ends.
+            ("a: 1\r#@ if data.values.debug:\rb: 2\r", Some(2)),
         ] {
-            assert_eq!(comment_start(line, &mut None), start, "{line}");
+            assert_eq!(template(text, x_is_data), line, "{text:?}");
         }
-    }
-
-    #[test]
-    fn a_quoted_scalar_folded_over_lines_keeps_its_quote_open() {
-        let mut quote = None;
-        assert_eq!(
-            comment_start(r#"summary: "restarts of {{ $labels.pod }}:"#, &mut quote),
-            None
-        );
-        assert_eq!(quote, Some(b'"'));
-        assert_eq!(
-            comment_start(r#"  in the last hour # {{ $value }}" # a note"#, &mut quote),
-            Some(35)
-        );
-        assert_eq!(quote, None);
-        let mut single = None;
-        assert_eq!(comment_start("a: 'it''s # here", &mut single), None);
-        assert_eq!(comment_start("  and # here' # there", &mut single), Some(14));
     }
 
     #[test]

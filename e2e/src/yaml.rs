@@ -113,38 +113,20 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
     Ok(documents)
 }
 
-/// A quoted scalar that the YAML parser read over several lines: its quote
-/// (`'` or `"`) and its first and last lines (from 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FoldedQuote {
-    pub quote: u8,
-    pub first_line: usize,
-    pub last_line: usize,
-}
-
-/// The quoted scalars of `text` that go on over several lines, as the YAML
-/// parser reads them; none where `text` does not parse (a template), so
-/// that a reader of lines takes nothing on trust there.
-pub fn folded_quoted_scalars(text: &str) -> Vec<FoldedQuote> {
-    let mut folded = Vec::new();
+/// The byte ranges of `text` that scalars take (keys and values, plain,
+/// quoted or block), as the YAML parser reads the stream; `None` where it
+/// does not parse. What lies outside them is structure, whitespace or
+/// comments.
+pub fn scalar_ranges(text: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let source = Source::new(text);
+    let mut ranges = Vec::new();
     for item in Parser::new_from_str(text) {
-        let Ok((event, span)) = item else {
-            return Vec::new();
-        };
-        let quote = match event {
-            Event::Scalar(_, ScalarStyle::SingleQuoted, ..) => b'\'',
-            Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) => b'"',
-            _ => continue,
-        };
-        if span.end.line() > span.start.line() {
-            folded.push(FoldedQuote {
-                quote,
-                first_line: span.start.line(),
-                last_line: span.end.line(),
-            });
+        let (event, span) = item.ok()?;
+        if let Event::Scalar(..) = event {
+            ranges.push(source.byte_offset(span.start)..source.byte_offset(span.end));
         }
     }
-    folded
+    Some(ranges)
 }
 
 /// `text` as kubectl's `LineReader` hands it to the YAML parser: each
