@@ -71,8 +71,9 @@ impl Style {
     }
 
     fn measured(text: &str, fallback: Option<Style>) -> Style {
+        // Lines as YAML ends them: a lone `\r` too.
         let lines: Vec<(usize, &str)> = text
-            .lines()
+            .split(['\n', '\r'])
             .map(|line| {
                 let content = line.trim_start_matches(' ');
                 (line.len() - content.len(), content.trim_end())

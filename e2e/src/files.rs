@@ -16,8 +16,9 @@ use std::ops::Range;
 pub struct Listing {
     /// The files, each an error where it cannot be read.
     pub files: Vec<Result<PathBuf>>,
-    /// Hidden directories (`.k8s/`, not a version control system's) that
-    /// hold `.yaml`, `.yml` or `.json` files.
+    /// Hidden manifests (`.prod.yaml`) and hidden directories that hold
+    /// some (`.k8s/`, not a version control system's), which `kubectl apply
+    /// -R` reads.
     pub passed_over: Vec<PathBuf>,
 }
 
@@ -26,8 +27,8 @@ pub struct Listing {
 /// followed: the `.yaml` and `.yml` files, and the `.json` files that hold
 /// a Kubernetes object (`apiVersion` and `kind`; a `package.json` is not
 /// one), as `kubectl apply -R` reads them. Hidden names (`.git`, an
-/// editor's `.#a.yaml`) are skipped, and a hidden directory holding such
-/// files is listed in [`Listing::passed_over`].
+/// editor's `.#a.yaml`) are skipped, and a hidden manifest or a hidden
+/// directory holding one is listed in [`Listing::passed_over`].
 ///
 /// Each error is one entry: `input` does not exist, or a YAML entry under
 /// it cannot be read (a broken link, a link loop); the other entries are
@@ -83,6 +84,8 @@ pub fn manifest_files(input: &Path) -> Listing {
                 if !entry.path_is_symlink() && !is_version_control(path) && holds_manifests(path) {
                     listing.passed_over.push(path.to_path_buf());
                 }
+            } else if entry.file_type().is_file() && is_manifest_file(path) {
+                listing.passed_over.push(path.to_path_buf());
             }
             continue;
         }
@@ -108,10 +111,11 @@ fn is_version_control(path: &Path) -> bool {
         .is_some_and(|name| [".git", ".hg", ".svn", ".jj"].contains(&&*name.to_string_lossy()))
 }
 
-/// Whether a `.json` file holds a Kubernetes object: a JSON object with
-/// `apiVersion` and `kind`, or a stream of them. A UTF-16 one (which
-/// kubectl reads from its byte-order mark) is taken too, so that reading
-/// it says why it cannot be read rather than passing it over.
+/// Whether a `.json` file holds a Kubernetes object, as kubectl reads one
+/// (JSON or YAML, it decodes either): JSON with `apiVersion` and `kind`, or
+/// text that [`looks_like_a_manifest`]. A UTF-16 one (which kubectl reads
+/// from its byte-order mark) is taken too, so that reading it says why it
+/// cannot be read rather than passing it over.
 fn is_json_manifest(path: &Path) -> bool {
     if path.extension().is_none_or(|extension| extension != "json") {
         return false;
@@ -122,36 +126,39 @@ fn is_json_manifest(path: &Path) -> bool {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
         return true;
     }
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return false;
-    };
-    serde_json::Deserializer::from_str(crate::input::without_byte_order_mark(text))
-        .into_iter::<serde_json::Value>()
-        .next()
-        .is_some_and(|first| {
-            first.is_ok_and(|object| object.get("apiVersion").is_some() && object.get("kind").is_some())
-        })
+    std::str::from_utf8(&bytes).is_ok_and(looks_like_a_manifest)
 }
 
-/// Whether `directory` holds, at any depth and not through a link, a file
-/// that looks like a Kubernetes manifest: a `.yaml` or `.yml` file with
-/// `apiVersion:` and `kind:` lines, or a `.json` one that is an object
+/// Whether a file a directory walk meets is a manifest kubectl would read:
+/// a `.yaml` or `.yml` file that [`looks_like_a_manifest`], or a `.json` one
 /// ([`is_json_manifest`]). A CI workflow or an editor's settings is not one.
-fn holds_manifests(directory: &Path) -> bool {
-    let looks_like_yaml_manifest = |path: &Path| {
-        std::fs::read_to_string(path).is_ok_and(|text| {
-            let starts = |key: &str| text.lines().any(|line| line.starts_with(key));
-            starts("apiVersion:") && starts("kind:")
-        })
+fn is_manifest_file(path: &Path) -> bool {
+    (is_yaml(path) && std::fs::read_to_string(path).is_ok_and(|text| looks_like_a_manifest(&text)))
+        || is_json_manifest(path)
+}
+
+/// Whether `text` names an `apiVersion` and a `kind` at the start of a line
+/// (after a byte-order mark, spaces, `{` or a quote: YAML, JSON or flow
+/// style), as a Kubernetes object does.
+fn looks_like_a_manifest(text: &str) -> bool {
+    let text = crate::input::without_byte_order_mark(text);
+    let names = |key: &str| {
+        text.split(['\n', '\r']).any(|line| {
+            let line = line.trim_start_matches([' ', '\t', '{', ',']);
+            let line = line.strip_prefix(['"', '\'']).unwrap_or(line);
+            line.starts_with(key)
+        }) || text.contains(&format!("\"{key}\""))
     };
+    names("apiVersion") && names("kind")
+}
+
+/// Whether `directory` holds, at any depth and not through a link, a
+/// manifest kubectl would read ([`is_manifest_file`]).
+fn holds_manifests(directory: &Path) -> bool {
     walkdir::WalkDir::new(directory)
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file())
-        .any(|entry| {
-            let path = entry.path();
-            (is_yaml(path) && looks_like_yaml_manifest(path)) || is_json_manifest(path)
-        })
+        .any(|entry| entry.file_type().is_file() && is_manifest_file(entry.path()))
 }
 
 /// The first line (from 1) of `text` with a Go/Helm (`{{`) or Jinja
@@ -226,6 +233,8 @@ fn line_number(text: &str, at: usize) -> usize {
 /// directory of that name whose parent holds a `Chart.yaml`), where every
 /// file is a template whether or not it reads as YAML.
 pub fn is_chart_template(path: &Path) -> bool {
+    // Its real place: `pod.yaml` named from inside `templates/`, or a link.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     path.ancestors()
         .filter(|directory| directory.file_name().is_some_and(|name| name == "templates"))
         .any(|templates| {
@@ -574,6 +583,9 @@ mod tests {
             (".cache/notes.txt", "text\n"),
             (".github/workflows/ci.yml", "on: push\njobs: {}\n"),
             (".vscode/settings.json", r#"{"editor.tabSize": 2}"#),
+            (".prod.yaml", "\u{feff}apiVersion: v1\rkind: Pod\r"),
+            (".pre-commit-config.yaml", "repos: []\n"),
+            ("yaml.json", "apiVersion: v1\nkind: Pod\n"),
             ("sub/c.yaml", "kind: Pod\n"),
             ("api.json", r#"{"apiVersion": "v1", "kind": "Pod"}"#),
             ("package.json", r#"{"name": "app", "version": "1.0.0"}"#),
@@ -590,14 +602,14 @@ mod tests {
         let names: Vec<String> = listing.files.into_iter().map(|file| relative(&file.unwrap())).collect();
         assert_eq!(
             names,
-            ["a.yml", "api.json", "b.yaml", "sub/c.yaml"],
+            ["a.yml", "api.json", "b.yaml", "sub/c.yaml", "yaml.json"],
             "JSON that is a Kubernetes object is a manifest; broken links that are not manifests are passed over"
         );
         let passed_over: Vec<String> = listing.passed_over.iter().map(|path| relative(path)).collect();
         assert_eq!(
             passed_over,
-            [".k8s"],
-            "named, unlike .git and a directory of no manifests"
+            [".k8s", ".prod.yaml"],
+            "named, unlike .git, a directory of no manifests and a hidden file that is not one"
         );
 
         std::os::unix::fs::symlink("/nowhere", root.path().join("broken.yaml")).unwrap();
@@ -612,7 +624,7 @@ mod tests {
         assert!(errors.iter().any(|error| error.contains("broken.yaml")), "{errors:?}");
         assert_eq!(
             entries.iter().filter(|entry| entry.is_ok()).count(),
-            4,
+            5,
             "the others are still listed"
         );
         assert!(manifest_files(&root.path().join("missing.yaml")).files[0].is_err());
