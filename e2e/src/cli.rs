@@ -341,7 +341,14 @@ fn read_manifests(
     read: fn(&str) -> Result<Vec<Value>>,
 ) -> Result<Option<(Vec<Value>, Vec<harden::Located>)>> {
     let documents = read(text);
-    let located = documents.as_ref().ok().map(|documents| harden::manifests(documents));
+    // A text kubectl reads is YAML, not a template, even where the editor
+    // cannot take it (`fix` then says so as an error, below).
+    let as_kubectl_reads = match &documents {
+        Ok(_) => None,
+        Err(_) => input::parse_documents(text).ok(),
+    };
+    let judged = documents.as_ref().ok().or(as_kubectl_reads.as_ref());
+    let located = judged.map(|documents| harden::manifests(documents));
     let strings = match &located {
         Some(located) if !files::is_chart_template(path) => Strings::of(located),
         _ => Strings::default(),

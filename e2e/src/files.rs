@@ -566,6 +566,17 @@ mod tests {
             ("args: [--a,\n  --b, \"--fmt= # {{ .x }}\"]\n", None),
             // Lone CR line ends.
             ("a: 1\r#@ if data.values.debug:\rb: 2\r", Some(2)),
+            // A comment after a quoted value, or between an anchor or tag and its value.
+            ("name: \"web\" #@ if data.values.debug:\n", Some(1)),
+            ("name: 'web' # {{ .x }}\nother: '{{ .x }}'\n", Some(1)),
+            ("name: \"w\\\"eb\" # {{ .x }}\nother: '{{ .x }}'\n", Some(1)),
+            ("name: !!str #@ if data.values.debug:\n  web\n", Some(1)),
+            ("name: &n #@ if data.values.debug:\n  web\n", Some(1)),
+            ("script: | # {{ .x }}\n  echo '{{ .x }}'\n", Some(1)),
+            // Documents cut as kubectl cuts them: a byte-order mark after `---`,
+            // a `---#` separator.
+            ("a: \"{{ .x }}\"\n---\n\u{feff}b: 1\n", None),
+            ("a: \"{{ .x }}\"\n---#sep\nb: 1\n", None),
         ] {
             assert_eq!(template(text, x_is_data), line, "{text:?}");
         }

@@ -113,20 +113,78 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
     Ok(documents)
 }
 
-/// The byte ranges of `text` that scalars take (keys and values, plain,
-/// quoted or block), as the YAML parser reads the stream; `None` where it
-/// does not parse. What lies outside them is structure, whitespace or
-/// comments.
+/// The byte ranges of `text` that scalars' values take (keys and values,
+/// plain, quoted or block; without an anchor or tag before them, a quoted
+/// value's closing quote ending it), document by document as kubectl cuts the text and the parser
+/// reads each; `None` where a document does not parse. What lies outside
+/// them is structure, whitespace or comments.
 pub fn scalar_ranges(text: &str) -> Option<Vec<std::ops::Range<usize>>> {
-    let source = Source::new(text);
     let mut ranges = Vec::new();
-    for item in Parser::new_from_str(text) {
-        let (event, span) = item.ok()?;
-        if let Event::Scalar(..) = event {
-            ranges.push(source.byte_offset(span.start)..source.byte_offset(span.end));
+    for (_, piece) in kubectl_documents(text).ok()? {
+        // A piece is a slice of `text`.
+        let offset = piece.as_ptr() as usize - text.as_ptr() as usize;
+        let (offset, piece) = match piece.strip_prefix('\u{feff}') {
+            Some(rest) => (offset + '\u{feff}'.len_utf8(), rest),
+            None => (offset, piece),
+        };
+        let source = Source::new(piece);
+        for item in Parser::new_from_str(piece) {
+            let (event, span) = item.ok()?;
+            if let Event::Scalar(_, style, ..) = event {
+                let (start, end) = (source.byte_offset(span.start), source.byte_offset(span.end));
+                let value = value_range(piece, start, end, style);
+                ranges.push(offset + value.start..offset + value.end);
+            }
         }
     }
     Some(ranges)
+}
+
+/// The part of `text[start..end]` (a scalar event's span) that is the
+/// value itself: past an anchor, a tag and any comment between them and the
+/// value, and a quoted value up to its closing quote (the parser's span of
+/// a quoted or plain scalar takes in its anchor and tag, and a quoted one
+/// the rest of its line). A block scalar's span is its text already, which
+/// may start with `!` or `#`.
+fn value_range(text: &str, start: usize, end: usize, style: ScalarStyle) -> std::ops::Range<usize> {
+    if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+        return start..end;
+    }
+    let bytes = text.as_bytes();
+    let mut at = start;
+    loop {
+        match bytes.get(at) {
+            Some(b'&' | b'!') if at < end => {
+                while bytes.get(at).is_some_and(|byte| !byte.is_ascii_whitespace()) {
+                    at += 1;
+                }
+            }
+            Some(b' ' | b'\t' | b'\n' | b'\r') if at < end => at += 1,
+            Some(b'#') if at < end && at > start => {
+                while bytes.get(at).is_some_and(|&byte| byte != b'\n' && byte != b'\r') {
+                    at += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    let end = end.max(at);
+    match style {
+        ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
+            let quote = bytes.get(at).copied();
+            let mut close = at + 1;
+            while close < end {
+                match (quote, bytes[close], bytes.get(close + 1)) {
+                    (Some(b'"'), b'\\', _) => close += 2,
+                    (Some(b'\''), b'\'', Some(b'\'')) => close += 2,
+                    (Some(b'"'), b'"', _) | (Some(b'\''), b'\'', _) => return at..close + 1,
+                    _ => close += 1,
+                }
+            }
+            at..end
+        }
+        _ => at..end,
+    }
 }
 
 /// `text` as kubectl's `LineReader` hands it to the YAML parser: each
