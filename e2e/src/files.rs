@@ -176,7 +176,8 @@ fn holds_manifests(directory: &Path) -> bool {
 /// single-quoted scalar. A marker outside every scalar is never data: in a
 /// comment (Helm and Jinja evaluate comments: a `# {% if %}` decides which
 /// lines exist) or in the structure. Where the text does not parse
-/// (`scalars` is `None`), every marker and every `#@` counts.
+/// (`scalars` is `None`), every marker counts, and a line's first `#`
+/// followed by `@`.
 pub fn template_line(text: &str, scalars: Option<&[Range<usize>]>, is_data: impl Fn(&str) -> bool) -> Option<usize> {
     const MARKERS: [(&str, &str); 3] = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")];
     let in_scalar = |at: usize| {
@@ -205,7 +206,8 @@ pub fn template_line(text: &str, scalars: Option<&[Range<usize>]>, is_data: impl
         }
     }
     // A comment starts at the first `#` of a line outside every scalar; ytt
-    // reads one that starts `#@`. Unparsed, any `#@` counts.
+    // reads one that starts `#@`. Unparsed, the first `#` of each line is
+    // taken for one.
     let mut line_start = 0;
     for line in text.split_inclusive(['\n', '\r']) {
         let comment = line
