@@ -79,8 +79,10 @@ impl<'v, 'a> Annotations<'v, 'a> {
     }
 
     fn container(&self, name: Option<&str>) -> Option<Annotated<'v>> {
+        // Most templates have no annotations: no key is built for them.
+        let all = self.all?;
         let key = [CONTAINER_ANNOTATION_PREFIX, name?].concat();
-        json::field(self.all?, &key)?.as_str().map(Annotated::read)
+        json::field(all, &key)?.as_str().map(Annotated::read)
     }
 }
 
