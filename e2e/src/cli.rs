@@ -516,7 +516,7 @@ fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     String::from_utf8(bytes).map_err(|error| {
         let bytes = error.as_bytes();
-        if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        if files::is_utf16(bytes) {
             anyhow::anyhow!(
                 "the file is UTF-16 (it starts with a UTF-16 byte-order mark), and this runner reads and writes UTF-8 \
                  only; convert it: iconv -f UTF-16 -t UTF-8"

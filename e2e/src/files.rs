@@ -123,10 +123,16 @@ fn is_json_manifest(path: &Path) -> bool {
     let Ok(bytes) = std::fs::read(path) else {
         return false;
     };
-    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+    if is_utf16(&bytes) {
         return true;
     }
     std::str::from_utf8(&bytes).is_ok_and(looks_like_a_manifest)
+}
+
+/// Whether `bytes` start with a UTF-16 byte-order mark (little or big
+/// endian), from which kubectl decodes a file.
+pub fn is_utf16(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff])
 }
 
 /// Whether a file a directory walk meets is a manifest kubectl would read:
