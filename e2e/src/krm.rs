@@ -147,8 +147,9 @@ pub fn run(
     let evaluated = harden::evaluate(&documents, located, defaults, &mut evaluate)?;
     let mut results = results(&evaluated.objects);
     let failed = harden::any_rejected(&evaluated.objects);
+    let json = files::is_json(text);
     let written = match evaluated.write_into(text) {
-        Ok(written) if !files::is_json(text) => Some(written),
+        Ok(written) if !json => Some(written),
         Ok(_) => None,
         // Where the additions cannot be written into the text (under an
         // alias), the list is written again from the policy's answer, as
@@ -165,7 +166,7 @@ pub fn run(
     let Some(written) = written else {
         let mut list = evaluated.documents[document].clone();
         list["results"] = Value::Array(existing.into_iter().chain(results).collect());
-        let text = if files::is_json(text) {
+        let text = if json {
             serde_json::to_string_pretty(&list)? + "\n"
         } else {
             harden::reserialised(std::slice::from_ref(&list))?
