@@ -186,7 +186,10 @@ pub fn answer(payload: &[u8], cluster: &dyn ClusterContext) -> Vec<u8> {
     out
 }
 
-/// The verdict for a `validate` payload, from raw bytes.
+/// The verdict for a `validate` payload (the SDK's `ValidationRequest`
+/// envelope: `request`, an `AdmissionRequest`, and `settings`), from raw
+/// bytes. Never fails: a payload that is not UTF-8 or not that envelope,
+/// or settings that do not hold, is a [`Verdict::Reject`] saying why.
 pub fn validate_payload<'a>(payload: &'a [u8], cluster: &dyn ClusterContext) -> Verdict<Json<'a>> {
     // serde_json's own error (with line and column) is enough here: only a
     // hand-made request is malformed, and a path-tracking deserializer over
@@ -244,10 +247,7 @@ pub(crate) fn evaluate<'a>(
     }
     let Some(kind) = Kind::find(&request.kind.kind, &request.kind.group) else {
         return Verdict::Accept {
-            warnings: vec![format!(
-                "{POLICY_NAME}: does not evaluate {}; remove it from the policy's rules",
-                group_kind(&request.kind.group, &request.kind.kind)
-            )],
+            warnings: vec![report::unevaluated_kind(&request.kind.group, &request.kind.kind)],
         };
     };
     let subject = Subject::of(kind, &request);
@@ -388,7 +388,8 @@ fn inspect<'a>(
     let context = Context {
         settings,
         workload: &workload,
-        namespace,
+        // The API server's "no namespace" (`metav1.NamespaceNone`) is empty.
+        namespace: Some(namespace).filter(|namespace| !namespace.is_empty()),
         cluster,
         spec,
         every_container_evaluated: containers.len() == listed,
@@ -604,14 +605,6 @@ fn ephemeral_container_names<'a>(old_object: &'a Json<'a>) -> Vec<&'a str> {
         .flatten()
         .filter_map(|container| json::member(container, "name").and_then(Json::as_str))
         .collect()
-}
-
-fn group_kind(group: &str, kind: &str) -> String {
-    if group.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}.{group}")
-    }
 }
 
 /// `Deployment default/web`, as users name objects: only written when a

@@ -289,8 +289,8 @@ pub(crate) struct Gap<'a> {
 }
 
 impl<'a> Gap<'a> {
-    /// Sets `field` below `owner` to `value` where it is absent. Not
-    /// demanded by validate mode unless [`Gap::required_because`] says why.
+    /// Sets `field` below `owner` to `value` where it is absent. Demanded
+    /// by validate mode (`not set`) unless [`Gap::optional`] says not.
     pub(crate) fn set(owner: Owner, field: Field, value: Json<'a>) -> Gap<'a> {
         Gap {
             owner,

@@ -105,12 +105,12 @@ pub const UNREADABLE_WARNING: &str = concat!(
 impl NamespaceLimits {
     /// Lists the LimitRanges of `namespace` through `cluster`. A request
     /// with no namespace (a hand-made one) has none to respect.
-    pub(crate) fn read(cluster: &dyn ClusterContext, namespace: &str) -> NamespaceLimits {
-        if namespace.is_empty() {
+    pub(crate) fn read(cluster: &dyn ClusterContext, namespace: Option<&str>) -> NamespaceLimits {
+        let Some(namespace) = namespace else {
             return NamespaceLimits::Known {
                 resources: Default::default(),
             };
-        }
+        };
         match cluster.list_in_namespace("v1", "LimitRange", namespace) {
             Ok(list) => NamespaceLimits::from_list(&list),
             Err(_) => NamespaceLimits::Unreadable,
@@ -296,14 +296,17 @@ mod tests {
         let refused = Answers(Err(
             "Policy has not been granted access to Kubernetes v1/LimitRange resources",
         ));
-        assert_eq!(NamespaceLimits::read(&refused, "apps"), NamespaceLimits::Unreadable);
+        assert_eq!(
+            NamespaceLimits::read(&refused, Some("apps")),
+            NamespaceLimits::Unreadable
+        );
         assert!(matches!(
-            NamespaceLimits::read(&refused, ""),
+            NamespaceLimits::read(&refused, None),
             NamespaceLimits::Known { .. }
         ));
         let granted = Answers(Ok(r#"{"items":[]}"#));
         assert!(matches!(
-            NamespaceLimits::read(&granted, "apps"),
+            NamespaceLimits::read(&granted, Some("apps")),
             NamespaceLimits::Known { .. }
         ));
     }

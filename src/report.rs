@@ -100,6 +100,20 @@ pub(crate) fn rollout_warnings(subject: &str, violations: &[Violation]) -> Vec<S
     warnings
 }
 
+/// The warning for a kind the policy has no rule for (`CronJob.batch`, or
+/// `Pod` for the core group), which the policy's `rules` sent it by mistake:
+/// one line, [`capped`] like every other.
+pub(crate) fn unevaluated_kind(group: &str, kind: &str) -> String {
+    let group_kind = if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    };
+    capped(format!(
+        "{POLICY_NAME}: does not evaluate {group_kind}; remove it from the policy's rules"
+    ))
+}
+
 /// Kubernetes (and the SDK's documentation) may cut a warning longer than
 /// this many characters.
 pub(crate) const MAX_WARNING_LENGTH: usize = 256;
@@ -488,5 +502,20 @@ mod tests {
         assert_eq!(lines[1], "- spec.template.spec.containers[0]: is bad; fix it");
         assert_eq!(lines.len(), 1 + MAX_LISTED_VIOLATIONS + 1);
         assert_eq!(lines.last().unwrap(), &"- … and 10 more");
+    }
+
+    #[test]
+    fn a_kind_without_rules_is_named_with_its_group_on_one_capped_line() {
+        assert_eq!(
+            unevaluated_kind("batch", "CronJob"),
+            "deployment-hardening: does not evaluate CronJob.batch; remove it from the policy's rules"
+        );
+        assert_eq!(
+            unevaluated_kind("", "Service"),
+            "deployment-hardening: does not evaluate Service; remove it from the policy's rules"
+        );
+        let hostile = unevaluated_kind("example.com", &format!("Widget\n{}", "x".repeat(400)));
+        assert_eq!(hostile.chars().count(), MAX_WARNING_LENGTH);
+        assert!(hostile.ends_with('…') && !hostile.contains('\n'), "{hostile}");
     }
 }

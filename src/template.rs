@@ -22,16 +22,17 @@ pub(crate) struct Node<'n, 'a> {
 }
 
 /// A field read from a [`Node`]: the value, and where it is, borrowed from
-/// the node it was read from. It owns nothing, so reading one copies a few
-/// words and dropping one costs nothing: rules read dozens per container,
-/// and the path is built only for a finding.
-pub(crate) struct Field<'n, T> {
+/// the node it was read from (unlike [`crate::findings::Field`], which
+/// names a field the policy writes). It owns nothing, so reading one copies
+/// a few words and dropping one costs nothing: rules read dozens per
+/// container, and the path is built only for a finding.
+pub(crate) struct FieldValue<'n, T> {
     pub value: T,
     place: &'n Place<'n>,
     at: Below,
 }
 
-/// Where a [`Field`] is below its node.
+/// Where a [`FieldValue`] is below its node.
 #[derive(Clone, Copy)]
 enum Below {
     Key(&'static str),
@@ -48,7 +49,7 @@ impl Below {
     }
 }
 
-impl<T> Field<'_, T> {
+impl<T> FieldValue<'_, T> {
     pub(crate) fn path(&self) -> FieldPath {
         self.at.path(self.place)
     }
@@ -109,7 +110,7 @@ impl<'n, 'a> Node<'n, 'a> {
     /// The boolean under `key` with its path; `None` where absent or `null`.
     ///
     /// Errors: the key is given twice, or its value is not a boolean.
-    pub(crate) fn bool(&self, key: &'static str) -> Read<Field<'_, bool>> {
+    pub(crate) fn bool(&self, key: &'static str) -> Read<FieldValue<'_, bool>> {
         self.field(key, "true or false", Json::as_bool)
     }
 
@@ -117,21 +118,21 @@ impl<'n, 'a> Node<'n, 'a> {
     /// `None` where absent or `null`.
     ///
     /// Errors: the key is given twice, or its value is not an integer.
-    pub(crate) fn int(&self, key: &'static str) -> Read<Field<'_, i64>> {
+    pub(crate) fn int(&self, key: &'static str) -> Read<FieldValue<'_, i64>> {
         self.field(key, "an integer", Json::as_i64)
     }
 
     /// The string under `key` with its path; `None` where absent or `null`.
     ///
     /// Errors: the key is given twice, or its value is not a string.
-    pub(crate) fn str(&self, key: &'static str) -> Read<Field<'_, &'a str>> {
+    pub(crate) fn str(&self, key: &'static str) -> Read<FieldValue<'_, &'a str>> {
         self.field(key, "a string", Json::as_str)
     }
 
     /// The list under `key` with its path; `None` where absent or `null`.
     ///
     /// Errors: the key is given twice, or its value is not a list.
-    pub(crate) fn array(&self, key: &'static str) -> Read<Field<'_, &'a [Json<'a>]>> {
+    pub(crate) fn array(&self, key: &'static str) -> Read<FieldValue<'_, &'a [Json<'a>]>> {
         self.field(key, "a list", Json::as_array)
     }
 
@@ -140,9 +141,9 @@ impl<'n, 'a> Node<'n, 'a> {
         key: &'static str,
         expected: &str,
         convert: impl Fn(&'a Json<'a>) -> Option<T>,
-    ) -> Read<Field<'_, T>> {
+    ) -> Read<FieldValue<'_, T>> {
         let value = self.typed(key, expected, convert)?;
-        Ok(value.map(|value| Field {
+        Ok(value.map(|value| FieldValue {
             value,
             place: &self.place,
             at: Below::Key(key),
@@ -150,7 +151,7 @@ impl<'n, 'a> Node<'n, 'a> {
     }
 
     /// The strings of a list field; an item that is not a string is a violation.
-    pub(crate) fn strings(&self, key: &'static str) -> Read<Vec<Field<'_, &'a str>>> {
+    pub(crate) fn strings(&self, key: &'static str) -> Read<Vec<FieldValue<'_, &'a str>>> {
         let Some(list) = self.array(key)? else {
             return Ok(None);
         };
@@ -160,7 +161,7 @@ impl<'n, 'a> Node<'n, 'a> {
             .map(|(index, raw)| {
                 let at = Below::Item(key, index);
                 match raw.as_str() {
-                    Some(value) => Ok(Field {
+                    Some(value) => Ok(FieldValue {
                         value,
                         place: &self.place,
                         at,
@@ -181,7 +182,8 @@ pub(crate) enum ContainerKind {
     Ephemeral,
 }
 
-/// The pod spec's container lists, in the order of [`ContainerKind::ALL`].
+/// The pod spec's container lists (`containers`, `initContainers`,
+/// `ephemeralContainers`), in the order the rules visit them.
 pub const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 impl ContainerKind {

@@ -23,8 +23,8 @@ use crate::workload::Workload;
 pub(crate) struct Context<'v, 'a> {
     pub settings: &'v Settings,
     pub workload: &'v Workload<'v, 'a>,
-    /// The request's namespace, empty for a hand-made request without one.
-    pub namespace: &'v str,
+    /// The request's namespace; `None` for a hand-made request without one.
+    pub namespace: Option<&'v str>,
     /// Where the namespace's LimitRanges are read, only when a resource
     /// default is about to be added.
     pub cluster: &'v dyn ClusterContext,

@@ -3,10 +3,11 @@
 //!
 //! - Reads: `securityContext.runAsNonRoot`, `runAsUser` and `runAsGroup` of
 //!   the pod and of each container (a container's value overrides the
-//!   pod's), the pod's `fsGroup`; on a Windows pod
-//!   `windowsOptions.runAsUserName` instead of the ids, which the API server
-//!   forbids there (a Linux node ignores the name, so it is not read there).
-//! - Rejects: `runAsNonRoot: false` and `runAsUser: 0` at any level;
+//!   pod's), the pod's `fsGroup`; on a Windows pod also
+//!   `windowsOptions.runAsUserName` (a Linux node ignores the name, so it is
+//!   not read there).
+//! - Rejects: `runAsNonRoot: false` and `runAsUser: 0` at any level, on a
+//!   Windows pod too (where the API server forbids the ids anyway);
 //!   `runAsUserName: ContainerAdministrator` on a Windows pod. Under
 //!   `pods/ephemeralcontainers` only the containers being added: the pod's
 //!   own values cannot change there, so a debug container gets its own

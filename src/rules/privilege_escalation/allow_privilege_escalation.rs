@@ -5,6 +5,9 @@
 //! - Rejects: `true`.
 //! - Adds: `false` where absent.
 //! - Validate mode demands: the field, `false`.
+//! - Not evaluated on a Windows pod (`os.name: windows`): the API server
+//!   forbids the field there (`validateWindows`); the family's `mod.rs`
+//!   skips it.
 
 use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json::Json;

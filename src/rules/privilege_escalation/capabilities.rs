@@ -6,6 +6,9 @@
 //! - Adds: `drop: [ALL]` where `drop` is absent, and `ALL` to a `drop` list
 //!   without it.
 //! - Validate mode demands: `ALL` in `drop`.
+//! - Not evaluated on a Windows pod (`os.name: windows`): the API server
+//!   forbids the field there (`validateWindows`); the family's `mod.rs`
+//!   skips it.
 
 use crate::findings::{Field, Findings, Gap, Violation};
 use crate::json::{self, Json};

@@ -17,7 +17,13 @@
 //!   (`validateSeccompAnnotationsAndFieldsMatch`,
 //!   `pkg/apis/core/validation/validation.go`), so a `RuntimeDefault` next
 //!   to a `localhost/` annotation would make the object unusable.
-//! - Validate mode demands: a type, at either level.
+//! - Validate mode demands: a type, at either level, except beside an
+//!   annotation of `unconfined` (rejected above) or of a value the API
+//!   server refuses on its own; under `pods/ephemeralcontainers`, only on the
+//!   containers being added, when the pod's own type is not an allowed one.
+//! - Not evaluated on a Windows pod (`os.name: windows`): the API server
+//!   forbids the field there (`validateWindows`); the family's `mod.rs`
+//!   skips it, as it skips allowPrivilegeEscalation and capabilities.
 
 use crate::findings::{Field, Findings, Violation};
 use crate::json::{self, Json, Object};
