@@ -19,12 +19,19 @@ pub const URL: &str = "io.kubewarden.policy.url";
 pub const SOURCE: &str = "io.kubewarden.policy.source";
 pub const AUTHOR: &str = "io.kubewarden.policy.author";
 pub const KEYWORDS: &str = "io.artifacthub.keywords";
-pub const HIDDEN_UI: &str = "io.rancher.hidden-ui";
-/// The package's readme (`parse_readme`).
+/// The package's readme (`parse_readme`), which the kwctl releases that
+/// take the version as an argument require.
 pub const USAGE: &str = "io.kubewarden.policy.usage";
+/// The package's version, which the kwctl releases that take no version
+/// argument (`crates/kwctl/src/scaffold/artifacthub.rs` calls
+/// `from_metadata` with the metadata, a time and the form only) read here.
+pub const VERSION: &str = "io.kubewarden.policy.version";
 
 /// Every refusal for these annotations, the package `version` and the
-/// Rancher form's text.
+/// Rancher form's text, by either generation of kwctl: the older one takes
+/// `version` as an argument and requires the usage annotation, the newer
+/// reads the version annotation; a metadata file both accept has both.
+/// (`io.rancher.hidden-ui` is copied as any string, so it is no refusal.)
 pub fn refusals(annotations: &BTreeMap<String, String>, version: &str, questions: &str) -> Vec<String> {
     let mut found = Vec::new();
     if annotations.is_empty() {
@@ -36,7 +43,15 @@ pub fn refusals(annotations: &BTreeMap<String, String>, version: &str, questions
     if questions.is_empty() {
         found.push("questions-ui content cannot be empty".to_string());
     }
-    for required in [TITLE, DISPLAY_NAME, DESCRIPTION, OCI_URL, USAGE] {
+    match annotations.get(VERSION) {
+        Some(annotated) if annotated != version || !is_semver(annotated) => {
+            found.push(format!(
+                "policy version must be in semver: {annotated} (and equal {version})"
+            ));
+        }
+        _ => {}
+    }
+    for required in [TITLE, DISPLAY_NAME, DESCRIPTION, OCI_URL, USAGE, VERSION] {
         if !annotations.contains_key(required) {
             found.push(format!("policy metadata must specify \"{required}\" in annotations"));
         }
@@ -76,31 +91,45 @@ pub fn refusals(annotations: &BTreeMap<String, String>, version: &str, questions
             "annotation \"{AUTHOR}\" in policy metadata is malformed, must be csv values of \"name <email>\""
         ));
     }
-    if let Some(hidden) = annotations.get(HIDDEN_UI)
-        && !matches!(hidden.as_str(), "true" | "false")
-    {
-        found.push(format!(
-            "annotation \"{HIDDEN_UI}\" in policy metadata is malformed, must be a string \"true\" or \"false\""
-        ));
-    }
     found
 }
 
-/// The `(name, email)` of each author in an RFC 5322 address list of
-/// `name <email>` (kwctl parses a `To:` header), skipping empty entries as
-/// it does; `None` where an entry is not `name <email>` with a well formed
+/// The `(name, email)` of each author in an RFC 5322 address list (kwctl
+/// parses a `To:` header): `name <email>`, a quoted name that may hold a
+/// comma, or a bare address (no name); empty entries are skipped as kwctl
+/// skips them. `None` where an entry is none of these with a well formed
 /// address, or there is none.
 pub fn maintainers(authors: &str) -> Option<Vec<(String, String)>> {
     let mut found = Vec::new();
-    for entry in authors.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-        let (name, rest) = entry.split_once('<')?;
-        let email = rest.strip_suffix('>')?;
-        if !is_email(email) || name.contains('>') {
+    for entry in split_outside_quotes(authors)
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let (name, email) = match entry.split_once('<') {
+            Some((name, rest)) => (name.trim(), rest.strip_suffix('>')?),
+            None => ("", entry),
+        };
+        let name = name
+            .strip_prefix('"')
+            .and_then(|quoted| quoted.strip_suffix('"'))
+            .unwrap_or(name);
+        if !is_email(email) || name.contains(['<', '>']) {
             return None;
         }
-        found.push((name.trim().to_string(), email.to_string()));
+        found.push((name.to_string(), email.to_string()));
     }
     (!found.is_empty()).then_some(found)
+}
+
+/// `text` cut at each comma outside double quotes.
+fn split_outside_quotes(text: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    text.split(move |c: char| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == ',' && !quoted
+    })
 }
 
 fn is_email(address: &str) -> bool {
@@ -121,14 +150,25 @@ fn is_email(address: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// A URL the `url` crate parses: a scheme, `:`, and something after it.
+/// A URL the `url` crate parses: a scheme, `:`, and something after it;
+/// for the WHATWG "special" schemes (`http`, `https`, `ws`, `wss`, `ftp`)
+/// a host after `//`, since `Url::parse("https://")` fails on the empty
+/// host.
 fn is_url(value: &str) -> bool {
     let Some((scheme, rest)) = value.split_once(':') else {
         return false;
     };
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
         && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-    scheme_ok && !rest.is_empty() && !value.contains(char::is_whitespace)
+    let special = ["http", "https", "ws", "wss", "ftp"].contains(&scheme.to_ascii_lowercase().as_str());
+    let host_ok = !special
+        || !rest
+            .trim_start_matches(['/', '\\'])
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .is_empty();
+    scheme_ok && !rest.is_empty() && host_ok && !value.contains(char::is_whitespace)
 }
 
 /// The distribution reference grammar (`reference.go` of
