@@ -291,14 +291,24 @@ pub(crate) fn evaluate<'a>(
             cluster,
         );
     }
+    let compared_by_controller = |object: &Object| workload::controller_compares_template(kind, object);
     let treatment = if updating && scope == Scope::Template && kind.template_is_immutable() {
         Treatment::ValidateUnchangeable
     } else {
         match settings.mode {
             Mode::Validate => Treatment::Validate,
-            // Only the Deployment controller itself: a ReplicaSet a user
-            // writes with a Deployment for owner is mutated like any other.
-            Mode::Mutate if by_deployment_controller && subject.controller_compares_template() => {
+            // A Deployment's ReplicaSet gets no template defaults when the
+            // Deployment controller writes it, nor on a user's update of
+            // one it already made (a scale), where a default would make the
+            // controller stop recognising it and roll out another. A
+            // ReplicaSet a user creates with a Deployment for owner is
+            // mutated like any other. Sparing a template never spares a
+            // pod: the ReplicaSet controller's pods are mutated at creation.
+            Mode::Mutate
+                if compared_by_controller(&object)
+                    && (by_deployment_controller
+                        || updating && old_object.as_object().is_some_and(compared_by_controller)) =>
+            {
                 Treatment::RejectExplicit
             }
             Mode::Mutate => Treatment::Mutate,
@@ -647,8 +657,8 @@ impl<'a> Subject<'a> {
                     Some(Json::Str(text)) => Some(text.clone()),
                     _ => None,
                 };
+                text("apiVersion")?;
                 Some(Controller {
-                    api_version: text("apiVersion")?,
                     kind: text("kind")?,
                     name: text("name")?,
                 })
@@ -666,24 +676,8 @@ impl<'a> Subject<'a> {
 /// An object's controller, from the owner reference marked `controller`,
 /// as the client wrote it.
 struct Controller<'a> {
-    api_version: Cow<'a, str>,
     kind: Cow<'a, str>,
     name: Cow<'a, str>,
-}
-
-impl Subject<'_> {
-    /// True when the object's controller finds it by comparing pod
-    /// templates (a Deployment's ReplicaSet), so filling a gap would make
-    /// that controller create another object, and the next, without end.
-    /// The owner reference is the client's word: the engine asks this only
-    /// of a request the Deployment controller itself sent.
-    fn controller_compares_template(&self) -> bool {
-        let Some(controller) = &self.controller else {
-            return false;
-        };
-        let (group, _) = workload::group_and_version(&controller.api_version);
-        Kind::find(&controller.kind, group).is_some_and(|owner| self.kind.template_compared_by(owner))
-    }
 }
 
 impl fmt::Display for Subject<'_> {

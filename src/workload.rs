@@ -341,6 +341,28 @@ pub(crate) fn controller_reference<'v, 'a>(object: &'v Object<'a>) -> Option<&'v
         .find(|owner| json::field(owner, "controller").and_then(Json::as_bool) == Some(true))
 }
 
+/// True when `object` (of `kind`) names for controller a kind whose
+/// controller finds it by comparing pod templates
+/// ([`Kind::template_compared_by`]: a ReplicaSet of a Deployment). A
+/// reference without `apiVersion`, `kind` and `name` (which the API server
+/// requires) names no controller. The reference is the client's word: it
+/// may only ever spare a template defaults, never a rejection (see
+/// `engine`).
+pub(crate) fn controller_compares_template(kind: Kind, object: &Object) -> bool {
+    let Some(owner) = controller_reference(object) else {
+        return false;
+    };
+    let text = |key| match json::field(owner, key) {
+        Some(Json::Str(text)) => Some(&**text),
+        _ => None,
+    };
+    let (Some(api_version), Some(owner_kind), Some(_)) = (text("apiVersion"), text("kind"), text("name")) else {
+        return false;
+    };
+    let (group, _) = group_and_version(api_version);
+    Kind::find(owner_kind, group).is_some_and(|owner| kind.template_compared_by(owner))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -440,6 +440,36 @@ fn only_a_users_scale_up_past_one_replica_is_judged(
     }
 }
 
+/// A user's scale of a ReplicaSet the Deployment controller made (its
+/// stored old object names the Deployment): mutating its template would
+/// make the controller stop recognising it and roll out another, so mutate
+/// mode adds nothing there and still rejects what is explicitly unsafe;
+/// validate mode judges it; a user's claim of a Deployment made in this
+/// very request spares nothing.
+#[test]
+fn a_users_update_of_a_deployments_replicaset_adds_no_template_default() {
+    let mut old = owned_by(fixture("replicaset.yaml"), "apps/v1", "Deployment", "frontend");
+    old["spec"]["replicas"] = json!(1);
+    let mut new = old.clone();
+    new["spec"]["replicas"] = json!(3);
+    assert_accepted_untouched(&run_request(update(&old, &new, "jane"), json!({})));
+    let message = rejection(run_request(update(&old, &new, "jane"), json!({"mode": "validate"})));
+    assert!(message.contains("(controller: Deployment frontend)"), "{message}");
+
+    let mut unsafe_new = new.clone();
+    unsafe_new["spec"]["template"]["spec"]["containers"][0]["securityContext"] = json!({"privileged": true});
+    let message = rejection(run_request(update(&old, &unsafe_new, "jane"), json!({})));
+    assert!(message.contains("securityContext.privileged: is true"), "{message}");
+
+    // Claimed only now: the stored ReplicaSet had no such owner.
+    let mut unowned = fixture("replicaset.yaml");
+    unowned["spec"]["replicas"] = json!(1);
+    assert!(matches!(
+        run_request(update(&unowned, &new, "jane"), json!({})),
+        Verdict::Mutate { .. }
+    ));
+}
+
 #[rstest]
 #[case::mutate("mutate")]
 #[case::validate("validate")]
