@@ -143,6 +143,28 @@ impl Kind {
     }
 }
 
+/// Where [`Workload::selector`] found the selector it gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SelectorOrigin {
+    /// The workload's own `spec.selector`.
+    Declared,
+    /// The pod template's labels (`spec.template.metadata.labels`).
+    TemplateLabels,
+    /// A Pod's own labels (`metadata.labels`), less its identity labels.
+    PodLabels,
+}
+
+impl SelectorOrigin {
+    /// The origin in a warning's words.
+    pub(crate) fn words(self) -> &'static str {
+        match self {
+            SelectorOrigin::Declared => "the workload's selector",
+            SelectorOrigin::TemplateLabels => "a selector of the template's labels",
+            SelectorOrigin::PodLabels => "a selector of the pod's labels",
+        }
+    }
+}
+
 /// An `apiVersion` split into its API group and version: `apps/v1` is
 /// `("apps", "v1")`, the core group's `v1` is `("", "v1")`.
 pub fn group_and_version(api_version: &str) -> (&str, &str) {
@@ -233,15 +255,15 @@ impl<'v, 'a> Workload<'v, 'a> {
     /// generates a Job's only after the mutating webhooks), or of a Pod's
     /// labels but those its controller gives that pod alone
     /// ([`POD_IDENTITY_LABELS`]). `None` when there is nothing to select by.
-    pub(crate) fn selector(&self) -> Option<(Json<'a>, &'static str)> {
+    pub(crate) fn selector(&self) -> Option<(Json<'a>, SelectorOrigin)> {
         let declared = self.spec_object().ok().and_then(|spec| json::field(spec, "selector"));
         let match_labels = |labels: Json<'a>| json::object([("matchLabels", labels)]);
         match (self.kind, declared) {
             // A ReplicationController's selector is a plain label map.
             (Kind::ReplicationController, Some(labels)) => {
-                Some((match_labels(labels.clone()), "the workload's selector"))
+                Some((match_labels(labels.clone()), SelectorOrigin::Declared))
             }
-            (_, Some(selector)) => Some((selector.clone(), "the workload's selector")),
+            (_, Some(selector)) => Some((selector.clone(), SelectorOrigin::Declared)),
             (Kind::Pod, None) => {
                 let labels = self.template_labels().clone();
                 let shared = if labels.keys().any(|key| POD_IDENTITY_LABELS.contains(&key)) {
@@ -257,14 +279,14 @@ impl<'v, 'a> Workload<'v, 'a> {
                 } else {
                     labels
                 };
-                (!shared.is_empty()).then(|| (match_labels(Json::Object(shared)), "a selector of the pod's labels"))
+                (!shared.is_empty()).then(|| (match_labels(Json::Object(shared)), SelectorOrigin::PodLabels))
             }
             (_, None) => {
                 let labels = self.template_labels();
                 (!labels.is_empty()).then(|| {
                     (
                         match_labels(Json::Object(labels.clone())),
-                        "a selector of the template's labels",
+                        SelectorOrigin::TemplateLabels,
                     )
                 })
             }
@@ -484,6 +506,6 @@ mod tests {
             selector.as_ref().map(|(selector, _)| json::to_serde(selector)),
             expected
         );
-        assert!(selector.is_none_or(|(_, origin)| origin == "a selector of the pod's labels"));
+        assert!(selector.is_none_or(|(_, origin)| origin == SelectorOrigin::PodLabels));
     }
 }

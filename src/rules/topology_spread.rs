@@ -8,7 +8,8 @@
 //!   replicated workload without a selector to spread by; a constraint
 //!   without `labelSelector` where there is no selector to fill it from, or
 //!   whose `matchLabelKeys` names a key of the selector it would get (the
-//!   API server refuses that pair).
+//!   API server refuses that pair); a selector or label value that is not a
+//!   string where it would be copied into a constraint (`app: yes` in YAML).
 //! - Adds: for kinds that run replicas and have no constraint, one spreading
 //!   them across nodes (and optionally zones) that selects the workload's
 //!   own pods (and, for Deployments, each rollout revision); a constraint's
@@ -20,6 +21,7 @@ use super::Context;
 use crate::findings::{Field, Findings, Gap, Owner, Violation};
 use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
+use crate::workload::{Kind, SelectorOrigin};
 
 /// The label a Deployment's controller puts on each revision's pods.
 const REVISION_LABEL: &str = "pod-template-hash";
@@ -54,7 +56,7 @@ fn check_template<'a>(context: &Context<'_, 'a>, findings: &mut Findings<'a>) ->
         return Ok(());
     }
     let replicas = context.workload.replicas()?;
-    let Some((selector, _)) = context.workload.selector() else {
+    let Some((selector, _)) = copyable_selector(context)? else {
         return Err(Violation::new(
             FieldPath::from_keys(&["spec", "selector"]),
             "is not set and the pod template has no labels",
@@ -146,7 +148,11 @@ fn fill_selector<'a>(
     findings: &mut Findings<'a>,
 ) {
     const MISSING: &str = "is not set, so this constraint counts no pods and spreads nothing";
-    let Some((selector, origin)) = context.workload.selector() else {
+    let selector = match copyable_selector(context) {
+        Ok(selector) => selector,
+        Err(violation) => return findings.violation(violation),
+    };
+    let Some((selector, origin)) = selector else {
         return findings.violation(Violation::new(
             path.key("labelSelector"),
             MISSING,
@@ -170,10 +176,41 @@ fn fill_selector<'a>(
             Field::SpreadConstraintLabelSelector,
             index,
             selector,
-            origin,
+            origin.words(),
         )
         .required_because(MISSING),
     )
+}
+
+/// The workload's selector ([`Workload::selector`]) where the policy may
+/// copy it into a constraint: a `matchLabels` value that is not a string
+/// (`app: yes` in YAML reads as a boolean) would make a constraint the API
+/// server refuses, and a mutation that validate mode rejects; it is named
+/// where it was written, the workload's selector or the template's labels.
+fn copyable_selector<'a>(context: &Context<'_, 'a>) -> Result<Option<(Json<'a>, SelectorOrigin)>, Violation> {
+    let Some((selector, origin)) = context.workload.selector() else {
+        return Ok(None);
+    };
+    let match_labels = json::member(&selector, "matchLabels").and_then(Json::as_object);
+    let not_text = match_labels
+        .into_iter()
+        .flat_map(|labels| labels.iter())
+        .find(|(_, value)| !matches!(value, Json::Str(_)));
+    let Some((key, value)) = not_text else {
+        return Ok(Some((selector, origin)));
+    };
+    let workload = context.workload;
+    let path = match origin {
+        SelectorOrigin::TemplateLabels | SelectorOrigin::PodLabels => {
+            FieldPath::from_keys(workload.kind.template_keys()).join(&["metadata", "labels"])
+        }
+        // A ReplicationController's selector is a plain label map.
+        SelectorOrigin::Declared if workload.kind == Kind::ReplicationController => {
+            FieldPath::from_keys(&["spec", "selector"])
+        }
+        SelectorOrigin::Declared => FieldPath::from_keys(&["spec", "selector", "matchLabels"]),
+    };
+    Err(Violation::wrong_type(path.map_key(key), "a string (quote it)", value))
 }
 
 /// Whether `selector` (a `LabelSelector`) selects `labels`, with the
@@ -313,6 +350,30 @@ mod tests {
                     "labelSelector: is not set, so this constraint counts no pods and spreads nothing; \
                      set it to a selector of the template's labels without the keys in matchLabelKeys",
                 ),
+            },
+            Case {
+                name: "a selector value that is not a string is named, not copied into a constraint",
+                object: {
+                    // `app: yes` in YAML: the boolean true.
+                    let mut object = deployment(spec_with(|_| {}), 3);
+                    object["spec"]["selector"]["matchLabels"]["app"] = json!(true);
+                    object
+                },
+                expect: Expect::Rejected(
+                    "spec.selector.matchLabels[app]: must be a string (quote it), found the boolean true",
+                ),
+            },
+            Case {
+                name: "a template label that is not a string is named where no selector is declared",
+                object: {
+                    let mut object = pod(spec_with(|spec| {
+                        spec["topologySpreadConstraints"] = json!([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                                    "whenUnsatisfiable": "ScheduleAnyway"}])
+                    }));
+                    object["metadata"]["labels"] = json!({"app": "web", "tier": 1});
+                    object
+                },
+                expect: Expect::Rejected("metadata.labels[tier]: must be a string (quote it), found the number 1"),
             },
             Case {
                 name: "a Pod without labels has no selector to give its constraint",
