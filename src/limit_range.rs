@@ -73,6 +73,13 @@ pub(crate) struct ResourceLimits {
     /// The largest `min` of a `Pod` item: the pod's requests together must
     /// reach it, which the per-container defaults alone need not do.
     pub(crate) pod_min: Option<Quantity>,
+    /// The smallest `maxLimitRequestRatio` of a `Container` item, which
+    /// LimitRanger enforces by refusing a container with no limit for the
+    /// resource (`limitRequestRatioConstraint`).
+    pub(crate) container_ratio: Option<Quantity>,
+    /// The smallest `maxLimitRequestRatio` of a `Pod` item, which refuses a
+    /// pod none of whose containers has a limit for the resource.
+    pub(crate) pod_ratio: Option<Quantity>,
     /// Some item of type `Container` or `Pod` names the resource: the
     /// namespace's administrator decides its limits there, so the policy's
     /// optional default limit stays out.
@@ -150,19 +157,18 @@ impl NamespaceLimits {
                             .or_else(|| value("default"))
                             .or_else(|| value("max"))
                             .or_else(|| value("min"));
-                        known.named |= default_request.is_some() || value("maxLimitRequestRatio").is_some();
+                        let ratio = value("maxLimitRequestRatio");
+                        known.named |= default_request.is_some() || ratio.is_some();
                         if known.default_request.is_none() {
                             known.default_request = default_request;
                         }
+                        keep_smallest(&mut known.container_ratio, ratio);
                     }
                     Some("Pod") => {
-                        let (max, min) = (value("max"), value("min"));
-                        known.named |= max.is_some() || min.is_some() || value("maxLimitRequestRatio").is_some();
-                        if let Some(max) = max
-                            && known.pod_max.as_ref().is_none_or(|smallest| max < *smallest)
-                        {
-                            known.pod_max = Some(max);
-                        }
+                        let (max, min, ratio) = (value("max"), value("min"), value("maxLimitRequestRatio"));
+                        known.named |= max.is_some() || min.is_some() || ratio.is_some();
+                        keep_smallest(&mut known.pod_max, max);
+                        keep_smallest(&mut known.pod_ratio, ratio);
                         if let Some(min) = min
                             && known.pod_min.as_ref().is_none_or(|largest| min > *largest)
                         {
@@ -183,6 +189,15 @@ impl NamespaceLimits {
             NamespaceLimits::Known { resources } => Some(&resources[resource]),
             NamespaceLimits::Unreadable => None,
         }
+    }
+}
+
+/// Keeps in `bound` the smaller of it and `candidate`.
+fn keep_smallest(bound: &mut Option<Quantity>, candidate: Option<Quantity>) {
+    if let Some(candidate) = candidate
+        && bound.as_ref().is_none_or(|smallest| candidate < *smallest)
+    {
+        *bound = Some(candidate);
     }
 }
 

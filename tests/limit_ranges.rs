@@ -248,6 +248,57 @@ fn a_pod_max_without_limits_gets_no_default_and_says_so_in_both_modes() {
     }
 }
 
+/// A `maxLimitRequestRatio` refuses a container (or, per pod, a pod) with
+/// no limit whatever its request: no default request can help, so none is
+/// added or demanded there, and the container is named with the fix that
+/// works, a limit.
+#[test]
+fn a_limit_to_request_ratio_without_limits_gets_no_default_and_says_so_in_both_modes() {
+    let bare = fixture("httpbin-bare.yaml");
+    for (item, refusal, said) in [
+        (
+            json!({"type": "Container", "maxLimitRequestRatio": {"cpu": "4"}}),
+            "cpu max limit to request ratio per Container",
+            "requests.cpu: not set, and the namespace's LimitRange allows a container's cpu limit at most 4 times \
+             its request, so LimitRanger refuses a container without a cpu limit; set its cpu limit (the request \
+             defaults to it)",
+        ),
+        (
+            json!({"type": "Pod", "maxLimitRequestRatio": {"memory": "2"}}),
+            "memory max limit to request ratio per Pod",
+            "requests.memory: not set, and the namespace's LimitRange allows a pod's memory limits at most 2 times \
+             its requests, so LimitRanger refuses a pod without a memory limit",
+        ),
+    ] {
+        let namespace = Namespace::with(vec![limit_range(json!([item]))]);
+        assert!(
+            refusals(template_spec(&bare), &namespace.limit_ranges)
+                .iter()
+                .any(|found| found.starts_with(refusal)),
+            "the oracle refuses the bare pod: {item}"
+        );
+        for mode in ["mutate", "validate"] {
+            let message = rejection(run_in(&bare, json!({"mode": mode}), &namespace));
+            assert!(message.contains(said), "{mode}: {message}");
+        }
+        // With a limit the request defaults to it: admitted, nothing added for it.
+        let mut limited = bare.clone();
+        limited["spec"]["template"]["spec"]["containers"][0]["resources"] =
+            json!({"limits": {"cpu": "1", "memory": "1Gi"}});
+        let Verdict::Mutate { object, .. } = run_in(&limited, json!({}), &namespace) else {
+            panic!("{item}: a limited container is mutated")
+        };
+        assert_eq!(
+            template_spec(&object)["containers"][0]["resources"],
+            json!({"limits": {"cpu": "1", "memory": "1Gi"}})
+        );
+        assert_eq!(
+            refusals(template_spec(&object), &namespace.limit_ranges),
+            Vec::<String>::new()
+        );
+    }
+}
+
 /// A `Pod` `max` is measured against the pod's total, defaults included,
 /// as LimitRanger measures it: a default that keeps the total within the
 /// max is added (and demanded in validate mode), one that would pass it
@@ -663,7 +714,8 @@ mod generated {
                 Verdict::Reject { message } => {
                     prop_assert!(
                         message.contains("is above its limit") || message.contains("caps a pod's total")
-                            || message.contains("allows a pod") || message.contains("sets a pod's minimum"),
+                            || message.contains("allows a pod") || message.contains("sets a pod's minimum")
+                            || message.contains("allows a container's"),
                         "{message}"
                     );
                     // Only Pod-bound rejections: without the Pod bounds the
@@ -673,9 +725,11 @@ mod generated {
                         let mut without_bounds = namespace.limit_ranges.clone();
                         for range in &mut without_bounds {
                             for item in range["spec"]["limits"].as_array_mut().unwrap() {
+                                let item = item.as_object_mut().unwrap();
                                 if item["type"] == "Pod" {
-                                    item.as_object_mut().unwrap().retain(|key, _| key != "min" && key != "max");
+                                    item.retain(|key, _| key != "min" && key != "max");
                                 }
+                                item.remove("maxLimitRequestRatio");
                             }
                         }
                         let Verdict::Mutate { object: defaulted, .. } =
@@ -691,6 +745,14 @@ mod generated {
                                 ("the namespace's LimitRange sets a pod's minimum", format!("minimum {resource} usage per Pod")),
                                 ("the namespace's LimitRange caps a pod's total", format!("maximum {resource} usage per Pod")),
                                 ("the policy's default", format!("maximum {resource} usage per Pod")),
+                                (
+                                    "the namespace's LimitRange allows a container's",
+                                    format!("{resource} max limit to request ratio per Container"),
+                                ),
+                                (
+                                    "the namespace's LimitRange allows a pod's",
+                                    format!("{resource} max limit to request ratio per Pod"),
+                                ),
                             ] {
                                 if said(words) {
                                     prop_assert!(

@@ -11,7 +11,9 @@
 //!   request under a LimitRange `max` per pod that the pod's requests,
 //!   defaults included, would exceed (or where no container has a limit,
 //!   which LimitRanger refuses under a `max`), or under a `min` per pod
-//!   that they would still miss.
+//!   that they would still miss; a missing request and limit under a
+//!   LimitRange `maxLimitRequestRatio` (per container, or per pod where no
+//!   container has a limit), which LimitRanger refuses whatever the request.
 //! - Adds: the settings' cpu and memory requests where nothing below gives
 //!   the container one; optionally the settings' memory limit.
 //! - Validate mode demands: a request exactly where mutate mode adds one.
@@ -198,6 +200,9 @@ fn check_container(
 /// unless LimitRanger would refuse the pod so made for a `Pod` item of the
 /// namespace's LimitRanges: so each container is reported instead
 /// ([`Findings::unfillable`]) where
+/// - a `maxLimitRequestRatio` is set per container (these containers have
+///   no limit), or per pod and no container has a limit, which
+///   `limitRequestRatioConstraint` refuses whatever the requests;
 /// - a `max` is set and no container has a limit for the resource, which
 ///   `maxConstraint` refuses whatever the requests;
 /// - the pod's requests, defaults included, would exceed a `max`
@@ -221,12 +226,36 @@ fn add_default_requests(
     let (pod_max, pod_min) = limits.map_or((None, None), |limits| {
         (limits.pod_max.as_ref(), limits.pod_min.as_ref())
     });
+    let (container_ratio, pod_ratio) = limits.map_or((None, None), |limits| {
+        (limits.container_ratio.as_ref(), limits.pod_ratio.as_ref())
+    });
     let total = || pod_request_total(context, resource, containers, default);
     // LimitRanger compares each value rounded up to a thousandth: the total
     // exceeds the max when it is more than the max's thousandths, and
     // misses the min when it is at most a thousandth less than the min's,
     // in billionths (no division of i128 needed).
-    let refusal = if let Some(max) = pod_max
+    // A container here has no limit, and LimitRanger gives it none (it
+    // would have given a request with it): a ratio refuses it whatever its
+    // request, and only a limit (the request defaults to it) lets it in.
+    let refusal = if let Some(ratio) = container_ratio {
+        Some((
+            format!(
+                "not set, and the namespace's LimitRange allows a container's {key} limit at most {ratio} \
+                 times its request, so LimitRanger refuses a container without a {key} limit"
+            ),
+            format!("set its {key} limit (the request defaults to it)"),
+        ))
+    } else if let Some(ratio) = pod_ratio
+        && !pod_sets_limit(context, resource)
+    {
+        Some((
+            format!(
+                "not set, and the namespace's LimitRange allows a pod's {key} limits at most {ratio} \
+                 times its requests, so LimitRanger refuses a pod without a {key} limit"
+            ),
+            format!("set {key} limits on the pod's containers (a request defaults to its limit)"),
+        ))
+    } else if let Some(max) = pod_max
         && !pod_sets_limit(context, resource)
     {
         Some((
