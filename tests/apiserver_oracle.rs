@@ -114,6 +114,83 @@ fn each_corrected_value_passes(#[case] changes: &[(&str, Value)]) {
     assert_eq!(violations(&object), Vec::<String>::new());
 }
 
+/// `validateWindows`, field by field, from its own list (so a field the
+/// oracle's list misspells or misses fails here): each Linux-only field,
+/// set alone on a Windows pod that is otherwise valid, is forbidden at its
+/// path.
+#[test]
+fn every_field_forbidden_on_a_windows_pod_is_refused_on_its_own() {
+    let mut windows = merge_at(valid(), "/spec/template/spec/os", json!({"name": "windows"}));
+    windows = merge_at(
+        windows,
+        "/spec/template/spec/securityContext",
+        json!({"runAsNonRoot": true}),
+    );
+    let containers = windows["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .len();
+    for index in 0..containers {
+        windows = merge_at(
+            windows,
+            &format!("/spec/template/spec/containers/{index}/securityContext"),
+            json!({}),
+        );
+    }
+    assert_eq!(violations(&windows), Vec::<String>::new(), "the near miss passes");
+    let pod_context = [
+        ("appArmorProfile", json!({"type": "RuntimeDefault"})),
+        ("seLinuxOptions", json!({"level": "s0"})),
+        ("seccompProfile", json!({"type": "RuntimeDefault"})),
+        ("fsGroup", json!(2000)),
+        ("fsGroupChangePolicy", json!("OnRootMismatch")),
+        ("sysctls", json!([{"name": "net.core.somaxconn", "value": "1024"}])),
+        ("runAsUser", json!(1000)),
+        ("runAsGroup", json!(1000)),
+        ("supplementalGroups", json!([3000])),
+        ("supplementalGroupsPolicy", json!("Strict")),
+        ("seLinuxChangePolicy", json!("MountOption")),
+    ]
+    .map(|(field, value)| (format!("/spec/template/spec/securityContext/{field}"), value));
+    let pod_spec = [
+        ("hostUsers", json!(false)),
+        ("hostPID", json!(true)),
+        ("hostIPC", json!(true)),
+        ("shareProcessNamespace", json!(false)),
+    ]
+    .map(|(field, value)| (format!("/spec/template/spec/{field}"), value));
+    let container_context = [
+        ("appArmorProfile", json!({"type": "RuntimeDefault"})),
+        ("seLinuxOptions", json!({"level": "s0"})),
+        ("seccompProfile", json!({"type": "RuntimeDefault"})),
+        ("capabilities", json!({"drop": ["ALL"]})),
+        ("readOnlyRootFilesystem", json!(true)),
+        ("privileged", json!(false)),
+        ("allowPrivilegeEscalation", json!(false)),
+        ("procMount", json!("Default")),
+        ("runAsUser", json!(1000)),
+        ("runAsGroup", json!(1000)),
+    ]
+    .map(|(field, value)| {
+        (
+            format!("/spec/template/spec/containers/0/securityContext/{field}"),
+            value,
+        )
+    });
+    for (pointer, value) in pod_context.into_iter().chain(pod_spec).chain(container_context) {
+        let found = violations(&merge_at(windows.clone(), &pointer, value));
+        let path = pointer
+            .trim_start_matches('/')
+            .replace("containers/0", "containers[0]")
+            .replace('/', ".");
+        let expected = format!("{path}: Forbidden: cannot be set for a windows pod");
+        assert!(
+            found.iter().any(|finding| finding.contains(&expected)),
+            "{expected:?} not in {found:#?}"
+        );
+    }
+}
+
 /// `object` with the value at `pointer` replaced, its parents created.
 fn merge_at(mut object: Value, pointer: &str, value: Value) -> Value {
     let mut target = &mut object;
