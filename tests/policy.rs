@@ -709,8 +709,8 @@ fn validate_mode_demands_of_a_windows_pod_only_what_it_can_carry() {
 #[rstest]
 #[case::pod_host_process("/securityContext", json!({"windowsOptions": {"hostProcess": true}}), "spec.template.spec.securityContext.windowsOptions.hostProcess: is true")]
 #[case::container_host_process("/containers/0/securityContext", json!({"windowsOptions": {"hostProcess": true}}), "containers[iis].securityContext.windowsOptions.hostProcess: is true")]
-#[case::administrator("/containers/0/securityContext", json!({"windowsOptions": {"runAsUserName": "containeradministrator"}}), "containers[iis].securityContext.windowsOptions.runAsUserName: is ContainerAdministrator")]
-#[case::pod_administrator("/securityContext", json!({"windowsOptions": {"runAsUserName": "ContainerAdministrator"}}), "spec.template.spec.securityContext.windowsOptions.runAsUserName: is ContainerAdministrator")]
+#[case::administrator("/containers/0/securityContext", json!({"windowsOptions": {"runAsUserName": "containeradministrator"}}), "containers[iis].securityContext.windowsOptions.runAsUserName: names an administrator account")]
+#[case::pod_administrator("/securityContext", json!({"windowsOptions": {"runAsUserName": "ContainerAdministrator"}}), "spec.template.spec.securityContext.windowsOptions.runAsUserName: names an administrator account")]
 fn windows_privileges_are_rejected_in_both_modes(#[case] at: &str, #[case] value: Value, #[case] expected: &str) {
     let mut object = fixture("windows.yaml");
     let (parent, key) = at.rsplit_once('/').unwrap();

@@ -8,7 +8,8 @@
 //!   not read there).
 //! - Rejects: `runAsNonRoot: false` and `runAsUser: 0` at any level, on a
 //!   Windows pod too (where the API server forbids the ids anyway);
-//!   `runAsUserName: ContainerAdministrator` on a Windows pod. Under
+//!   a `runAsUserName` naming an administrator on a Windows pod
+//!   (`ContainerAdministrator` in any domain, or SYSTEM). Under
 //!   `pods/ephemeralcontainers` only the containers being added: the pod's
 //!   own values cannot change there, so a debug container gets its own
 //!   value instead of inheriting a root one.
@@ -74,8 +75,8 @@ fn check_pod(context: &Context, pod: &Node, findings: &mut Findings) -> Result<(
 const WINDOWS_NON_ADMINISTRATOR: &str = "ContainerUser";
 
 /// `windowsOptions.runAsUserName` of a pod's or container's
-/// `securityContext`, rejected when it is `ContainerAdministrator`, a Windows
-/// container's root (Windows account names ignore case).
+/// `securityContext`, rejected when it names an administrator
+/// ([`is_windows_administrator`]).
 fn windows_user_name<'a>(security_context: &Node<'_, 'a>, findings: &mut Findings) -> Read<&'a str> {
     let windows_options = security_context.object_or_empty("windowsOptions")?;
     let Some(user) = windows_options.str("runAsUserName")? else {
@@ -84,7 +85,7 @@ fn windows_user_name<'a>(security_context: &Node<'_, 'a>, findings: &mut Finding
     if is_windows_administrator(user.value) {
         findings.violation(Violation::new(
             user.path(),
-            "is ContainerAdministrator, the container's administrator",
+            "names an administrator account (ContainerAdministrator or SYSTEM)",
             format!("set it to {WINDOWS_NON_ADMINISTRATOR}, or remove it"),
         ));
     }
@@ -212,10 +213,18 @@ fn check_container(
     Ok(())
 }
 
-/// `ContainerAdministrator`, a Windows container's root (Windows account
-/// names ignore case).
+/// A Windows container's root: `ContainerAdministrator`, in any domain
+/// (`.\ContainerAdministrator` is the same local account), or the SYSTEM
+/// account (`NT AUTHORITY\SYSTEM`, `LocalSystem`). Windows account names
+/// ignore case and surrounding spaces. The kubelet refuses only the bare
+/// `ContainerAdministrator` for `runAsNonRoot`
+/// (`pkg/kubelet/kuberuntime/security_context_windows.go`); the others
+/// would run the container as an administrator all the same.
 fn is_windows_administrator(user_name: &str) -> bool {
-    user_name.eq_ignore_ascii_case("ContainerAdministrator")
+    let account = user_name.rsplit('\\').next().unwrap_or(user_name).trim();
+    ["ContainerAdministrator", "SYSTEM", "LocalSystem"]
+        .iter()
+        .any(|administrator| account.eq_ignore_ascii_case(administrator))
 }
 
 fn root_user(path: crate::path::FieldPath, context: &Context) -> Violation {
@@ -351,10 +360,20 @@ mod tests {
                 expect: Expect::Accepted,
             },
             Case {
+                name: "a Windows pod running as SYSTEM, or as the administrator of a domain, is rejected",
+                object: pod(windows_spec(Some("NT AUTHORITY\\SYSTEM"))),
+                expect: Expect::Rejected("runAsUserName: names an administrator account"),
+            },
+            Case {
+                name: "the local administrator with a domain prefix and a space is the administrator",
+                object: pod(windows_spec(Some(".\\ContainerAdministrator "))),
+                expect: Expect::Rejected("runAsUserName: names an administrator account"),
+            },
+            Case {
                 name: "a Windows pod running as ContainerAdministrator is rejected",
                 object: pod(windows_spec(Some("ContainerAdministrator"))),
                 expect: Expect::Rejected(
-                    "spec.securityContext.windowsOptions.runAsUserName: is ContainerAdministrator, the container's administrator",
+                    "spec.securityContext.windowsOptions.runAsUserName: names an administrator account (ContainerAdministrator or SYSTEM)",
                 ),
             },
             Case {
