@@ -227,6 +227,20 @@ impl TryFrom<String> for WritablePath {
                 "{path:?} is in /proc, where the container runtime mounts no volume"
             ));
         }
+        // An empty directory over the device nodes or sysfs takes `/dev/null`
+        // and the like from the container, and one over a file the kubelet
+        // writes (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`, each a
+        // bind mount of its own) hides it or keeps it from being written.
+        let below = |directory: &str| trimmed == directory || trimmed.starts_with(&format!("{directory}/"));
+        if below("/dev") || below("/sys") {
+            return Err(format!(
+                "{path:?} is in {}, which the container runtime fills; a volume there hides it",
+                if below("/dev") { "/dev" } else { "/sys" }
+            ));
+        }
+        if ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains(&trimmed) {
+            return Err(format!("{path:?} is a file the kubelet writes into every container"));
+        }
         if trimmed == WritablePath::TMP.path {
             return Ok(WritablePath::TMP);
         }
@@ -727,6 +741,9 @@ mod tests {
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/../etc"]}}}), "is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/proc/x"]}}}), "\"/proc/x\" is in /proc, where the container runtime mounts no volume")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/dev"]}}}), "\"/dev\" is in /dev, which the container runtime fills; a volume there hides it")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"images": ["app*"], "paths": ["/sys/fs/x"]}]}}}), "\"/sys/fs/x\" is in /sys")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/etc/resolv.conf"]}}}), "\"/etc/resolv.conf\" is a file the kubelet writes into every container")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/tmp", "/var/./run"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[1]: \"/var/./run\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/"]}}}), "\"/\" is the root itself")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/run", "/var-run"]}}}), "readOnlyRootFilesystem.writablePaths: /var/run and /var-run would share a volume name")]
