@@ -453,7 +453,8 @@ impl<'v> Strings<'v> {
 
 /// Runs `on_file` on each file of `inputs` ([`files::manifest_files`],
 /// each input on its own) and gathers the report lines it returns, after a
-/// line for each hidden directory the walk passed over; an
+/// NOT READ line for each hidden manifest or directory of manifests the
+/// walk passed over (counted in `passed_over`); an
 /// input or file that fails becomes an ERROR line, makes the status
 /// [`Status::Error`], and the others are still processed. A file reached
 /// twice (a link beside its target, an input listed twice) is processed
@@ -461,6 +462,7 @@ impl<'v> Strings<'v> {
 fn each_file(
     inputs: &[PathBuf],
     status: &mut Status,
+    passed_over: &mut usize,
     mut on_file: impl FnMut(&Path, &mut files::Kustomizations, &str) -> Result<String>,
 ) -> String {
     let mut report = String::new();
@@ -469,11 +471,13 @@ fn each_file(
     for input in inputs {
         let listing = files::manifest_files(input);
         entries.extend(listing.files);
-        for directory in listing.passed_over {
+        for hidden in listing.passed_over {
+            let what = if hidden.is_dir() { "directory of manifests" } else { "manifest" };
             report.push_str(&format!(
-                "NOT READ  {}: a hidden directory, which kubectl apply -R reads; name it to check it\n",
-                directory.display()
+                "NOT READ  {}: a hidden {what}, which kubectl apply -R reads; name it to read it\n",
+                hidden.display()
             ));
+            *passed_over += 1;
         }
     }
     let mut kustomizations = files::Kustomizations::new(
@@ -621,7 +625,9 @@ fn fix(args: &PolicyArgs, paths: &[PathBuf], dry_run: bool) -> Result<Status> {
     let policy = Policy::load(args, read_settings(args)?)?;
     let mut status = Status::Clean;
     let mut rejected = false;
-    let report = each_file(paths, &mut status, |path, kustomizations, text| {
+    // Named on NOT READ lines; `fix` changes nothing there.
+    let mut passed_over = 0;
+    let report = each_file(paths, &mut status, &mut passed_over, |path, kustomizations, text| {
         let Some((documents, located)) = read_manifests(path, kustomizations, text, harden::read_documents)? else {
             return Ok(String::new());
         };
@@ -693,7 +699,8 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     let validator = Policy::load(args, validate_settings)?;
     let mut status = Status::Clean;
     let mut failed = false;
-    let mut report = each_file(paths, &mut status, |path, kustomizations, text| {
+    let mut passed_over = 0;
+    let mut report = each_file(paths, &mut status, &mut passed_over, |path, kustomizations, text| {
         let Some((documents, located)) = read_manifests(path, kustomizations, text, input::parse_documents)? else {
             return Ok(String::new());
         };
@@ -741,6 +748,12 @@ fn check(args: &PolicyArgs, paths: &[PathBuf]) -> Result<Status> {
     if failed {
         status = status.max(Status::Rejected);
         report.push_str("`hardening-run fix` adds what FIXABLE objects lack; REJECTED ones need a person.\n");
+    }
+    // A gate passes only what it read: kubectl apply -R would apply what
+    // the NOT READ lines name, unchecked.
+    if passed_over > 0 {
+        status = status.max(Status::Rejected);
+        report.push_str("NOT READ manifests are not checked: name each, or move it out of the hidden name.\n");
     }
     emit(&report);
     policy.warn_left_over_replay();

@@ -1394,6 +1394,24 @@ mod found_in_review {
         assert!(report.contains("REJECTED  ") && report.contains("api.json"), "{report}");
         assert!(!report.contains("package.json"), "{report}");
         assert!(report.contains("NOT READ  ") && report.contains(".deploy"), "{report}");
+
+        // A gate passes only what it read: beside a compliant manifest, a
+        // hidden one kubectl would apply fails the check; `fix` names it.
+        let hidden = tempfile::tempdir().unwrap();
+        write(hidden.path(), "k8s/web.yaml", &read("../test-data/httpbin-hardened.yaml"));
+        write(hidden.path(), "k8s/.prod.yaml", &read("../test-data/unsafe-everything.yaml"));
+        let directory = hidden.path().join("k8s");
+        let check = runner(&["check", directory.to_str().unwrap()], None);
+        let report = text(&check.stdout);
+        assert_eq!(check.status.code(), Some(1), "{report}");
+        assert!(report.contains(".prod.yaml: a hidden manifest, which kubectl apply -R reads"), "{report}");
+        let fix = runner(&["fix", directory.to_str().unwrap()], None);
+        assert_eq!(fix.status.code(), Some(0), "{}", text(&fix.stdout));
+        assert!(text(&fix.stdout).contains("NOT READ  "), "{}", text(&fix.stdout));
+        // Named, it is read.
+        let named = directory.join(".prod.yaml");
+        let check = runner(&["check", directory.to_str().unwrap(), named.to_str().unwrap()], None);
+        assert!(text(&check.stdout).contains("REJECTED  "), "{}", text(&check.stdout));
     }
 
     /// A marker that is not data makes a file that reads as YAML a template
