@@ -472,7 +472,11 @@ fn each_file(
         let listing = files::manifest_files(input);
         entries.extend(listing.files);
         for hidden in listing.passed_over {
-            let what = if hidden.is_dir() { "directory of manifests" } else { "manifest" };
+            let what = if hidden.is_dir() {
+                "directory of manifests"
+            } else {
+                "manifest"
+            };
             report.push_str(&format!(
                 "NOT READ  {}: a hidden {what}, which kubectl apply -R reads; name it to read it\n",
                 hidden.display()
@@ -846,6 +850,10 @@ fn krm_stdin(args: &PolicyArgs) -> Result<Status> {
         Ok(Box::new(move |request: &Value| policy.validate(request)) as krm::Evaluate)
     })?;
     emit(&output.text);
+    if let Some(error) = output.error {
+        eprintln!("{}: {error:#}", program());
+        return Ok(Status::Error);
+    }
     if output.failed {
         eprintln!(
             "{}: the policy rejected items; see the results with severity error",

@@ -76,6 +76,11 @@ pub fn settings_of(function_config: &Value, fallback: &Value) -> Result<Value> {
 pub struct FunctionOutput {
     pub text: String,
     pub failed: bool,
+    /// Why the function could not run on a list it read (settings the
+    /// functionConfig gives that the policy refuses, a module that does not
+    /// load): `text` is then the list unchanged with an error result, and
+    /// the function exits non-zero, as the specification asks.
+    pub error: Option<anyhow::Error>,
 }
 
 /// Evaluates one request with the policy: its raw `ValidationResponse`.
@@ -86,8 +91,9 @@ pub type Evaluate = Box<dyn FnMut(&Value) -> Result<Value>>;
 /// loaded before any item is read, so settings it refuses or a module that
 /// cannot load fail the function even where no item is a workload.
 ///
-/// Errors: the input is not a `ResourceList`, its `functionConfig` is not
-/// usable ([`settings_of`]), `load` fails, or the module fails.
+/// Errors: the input is not a `ResourceList`, or the module fails. A
+/// `functionConfig` that is not usable ([`settings_of`]) or a `load` that
+/// fails is no error here but [`FunctionOutput::error`], with the list.
 pub fn run(
     text: &str,
     fallback: &Value,
@@ -123,7 +129,25 @@ pub fn run(
     } else {
         &Value::Null
     };
-    let mut evaluate = load(&settings_of(function_config, fallback)?)?;
+    let mut evaluate = match settings_of(function_config, fallback).and_then(|settings| load(&settings)) {
+        Ok(evaluate) => evaluate,
+        Err(error) => {
+            let mut list = (*list).clone();
+            let mut results = list["results"].as_array().cloned().unwrap_or_default();
+            results.push(json!({"message": format!("{error:#}"), "severity": "error"}));
+            list["results"] = Value::Array(results);
+            let text = if files::is_json(text) {
+                serde_json::to_string_pretty(&list)? + "\n"
+            } else {
+                harden::reserialised(std::slice::from_ref(&list))?
+            };
+            return Ok(FunctionOutput {
+                text,
+                failed: true,
+                error: Some(error),
+            });
+        }
+    };
     let items = match &list["items"] {
         Value::Null => &[][..],
         Value::Array(items) => items.as_slice(),
@@ -171,7 +195,11 @@ pub fn run(
         } else {
             harden::reserialised(std::slice::from_ref(&list))?
         };
-        return Ok(FunctionOutput { text, failed });
+        return Ok(FunctionOutput {
+            text,
+            failed,
+            error: None,
+        });
     };
     // Appended to the results already there, or a new `results` list.
     let additions: Vec<Addition> = if list["results"].is_array() {
@@ -194,7 +222,11 @@ pub fn run(
         }]
     };
     let text = edit::write_additions(&written, &additions)?;
-    Ok(FunctionOutput { text, failed })
+    Ok(FunctionOutput {
+        text,
+        failed,
+        error: None,
+    })
 }
 
 fn results(objects: &[ObjectReport]) -> Vec<Value> {

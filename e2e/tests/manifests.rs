@@ -702,6 +702,15 @@ fn the_krm_function_takes_its_settings_from_a_cluster_admission_policy() {
     let refused = runner(&["krm"], Some(&service_only.to_string()));
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     assert!(text(&refused.stderr).contains("settings"), "{}", text(&refused.stderr));
+    // The list comes back unchanged with the reason as an error result, as
+    // the functions specification asks, so the orchestrator can show it.
+    let answer: Value = serde_json::from_str(&text(&refused.stdout)).unwrap();
+    assert_eq!(answer["items"], service_only["items"]);
+    assert_eq!(answer["results"][0]["severity"], "error");
+    assert!(
+        answer["results"][0]["message"].as_str().unwrap().contains("settings"),
+        "{answer}"
+    );
 
     let wrong = runner(
         &["krm"],
@@ -713,6 +722,31 @@ fn the_krm_function_takes_its_settings_from_a_cluster_admission_policy() {
         "{}",
         text(&wrong.stderr)
     );
+}
+
+/// kustomize tells a function where each item came from in annotations
+/// (`internal.config.kubernetes.io/path` and `index`); they are kept on the
+/// item, and each result names that file.
+#[test]
+fn krm_items_keep_their_source_annotations_and_results_name_the_file() {
+    let mut item = bare_httpbin();
+    item["metadata"]["annotations"] = json!({
+        "internal.config.kubernetes.io/path": "apps/web.yaml",
+        "internal.config.kubernetes.io/index": "0",
+    });
+    let list = json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [item]});
+    let output = runner(&["krm"], Some(&serde_norway::to_string(&list).unwrap()));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let answer: Value = serde_norway::from_str(&text(&output.stdout)).unwrap();
+    assert_eq!(
+        answer["items"][0]["metadata"]["annotations"],
+        list["items"][0]["metadata"]["annotations"]
+    );
+    let results = answer["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        assert_eq!(result["file"], json!({"path": "apps/web.yaml", "index": 0}), "{result}");
+    }
 }
 
 #[test]
@@ -1398,13 +1432,24 @@ mod found_in_review {
         // A gate passes only what it read: beside a compliant manifest, a
         // hidden one kubectl would apply fails the check; `fix` names it.
         let hidden = tempfile::tempdir().unwrap();
-        write(hidden.path(), "k8s/web.yaml", &read("../test-data/httpbin-hardened.yaml"));
-        write(hidden.path(), "k8s/.prod.yaml", &read("../test-data/unsafe-everything.yaml"));
+        write(
+            hidden.path(),
+            "k8s/web.yaml",
+            &read("../test-data/httpbin-hardened.yaml"),
+        );
+        write(
+            hidden.path(),
+            "k8s/.prod.yaml",
+            &read("../test-data/unsafe-everything.yaml"),
+        );
         let directory = hidden.path().join("k8s");
         let check = runner(&["check", directory.to_str().unwrap()], None);
         let report = text(&check.stdout);
         assert_eq!(check.status.code(), Some(1), "{report}");
-        assert!(report.contains(".prod.yaml: a hidden manifest, which kubectl apply -R reads"), "{report}");
+        assert!(
+            report.contains(".prod.yaml: a hidden manifest, which kubectl apply -R reads"),
+            "{report}"
+        );
         let fix = runner(&["fix", directory.to_str().unwrap()], None);
         assert_eq!(fix.status.code(), Some(0), "{}", text(&fix.stdout));
         assert!(text(&fix.stdout).contains("NOT READ  "), "{}", text(&fix.stdout));
