@@ -277,6 +277,7 @@ pub(crate) fn evaluate<'a>(
         .unwrap_or_default();
     let updating = request.operation == "UPDATE";
     let by_deployment_controller = DEPLOYMENT_CONTROLLER_USERS.contains(&&*request.user_info.username);
+    let by_a_node = request.user_info.username.starts_with("system:node:");
     if updating
         && scope == Scope::Template
         && judged_inputs_unchanged(kind, &object, &old_object, by_deployment_controller)
@@ -309,6 +310,13 @@ pub(crate) fn evaluate<'a>(
                     && (by_deployment_controller
                         || updating && old_object.as_object().is_some_and(compared_by_controller)) =>
             {
+                Treatment::RejectExplicit
+            }
+            // A mirror pod: the kubelet's copy of a static pod it runs from
+            // a file on its node, which a default would change on the copy
+            // only. The annotation alone is a client's word; the kubelet's
+            // identity (`system:node:<name>`) is the API server's.
+            Mode::Mutate if kind == Kind::Pod && by_a_node && workload::is_mirror_pod(&object) => {
                 Treatment::RejectExplicit
             }
             Mode::Mutate => Treatment::Mutate,

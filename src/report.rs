@@ -23,14 +23,19 @@ pub(crate) const POLICY_NAME: &str = policy_name!();
 
 /// A rejection of `subject` (`Deployment shop/web`): a heading, then one
 /// line per violation (`- <path>: <problem>; <fix>`), the first
-/// [`MAX_LISTED_VIOLATIONS`] listed and the rest counted.
+/// [`MAX_LISTED_VIOLATIONS`] listed and the rest counted. A control
+/// character in a name (an owner's, a container's: the API server checks
+/// names only after the webhooks) is escaped, so no name can forge a line.
 pub(crate) fn rejection(subject: &str, violations: &[Violation]) -> String {
     let count = violations.len();
     let noun = if count == 1 { "problem" } else { "problems" };
-    let mut message = format!("{POLICY_NAME}: {subject} is not compliant ({count} {noun}):");
+    let mut message = format!(
+        "{POLICY_NAME}: {} is not compliant ({count} {noun}):",
+        one_line(subject.to_string())
+    );
     for violation in violations.iter().take(MAX_LISTED_VIOLATIONS) {
         message.push_str("\n- ");
-        message.push_str(&violation.to_string());
+        message.push_str(&one_line(violation.to_string()));
     }
     if count > MAX_LISTED_VIOLATIONS {
         message.push_str(&format!("\n- … and {} more", count - MAX_LISTED_VIOLATIONS));
@@ -297,6 +302,15 @@ fn capped(mut line: String) -> String {
     line
 }
 
+/// `text` as one line: any control character escaped ([`escape_controls`]).
+fn one_line(text: String) -> String {
+    if json::is_plain(&text) && !text.contains('\u{85}') {
+        text
+    } else {
+        escape_controls(&text)
+    }
+}
+
 /// `line` with each control character written as its escape (`\t`,
 /// `\u{85}`). Out of line: only a hostile name takes this path.
 #[cold]
@@ -502,6 +516,18 @@ mod tests {
         assert_eq!(lines[1], "- spec.template.spec.containers[0]: is bad; fix it");
         assert_eq!(lines.len(), 1 + MAX_LISTED_VIOLATIONS + 1);
         assert_eq!(lines.last().unwrap(), &"- … and 10 more");
+    }
+
+    #[test]
+    fn no_name_forges_a_line_of_a_rejection() {
+        let path = FieldPath::from_keys(&["spec"]).key("containers").item(0, Some("web\n- nothing to fix"));
+        let message = rejection(
+            "Pod default/web (controller: ReplicaSet a\nb) ",
+            &[Violation::new(path, "is bad", "fix it")],
+        );
+        assert_eq!(message.lines().count(), 2, "{message}");
+        assert!(message.contains("ReplicaSet a\\nb"), "{message}");
+        assert!(message.contains("containers[web\\n- nothing to fix]"), "{message}");
     }
 
     #[test]

@@ -363,6 +363,17 @@ pub(crate) fn controller_reference<'v, 'a>(object: &'v Object<'a>) -> Option<&'v
         .find(|owner| json::field(owner, "controller").and_then(Json::as_bool) == Some(true))
 }
 
+/// True when a Pod carries the kubelet's mirror-pod annotation
+/// (`kubernetes.io/config.mirror`, `v1.MirrorPodAnnotationKey`), which
+/// marks the API server's copy of a static pod. Anyone may write it: the
+/// engine asks this only of a request a node sent.
+pub(crate) fn is_mirror_pod(object: &Object) -> bool {
+    json::field(object, "metadata")
+        .and_then(|metadata| json::member(metadata, "annotations"))
+        .and_then(|annotations| json::member(annotations, "kubernetes.io/config.mirror"))
+        .is_some()
+}
+
 /// True when `object` (of `kind`) names for controller a kind whose
 /// controller finds it by comparing pod templates
 /// ([`Kind::template_compared_by`]: a ReplicaSet of a Deployment). A

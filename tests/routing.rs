@@ -440,6 +440,26 @@ fn only_a_users_scale_up_past_one_replica_is_judged(
     }
 }
 
+/// A mirror pod is the kubelet's copy of a static pod it runs from a file on
+/// its node: a default would show on the copy only. Only a node's request
+/// is spared defaults; the annotation on anyone else's pod spares nothing.
+#[test]
+fn a_nodes_mirror_pod_gets_no_default_and_is_judged_all_the_same() {
+    let mut mirror = fixture("pod.yaml");
+    mirror["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "5d1c0d2e"});
+    assert_accepted_untouched(&run_request(create_by(&mirror, "system:node:worker-1"), json!({})));
+    let message = rejection(run_request(create_by(&mirror, "system:node:worker-1"), json!({"mode": "validate"})));
+    assert!(message.contains("runAsNonRoot"), "{message}");
+    let mut privileged = mirror.clone();
+    privileged["spec"]["containers"][0]["securityContext"] = json!({"privileged": true});
+    let message = rejection(run_request(create_by(&privileged, "system:node:worker-1"), json!({})));
+    assert!(message.contains("securityContext.privileged: is true"), "{message}");
+    assert!(matches!(
+        run_request(create_by(&mirror, "jane"), json!({})),
+        Verdict::Mutate { .. }
+    ));
+}
+
 /// A user's scale of a ReplicaSet the Deployment controller made (its
 /// stored old object names the Deployment): mutating its template would
 /// make the controller stop recognising it and roll out another, so mutate
