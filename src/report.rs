@@ -520,7 +520,9 @@ mod tests {
 
     #[test]
     fn no_name_forges_a_line_of_a_rejection() {
-        let path = FieldPath::from_keys(&["spec"]).key("containers").item(0, Some("web\n- nothing to fix"));
+        let path = FieldPath::from_keys(&["spec"])
+            .key("containers")
+            .item(0, Some("web\n- nothing to fix"));
         let message = rejection(
             "Pod default/web (controller: ReplicaSet a\nb) ",
             &[Violation::new(path, "is bad", "fix it")],

@@ -448,7 +448,10 @@ fn a_nodes_mirror_pod_gets_no_default_and_is_judged_all_the_same() {
     let mut mirror = fixture("pod.yaml");
     mirror["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "5d1c0d2e"});
     assert_accepted_untouched(&run_request(create_by(&mirror, "system:node:worker-1"), json!({})));
-    let message = rejection(run_request(create_by(&mirror, "system:node:worker-1"), json!({"mode": "validate"})));
+    let message = rejection(run_request(
+        create_by(&mirror, "system:node:worker-1"),
+        json!({"mode": "validate"}),
+    ));
     assert!(message.contains("runAsNonRoot"), "{message}");
     let mut privileged = mirror.clone();
     privileged["spec"]["containers"][0]["securityContext"] = json!({"privileged": true});

@@ -106,3 +106,69 @@ fn answers_hold_across_kept_settings_and_a_request_larger_than_the_arena() {
     }
     assert!(compared > 80, "only {compared} payloads compared");
 }
+
+/// What the garbage collector, the controllers and `kubectl label` send,
+/// one change at a time, on non-compliant objects created before the
+/// policy: the real module accepts each untouched and silent, in both
+/// modes, whoever sends it.
+#[test]
+fn the_module_accepts_each_metadata_only_update_untouched() {
+    use deployment_hardening::admission_request::for_manifest;
+    let instance = instance();
+    let changes: [(&str, fn(&mut Value)); 8] = [
+        ("a label", |object| {
+            object["metadata"]["labels"]["team"] = json!("payments")
+        }),
+        ("an annotation", |object| {
+            object["metadata"]["annotations"] = json!({"example.com/note": "hi"})
+        }),
+        ("the finalizer removed", |object| {
+            object["metadata"]["finalizers"] = json!([])
+        }),
+        ("the owner released", |object| {
+            object["metadata"]["ownerReferences"] = json!([])
+        }),
+        ("another owner adopting", |object| {
+            object["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": "adopter", "uid": "2", "controller": true}])
+        }),
+        ("the resourceVersion", |object| {
+            object["metadata"]["resourceVersion"] = json!("42")
+        }),
+        ("managedFields", |object| {
+            object["metadata"]["managedFields"] = json!([{"manager": "kubectl", "operation": "Update"}])
+        }),
+        ("a deletionTimestamp", |object| {
+            object["metadata"]["deletionTimestamp"] = json!("2026-12-01T00:00:00Z")
+        }),
+    ];
+    let test_data = cases::e2e_dir().join("../test-data");
+    for name in ["pod.yaml", "httpbin-bare.yaml", "unsafe-everything.yaml"] {
+        let text = std::fs::read_to_string(test_data.join(name)).unwrap();
+        let mut old: Value = serde_norway::from_str(&text).unwrap();
+        old["metadata"]["finalizers"] = json!(["orphan"]);
+        old["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "name": "web-1", "uid": "1", "controller": true}]);
+        for (change, apply) in changes {
+            let mut new = old.clone();
+            apply(&mut new);
+            for user in ["jane", "system:serviceaccount:kube-system:generic-garbage-collector"] {
+                let mut request = for_manifest(&new, "UPDATE", "default").unwrap();
+                request["oldObject"] = old.clone();
+                request["userInfo"] = json!({"username": user});
+                for mode in ["mutate", "validate"] {
+                    let answer = instance
+                        .validate_raw(&envelope(&request, &json!({"mode": mode})))
+                        .unwrap();
+                    let label = format!("{name}, {change}, by {user}, {mode} mode");
+                    assert_eq!(answer["accepted"], true, "{label}: {answer}");
+                    assert!(answer["mutated_object"].is_null(), "{label}: {answer}");
+                    assert!(
+                        answer["warnings"].as_array().is_none_or(Vec::is_empty),
+                        "{label}: {answer}"
+                    );
+                }
+            }
+        }
+    }
+}
