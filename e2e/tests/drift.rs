@@ -115,7 +115,8 @@ fn answers_hold_across_kept_settings_and_a_request_larger_than_the_arena() {
 fn the_module_accepts_each_metadata_only_update_untouched() {
     use deployment_hardening::admission_request::for_manifest;
     let instance = instance();
-    let changes: [(&str, fn(&mut Value)); 8] = [
+    type Change = (&'static str, fn(&mut Value));
+    let changes: [Change; 8] = [
         ("a label", |object| {
             object["metadata"]["labels"]["team"] = json!("payments")
         }),

@@ -86,3 +86,33 @@ fn request_files_are_generated_from_their_test_data_manifests() {
     }
     assert!(compared >= 16, "only {compared} request files compared");
 }
+
+/// The request files that carry a `test-data` manifest inside a request the
+/// runner does not build from it (an old object, an owner added) carry it
+/// exactly, so the manifest stays the one copy.
+#[test]
+fn request_files_that_embed_a_test_data_manifest_embed_it_unchanged() {
+    let test_data = cases::e2e_dir().join("../test-data");
+    for (request, pointer, manifest, manifest_pointer) in [
+        ("httpbin-delete.json", "/oldObject", "httpbin-bare.yaml", ""),
+        ("pod-metadata-update.json", "/object/spec", "pod.yaml", "/spec"),
+        ("pod-metadata-update.json", "/oldObject/spec", "pod.yaml", "/spec"),
+        (
+            "replicaset-owned-by-deployment.json",
+            "/object/spec",
+            "replicaset.yaml",
+            "/spec",
+        ),
+    ] {
+        let stored: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(cases::e2e_dir().join("requests").join(request)).unwrap())
+                .unwrap();
+        let source: serde_json::Value =
+            serde_norway::from_str(&std::fs::read_to_string(test_data.join(manifest)).unwrap()).unwrap();
+        assert_eq!(
+            stored.pointer(pointer),
+            source.pointer(manifest_pointer),
+            "{request}{pointer} differs from {manifest}{manifest_pointer}"
+        );
+    }
+}
