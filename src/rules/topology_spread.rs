@@ -21,6 +21,7 @@ use super::Context;
 use crate::findings::{Field, Findings, Gap, Owner, Violation};
 use crate::json::{self, Json, Object};
 use crate::path::FieldPath;
+use crate::template::Node;
 use crate::workload::{Kind, SelectorOrigin};
 
 /// The label a Deployment's controller puts on each revision's pods.
@@ -116,12 +117,11 @@ fn check_constraint(raw: &Json, path: &FieldPath, labels: &Object) -> Result<Sel
     let Some(constraint) = raw.as_object() else {
         return Err(Violation::wrong_type(path.clone(), "an object", raw));
     };
-    let path = path.key("labelSelector");
-    let selector = json::present(constraint, "labelSelector")
-        .map_err(|json::DuplicateKey| Violation::duplicate_key(path.clone()))?;
-    let Some(selector) = selector else {
+    let node = Node::new(constraint, path);
+    let Some(selector) = node.present("labelSelector")? else {
         return Ok(SelectorFound::No);
     };
+    let path = node.field_path("labelSelector");
     let selected = selects(selector, labels, &path)?;
     if selected {
         Ok(SelectorFound::Yes)
