@@ -285,11 +285,7 @@ fn describe_default(gap: &Gap, out: &mut String) {
 /// [`MAX_WARNING_LENGTH`] characters with `…` where a single default (a
 /// hostile name in it) is longer.
 fn capped(mut line: String) -> String {
-    // The response writer's own check, eight bytes at a time: a line it
-    // writes as it is holds no control character below U+0020.
-    if !json::is_plain(&line) {
-        line = escape_controls(&line);
-    }
+    line = one_line(line);
     // Bytes are never fewer than characters: most lines need no count.
     if line.len() > MAX_WARNING_LENGTH && line.chars().count() > MAX_WARNING_LENGTH {
         let end = line
@@ -302,23 +298,30 @@ fn capped(mut line: String) -> String {
     line
 }
 
-/// `text` as one line: any control character escaped ([`escape_controls`]).
+/// `text` as one line: every control character (C0, DEL, C1) and line or
+/// paragraph separator escaped ([`escape_controls`]).
 fn one_line(text: String) -> String {
-    if json::is_plain(&text) && !text.contains('\u{85}') {
-        text
-    } else {
-        escape_controls(&text)
-    }
+    // The response writer's own check, eight bytes at a time, finds the C0
+    // controls; the others are DEL or outside ASCII, which a line of
+    // policy words and Kubernetes names rarely holds.
+    let plain =
+        json::is_plain(&text) && ((text.is_ascii() && !text.contains('\u{7f}')) || !text.chars().any(breaks_a_line));
+    if plain { text } else { escape_controls(&text) }
 }
 
-/// `line` with each control character written as its escape (`\t`,
-/// `\u{85}`). Out of line: only a hostile name takes this path.
+/// A character a terminal or a log may act on or break a line at.
+fn breaks_a_line(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// `line` with each character that [`breaks_a_line`] written as its
+/// escape (`\t`, `\u{85}`). Out of line: only a hostile name takes this path.
 #[cold]
 #[inline(never)]
 fn escape_controls(line: &str) -> String {
     let mut escaped = String::with_capacity(line.len() + 8);
     for c in line.chars() {
-        if c.is_control() {
+        if breaks_a_line(c) {
             escaped.extend(c.escape_default());
         } else {
             escaped.push(c);
@@ -530,6 +533,10 @@ mod tests {
         assert_eq!(message.lines().count(), 2, "{message}");
         assert!(message.contains("ReplicaSet a\\nb"), "{message}");
         assert!(message.contains("containers[web\\n- nothing to fix]"), "{message}");
+        for hidden in ['\u{7f}', '\u{9b}', '\u{85}', '\u{2028}'] {
+            let line = one_line(format!("Pod default/web{hidden}x"));
+            assert!(!line.contains(hidden) && line.contains("\\u{"), "{line:?}");
+        }
     }
 
     #[test]

@@ -228,14 +228,13 @@ impl TryFrom<String> for WritablePath {
             ));
         }
         // An empty directory over the device nodes or sysfs takes `/dev/null`
-        // and the like from the container, and one over a file the kubelet
+        // and the like from the container (below `/dev` a volume hides only
+        // its own directory: `/dev/shm` is a usual one), and one over a file the kubelet
         // writes (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`, each a
         // bind mount of its own) hides it or keeps it from being written.
-        let below = |directory: &str| trimmed == directory || trimmed.starts_with(&format!("{directory}/"));
-        if below("/dev") || below("/sys") {
+        if trimmed == "/dev" || trimmed == "/sys" || trimmed.starts_with("/sys/") {
             return Err(format!(
-                "{path:?} is in {}, which the container runtime fills; a volume there hides it",
-                if below("/dev") { "/dev" } else { "/sys" }
+                "{path:?} would hide the device nodes or the kernel's sysfs the container runtime mounts there"
             ));
         }
         if ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains(&trimmed) {
@@ -741,8 +740,8 @@ mod tests {
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["tmp"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[0]: \"tmp\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/../etc"]}}}), "is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/proc/x"]}}}), "\"/proc/x\" is in /proc, where the container runtime mounts no volume")]
-    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/dev"]}}}), "\"/dev\" is in /dev, which the container runtime fills; a volume there hides it")]
-    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"images": ["app*"], "paths": ["/sys/fs/x"]}]}}}), "\"/sys/fs/x\" is in /sys")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/dev"]}}}), "\"/dev\" would hide the device nodes or the kernel's sysfs the container runtime mounts there")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"images": ["app*"], "paths": ["/sys/fs/x"]}]}}}), "\"/sys/fs/x\" would hide the device nodes or the kernel's sysfs")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/etc/resolv.conf"]}}}), "\"/etc/resolv.conf\" is a file the kubelet writes into every container")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/tmp", "/var/./run"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[1]: \"/var/./run\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/"]}}}), "\"/\" is the root itself")]
@@ -768,6 +767,13 @@ mod tests {
         assert!(!response.valid);
         let message = response.message.unwrap();
         assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+    }
+
+    #[test]
+    fn a_path_below_dev_is_a_volume_like_any_other() {
+        let settings =
+            Settings::from_json(&json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/tmp", "/dev/shm"]}}}));
+        assert!(settings.is_ok(), "{settings:?}");
     }
 
     #[test]

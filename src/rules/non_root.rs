@@ -85,7 +85,7 @@ fn windows_user_name<'a>(security_context: &Node<'_, 'a>, findings: &mut Finding
     if is_windows_administrator(user.value) {
         findings.violation(Violation::new(
             user.path(),
-            "names an administrator account (ContainerAdministrator or SYSTEM)",
+            "names an administrator account (ContainerAdministrator, Administrator or SYSTEM)",
             format!("set it to {WINDOWS_NON_ADMINISTRATOR}, or remove it"),
         ));
     }
@@ -214,17 +214,23 @@ fn check_container(
 }
 
 /// A Windows container's root: `ContainerAdministrator`, in any domain
-/// (`.\ContainerAdministrator` is the same local account), or the SYSTEM
-/// account (`NT AUTHORITY\SYSTEM`, `LocalSystem`). Windows account names
-/// ignore case and surrounding spaces. The kubelet refuses only the bare
-/// `ContainerAdministrator` for `runAsNonRoot`
+/// (`.\\ContainerAdministrator` is the same local account), the local
+/// `Administrator`, or the SYSTEM account (`NT AUTHORITY\\SYSTEM`,
+/// `LocalSystem`); a domain's own `SYSTEM` user is not it. Windows
+/// account names ignore case and surrounding spaces. The kubelet refuses
+/// only the bare `ContainerAdministrator` for `runAsNonRoot`
 /// (`pkg/kubelet/kuberuntime/security_context_windows.go`); the others
 /// would run the container as an administrator all the same.
 fn is_windows_administrator(user_name: &str) -> bool {
-    let account = user_name.rsplit('\\').next().unwrap_or(user_name).trim();
-    ["ContainerAdministrator", "SYSTEM", "LocalSystem"]
-        .iter()
-        .any(|administrator| account.eq_ignore_ascii_case(administrator))
+    let (domain, account) = match user_name.rsplit_once('\\') {
+        Some((domain, account)) => (domain.trim(), account.trim()),
+        None => ("", user_name.trim()),
+    };
+    let local = domain.is_empty() || domain == ".";
+    let is = |name: &str| account.eq_ignore_ascii_case(name);
+    is("ContainerAdministrator")
+        || (local && (is("Administrator") || is("LocalSystem") || is("SYSTEM")))
+        || (domain.eq_ignore_ascii_case("NT AUTHORITY") && is("SYSTEM"))
 }
 
 fn root_user(path: crate::path::FieldPath, context: &Context) -> Violation {
@@ -370,10 +376,20 @@ mod tests {
                 expect: Expect::Rejected("runAsUserName: names an administrator account"),
             },
             Case {
+                name: "a domain's own user named System is not the SYSTEM account",
+                object: pod(windows_spec(Some("CORP\\System"))),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "the local Administrator is an administrator",
+                object: pod(windows_spec(Some("Administrator"))),
+                expect: Expect::Rejected("runAsUserName: names an administrator account"),
+            },
+            Case {
                 name: "a Windows pod running as ContainerAdministrator is rejected",
                 object: pod(windows_spec(Some("ContainerAdministrator"))),
                 expect: Expect::Rejected(
-                    "spec.securityContext.windowsOptions.runAsUserName: names an administrator account (ContainerAdministrator or SYSTEM)",
+                    "spec.securityContext.windowsOptions.runAsUserName: names an administrator account (ContainerAdministrator, Administrator or SYSTEM)",
                 ),
             },
             Case {
