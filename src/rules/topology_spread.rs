@@ -197,6 +197,25 @@ fn copyable_selector<'a>(context: &Context<'_, 'a>) -> Result<Option<(Json<'a>, 
         .flat_map(|labels| labels.iter())
         .find(|(_, value)| !matches!(value, Json::Str(_)));
     let Some((key, value)) = not_text else {
+        // A declared selector's expressions are copied too: their values
+        // (`values: [yes]` in YAML) must be strings as well.
+        let expressions = json::member(&selector, "matchExpressions").and_then(Json::iter_array);
+        for (index, expression) in expressions.into_iter().flatten().enumerate() {
+            let values = json::member(expression, "values").and_then(Json::iter_array);
+            if let Some((position, value)) = values
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .find(|(_, value)| !matches!(value, Json::Str(_)))
+            {
+                let path = FieldPath::from_keys(&["spec", "selector"])
+                    .key("matchExpressions")
+                    .item(index, None)
+                    .key("values")
+                    .item(position, None);
+                return Err(Violation::wrong_type(path, "a string (quote it)", value));
+            }
+        }
         return Ok(Some((selector, origin)));
     };
     let workload = context.workload;
@@ -361,6 +380,18 @@ mod tests {
                 },
                 expect: Expect::Rejected(
                     "spec.selector.matchLabels[app]: must be a string (quote it), found the boolean true",
+                ),
+            },
+            Case {
+                name: "a selector expression's value that is not a string is named, not copied",
+                object: {
+                    let mut object = deployment(spec_with(|_| {}), 3);
+                    object["spec"]["selector"] =
+                        json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", true]}]});
+                    object
+                },
+                expect: Expect::Rejected(
+                    "spec.selector.matchExpressions[0].values[1]: must be a string (quote it), found the boolean true",
                 ),
             },
             Case {
