@@ -73,6 +73,10 @@ pub(crate) struct ResourceLimits {
     /// The largest `min` of a `Pod` item: the pod's requests together must
     /// reach it, which the per-container defaults alone need not do.
     pub(crate) pod_min: Option<Quantity>,
+    /// Some `Container` item gives a default limit (`default`, or `max`,
+    /// which the API server copies into `default`): a container without a
+    /// limit gets one from LimitRanger.
+    pub(crate) default_limit: bool,
     /// The smallest `maxLimitRequestRatio` of a `Container` item, which
     /// LimitRanger enforces by refusing a container with no limit for the
     /// resource (`limitRequestRatioConstraint`).
@@ -158,6 +162,7 @@ impl NamespaceLimits {
                             .or_else(|| value("max"))
                             .or_else(|| value("min"));
                         let ratio = value("maxLimitRequestRatio");
+                        known.default_limit |= value("default").is_some() || value("max").is_some();
                         known.named |= default_request.is_some() || ratio.is_some();
                         if known.default_request.is_none() {
                             known.default_request = default_request;

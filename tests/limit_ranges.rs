@@ -299,6 +299,46 @@ fn a_limit_to_request_ratio_without_limits_gets_no_default_and_says_so_in_both_m
     }
 }
 
+/// A LimitRange that gives a request (`defaultRequest`, or `min`, which the
+/// API server copies into it) but no default limit leaves a ratio nothing
+/// to hold: LimitRanger refuses the container, so the policy says so in
+/// both modes; one that also gives a default limit admits it, and the
+/// policy leaves both to LimitRanger.
+#[test]
+fn a_limit_to_request_ratio_with_a_request_but_no_default_limit_is_named_in_both_modes() {
+    let bare = fixture("httpbin-bare.yaml");
+    for (extra, refused) in [
+        (json!({"min": {"cpu": "50m"}}), true),
+        (json!({"defaultRequest": {"cpu": "200m"}}), true),
+        (json!({"default": {"cpu": "400m"}}), false),
+        (json!({"max": {"cpu": "2"}}), false),
+    ] {
+        let mut item = json!({"type": "Container", "maxLimitRequestRatio": {"cpu": "4"}});
+        for (key, value) in extra.as_object().unwrap() {
+            item[key] = value.clone();
+        }
+        let namespace = Namespace::with(vec![limit_range(json!([item]))]);
+        let oracle_refuses = refusals(template_spec(&bare), &namespace.limit_ranges)
+            .iter()
+            .any(|found| found.starts_with("cpu max limit to request ratio per Container"));
+        assert_eq!(oracle_refuses, refused, "{item}");
+        for mode in ["mutate", "validate"] {
+            let verdict = run_in(&bare, json!({"mode": mode}), &namespace);
+            if refused {
+                let message = rejection(verdict);
+                assert!(
+                    message.contains(
+                        "requests.cpu: not set, and the namespace's LimitRange allows a container's cpu limit"
+                    ),
+                    "{item} {mode}: {message}"
+                );
+            } else if let Verdict::Reject { message } = &verdict {
+                assert!(!message.contains("requests.cpu"), "{item} {mode}: {message}");
+            }
+        }
+    }
+}
+
 /// A `Pod` `max` is measured against the pod's total, defaults included,
 /// as LimitRanger measures it: a default that keeps the total within the
 /// max is added (and demanded in validate mode), one that would pass it

@@ -181,6 +181,17 @@ fn check_container(
             // Set but malformed: already reported, not "not set".
             (None, None) if !matches!(json::lookup(requests.fields, key), Ok(None)) => {}
             (None, None) => match namespace_limits(context, namespace, resource, findings) {
+                // LimitRanger gives the request but no limit, which a ratio
+                // then refuses: only a limit of the container's own helps.
+                Some(ResourceLimits {
+                    default_request: Some(_),
+                    container_ratio: Some(ratio),
+                    default_limit: false,
+                    ..
+                }) => {
+                    let (problem, fix) = container_ratio_refusal(key, ratio);
+                    findings.unfillable(Violation::new(requests.field_path(key), problem, fix));
+                }
                 // LimitRanger sets it on each pod.
                 Some(ResourceLimits {
                     default_request: Some(_),
@@ -238,13 +249,7 @@ fn add_default_requests(
     // would have given a request with it): a ratio refuses it whatever its
     // request, and only a limit (the request defaults to it) lets it in.
     let refusal = if let Some(ratio) = container_ratio {
-        Some((
-            format!(
-                "not set, and the namespace's LimitRange allows a container's {key} limit at most {ratio} \
-                 times its request, so LimitRanger refuses a container without a {key} limit"
-            ),
-            format!("set its {key} limit (the request defaults to it)"),
-        ))
+        Some(container_ratio_refusal(key, ratio))
     } else if let Some(ratio) = pod_ratio
         && !pod_sets_limit(context, resource)
     {
@@ -302,6 +307,19 @@ fn add_default_requests(
         let text = json::owned_text(default.as_str().to_string());
         findings.gap(Gap::set(container.owner(), field, text));
     }
+}
+
+/// The problem and fix for a container with no `key` limit, which a
+/// LimitRange's per-container `maxLimitRequestRatio` refuses whatever its
+/// request (`limitRequestRatioConstraint`).
+fn container_ratio_refusal(key: &str, ratio: &Quantity) -> (String, String) {
+    (
+        format!(
+            "not set, and the namespace's LimitRange allows a container's {key} limit at most {ratio} \
+             times its request, so LimitRanger refuses a container without a {key} limit"
+        ),
+        format!("set its {key} limit (the request defaults to it)"),
+    )
 }
 
 /// The pod's request for `resource` in billionths, once created
