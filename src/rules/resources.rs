@@ -12,8 +12,9 @@
 //!   defaults included, would exceed (or where no container has a limit,
 //!   which LimitRanger refuses under a `max`), or under a `min` per pod
 //!   that they would still miss; a missing request and limit under a
-//!   LimitRange `maxLimitRequestRatio` (per container, or per pod where no
-//!   container has a limit), which LimitRanger refuses whatever the request.
+//!   LimitRange `maxLimitRequestRatio` (per container where no item gives a
+//!   default limit, or per pod where no container has a limit), which
+//!   LimitRanger refuses whatever the request.
 //! - Adds: the settings' cpu and memory requests where nothing below gives
 //!   the container one; optionally the settings' memory limit.
 //! - Validate mode demands: a request exactly where mutate mode adds one.
