@@ -468,21 +468,32 @@ fn each_file(
     let mut report = String::new();
     let mut seen = std::collections::HashSet::new();
     let mut entries: Vec<Result<PathBuf>> = Vec::new();
+    let mut hidden = Vec::new();
     for input in inputs {
         let listing = files::manifest_files(input);
         entries.extend(listing.files);
-        for hidden in listing.passed_over {
-            let what = if hidden.is_dir() {
-                "directory of manifests"
-            } else {
-                "manifest"
-            };
-            report.push_str(&format!(
-                "NOT READ  {}: a hidden {what}, which kubectl apply -R reads; name it to read it\n",
-                hidden.display()
-            ));
-            *passed_over += 1;
+        hidden.extend(listing.passed_over);
+    }
+    // What one input passes over, another may name: read there, it is not
+    // passed over.
+    let read: Vec<PathBuf> = (entries.iter())
+        .filter_map(|entry| std::fs::canonicalize(entry.as_ref().ok()?).ok())
+        .collect();
+    for hidden in hidden {
+        let real = std::fs::canonicalize(&hidden).unwrap_or_else(|_| hidden.clone());
+        if read.iter().any(|file| file.starts_with(&real)) {
+            continue;
         }
+        let what = if hidden.is_dir() {
+            "directory of manifests"
+        } else {
+            "manifest"
+        };
+        report.push_str(&format!(
+            "NOT READ  {}: a hidden {what}, which kubectl apply -R reads; name it to read it\n",
+            hidden.display()
+        ));
+        *passed_over += 1;
     }
     let mut kustomizations = files::Kustomizations::new(
         entries

@@ -1453,10 +1453,38 @@ mod found_in_review {
         let fix = runner(&["fix", directory.to_str().unwrap()], None);
         assert_eq!(fix.status.code(), Some(0), "{}", text(&fix.stdout));
         assert!(text(&fix.stdout).contains("NOT READ  "), "{}", text(&fix.stdout));
-        // Named, it is read.
-        let named = directory.join(".prod.yaml");
+        // Named, it is read, and no longer passed over; a hidden directory
+        // named beside its parent too.
+        write(
+            hidden.path(),
+            "k8s/.prod.yaml",
+            &read("../test-data/httpbin-hardened.yaml"),
+        );
+        write(
+            hidden.path(),
+            "k8s/.staging/web.yaml",
+            &read("../test-data/httpbin-hardened.yaml"),
+        );
+        let (named, staging) = (directory.join(".prod.yaml"), directory.join(".staging"));
+        let check = runner(
+            &[
+                "check",
+                directory.to_str().unwrap(),
+                named.to_str().unwrap(),
+                staging.to_str().unwrap(),
+            ],
+            None,
+        );
+        let report = text(&check.stdout);
+        assert_eq!(check.status.code(), Some(0), "{report}");
+        assert!(!report.contains("NOT READ"), "{report}");
         let check = runner(&["check", directory.to_str().unwrap(), named.to_str().unwrap()], None);
-        assert!(text(&check.stdout).contains("REJECTED  "), "{}", text(&check.stdout));
+        let report = text(&check.stdout);
+        assert_eq!(check.status.code(), Some(1), "{report}");
+        assert!(
+            report.contains(".staging: a hidden directory of manifests") && !report.contains(".prod.yaml:"),
+            "{report}"
+        );
     }
 
     /// A marker that is not data makes a file that reads as YAML a template
