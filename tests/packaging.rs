@@ -414,11 +414,6 @@ fn the_kwctl_oracle_refuses_what_kwctl_refuses() {
             ("Tuxedo, Tux".to_string(), "tux@example.org".to_string())
         ])
     );
-    // kwctl copies `io.rancher.hidden-ui` as any string.
-    assert_eq!(
-        refusals(&with("io.rancher.hidden-ui", Some("yes")), "0.1.0", "q"),
-        Vec::<String>::new()
-    );
     assert_eq!(
         maintainers("Tux Tuxedo <tux@example.com>,, Pidgin <pidgin@example.com>"),
         Some(vec![
