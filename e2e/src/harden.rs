@@ -236,6 +236,39 @@ pub fn harden(
     })
 }
 
+/// `documents` written as JSON in the layout of `text`, the JSON they were
+/// read from: its byte-order mark, its indent (the first indented line's,
+/// two spaces for `kubectl get -o json`, four for Python's `indent=4`, a
+/// tab), or one line per value where no line is indented, and its line
+/// ending (CRLF where its first line ends so).
+fn json_in_its_layout(text: &str, documents: &[Value]) -> Result<String> {
+    use serde::Serialize;
+    let body = input::without_byte_order_mark(text);
+    let newline = match body.split_once('\n') {
+        Some((first, _)) if first.ends_with('\r') => "\r\n",
+        _ => "\n",
+    };
+    let indent = body.lines().skip(1).find_map(|line| {
+        let unit = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+        (!unit.is_empty()).then_some(unit)
+    });
+    let mut fixed = text[..text.len() - body.len()].to_string();
+    for document in documents {
+        let written = match indent {
+            Some(unit) => {
+                let mut out = Vec::new();
+                let formatter = serde_json::ser::PrettyFormatter::with_indent(unit.as_bytes());
+                document.serialize(&mut serde_json::Serializer::with_formatter(&mut out, formatter))?;
+                String::from_utf8(out)?
+            }
+            None => serde_json::to_string(document)?,
+        };
+        fixed.push_str(&written.replace('\n', newline));
+        fixed.push_str(newline);
+    }
+    Ok(fixed)
+}
+
 /// `documents` as a YAML stream of JSON documents, one `---` before each.
 /// JSON, because every string in it is quoted: a YAML 1.1 reader (kubectl
 /// and Helm read with `sigs.k8s.io/yaml`) takes a plain `on`, `no` or `1_000`
@@ -262,9 +295,8 @@ pub fn reserialised(documents: &[Value]) -> Result<String> {
 impl Evaluated {
     /// `text` (the one evaluated) with the additions written in. YAML is
     /// edited in place ([`edit::write_additions`]); a JSON text is written
-    /// whole again in its key order, each of its values two-space indented
-    /// as `kubectl get -o json` writes it, one after the other, since JSON
-    /// has no comments or layout choices to keep. The input itself when nothing was added.
+    /// whole again in its key order and its layout ([`json_in_its_layout`]),
+    /// one value after the other, since JSON has no comments to keep. The input itself when nothing was added.
     ///
     /// Errors: the text has no place for them that keeps it the same
     /// elsewhere (a field to add under an alias, which would change the
@@ -275,12 +307,7 @@ impl Evaluated {
             return Ok(text.to_string());
         }
         let fixed = if files::is_json(text) {
-            let mut fixed = String::new();
-            for document in &self.documents {
-                fixed.push_str(&serde_json::to_string_pretty(document)?);
-                fixed.push('\n');
-            }
-            fixed
+            json_in_its_layout(text, &self.documents)?
         } else {
             let body = input::without_byte_order_mark(text);
             // A byte-order mark stays where it was, in front of the text.

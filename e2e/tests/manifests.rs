@@ -1060,6 +1060,42 @@ fn a_stream_of_json_objects_is_hardened_object_by_object() {
     assert_eq!(runner(&["check", file.to_str().unwrap()], None).status.code(), Some(0));
 }
 
+/// A JSON manifest keeps its layout: Python's four-space indent and CRLF
+/// line endings stay, so the diff is the added lines alone; a value on one
+/// line stays on one line.
+#[test]
+fn a_json_manifest_keeps_its_indent_and_line_endings() {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let work = tempfile::tempdir().unwrap();
+    let mut four = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    serde::Serialize::serialize(&pod, &mut serde_json::Serializer::with_formatter(&mut four, formatter)).unwrap();
+    let four = String::from_utf8(four).unwrap().replace('\n', "\r\n") + "\r\n";
+    let file = work.path().join("pod.json");
+    std::fs::write(&file, &four).unwrap();
+    assert_eq!(runner(&["fix", file.to_str().unwrap()], None).status.code(), Some(0));
+    let fixed = std::fs::read_to_string(&file).unwrap();
+    for line in four.split_inclusive("\r\n") {
+        assert!(
+            fixed.contains(line.trim_end_matches(['\r', '\n', ','])),
+            "{line:?} lost in {fixed}"
+        );
+    }
+    assert!(!fixed.replace("\r\n", "").contains('\n'), "{fixed:?}");
+    assert!(
+        fixed.contains("\r\n    \"spec\": {\r\n        \"containers\""),
+        "{fixed}"
+    );
+    let one_line = work.path().join("one-line.json");
+    std::fs::write(&one_line, format!("{pod}\n")).unwrap();
+    assert_eq!(
+        runner(&["fix", one_line.to_str().unwrap()], None).status.code(),
+        Some(0)
+    );
+    assert_eq!(std::fs::read_to_string(&one_line).unwrap().lines().count(), 1);
+}
+
 /// Helm gives the plugins it runs the release's namespace as
 /// `$HELM_NAMESPACE`: `render` judges objects that name no namespace there,
 /// so the cluster's namespace exemptions hold; `--namespace` overrides it.
