@@ -78,6 +78,7 @@ fn the_hardened_httpbin_and_every_fixture_that_needs_no_change_are_valid() {
 #[case::repeated_constraint(&[("/spec/template/spec/topologySpreadConstraints/1", json!({"maxSkew": 2, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {}}))], "topologySpreadConstraints[0].{topologyKey, whenUnsatisfiable}: Duplicate value")]
 #[case::match_label_key_in_selector(&[("/spec/template/spec/topologySpreadConstraints/0/matchLabelKeys", json!(["app"]))], "matchLabelKeys[0]: Invalid value: exists in both matchLabelKeys and labelSelector")]
 #[case::match_label_keys_without_selector(&[("/spec/template/spec/topologySpreadConstraints/0/labelSelector", Value::Null)], "matchLabelKeys: Forbidden: must not be specified when labelSelector is not set")]
+#[case::container_request_for_a_resource_the_pod_level_leaves_out(&[("/spec/template/spec/resources", json!({"requests": {"cpu": "500m"}})), ("/spec/template/spec/containers/0/resources", json!({"requests": {"memory": "128Mi"}}))], "spec.template.spec.resources.requests[memory]: Invalid value: must be greater than or equal to aggregate container requests")]
 fn each_check_fails_on_its_invalid_value(#[case] changes: &[(&str, Value)], #[case] expected: &str) {
     let mut object = valid();
     for (pointer, value) in changes {

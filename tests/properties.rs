@@ -189,6 +189,20 @@ fn template() -> impl Strategy<Value = Template> {
                 seccomp_annotation,
             )| {
                 let seccomp_annotation = seccomp_annotation.filter(|_| pod.seccomp.is_none());
+                // The API server reads a resource the pod level leaves out as
+                // a pod-level request of 0 (`validatePodResourceConsistency`):
+                // a container that requests it is an object it refuses before
+                // any policy, so the model writes none.
+                let (mut containers, mut init) = (containers, init);
+                if pod_cpu != pod_memory {
+                    for container in containers.iter_mut().chain(init.iter_mut()) {
+                        if pod_cpu {
+                            container.memory = (None, None);
+                        } else {
+                            container.cpu = (None, None);
+                        }
+                    }
+                }
                 Template {
                     kind,
                     pod,

@@ -25,11 +25,15 @@
 //!   (`SetDefaults_Pod`, `pkg/apis/core/v1/defaults.go`), which keeps a
 //!   Guaranteed pod Guaranteed; adding a smaller default would make it
 //!   Burstable;
-//! - a pod-level request or limit for the resource (`spec.resources`, beta
-//!   from 1.34): the pod's budget covers its containers, and the API server
+//! - pod-level resources (`spec.resources`, beta from 1.34), for every
+//!   resource: the pod's budget covers its containers, and the API server
 //!   refuses containers whose requests add up to more than the pod-level
 //!   request (`validatePodResourceConsistency`), which per-container
-//!   defaults could do;
+//!   defaults could do. It compares each of cpu and memory, reading one the
+//!   pod level does not name as 0; only for a Pod with pod-level limits
+//!   does `defaultPodRequests` fill that request first, never for a
+//!   workload's template, so a default for the resource the pod level
+//!   leaves out would make the template invalid;
 //! - the namespace's LimitRanges: a resource they give a default request to
 //!   gets LimitRanger's when each pod is created.
 //!
@@ -63,7 +67,7 @@ pub(super) fn check(context: &Context, findings: &mut Findings) {
         if container.kind == ContainerKind::Ephemeral {
             continue;
         }
-        match check_container(context, container, &pod_level, &mut namespace_limits, findings) {
+        match check_container(context, container, pod_level, &mut namespace_limits, findings) {
             Ok(defaulted) => {
                 for resource in Resource::ALL {
                     if defaulted[resource] {
@@ -99,12 +103,11 @@ fn namespace_limits<'n>(
     said
 }
 
-/// For cpu and memory, whether the pod spec sets a pod-level request or
-/// limit for it.
-fn pod_level_resources(context: &Context) -> Result<PerResource<bool>, Violation> {
-    let mut covered = PerResource::default();
+/// Whether pod-level resources decide the requests, for cpu and memory
+/// alike: wherever the pod spec sets `spec.resources` (see the header).
+fn pod_level_resources(context: &Context) -> Result<bool, Violation> {
     let Some(resources) = context.spec.object("resources")? else {
-        return Ok(covered);
+        return Ok(false);
     };
     let (requests, limits) = (
         resources.object_or_empty("requests")?,
@@ -113,9 +116,10 @@ fn pod_level_resources(context: &Context) -> Result<PerResource<bool>, Violation
     // Read as quantities, so a malformed or `null` budget is reported.
     for resource in Resource::ALL {
         let key = resource.key();
-        covered[resource] = quantity(&requests, key)?.is_some() || quantity(&limits, key)?.is_some();
+        quantity(&requests, key)?;
+        quantity(&limits, key)?;
     }
-    Ok(covered)
+    Ok(true)
 }
 
 /// Checks one container's requests against its limits and the namespace's
@@ -124,7 +128,7 @@ fn pod_level_resources(context: &Context) -> Result<PerResource<bool>, Violation
 fn check_container(
     context: &Context,
     container: &Container,
-    pod_level: &PerResource<bool>,
+    pod_level: bool,
     namespace: &mut Option<NamespaceLimits>,
     findings: &mut Findings,
 ) -> Result<PerResource<bool>, Violation> {
@@ -149,11 +153,11 @@ fn check_container(
         limit[resource] = read(&limits, resource.key());
     }
 
-    // The default limit is not added under a pod-level memory budget, which
+    // The default limit is not added under pod-level resources, which
     // it could exceed, nor where a LimitRange speaks of memory: its own
     // default, max, min or ratio decides the limit there.
     if let (None, Some(default_limit)) = (&limit[Resource::Memory], &defaults.default_memory_limit)
-        && !pod_level[Resource::Memory]
+        && !pod_level
         && !namespace_limits(context, namespace, Resource::Memory, findings).is_some_and(|memory| memory.named)
     {
         // An explicit request above the default limit keeps the object
@@ -178,7 +182,7 @@ fn check_container(
             (Some(_), _) => {}
             // The API server defaults the request to this limit.
             (None, Some(_)) => {}
-            (None, None) if pod_level[resource] => {}
+            (None, None) if pod_level => {}
             // Set but malformed: already reported, not "not set".
             (None, None) if !matches!(json::lookup(requests.fields, key), Ok(None)) => {}
             (None, None) => match namespace_limits(context, namespace, resource, findings) {
@@ -477,6 +481,14 @@ mod tests {
                 object: pod(spec_with(|spec| {
                     spec["containers"][0].as_object_mut().unwrap().remove("resources");
                     spec["resources"] = json!({"requests": {"cpu": "1", "memory": "1Gi"}});
+                })),
+                expect: Expect::Accepted,
+            },
+            Case {
+                name: "a pod-level budget for one resource leaves the other without a container default",
+                object: pod(spec_with(|spec| {
+                    spec["containers"][0].as_object_mut().unwrap().remove("resources");
+                    spec["resources"] = json!({"requests": {"cpu": "500m"}});
                 })),
                 expect: Expect::Accepted,
             },

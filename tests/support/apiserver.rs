@@ -244,11 +244,13 @@ fn validate_resource_requirements(container: &Value, path: &str, report: &mut Re
     }
 }
 
-/// `validatePodResourceConsistency` (with the 1.34 fix for kubernetes#132449:
-/// a resource the pod sets no value for is not compared), on the pod the
-/// template becomes: a container's missing request defaults to its limit
-/// (`SetDefaults_Pod`), and a pod-level limit stands for a missing
-/// pod-level request (`defaultPodRequests`).
+/// `validatePodResourceConsistency`, on the pod the template becomes: a
+/// container's missing request defaults to its limit (`SetDefaults_Pod`),
+/// and a pod-level limit stands for a missing pod-level request
+/// (`defaultPodRequests`). A supported resource (cpu, memory) the pod level
+/// does not name at all reads as 0: the fixes for kubernetes#132449
+/// (#130131, #132551) skip only resources pod-level resources do not
+/// support.
 fn validate_pod_resource_consistency(spec: &Value, prefix: &str, report: &mut Report) {
     let pod = &spec["resources"];
     if pod.is_null() {
@@ -261,9 +263,9 @@ fn validate_pod_resource_consistency(spec: &Value, prefix: &str, report: &mut Re
             .unwrap_or(0)
     };
     for name in ["cpu", "memory"] {
-        let Some(budget) = nanos(&pod["requests"][name]).or_else(|| nanos(&pod["limits"][name])) else {
-            continue;
-        };
+        let budget = nanos(&pod["requests"][name])
+            .or_else(|| nanos(&pod["limits"][name]))
+            .unwrap_or(0);
         // AggregateContainerRequests: containers and sidecars run together;
         // a plain init container runs alone beside the sidecars before it.
         let mut running: i128 = list(&spec["containers"]).iter().map(|c| request_of(c, name)).sum();
