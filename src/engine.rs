@@ -549,6 +549,49 @@ const UNREAD_MUTABLE_POD_SPEC_KEYS: [&str; 6] = [
     "affinity",
 ];
 
+/// Whether two pod specs are the same but for [`UNREAD_MUTABLE_POD_SPEC_KEYS`]
+/// and, where `resources_may_change`, the containers' and init containers'
+/// `resources`; fields compared in order.
+fn same_pod_spec(new: &Object, old: &Object, resources_may_change: bool) -> bool {
+    let read = |(key, _): &(&str, &Json)| !UNREAD_MUTABLE_POD_SPEC_KEYS.contains(key);
+    let mut old_fields = old.iter().filter(read);
+    for (key, value) in new.iter().filter(read) {
+        let Some((old_key, old_value)) = old_fields.next() else {
+            return false;
+        };
+        let containers = resources_may_change && matches!(key, "containers" | "initContainers");
+        let same = key == old_key
+            && if containers {
+                same_but_resources(value, old_value)
+            } else {
+                value == old_value
+            };
+        if !same {
+            return false;
+        }
+    }
+    old_fields.next().is_none()
+}
+
+/// Two container lists alike but for each container's `resources`.
+fn same_but_resources(new: &Json, old: &Json) -> bool {
+    match (new.as_array(), old.as_array()) {
+        (Some(new), Some(old)) => {
+            new.len() == old.len()
+                && new.iter().zip(old).all(|(new, old)| match (new.as_object(), old.as_object()) {
+                    (Some(new), Some(old)) => but_resources(new).eq(but_resources(old)),
+                    _ => new == old,
+                })
+        }
+        _ => new == old,
+    }
+}
+
+/// A container's fields but `resources`, in order.
+fn but_resources<'v, 'a>(container: &'v Object<'a>) -> impl Iterator<Item = (&'v str, &'v Json<'a>)> + 'v {
+    container.iter().filter(|(key, _)| *key != "resources")
+}
+
 /// True when an UPDATE changes nothing the rules read, so it is not judged:
 /// the pod spec (but for [`UNREAD_MUTABLE_POD_SPEC_KEYS`]), a template's
 /// labels (which spread constraints must select) and its deprecated seccomp
@@ -580,8 +623,11 @@ fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json, by_de
     let (Ok(new), Ok(old)) = (Workload::locate(kind, object), Workload::locate(kind, old_object)) else {
         return false;
     };
-    let read = |(key, _): &(&str, &Json)| !UNREAD_MUTABLE_POD_SPEC_KEYS.contains(key);
-    let same_spec = new.spec.iter().filter(read).eq(old.spec.iter().filter(read));
+    // A suspended Job's containers may change their `resources` from 1.36
+    // (`MutablePodResourcesForSuspendedJobs`, KEP-5440: how Kueue sizes a
+    // workload it admits); the pods the Job then creates are judged as they
+    // are created, with those resources.
+    let same_spec = same_pod_spec(new.spec, old.spec, new.is_suspended_job());
     // A Pod's template is the Pod itself: its labels and annotations are its
     // metadata, and a running Pod's profile no longer follows them. Labels
     // are read by the spread rule alone: the constraint it adds to a

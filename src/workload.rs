@@ -293,6 +293,17 @@ impl<'v, 'a> Workload<'v, 'a> {
         }
     }
 
+    /// True for a Job whose `spec.suspend` is true.
+    pub(crate) fn is_suspended_job(&self) -> bool {
+        self.kind == Kind::Job
+            && self
+                .spec_object()
+                .ok()
+                .and_then(|spec| json::field(spec, "suspend"))
+                .and_then(Json::as_bool)
+                == Some(true)
+    }
+
     /// True for a Windows pod template (`spec.os.name: windows`): the API
     /// server then forbids the Linux-only security fields (`validateWindows`,
     /// `pkg/apis/core/validation/validation.go`). A pod that names no OS is

@@ -440,6 +440,40 @@ fn only_a_users_scale_up_past_one_replica_is_judged(
     }
 }
 
+/// From 1.36 a suspended Job's containers may change their `resources`
+/// (`MutablePodResourcesForSuspendedJobs`): Kueue sizes a Job it admits so.
+/// That change alone is not judged, on a Job created before the policy too
+/// (its pods are judged when created); on a running Job, or with anything
+/// else the rules read, the update is judged as before.
+#[rstest]
+#[case::mutate("mutate")]
+#[case::validate("validate")]
+fn a_suspended_jobs_resources_may_change_unjudged(#[case] mode: &str) {
+    let mut old = fixture("job.yaml");
+    old["spec"]["suspend"] = json!(true);
+    let mut resized = old.clone();
+    resized["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "4Gi"}});
+    let settings = json!({"mode": mode});
+    let kueue = "system:serviceaccount:kueue-system:kueue-controller-manager";
+    assert_accepted_untouched(&run_request(update(&old, &resized, kueue), settings.clone()));
+
+    let mut running = old.clone();
+    running["spec"]["suspend"] = json!(false);
+    let mut running_resized = resized.clone();
+    running_resized["spec"]["suspend"] = json!(false);
+    assert!(matches!(
+        run_request(update(&running, &running_resized, kueue), settings.clone()),
+        Verdict::Reject { .. }
+    ));
+    let mut new_image = resized.clone();
+    new_image["spec"]["template"]["spec"]["containers"][0]["image"] = json!("busybox:1.37");
+    assert!(matches!(
+        run_request(update(&old, &new_image, kueue), settings),
+        Verdict::Reject { .. }
+    ));
+}
+
 /// A mirror pod is the kubelet's copy of a static pod it runs from a file on
 /// its node: a default would show on the copy only. Only a node's request
 /// is spared defaults; the annotation on anyone else's pod spares nothing.
