@@ -578,10 +578,13 @@ fn same_but_resources(new: &Json, old: &Json) -> bool {
     match (new.as_array(), old.as_array()) {
         (Some(new), Some(old)) => {
             new.len() == old.len()
-                && new.iter().zip(old).all(|(new, old)| match (new.as_object(), old.as_object()) {
-                    (Some(new), Some(old)) => but_resources(new).eq(but_resources(old)),
-                    _ => new == old,
-                })
+                && new
+                    .iter()
+                    .zip(old)
+                    .all(|(new, old)| match (new.as_object(), old.as_object()) {
+                        (Some(new), Some(old)) => but_resources(new).eq(but_resources(old)),
+                        _ => new == old,
+                    })
         }
         _ => new == old,
     }
