@@ -307,31 +307,40 @@ fn a_limit_to_request_ratio_without_limits_gets_no_default_and_says_so_in_both_m
 #[test]
 fn a_limit_to_request_ratio_with_a_request_but_no_default_limit_is_named_in_both_modes() {
     let bare = fixture("httpbin-bare.yaml");
-    for (extra, refused) in [
-        (json!({"min": {"cpu": "50m"}}), true),
-        (json!({"defaultRequest": {"cpu": "200m"}}), true),
-        (json!({"default": {"cpu": "400m"}}), false),
-        (json!({"max": {"cpu": "2"}}), false),
+    for (per, extra, refused) in [
+        ("Container", json!({"min": {"cpu": "50m"}}), true),
+        ("Container", json!({"defaultRequest": {"cpu": "200m"}}), true),
+        ("Container", json!({"default": {"cpu": "400m"}}), false),
+        ("Container", json!({"max": {"cpu": "2"}}), false),
+        ("Pod", json!({"defaultRequest": {"cpu": "200m"}}), true),
+        ("Pod", json!({"min": {"cpu": "50m"}}), true),
+        ("Pod", json!({"default": {"cpu": "400m"}}), false),
     ] {
-        let mut item = json!({"type": "Container", "maxLimitRequestRatio": {"cpu": "4"}});
+        // The ratio per `per`; the extra field on a `Container` item.
+        let mut container_item = json!({"type": "Container"});
         for (key, value) in extra.as_object().unwrap() {
-            item[key] = value.clone();
+            container_item[key] = value.clone();
         }
-        let namespace = Namespace::with(vec![limit_range(json!([item]))]);
+        let item = if per == "Container" {
+            container_item["maxLimitRequestRatio"] = json!({"cpu": "4"});
+            json!([container_item])
+        } else {
+            json!([container_item, {"type": "Pod", "maxLimitRequestRatio": {"cpu": "4"}}])
+        };
+        let namespace = Namespace::with(vec![limit_range(item.clone())]);
         let oracle_refuses = refusals(template_spec(&bare), &namespace.limit_ranges)
             .iter()
-            .any(|found| found.starts_with("cpu max limit to request ratio per Container"));
+            .any(|found| found.starts_with(&format!("cpu max limit to request ratio per {per}")));
         assert_eq!(oracle_refuses, refused, "{item}");
+        let said = format!(
+            "requests.cpu: not set, and the namespace's LimitRange allows a {}'s cpu limit",
+            per.to_lowercase()
+        );
         for mode in ["mutate", "validate"] {
             let verdict = run_in(&bare, json!({"mode": mode}), &namespace);
             if refused {
                 let message = rejection(verdict);
-                assert!(
-                    message.contains(
-                        "requests.cpu: not set, and the namespace's LimitRange allows a container's cpu limit"
-                    ),
-                    "{item} {mode}: {message}"
-                );
+                assert!(message.contains(&said), "{item} {mode}: {message}");
             } else if let Verdict::Reject { message } = &verdict {
                 assert!(!message.contains("requests.cpu"), "{item} {mode}: {message}");
             }

@@ -197,6 +197,16 @@ fn check_container(
                     let (problem, fix) = container_ratio_refusal(key, ratio);
                     findings.unfillable(Violation::new(requests.field_path(key), problem, fix));
                 }
+                // The same per pod, where no container has a limit either.
+                Some(ResourceLimits {
+                    default_request: Some(_),
+                    pod_ratio: Some(ratio),
+                    default_limit: false,
+                    ..
+                }) if !pod_sets_limit(context, resource) => {
+                    let (problem, fix) = pod_ratio_refusal(key, ratio);
+                    findings.unfillable(Violation::new(requests.field_path(key), problem, fix));
+                }
                 // LimitRanger sets it on each pod.
                 Some(ResourceLimits {
                     default_request: Some(_),
@@ -258,13 +268,7 @@ fn add_default_requests(
     } else if let Some(ratio) = pod_ratio
         && !pod_sets_limit(context, resource)
     {
-        Some((
-            format!(
-                "not set, and the namespace's LimitRange allows a pod's {key} limits at most {ratio} \
-                 times its requests, so LimitRanger refuses a pod without a {key} limit"
-            ),
-            format!("set {key} limits on the pod's containers (a request defaults to its limit)"),
-        ))
+        Some(pod_ratio_refusal(key, ratio))
     } else if let Some(max) = pod_max
         && !pod_sets_limit(context, resource)
     {
@@ -324,6 +328,19 @@ fn container_ratio_refusal(key: &str, ratio: &Quantity) -> (String, String) {
              times its request, so LimitRanger refuses a container without a {key} limit"
         ),
         format!("set its {key} limit (the request defaults to it)"),
+    )
+}
+
+/// The problem and fix for a pod none of whose containers has a `key`
+/// limit, which a LimitRange's per-pod `maxLimitRequestRatio` refuses
+/// whatever its requests (`limitRequestRatioConstraint` on `podLimits`).
+fn pod_ratio_refusal(key: &str, ratio: &Quantity) -> (String, String) {
+    (
+        format!(
+            "not set, and the namespace's LimitRange allows a pod's {key} limits at most {ratio} \
+             times its requests, so LimitRanger refuses a pod without a {key} limit"
+        ),
+        format!("set {key} limits on the pod's containers (a request defaults to its limit)"),
     )
 }
 
