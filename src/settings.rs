@@ -237,8 +237,20 @@ impl TryFrom<String> for WritablePath {
                 "{path:?} would hide the device nodes or the kernel's sysfs the container runtime mounts there"
             ));
         }
-        if ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"].contains(&trimmed) {
+        if [
+            "/etc/hosts",
+            "/etc/hostname",
+            "/etc/resolv.conf",
+            "/dev/termination-log",
+        ]
+        .contains(&trimmed)
+        {
             return Err(format!("{path:?} is a file the kubelet writes into every container"));
+        }
+        // The pseudo-terminals `kubectl exec -t` needs, and the system's
+        // configuration (users, certificates) an empty directory would hide.
+        if ["/dev/pts", "/etc"].contains(&trimmed) {
+            return Err(format!("{path:?} would hide what the container needs there"));
         }
         if trimmed == WritablePath::TMP.path {
             return Ok(WritablePath::TMP);
@@ -743,6 +755,8 @@ mod tests {
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/dev"]}}}), "\"/dev\" would hide the device nodes or the kernel's sysfs the container runtime mounts there")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"byImage": [{"images": ["app*"], "paths": ["/sys/fs/x"]}]}}}), "\"/sys/fs/x\" would hide the device nodes or the kernel's sysfs")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/etc/resolv.conf"]}}}), "\"/etc/resolv.conf\" is a file the kubelet writes into every container")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/dev/termination-log"]}}}), "\"/dev/termination-log\" is a file the kubelet writes into every container")]
+    #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/etc/"]}}}), "\"/etc/\" would hide what the container needs there")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/tmp", "/var/./run"]}}}), "settings.readOnlyRootFilesystem.writablePaths.paths[1]: \"/var/./run\" is not a clean absolute path")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/"]}}}), "\"/\" is the root itself")]
     #[case(json!({"readOnlyRootFilesystem": {"writablePaths": {"paths": ["/var/run", "/var-run"]}}}), "readOnlyRootFilesystem.writablePaths: /var/run and /var-run would share a volume name")]
