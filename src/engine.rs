@@ -628,9 +628,10 @@ fn judged_inputs_unchanged(kind: Kind, object: &Object, old_object: &Json, by_de
     };
     // A suspended Job's containers may change their `resources` from 1.36
     // (`MutablePodResourcesForSuspendedJobs`, KEP-5440: how Kueue sizes a
-    // workload it admits); the pods the Job then creates are judged as they
-    // are created, with those resources.
-    let same_spec = same_pod_spec(new.spec, old.spec, new.is_suspended_job());
+    // workload it admits, in the update that resumes it too); the pods the
+    // Job then creates are judged as they are created, with those resources.
+    let resizable = old.is_suspended_job() || new.is_suspended_job();
+    let same_spec = same_pod_spec(new.spec, old.spec, resizable);
     // A Pod's template is the Pod itself: its labels and annotations are its
     // metadata, and a running Pod's profile no longer follows them. Labels
     // are read by the spread rule alone: the constraint it adds to a

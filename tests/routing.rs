@@ -457,6 +457,10 @@ fn a_suspended_jobs_resources_may_change_unjudged(#[case] mode: &str) {
     let settings = json!({"mode": mode});
     let kueue = "system:serviceaccount:kueue-system:kueue-controller-manager";
     assert_accepted_untouched(&run_request(update(&old, &resized, kueue), settings.clone()));
+    // Resized in the update that resumes it, as Kueue admits a Job.
+    let mut resumed = resized.clone();
+    resumed["spec"]["suspend"] = json!(false);
+    assert_accepted_untouched(&run_request(update(&old, &resumed, kueue), settings.clone()));
 
     let mut running = old.clone();
     running["spec"]["suspend"] = json!(false);
