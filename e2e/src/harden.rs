@@ -239,8 +239,8 @@ pub fn harden(
 /// `documents` written as JSON in the layout of `text`, the JSON they were
 /// read from: its byte-order mark, its indent (the first indented line's,
 /// two spaces for `kubectl get -o json`, four for Python's `indent=4`, a
-/// tab), or one line per value where no line is indented, and its line
-/// ending (CRLF where its first line ends so).
+/// tab), or one line per value where no line is indented, its line
+/// ending (CRLF where its first line ends so) and a missing final newline.
 fn json_in_its_layout(text: &str, documents: &[Value]) -> Result<String> {
     use serde::Serialize;
     let body = input::without_byte_order_mark(text);
@@ -253,7 +253,9 @@ fn json_in_its_layout(text: &str, documents: &[Value]) -> Result<String> {
         (!unit.is_empty()).then_some(unit)
     });
     let mut fixed = text[..text.len() - body.len()].to_string();
-    for document in documents {
+    // A missing final newline stays missing.
+    let final_newline = body.ends_with('\n');
+    for (index, document) in documents.iter().enumerate() {
         let written = match indent {
             Some(unit) => {
                 let mut out = Vec::new();
@@ -264,7 +266,9 @@ fn json_in_its_layout(text: &str, documents: &[Value]) -> Result<String> {
             None => serde_json::to_string(document)?,
         };
         fixed.push_str(&written.replace('\n', newline));
-        fixed.push_str(newline);
+        if final_newline || index + 1 < documents.len() {
+            fixed.push_str(newline);
+        }
     }
     Ok(fixed)
 }

@@ -1094,6 +1094,14 @@ fn a_json_manifest_keeps_its_indent_and_line_endings() {
         Some(0)
     );
     assert_eq!(std::fs::read_to_string(&one_line).unwrap().lines().count(), 1);
+    // A missing final newline stays missing.
+    std::fs::write(&one_line, pod.to_string()).unwrap();
+    assert_eq!(
+        runner(&["fix", one_line.to_str().unwrap()], None).status.code(),
+        Some(0)
+    );
+    let fixed = std::fs::read_to_string(&one_line).unwrap();
+    assert!(fixed.contains("runAsNonRoot") && !fixed.ends_with('\n'), "{fixed:?}");
 }
 
 /// Helm gives the plugins it runs the release's namespace as
