@@ -300,7 +300,8 @@ pub(crate) fn evaluate<'a>(
             Mode::Validate => Treatment::Validate,
             // A Deployment's ReplicaSet gets no template defaults when the
             // Deployment controller writes it, nor on a user's update of
-            // one it already made (a scale), where a default would make the
+            // one it already made (an edit, patch or apply; a scale goes
+            // through the `scale` subresource), where a default would make the
             // controller stop recognising it and roll out another. A
             // ReplicaSet a user creates with a Deployment for owner is
             // mutated like any other. Sparing a template never spares a

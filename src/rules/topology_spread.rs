@@ -182,11 +182,12 @@ fn fill_selector<'a>(
     )
 }
 
-/// The workload's selector ([`Workload::selector`]) where the policy may
-/// copy it into a constraint: a `matchLabels` value that is not a string
-/// (`app: yes` in YAML reads as a boolean) would make a constraint the API
-/// server refuses, and a mutation that validate mode rejects; it is named
-/// where it was written, the workload's selector or the template's labels.
+/// The workload's selector ([`crate::workload::Workload::selector`]) where
+/// the policy may copy it into a constraint: a `matchLabels` value or a
+/// `matchExpressions` value that is not a string (`app: yes` in YAML reads
+/// as a boolean) would make a constraint the API server refuses, and a
+/// mutation that validate mode rejects; it is named where it was written,
+/// the workload's selector or the template's labels.
 fn copyable_selector<'a>(context: &Context<'_, 'a>) -> Result<Option<(Json<'a>, SelectorOrigin)>, Violation> {
     let Some((selector, origin)) = context.workload.selector() else {
         return Ok(None);
