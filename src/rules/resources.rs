@@ -186,32 +186,18 @@ fn check_container(
             // Set but malformed: already reported, not "not set".
             (None, None) if !matches!(json::lookup(requests.fields, key), Ok(None)) => {}
             (None, None) => match namespace_limits(context, namespace, resource, findings) {
-                // LimitRanger gives the request but no limit, which a ratio
-                // then refuses: only a limit of the container's own helps.
-                Some(ResourceLimits {
-                    default_request: Some(_),
-                    container_ratio: Some(ratio),
-                    default_limit: false,
-                    ..
-                }) => {
-                    let (problem, fix) = container_ratio_refusal(key, ratio);
-                    findings.unfillable(Violation::new(requests.field_path(key), problem, fix));
+                // LimitRanger sets it on each pod; where it gives no limit
+                // with it, a ratio refuses the container all the same.
+                Some(
+                    limits @ ResourceLimits {
+                        default_request: Some(_),
+                        ..
+                    },
+                ) => {
+                    if let Some((problem, fix)) = ratio_refusal(context, limits, resource) {
+                        findings.unfillable(Violation::new(requests.field_path(key), problem, fix));
+                    }
                 }
-                // The same per pod, where no container has a limit either.
-                Some(ResourceLimits {
-                    default_request: Some(_),
-                    pod_ratio: Some(ratio),
-                    default_limit: false,
-                    ..
-                }) if !pod_sets_limit(context, resource) => {
-                    let (problem, fix) = pod_ratio_refusal(key, ratio);
-                    findings.unfillable(Violation::new(requests.field_path(key), problem, fix));
-                }
-                // LimitRanger sets it on each pod.
-                Some(ResourceLimits {
-                    default_request: Some(_),
-                    ..
-                }) => {}
                 // A `Pod` `min` or `max` is checked on the pod's total,
                 // defaults included (`add_default_requests`).
                 _ => defaulted[resource] = true,
@@ -252,23 +238,15 @@ fn add_default_requests(
     let (pod_max, pod_min) = limits.map_or((None, None), |limits| {
         (limits.pod_max.as_ref(), limits.pod_min.as_ref())
     });
-    let (container_ratio, pod_ratio) = limits.map_or((None, None), |limits| {
-        (limits.container_ratio.as_ref(), limits.pod_ratio.as_ref())
-    });
     let total = || pod_request_total(context, resource, containers, default);
     // LimitRanger compares each value rounded up to a thousandth: the total
     // exceeds the max when it is more than the max's thousandths, and
     // misses the min when it is at most a thousandth less than the min's,
     // in billionths (no division of i128 needed).
     // A container here has no limit, and LimitRanger gives it none (it
-    // would have given a request with it): a ratio refuses it whatever its
-    // request, and only a limit (the request defaults to it) lets it in.
-    let refusal = if let Some(ratio) = container_ratio {
-        Some(container_ratio_refusal(key, ratio))
-    } else if let Some(ratio) = pod_ratio
-        && !pod_sets_limit(context, resource)
-    {
-        Some(pod_ratio_refusal(key, ratio))
+    // would have given a request with it).
+    let refusal = if let Some(refusal) = limits.and_then(|limits| ratio_refusal(context, limits, resource)) {
+        Some(refusal)
     } else if let Some(max) = pod_max
         && !pod_sets_limit(context, resource)
     {
@@ -315,6 +293,23 @@ fn add_default_requests(
     for container in containers {
         let text = json::owned_text(default.as_str().to_string());
         findings.gap(Gap::set(container.owner(), field, text));
+    }
+}
+
+/// Why a LimitRange's `maxLimitRequestRatio` refuses a container with
+/// neither a request nor a limit for `resource`, where LimitRanger gives it
+/// no limit (no item has a `default` or `max` for it): per container
+/// whatever the request, per pod where no container has a limit either.
+/// `None` where no ratio applies, or a default limit comes with it.
+fn ratio_refusal(context: &Context, limits: &ResourceLimits, resource: Resource) -> Option<(String, String)> {
+    if limits.default_limit {
+        return None;
+    }
+    let key = resource.key();
+    match (&limits.container_ratio, &limits.pod_ratio) {
+        (Some(ratio), _) => Some(container_ratio_refusal(key, ratio)),
+        (None, Some(ratio)) if !pod_sets_limit(context, resource) => Some(pod_ratio_refusal(key, ratio)),
+        _ => None,
     }
 }
 
