@@ -475,10 +475,14 @@ fn each_file(
         hidden.extend(listing.passed_over);
     }
     // What one input passes over, another may name: read there, it is not
-    // passed over.
-    let read: Vec<PathBuf> = (entries.iter())
-        .filter_map(|entry| std::fs::canonicalize(entry.as_ref().ok()?).ok())
-        .collect();
+    // passed over. Resolved only where something was passed over.
+    let read: Vec<PathBuf> = if hidden.is_empty() {
+        Vec::new()
+    } else {
+        (entries.iter())
+            .filter_map(|entry| std::fs::canonicalize(entry.as_ref().ok()?).ok())
+            .collect()
+    };
     for hidden in hidden {
         let real = std::fs::canonicalize(&hidden).unwrap_or_else(|_| hidden.clone());
         if read.iter().any(|file| file.starts_with(&real)) {
